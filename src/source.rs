@@ -1,0 +1,132 @@
+//! A runbook's text and where it came from.
+//!
+//! Everything after loading points into a `Source` with byte [`Span`]s; lines and columns
+//! are computed only when a diagnostic is drawn.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A half-open byte range into a [`Source`]'s text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Self { start, end }
+    }
+
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
+}
+
+impl From<pest::Span<'_>> for Span {
+    fn from(span: pest::Span<'_>) -> Self {
+        Span::new(span.start(), span.end())
+    }
+}
+
+/// The text of one file (a runbook, a stdlib module, or a `-p` value), shared cheaply.
+#[derive(Clone)]
+pub struct Source {
+    inner: Arc<SourceInner>,
+}
+
+struct SourceInner {
+    name: String,
+    path: Option<PathBuf>,
+    text: String,
+}
+
+impl Source {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            inner: Arc::new(SourceInner {
+                name: name.into(),
+                path: None,
+                text: text.into(),
+            }),
+        }
+    }
+
+    pub fn from_path(path: &Path, text: String) -> Self {
+        Self {
+            inner: Arc::new(SourceInner {
+                name: path.display().to_string(),
+                path: Some(path.to_path_buf()),
+                text,
+            }),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    pub fn text(&self) -> &str {
+        &self.inner.text
+    }
+
+    pub fn slice(&self, span: Span) -> &str {
+        self.text().get(span.range()).unwrap_or("")
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let text = self.text();
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        (line, column)
+    }
+
+    pub fn same_file(&self, other: &Source) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source").field("name", &self.name()).finish()
+    }
+}
+
+pub fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters_not_bytes() {
+        let source = Source::new("t", "ab\nçé x\n");
+        assert_eq!(source.line_col(0), (1, 1));
+        assert_eq!(source.line_col(3), (2, 1));
+        assert_eq!(source.line_col("ab\nçé ".len()), (2, 4));
+    }
+
+    #[test]
+    fn line_col_past_the_end_is_the_end() {
+        let source = Source::new("t", "a\n");
+        assert_eq!(source.line_col(99), (2, 1));
+    }
+}

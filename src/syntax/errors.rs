@@ -1,0 +1,235 @@
+//! pest's errors in a tired human's words: every grammar rule gets a plain name, long lists
+//! of alternatives collapse into "a step statement", and a misspelt keyword gets a
+//! "did you mean".
+
+use pest::error::{Error, ErrorVariant, InputLocation};
+
+use super::parser::Rule;
+use crate::diagnostic::{Diagnostic, suggest};
+use crate::source::{Source, Span};
+
+const STEP_KEYWORDS: [&str; 12] = ["run", "shell", "check", "wait", "use", "set", "link", "notify", "timeout", "retry", "irreversible", "undo"];
+const RUNBOOK_KEYWORDS: [&str; 11] = ["owner", "description", "rto", "rpo", "param", "secret", "channel", "drill", "incident", "step", "gate"];
+
+pub(super) fn offset(error: &Error<Rule>) -> usize {
+    match error.location {
+        InputLocation::Pos(at) => at,
+        InputLocation::Span((at, _)) => at,
+    }
+}
+
+pub(super) fn to_diagnostic(source: &Source, error: &Error<Rule>) -> Diagnostic {
+    let at = offset(error);
+    let text = source.text();
+    let found = found_at(text, at);
+    let positives = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { message } => {
+            let span = Span::new(at, at + found.len.max(1));
+            return Diagnostic::error("E0100", source, span, format!("the parser gave up here: {message}"))
+                .with_help("the file is probably far from the runbook language; check it starts with `runbook \"Title\" {`");
+        }
+    };
+    if let Some(diagnostic) = unterminated(source, at, &positives) {
+        return diagnostic;
+    }
+    let expected = describe_expected(&positives);
+    let span = Span::new(at, at + found.len);
+    let mut diagnostic =
+        Diagnostic::error("E0101", source, span, format!("expected {expected}, found {}", found.describe)).with_label(format!("expected {expected}"));
+    if let Some(help) = help_for(&positives, &found) {
+        diagnostic = diagnostic.with_help(help);
+    }
+    diagnostic
+}
+
+struct Found<'t> {
+    describe: String,
+    word: Option<&'t str>,
+    len: usize,
+}
+
+fn found_at(text: &str, at: usize) -> Found<'_> {
+    let rest = text.get(at..).unwrap_or("");
+    let Some(first) = rest.chars().next() else {
+        return Found {
+            describe: "the end of the file".into(),
+            word: None,
+            len: 0,
+        };
+    };
+    if first.is_alphanumeric() || first == '_' {
+        let len = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        let word = &rest[..len];
+        return Found {
+            describe: format!("`{word}`"),
+            word: Some(word),
+            len,
+        };
+    }
+    let describe = match first {
+        '\n' | '\r' => "the end of the line".to_string(),
+        c if c.is_control() => format!("the control character U+{:04X}", c as u32),
+        c => format!("`{c}`"),
+    };
+    Found {
+        describe,
+        word: None,
+        len: first.len_utf8(),
+    }
+}
+
+/// An unterminated string or command reads as "expected `\"`" at the end of the line, which
+/// hides the cause: point at the opening quote instead.
+fn unterminated(source: &Source, at: usize, positives: &[Rule]) -> Option<Diagnostic> {
+    let closing = |r: &Rule| matches!(r, Rule::text | Rule::escape | Rule::interp | Rule::brace_escape | Rule::lone_brace | Rule::cmd_text | Rule::cmd_escape);
+    if !positives.iter().any(closing) {
+        return None;
+    }
+    let text = source.text();
+    let is_command = positives.contains(&Rule::cmd_text);
+    let (quote, what) = if is_command { ('`', "command") } else { ('"', "string") };
+    let opened = text[..at.min(text.len())].rfind(quote)?;
+    Some(
+        Diagnostic::error("E0106", source, Span::new(opened, opened + 1), format!("this {what} is never closed"))
+            .with_label(format!("the {what} starts here"))
+            .with_secondary(Span::new(at, at), "and the line ends here")
+            .with_help(if is_command {
+                "close the command with a backtick: run `program arg`"
+            } else {
+                "close the string with a double quote on the same line: \"like this\""
+            }),
+    )
+}
+
+fn describe_expected(positives: &[Rule]) -> String {
+    let mut words: Vec<String> = Vec::new();
+    let has = |rule| positives.contains(&rule);
+    if has(Rule::kw_run) {
+        words.push("a step statement (`run`, `check`, `set`, ...)".into());
+    }
+    if has(Rule::kw_step) || has(Rule::kw_param) {
+        words.push("a runbook item (`step`, `gate`, `param`, ...)".into());
+    }
+    for rule in positives {
+        if is_grouped(*rule, positives) {
+            continue;
+        }
+        let word = rule_words(*rule);
+        if !words.iter().any(|w| w == word) {
+            words.push(word.to_string());
+        }
+    }
+    match words.as_slice() {
+        [] => "something else".into(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+fn is_grouped(rule: Rule, positives: &[Rule]) -> bool {
+    let step_level = positives.contains(&Rule::kw_run);
+    let runbook_level = positives.contains(&Rule::kw_step) || positives.contains(&Rule::kw_param);
+    let name = rule_words(rule).trim_matches('`');
+    (step_level && (STEP_KEYWORDS.contains(&name) || rule == Rule::kw_builtin))
+        || (runbook_level && (RUNBOOK_KEYWORDS.contains(&name) || rule == Rule::kw_on))
+}
+
+fn help_for(positives: &[Rule], found: &Found<'_>) -> Option<String> {
+    let word = found.word?;
+    let keywords: &[&str] = if positives.contains(&Rule::kw_run) {
+        &STEP_KEYWORDS
+    } else if positives.contains(&Rule::kw_step) {
+        &RUNBOOK_KEYWORDS
+    } else if positives.contains(&Rule::policy) {
+        &["approve", "deny", "fail"]
+    } else if positives.contains(&Rule::type_name) {
+        &["string", "path", "int", "bool", "duration"]
+    } else if positives.contains(&Rule::duration_unit) || positives.contains(&Rule::duration) {
+        return Some("durations are a number and a unit: `90s`, `30m`, `2h`, `1h30m` (units: ms, s, m, h, d, w)".into());
+    } else if positives.contains(&Rule::ident) || positives.contains(&Rule::step_id) {
+        return keyword_as_name(word);
+    } else {
+        return None;
+    };
+    if let Some(keyword) = suggest(word, keywords.iter().copied()) {
+        return Some(format!("did you mean `{keyword}`?"));
+    }
+    if positives.contains(&Rule::kw_run) && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Some(format!("to run a program, write it in backticks: run `{word} ...`"));
+    }
+    None
+}
+
+fn keyword_as_name(word: &str) -> Option<String> {
+    ["runbook", "step", "gate", "param", "secret", "channel", "on", "undo", "piece", "true", "false"]
+        .contains(&word)
+        .then(|| format!("`{word}` is a keyword and cannot be used as a name; pick another, such as `{word}_1`"))
+}
+
+/// What each grammar rule is called in an error message.
+fn rule_words(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "the end of the file",
+        Rule::runbook | Rule::kw_runbook => "`runbook \"Title\" {`",
+        Rule::module | Rule::piece_decl | Rule::kw_piece => "a `piece` definition",
+        Rule::title => "a title in double quotes",
+        Rule::string => "a string in double quotes",
+        Rule::description => "a description in double quotes",
+        Rule::question => "the gate's question in double quotes",
+        Rule::message => "a message in double quotes",
+        Rule::open_brace => "`{`",
+        Rule::close_brace => "`}`",
+        Rule::step_id => "a step id (a name such as `restore`)",
+        Rule::ident | Rule::name_ref => "a name",
+        Rule::channel_ref => "a channel name",
+        Rule::qualified_name => "a module and piece name such as `sqlite.restore`",
+        Rule::value => "a value (a string, number, duration, name or call)",
+        Rule::duration | Rule::duration_unit => "a duration such as `30m`",
+        Rule::integer => "a whole number",
+        Rule::boolean => "`true` or `false`",
+        Rule::command => "a command in backticks, such as `pg_restore --list dump.pgc`",
+        Rule::check_body => "a check in braces, such as { exists(path) }",
+        Rule::param_type | Rule::type_name => "a type (`string`, `path`, `int`, `bool` or `duration`)",
+        Rule::param_default => "`=` and a default value",
+        Rule::policy => "a drill policy (`approve`, `deny` or `fail`)",
+        Rule::gate_policy => "`drill: approve`, `drill: deny` or `drill: fail`",
+        Rule::gate_confirm | Rule::kw_confirm => "`confirm`",
+        Rule::setting_block => "`{` and settings",
+        Rule::setting => "a setting (`name = value`)",
+        Rule::key_path | Rule::key_segment => "a key such as `DATABASE_URL` or `database.url`",
+        Rule::argument => "an argument (`name: value`)",
+        Rule::piece_param => "a parameter name",
+        Rule::within | Rule::kw_within => "`within`",
+        Rule::every | Rule::kw_every => "`every`",
+        Rule::kw_until => "`until`",
+        Rule::kw_to => "`to`",
+        Rule::kw_failure => "`failure`",
+        Rule::kw_owner => "`owner`",
+        Rule::kw_description => "`description`",
+        Rule::kw_rto => "`rto`",
+        Rule::kw_rpo => "`rpo`",
+        Rule::kw_param => "`param`",
+        Rule::kw_secret => "`secret`",
+        Rule::kw_channel => "`channel`",
+        Rule::kw_drill | Rule::mode_name | Rule::mode_block => "`drill`",
+        Rule::kw_incident => "`incident`",
+        Rule::kw_step | Rule::step_decl => "`step`",
+        Rule::kw_gate | Rule::gate_decl => "`gate`",
+        Rule::kw_on | Rule::on_failure => "`on failure`",
+        Rule::kw_run => "`run`",
+        Rule::kw_shell => "`shell`",
+        Rule::kw_check => "`check`",
+        Rule::kw_wait => "`wait`",
+        Rule::kw_use => "`use`",
+        Rule::kw_set => "`set`",
+        Rule::kw_link => "`link`",
+        Rule::kw_notify => "`notify`",
+        Rule::kw_timeout => "`timeout`",
+        Rule::kw_retry => "`retry`",
+        Rule::kw_irreversible => "`irreversible`",
+        Rule::kw_undo => "`undo`",
+        Rule::kw_builtin => "`builtin`",
+        _ => "more input",
+    }
+}
