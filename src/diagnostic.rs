@@ -89,6 +89,20 @@ impl Diagnostic {
         self
     }
 
+    /// In-place forms of the builders, for a diagnostic already pushed to a list.
+    pub fn add_label(&mut self, message: impl Into<String>) -> &mut Self {
+        self.primary_label = message.into();
+        self
+    }
+
+    pub fn add_secondary(&mut self, span: Span, message: impl Into<String>) -> &mut Self {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -121,7 +135,10 @@ impl Diagnostic {
             .with_message(&self.message)
             .with_labels(labels)
             .with_notes(notes);
-        let config = term::Config::default();
+        let config = term::Config {
+            chars: term::Chars::ascii(),
+            ..term::Config::default()
+        };
         term::emit(out, &config, &file, &diagnostic).map_err(|error| match error {
             codespan_reporting::files::Error::Io(error) => error,
             other => std::io::Error::other(other.to_string()),
@@ -145,12 +162,13 @@ impl Diagnostic {
     }
 }
 
-/// Did-you-mean: the closest candidate by edit distance, if it is close enough to help.
+/// Did-you-mean: the closest candidate by edit distance (a swap of two neighbours counts
+/// once), if it is close enough to help.
 pub fn suggest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (wrong.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|candidate| (strsim::levenshtein(wrong, candidate), candidate))
+        .map(|candidate| (strsim::osa_distance(wrong, candidate), candidate))
         .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
@@ -165,6 +183,7 @@ mod tests {
         let names = ["backup_dir", "live_config"];
         assert_eq!(suggest("backup_dri", names), Some("backup_dir"));
         assert_eq!(suggest("zzz", names), None);
+        assert_eq!(suggest("chekc", ["check", "run"]), Some("check"));
     }
 
     #[test]

@@ -4,7 +4,28 @@
 //! [`syntax`] (text to tree) → [`model`] (names resolved, modes and parameters applied,
 //! checks compiled) → [`lint`] (rules over the model) → [`plan`] and [`render`].
 
+pub mod cli;
 pub mod diagnostic;
 pub mod duration;
+pub mod files;
+pub mod lint;
+pub mod model;
+pub mod plan;
+pub mod render;
+pub mod shell;
 pub mod source;
 pub mod syntax;
+
+/// An I/O error in words, without the "(os error 2)" noise.
+pub fn io_error_words(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::NotFound => "no such file or folder".into(),
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        ErrorKind::IsADirectory => "it is a folder, not a file".into(),
+        _ => {
+            let text = error.to_string();
+            text.split(" (os error").next().unwrap_or(&text).to_lowercase()
+        }
+    }
+}

@@ -1,1 +1,172 @@
-fn main() {}
+//! `runbook`: parses the command line, runs the command, and turns the outcome into one of
+//! the documented exit codes. The only place errors are flattened.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream, WriteColor};
+
+use runbook::cli::{Cli, Color, Command};
+use runbook::diagnostic::Diagnostic;
+use runbook::files::{self, ReadError};
+use runbook::model::{self, Loaded, Model, Options};
+use runbook::source::Source;
+use runbook::{lint, plan, render};
+
+/// Exit codes, for every command (see BRIEF.md and `runbook --help`).
+mod exit {
+    pub const SUCCESS: u8 = 0;
+    pub const INVALID: u8 = 2;
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { exit::INVALID } else { exit::SUCCESS });
+        }
+    };
+    let result = match &cli.command {
+        Command::Lint { paths } => lint_command(&cli, paths),
+        Command::Plan { file, inputs } => {
+            let options = Options {
+                mode: inputs.mode.into(),
+                params: inputs.params.clone(),
+                require_values: true,
+            };
+            load_one(&cli, file, &options).and_then(|model| print_stdout(&plan::plan(&model)))
+        }
+        Command::Render { file } => load_one(&cli, file, &Options::default()).and_then(|model| print_stdout(&render::markdown(&model))),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::Io(error)) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(exit::SUCCESS),
+        Err(Failure::Io(error)) => {
+            eprintln!("runbook: cannot write the output: {}", runbook::io_error_words(&error));
+            ExitCode::from(exit::INVALID)
+        }
+        Err(Failure::Reported) => ExitCode::from(exit::INVALID),
+    }
+}
+
+enum Failure {
+    /// Diagnostics were already printed.
+    Reported,
+    Io(io::Error),
+}
+
+impl From<io::Error> for Failure {
+    fn from(error: io::Error) -> Self {
+        Failure::Io(error)
+    }
+}
+
+fn print_stdout(text: &str) -> Result<u8, Failure> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(exit::SUCCESS)
+}
+
+fn color_choice(color: Color, is_terminal: bool) -> ColorChoice {
+    match color {
+        Color::Always => ColorChoice::Always,
+        Color::Never => ColorChoice::Never,
+        Color::Auto if is_terminal && std::env::var_os("NO_COLOR").is_none() => ColorChoice::Auto,
+        Color::Auto => ColorChoice::Never,
+    }
+}
+
+fn stderr(cli: &Cli) -> StandardStream {
+    StandardStream::stderr(color_choice(cli.color, io::stderr().is_terminal()))
+}
+
+fn emit(out: &mut dyn WriteColor, diagnostics: &[Diagnostic]) -> io::Result<()> {
+    for diagnostic in diagnostics {
+        diagnostic.emit(out)?;
+    }
+    Ok(())
+}
+
+/// Reads and resolves one runbook, printing any errors to stderr.
+fn load_one(cli: &Cli, path: &Path, options: &Options) -> Result<Model, Failure> {
+    let source = read_or_report(cli, path)?;
+    model::load(&source, options).map_err(|diagnostics| {
+        let mut err = stderr(cli);
+        let _ = emit(&mut err, &diagnostics);
+        let _ = writeln!(err, "{}", summary_line(1, &diagnostics));
+        Failure::Reported
+    })
+}
+
+fn read_or_report(cli: &Cli, path: &Path) -> Result<Source, Failure> {
+    files::read(path).map_err(|error| {
+        let mut err = stderr(cli);
+        match error {
+            ReadError::Path(error) => {
+                let _ = writeln!(err, "error: cannot read {}: {}", error.path.display(), error.message);
+            }
+            ReadError::Encoding(diagnostic) => {
+                let _ = diagnostic.emit(&mut err);
+            }
+        }
+        Failure::Reported
+    })
+}
+
+fn lint_command(cli: &Cli, paths: &[std::path::PathBuf]) -> Result<u8, Failure> {
+    let mut out = StandardStream::stdout(color_choice(cli.color, io::stdout().is_terminal()));
+    let (found, path_errors) = files::discover(paths);
+    let mut all: Vec<Diagnostic> = Vec::new();
+    let mut unreadable = path_errors.len();
+    for error in &path_errors {
+        writeln!(out, "error: cannot read {}: {}", error.path.display(), error.message)?;
+    }
+    if found.is_empty() && path_errors.is_empty() {
+        writeln!(
+            out,
+            "error: no *.runbook files in {}",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )?;
+        return Ok(exit::INVALID);
+    }
+    for path in &found {
+        let diagnostics = match files::read(path) {
+            Ok(source) => match model::load_any(&source, &Options::default()) {
+                Ok(Loaded::Runbook(model)) => lint::lint(&model),
+                Ok(Loaded::Module) => Vec::new(),
+                Err(diagnostics) => diagnostics,
+            },
+            Err(ReadError::Encoding(diagnostic)) => vec![*diagnostic],
+            Err(ReadError::Path(error)) => {
+                writeln!(out, "error: cannot read {}: {}", error.path.display(), error.message)?;
+                unreadable += 1;
+                continue;
+            }
+        };
+        emit(&mut out, &diagnostics)?;
+        all.extend(diagnostics);
+    }
+    out.flush()?;
+    eprintln!("{}", summary_line(found.len(), &all));
+    let failed = unreadable > 0 || all.iter().any(Diagnostic::is_error);
+    Ok(if failed { exit::INVALID } else { exit::SUCCESS })
+}
+
+fn summary_line(files: usize, diagnostics: &[Diagnostic]) -> String {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "checked {}: {}, {}",
+        plural(files, "runbook"),
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
+}

@@ -1,1 +1,1 @@
-fn t(){}
+mod placeholder {}

@@ -8,8 +8,33 @@ use super::parser::Rule;
 use crate::diagnostic::{Diagnostic, suggest};
 use crate::source::{Source, Span};
 
-const STEP_KEYWORDS: [&str; 12] = ["run", "shell", "check", "wait", "use", "set", "link", "notify", "timeout", "retry", "irreversible", "undo"];
-const RUNBOOK_KEYWORDS: [&str; 11] = ["owner", "description", "rto", "rpo", "param", "secret", "channel", "drill", "incident", "step", "gate"];
+const STEP_KEYWORDS: [&str; 12] = [
+    "run",
+    "shell",
+    "check",
+    "wait",
+    "use",
+    "set",
+    "link",
+    "notify",
+    "timeout",
+    "retry",
+    "irreversible",
+    "undo",
+];
+const RUNBOOK_KEYWORDS: [&str; 11] = [
+    "owner",
+    "description",
+    "rto",
+    "rpo",
+    "param",
+    "secret",
+    "channel",
+    "drill",
+    "incident",
+    "step",
+    "gate",
+];
 
 pub(super) fn offset(error: &Error<Rule>) -> usize {
     match error.location {
@@ -35,8 +60,8 @@ pub(super) fn to_diagnostic(source: &Source, error: &Error<Rule>) -> Diagnostic 
     }
     let expected = describe_expected(&positives);
     let span = Span::new(at, at + found.len);
-    let mut diagnostic =
-        Diagnostic::error("E0101", source, span, format!("expected {expected}, found {}", found.describe)).with_label(format!("expected {expected}"));
+    let mut diagnostic = Diagnostic::error("E0101", source, span, format!("expected {expected}, found {}", found.describe))
+        .with_label(format!("expected {expected}"));
     if let Some(help) = help_for(&positives, &found) {
         diagnostic = diagnostic.with_help(help);
     }
@@ -82,7 +107,12 @@ fn found_at(text: &str, at: usize) -> Found<'_> {
 /// An unterminated string or command reads as "expected `\"`" at the end of the line, which
 /// hides the cause: point at the opening quote instead.
 fn unterminated(source: &Source, at: usize, positives: &[Rule]) -> Option<Diagnostic> {
-    let closing = |r: &Rule| matches!(r, Rule::text | Rule::escape | Rule::interp | Rule::brace_escape | Rule::lone_brace | Rule::cmd_text | Rule::cmd_escape);
+    let closing = |r: &Rule| {
+        matches!(
+            r,
+            Rule::text | Rule::escape | Rule::interp | Rule::brace_escape | Rule::lone_brace | Rule::cmd_text | Rule::cmd_escape
+        )
+    };
     if !positives.iter().any(closing) {
         return None;
     }
@@ -90,15 +120,25 @@ fn unterminated(source: &Source, at: usize, positives: &[Rule]) -> Option<Diagno
     let is_command = positives.contains(&Rule::cmd_text);
     let (quote, what) = if is_command { ('`', "command") } else { ('"', "string") };
     let opened = text[..at.min(text.len())].rfind(quote)?;
+    let end = if at >= text.len() {
+        "and the file ends here"
+    } else {
+        "and the line ends here"
+    };
     Some(
-        Diagnostic::error("E0106", source, Span::new(opened, opened + 1), format!("this {what} is never closed"))
-            .with_label(format!("the {what} starts here"))
-            .with_secondary(Span::new(at, at), "and the line ends here")
-            .with_help(if is_command {
-                "close the command with a backtick: run `program arg`"
-            } else {
-                "close the string with a double quote on the same line: \"like this\""
-            }),
+        Diagnostic::error(
+            "E0106",
+            source,
+            Span::new(opened, opened + 1),
+            format!("this {what} is never closed"),
+        )
+        .with_label(format!("the {what} starts here"))
+        .with_secondary(Span::new(at, at), end)
+        .with_help(if is_command {
+            "close the command with a backtick: run `program arg`"
+        } else {
+            "close the string with a double quote on the same line: \"like this\""
+        }),
     )
 }
 
@@ -112,7 +152,7 @@ fn describe_expected(positives: &[Rule]) -> String {
         words.push("a runbook item (`step`, `gate`, `param`, ...)".into());
     }
     for rule in positives {
-        if is_grouped(*rule, positives) {
+        if is_grouped(*rule, positives) || *rule == Rule::COMMENT {
             continue;
         }
         let word = rule_words(*rule);
@@ -162,9 +202,11 @@ fn help_for(positives: &[Rule], found: &Found<'_>) -> Option<String> {
 }
 
 fn keyword_as_name(word: &str) -> Option<String> {
-    ["runbook", "step", "gate", "param", "secret", "channel", "on", "undo", "piece", "true", "false"]
-        .contains(&word)
-        .then(|| format!("`{word}` is a keyword and cannot be used as a name; pick another, such as `{word}_1`"))
+    [
+        "runbook", "step", "gate", "param", "secret", "channel", "on", "undo", "piece", "true", "false",
+    ]
+    .contains(&word)
+    .then(|| format!("`{word}` is a keyword and cannot be used as a name; pick another, such as `{word}_1`"))
 }
 
 /// What each grammar rule is called in an error message.

@@ -22,22 +22,43 @@ const MAX_NESTING: usize = 64;
 /// At most this many syntax errors are reported per file.
 const MAX_SYNTAX_ERRORS: usize = 10;
 
+/// The syntax tree, if the file has one, and the errors found on the way. A tree can come
+/// with errors (an unclosed quote inside a command, say) that later stages can look past,
+/// so that one run reports them together with any errors of meaning.
+pub struct Parsed {
+    pub file: Option<ast::File>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
 pub fn parse(source: &Source) -> Result<ast::File, Vec<Diagnostic>> {
+    let parsed = parse_lenient(source);
+    match parsed.file {
+        Some(file) if parsed.diagnostics.is_empty() => Ok(file),
+        _ => Err(parsed.diagnostics),
+    }
+}
+
+pub fn parse_lenient(source: &Source) -> Parsed {
     if let Some(diagnostic) = guard(source) {
-        return Err(vec![diagnostic]);
+        return Parsed {
+            file: None,
+            diagnostics: vec![diagnostic],
+        };
     }
     pest::set_call_limit(std::num::NonZeroUsize::new(source.text().len().saturating_mul(64).max(1 << 20)));
     match RunbookParser::parse(Rule::file, source.text()) {
         Ok(mut pairs) => {
             let mut builder = Builder::new(source);
             let file = builder.parse_file(pairs.next().expect("pest: file rule yields one pair"));
-            if builder.diagnostics.is_empty() {
-                Ok(file)
-            } else {
-                Err(builder.diagnostics)
+            Parsed {
+                file: Some(file),
+                diagnostics: builder.diagnostics,
             }
         }
-        Err(error) => Err(recover(source, error)),
+        Err(error) => Parsed {
+            file: None,
+            diagnostics: recover(source, error),
+        },
     }
 }
 
@@ -54,7 +75,10 @@ fn recover(source: &Source, first: pest::error::Error<Rule>) -> Vec<Diagnostic> 
         if line.is_empty() || offset >= text.len() || has_structure(&text[line.clone()]) {
             break;
         }
-        let blank: String = text[line.clone()].chars().map(|c| if c.is_whitespace() { c } else { ' ' }).collect();
+        let blank: String = text[line.clone()]
+            .chars()
+            .map(|c| if c.is_whitespace() { c } else { ' ' })
+            .collect();
         text.replace_range(line.clone(), &blank);
         match RunbookParser::parse(Rule::file, &text) {
             Ok(_) => break,
@@ -90,15 +114,24 @@ fn guard(source: &Source) -> Option<Diagnostic> {
                 "E0002",
                 source,
                 Span::new(0, 0),
-                format!("this file is {:.1} MB; a runbook may be at most {} MB", text.len() as f64 / 1e6, MAX_FILE_BYTES / (1024 * 1024)),
+                format!(
+                    "this file is {:.1} MB; a runbook may be at most {} MB",
+                    text.len() as f64 / 1e6,
+                    MAX_FILE_BYTES / (1024 * 1024)
+                ),
             )
             .with_help("is this really a runbook? split a very long procedure into several runbooks"),
         );
     }
     if let Some(at) = text.find('\0') {
         return Some(
-            Diagnostic::error("E0003", source, Span::new(at, at + 1), "this file holds a NUL byte, so it is binary, not a runbook")
-                .with_help("runbooks are UTF-8 text files"),
+            Diagnostic::error(
+                "E0003",
+                source,
+                Span::new(at, at + 1),
+                "this file holds a NUL byte, so it is binary, not a runbook",
+            )
+            .with_help("runbooks are UTF-8 text files"),
         );
     }
     let mut depth = 0usize;
@@ -108,9 +141,14 @@ fn guard(source: &Source) -> Option<Diagnostic> {
                 depth += 1;
                 if depth > MAX_NESTING {
                     return Some(
-                        Diagnostic::error("E0004", source, Span::new(at, at + 1), format!("nested more than {MAX_NESTING} levels deep"))
-                            .with_label("too deep")
-                            .with_help("a runbook's blocks and checks are never nested this deep; is a closing brace or parenthesis missing?"),
+                        Diagnostic::error(
+                            "E0004",
+                            source,
+                            Span::new(at, at + 1),
+                            format!("nested more than {MAX_NESTING} levels deep"),
+                        )
+                        .with_label("too deep")
+                        .with_help("a runbook's blocks and checks are never nested this deep; is a closing brace or parenthesis missing?"),
                     );
                 }
             }
@@ -167,25 +205,33 @@ mod tests {
 
     #[test]
     fn argv_splits_like_a_shell_but_keeps_interpolations_whole() {
-        let Stmt::Run(command) = first_stmt("run `pg_restore --dbname={db} 'a b' \"c {d}\" e\\ f`") else { panic!() };
+        let Stmt::Run(command) = first_stmt("run `pg_restore --dbname={db} 'a b' \"c {d}\" e\\ f`") else {
+            panic!()
+        };
         assert_eq!(words(&command), ["pg_restore", "--dbname=<db>", "a b", "c <d>", "e f"]);
     }
 
     #[test]
     fn empty_quotes_are_an_empty_argument() {
-        let Stmt::Run(command) = first_stmt("run `printf '' x`") else { panic!() };
+        let Stmt::Run(command) = first_stmt("run `printf '' x`") else {
+            panic!()
+        };
         assert_eq!(words(&command), ["printf", "", "x"]);
     }
 
     #[test]
     fn shell_form_is_one_script() {
-        let Stmt::Shell(command) = first_stmt("shell `pg_dump {db} | gzip > out.gz`") else { panic!() };
+        let Stmt::Shell(command) = first_stmt("shell `pg_dump {db} | gzip > out.gz`") else {
+            panic!()
+        };
         assert_eq!(words(&command), ["pg_dump <db> | gzip > out.gz"]);
     }
 
     #[test]
     fn braces_that_are_not_names_stay_literal() {
-        let Stmt::Run(command) = first_stmt("run `awk '{print $1}' {{x}}`") else { panic!() };
+        let Stmt::Run(command) = first_stmt("run `awk '{print $1}' {{x}}`") else {
+            panic!()
+        };
         assert_eq!(words(&command), ["awk", "{print $1}", "{x}"]);
     }
 

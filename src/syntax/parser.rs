@@ -224,11 +224,7 @@ impl<'s> Builder<'s> {
                 let mut inner = children(pair).skip(1);
                 let channel = parse_ident(&last(inner.next().expect("grammar: channel")));
                 let message = self.parse_wrapped_string(inner.next().expect("grammar: message"));
-                Stmt::Notify(Notify {
-                    channel,
-                    message,
-                    span,
-                })
+                Stmt::Notify(Notify { channel, message, span })
             }
             Rule::timeout_stmt => Stmt::Timeout(self.parse_duration(last(pair))),
             Rule::retry_stmt => Stmt::Retry(self.parse_retry(pair)),
@@ -508,16 +504,22 @@ impl<'s> Builder<'s> {
             Ok(words) => words,
             Err(quote_at) => {
                 self.diagnostics.push(
-                    Diagnostic::error("E0102", self.source, Span::new(quote_at, quote_at + 1), "this quote is never closed")
-                        .with_label("opened here")
-                        .with_help("close the quote before the closing backtick, or escape it as \\' or \\\""),
+                    Diagnostic::error(
+                        "E0102",
+                        self.source,
+                        Span::new(quote_at, quote_at + 1),
+                        "this quote is never closed",
+                    )
+                    .with_label("opened here")
+                    .with_help("close the quote before the closing backtick, or escape it as \\' or \\\""),
                 );
                 Vec::new()
             }
         };
         if words.is_empty() && !shell && self.diagnostics.is_empty() {
             self.diagnostics.push(
-                Diagnostic::error("E0103", self.source, span, "this command is empty").with_help("write the program and its arguments between the backticks"),
+                Diagnostic::error("E0103", self.source, span, "this command is empty")
+                    .with_help("write the program and its arguments between the backticks"),
             );
         }
         Command { words, raw, span }
@@ -526,7 +528,10 @@ impl<'s> Builder<'s> {
     fn parse_duration(&mut self, pair: P<'_>) -> Spanned<Duration> {
         let span = span_of(&pair);
         let value = Duration::parse(pair.as_str()).unwrap_or_else(|| {
-            self.diagnostics.push(Diagnostic::error("E0104", self.source, span, "this duration is too long").with_help("a duration must be shorter than a few hundred million years"));
+            self.diagnostics.push(
+                Diagnostic::error("E0104", self.source, span, "this duration is too long")
+                    .with_help("a duration must be shorter than a few hundred million years"),
+            );
             Duration::default()
         });
         Spanned { value, span }
@@ -534,7 +539,8 @@ impl<'s> Builder<'s> {
 
     fn parse_integer(&mut self, pair: &P<'_>) -> i64 {
         pair.as_str().parse().unwrap_or_else(|_| {
-            self.diagnostics.push(Diagnostic::error("E0105", self.source, span_of(pair), "this number is too large"));
+            self.diagnostics
+                .push(Diagnostic::error("E0105", self.source, span_of(pair), "this number is too large"));
             0
         })
     }

@@ -1,0 +1,118 @@
+//! The command line: what each command takes. Parsing only; `main` acts on it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::Mode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "runbook",
+    version,
+    about = "Executable disaster-recovery runbooks",
+    long_about = "Executable disaster-recovery runbooks.\n\n\
+        One .runbook file is the procedure an on-call engineer follows during an outage, the \
+        restore drill CI runs every week, something a reviewer lints, and the page in the docs.",
+    after_help = "Exit codes: 0 success · 1 the runbook failed · 2 usage, parse or lint error · \
+        3 aborted or a gate was denied · 130 interrupted"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check runbooks for errors and risky patterns, without running anything.
+    ///
+    /// Reads every *.runbook file in the given files and folders (recursively) and reports
+    /// every syntax error, error of meaning and lint finding in all of them.
+    Lint {
+        /// Files or folders to check.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Show what a run would do: every step's exact commands with parameters filled in and
+    /// secrets masked. Runs nothing.
+    Plan {
+        /// The runbook to plan.
+        file: PathBuf,
+        #[command(flatten)]
+        inputs: Inputs,
+    },
+    /// Write the runbook as a Markdown page for the docs, on standard output.
+    Render {
+        /// The runbook to render.
+        file: PathBuf,
+    },
+}
+
+/// How a run is shaped: parameters and mode.
+#[derive(Args, Debug)]
+pub struct Inputs {
+    /// Set a parameter, overriding its default and the mode's override (repeatable).
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+
+    /// Apply this mode's overrides.
+    #[arg(long, value_enum, default_value_t = ModeArg::Incident)]
+    pub mode: ModeArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ModeArg {
+    /// A real recovery: the runbook's `incident { ... }` overrides apply.
+    Incident,
+    /// A rehearsal: the runbook's `drill { ... }` overrides apply.
+    Drill,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Incident => Mode::Incident,
+            ModeArg::Drill => Mode::Drill,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE; write it as -p {text}=VALUE"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("`{text}` has no parameter name before `=`"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn params_split_at_the_first_equals_sign() {
+        assert_eq!(parse_param("url=a=b").unwrap(), ("url".into(), "a=b".into()));
+        assert!(parse_param("novalue").is_err());
+        assert!(parse_param("=x").is_err());
+    }
+}

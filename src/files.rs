@@ -1,0 +1,94 @@
+//! Finding and reading runbook files: folders are searched recursively for `*.runbook`.
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::Diagnostic;
+use crate::source::{Source, Span};
+
+/// A path given on the command line that could not be used.
+#[derive(Debug)]
+pub struct PathError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// Every `*.runbook` under `paths`, sorted within each folder so output is stable.
+/// A file named explicitly is taken whatever its extension.
+pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => walk(path, &mut files, &mut errors),
+            Ok(_) => files.push(path.clone()),
+            Err(error) => errors.push(PathError {
+                path: path.clone(),
+                message: crate::io_error_words(&error),
+            }),
+        }
+    }
+    (files, errors)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PathError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => {
+            errors.push(PathError {
+                path: dir.to_path_buf(),
+                message: crate::io_error_words(&error),
+            });
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, files, errors);
+        } else if path.extension().is_some_and(|e| e == "runbook") {
+            files.push(path);
+        }
+    }
+}
+
+/// Reads a runbook. A file that is not UTF-8 becomes a diagnostic pointing at the first bad
+/// byte; one that cannot be read at all becomes a [`PathError`].
+pub fn read(path: &Path) -> Result<Source, ReadError> {
+    let bytes = std::fs::read(path).map_err(|error| {
+        ReadError::Path(PathError {
+            path: path.to_path_buf(),
+            message: crate::io_error_words(&error),
+        })
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source::from_path(path, text)),
+        Err(error) => {
+            let valid = error.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+            let at = String::from_utf8_lossy(&error.as_bytes()[..valid]).len();
+            let source = Source::from_path(path, text);
+            let end = crate::source::floor_char_boundary(source.text(), (at + 3).min(source.text().len())).max(at);
+            Err(ReadError::Encoding(Box::new(
+                Diagnostic::error(
+                    "E0001",
+                    &source,
+                    Span::new(at, end),
+                    format!("this file is not UTF-8 text: byte {valid} is not valid UTF-8"),
+                )
+                .with_label("here")
+                .with_help("save the runbook as UTF-8"),
+            )))
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum ReadError {
+    Path(PathError),
+    Encoding(Box<Diagnostic>),
+}

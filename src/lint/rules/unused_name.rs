@@ -1,0 +1,126 @@
+//! RB003: a parameter or secret nobody uses is a mistake waiting to be believed.
+
+use crate::diagnostic::Severity;
+use crate::lint::{Findings, Rule, RuleInfo};
+use crate::model::{Action, ActionKind, Expr, Model, Node, Var};
+
+pub(super) struct UnusedName;
+
+static INFO: RuleInfo = RuleInfo {
+    id: "RB003",
+    name: "unused-name",
+    severity: Severity::Warning,
+    rationale: "A parameter that nothing reads usually means a step uses a hard-coded path instead. \
+                An operator who passes `-p backup_dir=/mnt/offsite` at 3am believes the restore \
+                reads from there, while it silently reads from somewhere else.",
+};
+
+impl Rule for UnusedName {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, model: &Model, findings: &mut Findings<'_>) {
+        let used = used_names(model);
+        for param in &model.params {
+            if !used.contains(&param.name.as_str()) {
+                findings
+                    .add(param.name_span, format!("the parameter `{}` is never used", param.name))
+                    .help = Some(format!("use it as `{{{}}}` in a step, or remove it", param.name));
+            }
+        }
+        for secret in &model.secrets {
+            if !used.contains(&secret.name.as_str()) {
+                findings
+                    .add(secret.name_span, format!("the secret `{}` is never used", secret.name))
+                    .help = Some("remove it, so nobody has to provide it".into());
+            }
+        }
+    }
+}
+
+fn used_names(model: &Model) -> Vec<&str> {
+    let mut used: Vec<&str> = Vec::new();
+    let mut actions: Vec<&Action> = model.on_failure.iter().collect();
+    for node in &model.procedure {
+        if let Node::Step(step) = node {
+            actions.extend(step.actions.iter().chain(&step.undo));
+        }
+    }
+    let mut exprs: Vec<&Expr> = Vec::new();
+    for param in &model.params {
+        exprs.extend(param.value.iter().chain(&param.default));
+    }
+    for channel in &model.channels {
+        exprs.extend(channel.settings.iter().map(|(_, e)| e));
+    }
+    for action in actions {
+        match &action.kind {
+            ActionKind::Run { argv } => used.extend(argv.iter().flat_map(|t| t.vars().map(Var::name))),
+            ActionKind::Shell { script } => used.extend(script.vars().map(Var::name)),
+            ActionKind::Check(check) | ActionKind::Wait { check, .. } => {
+                used.extend(check.description.vars().map(Var::name));
+                used.extend(identifiers(&check.compiled.rhai));
+                exprs.extend(check.bindings.iter().map(|(_, e)| e));
+            }
+            ActionKind::Set { file, value, .. } => exprs.extend([file, value]),
+            ActionKind::Link { path, target } => exprs.extend([path, target]),
+            ActionKind::Notify { message, .. } => used.extend(message.vars().map(Var::name)),
+            ActionKind::Builtin { args, .. } => exprs.extend(args.iter().map(|(_, e)| e)),
+        }
+    }
+    for expr in exprs {
+        used.extend(expr.vars().map(Var::name));
+    }
+    used
+}
+
+/// The identifiers in a Rhai expression, skipping string contents.
+fn identifiers(rhai: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut in_string = false;
+    let mut start = None;
+    for (i, c) in rhai.char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            c if !in_string && (c.is_ascii_alphanumeric() || c == '_') => {
+                start.get_or_insert(i);
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(s) = start.take() {
+            names.push(&rhai[s..i]);
+        }
+    }
+    if let Some(s) = start {
+        names.push(&rhai[s..]);
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::findings;
+
+    #[test]
+    fn flags_unused_parameter_and_secret() {
+        let found = findings("runbook \"t\" { rto 5m rpo 5m param a = \"x\" secret k = env(\"K\") }");
+        assert_eq!(
+            found,
+            ["RB003 the parameter `a` is never used", "RB003 the secret `k` is never used"]
+        );
+    }
+
+    #[test]
+    fn a_name_used_only_in_a_check_counts() {
+        let found = findings("runbook \"t\" { rto 5m rpo 5m param a = \"x\" step s \"S\" { check \"c\" { exists(a) } } }");
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn a_name_in_a_check_string_does_not_count() {
+        let found = findings("runbook \"t\" { rto 5m rpo 5m param a = \"x\" step s \"S\" { check \"c\" { exists(\"a\") } } }");
+        assert_eq!(found, ["RB003 the parameter `a` is never used"]);
+    }
+}

@@ -1,0 +1,1020 @@
+//! Turns the syntax tree into the [`Model`]: every name looked up, every value typed,
+//! every `use` expanded, every check compiled. Collects all the errors it finds rather
+//! than stopping at the first.
+
+use std::collections::HashMap;
+
+use super::checks;
+use super::params;
+use super::resolve_types::Binding;
+use super::stdlib;
+use super::*;
+use crate::diagnostic::suggest;
+use crate::syntax::ast;
+
+const MAX_USE_DEPTH: usize = 4;
+
+pub(super) fn resolve(source: &Source, file: &ast::File, options: &Options) -> Result<Model, Vec<Diagnostic>> {
+    let runbook = match &file.body {
+        ast::FileBody::Runbook(runbook) => runbook,
+        ast::FileBody::Module(pieces) => {
+            let span = pieces.first().map_or(Span::default(), |p| p.name.span);
+            return Err(vec![
+                Diagnostic::error("E0200", source, span, "this is a stdlib module (a set of pieces), not a runbook")
+                    .with_help("a runbook starts with `runbook \"Title\" {`; modules are used from a runbook with `use module.piece(...)`"),
+            ]);
+        }
+    };
+    let mut resolver = Resolver::new(source, options);
+    let model = resolver.runbook(runbook, file);
+    if resolver.diagnostics.is_empty() {
+        Ok(model)
+    } else {
+        resolver.diagnostics.sort_by_key(|d| (!d.source.same_file(source), d.span.start));
+        Err(resolver.diagnostics)
+    }
+}
+
+struct Resolver<'a> {
+    options: &'a Options,
+    diagnostics: Vec<Diagnostic>,
+    /// The file being read: the runbook, or a stdlib module while expanding a `use`.
+    source: Source,
+    names: HashMap<String, (Binding, Span)>,
+    params: Vec<Param>,
+    channel_names: Vec<String>,
+    /// Piece arguments in scope while expanding a `use`.
+    piece_scope: Vec<(String, Expr)>,
+    in_failure_handler: bool,
+    use_depth: usize,
+}
+
+/// Checks a stdlib module: each piece's body is resolved with its parameters in scope.
+pub(super) fn check_module(source: &Source, pieces: &[ast::Piece]) -> Vec<Diagnostic> {
+    let options = Options::default();
+    let mut resolver = Resolver::new(source, &options);
+    resolver.use_depth = 1;
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for piece in pieces {
+        if let Some(first) = seen.insert(&piece.name.name, piece.name.span) {
+            resolver
+                .error(
+                    "E0235",
+                    piece.name.span,
+                    format!("the piece `{}` is defined twice", piece.name.name),
+                )
+                .add_secondary(first, "first defined here");
+        }
+        resolver.no_interpolation(&piece.description, "a piece's description");
+        let mut scope: Vec<(String, Expr)> = Vec::new();
+        for param in &piece.params {
+            if let Some(default) = &param.default {
+                resolver.value(default);
+            }
+            if scope.iter().any(|(n, _)| *n == param.name.name) {
+                resolver.error(
+                    "E0236",
+                    param.name.span,
+                    format!("the parameter `{}` is listed twice", param.name.name),
+                );
+            }
+            scope.push((param.name.name.clone(), Expr::Var(Var::Param(param.name.name.clone()))));
+        }
+        resolver.piece_scope = scope;
+        let mut parts = StepParts::default();
+        resolver.statements(&piece.body, &mut parts, StatementContext::Step);
+    }
+    resolver.diagnostics.sort_by_key(|d| d.span.start);
+    resolver.diagnostics
+}
+
+/// Step-level properties gathered from a step's statements (and the pieces it uses).
+#[derive(Default)]
+struct StepParts {
+    actions: Vec<Action>,
+    timeout: Option<Duration>,
+    retry: Option<Retry>,
+    undo: Option<Vec<Action>>,
+    irreversible: Option<Option<String>>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(source: &Source, options: &'a Options) -> Self {
+        Self {
+            options,
+            diagnostics: Vec::new(),
+            source: source.clone(),
+            names: HashMap::new(),
+            params: Vec::new(),
+            channel_names: Vec::new(),
+            piece_scope: Vec::new(),
+            in_failure_handler: false,
+            use_depth: 0,
+        }
+    }
+
+    fn error(&mut self, code: &'static str, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        self.diagnostics.push(Diagnostic::error(code, &self.source, span, message));
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn runbook(&mut self, runbook: &ast::Runbook, file: &ast::File) -> Model {
+        let text = |s: &ast::Str| s.as_literal().unwrap_or_else(|| literal_text(s));
+        let mut model = Model {
+            source: self.source.clone(),
+            title: text(&runbook.title),
+            owner: None,
+            description: doc_comment(&file.comments, self.source.text(), runbook.span.start),
+            rto: None,
+            rpo: None,
+            mode: self.options.mode,
+            params: Vec::new(),
+            secrets: Vec::new(),
+            channels: Vec::new(),
+            procedure: Vec::new(),
+            on_failure: Vec::new(),
+            span: runbook.span,
+            title_span: runbook.title.span,
+        };
+        self.no_interpolation(&runbook.title, "the title");
+        self.declare(runbook, &mut model);
+        self.apply_modes(runbook);
+        params::apply_command_line(self.options, &mut self.params, &self.names, &mut self.diagnostics);
+        params::check_cycles(&self.params, &self.source, &mut self.diagnostics);
+        if self.options.require_values {
+            params::require_values(&self.params, &self.source, &mut self.diagnostics);
+        }
+        model.params = self.params.clone();
+        model.channels = self.channels(runbook);
+        model.secrets = self.secrets(runbook);
+        let mut failure_seen: Option<Span> = None;
+        for (index, item) in runbook.items.iter().enumerate() {
+            match item {
+                ast::Item::Step(step) => {
+                    let doc = doc_comment(&file.comments, self.source.text(), step.span.start);
+                    model.procedure.push(Node::Step(self.step(step, doc)));
+                }
+                ast::Item::Gate(gate) => {
+                    let next = runbook.items[index + 1..].iter().find_map(|item| match item {
+                        ast::Item::Step(step) => Some(step.id.name.as_str()),
+                        _ => None,
+                    });
+                    model.procedure.push(Node::Gate(self.gate(gate, next, model.procedure.len())));
+                }
+                ast::Item::OnFailure(block) => {
+                    if let Some(first) = failure_seen {
+                        self.error("E0211", block.span, "this runbook already has an `on failure` block")
+                            .add_secondary(first, "the first one is here")
+                            .help = Some("merge the two blocks into one".into());
+                    }
+                    failure_seen = Some(block.span);
+                    self.in_failure_handler = true;
+                    let mut parts = StepParts::default();
+                    self.statements(&block.stmts, &mut parts, StatementContext::Handler);
+                    model.on_failure = parts.actions;
+                    self.in_failure_handler = false;
+                }
+                _ => {}
+            }
+        }
+        self.check_unique_ids(&model.procedure);
+        model
+    }
+
+    /// Metadata, objectives and parameters: everything a later item may refer to.
+    fn declare(&mut self, runbook: &ast::Runbook, model: &mut Model) {
+        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        for item in &runbook.items {
+            let (what, span) = match item {
+                ast::Item::Owner(s) => {
+                    self.no_interpolation(s, "the owner");
+                    model.owner = Some(literal_text(s));
+                    ("owner", s.span)
+                }
+                ast::Item::Description(s) => {
+                    self.no_interpolation(s, "the description");
+                    model.description = Some(literal_text(s));
+                    ("description", s.span)
+                }
+                ast::Item::Rto(d) => {
+                    model.rto = Some(Objective {
+                        value: d.value,
+                        span: d.span,
+                    });
+                    ("rto", d.span)
+                }
+                ast::Item::Rpo(d) => {
+                    model.rpo = Some(Objective {
+                        value: d.value,
+                        span: d.span,
+                    });
+                    ("rpo", d.span)
+                }
+                ast::Item::Param(param) => {
+                    self.param(param);
+                    continue;
+                }
+                ast::Item::Secret(secret) => {
+                    self.bind(&secret.name, Binding::Secret);
+                    continue;
+                }
+                ast::Item::Channel(channel) => {
+                    if self.channel_names.contains(&channel.name.name) {
+                        self.error(
+                            "E0212",
+                            channel.name.span,
+                            format!("the channel `{}` is declared twice", channel.name.name),
+                        );
+                    }
+                    self.channel_names.push(channel.name.name.clone());
+                    continue;
+                }
+                _ => continue,
+            };
+            if let Some(first) = seen.insert(what, span) {
+                self.error("E0201", span, format!("`{what}` is given twice"))
+                    .add_secondary(first, "first given here")
+                    .help = Some("keep one of them".into());
+            }
+        }
+        for param in &mut self.params {
+            if let Some(default) = &param.default {
+                param.value = Some(default.clone());
+            }
+        }
+        // Defaults are resolved after every name is declared, so order does not matter.
+        for item in &runbook.items {
+            let ast::Item::Param(param) = item else { continue };
+            let Some(default) = &param.default else { continue };
+            let Some(index) = self.params.iter().position(|p| p.name_span == param.name.span) else {
+                continue;
+            };
+            let expr = self.value(default);
+            let ty = self.params[index].ty;
+            self.expect_type(&expr, ty, default.span(), &format!("the parameter `{}`", param.name.name));
+            self.params[index].default = Some(expr.clone());
+            self.params[index].value = Some(expr);
+        }
+    }
+
+    fn param(&mut self, param: &ast::Param) {
+        if !self.bind(&param.name, Binding::Param(ParamType::String)) {
+            return;
+        }
+        let ty = match (&param.ty, &param.default) {
+            (Some(ty), _) => ty.value,
+            (None, Some(default)) => literal_type(default),
+            (None, None) => ParamType::String,
+        };
+        self.names.insert(param.name.name.clone(), (Binding::Param(ty), param.name.span));
+        self.params.push(Param {
+            name: param.name.name.clone(),
+            ty,
+            default: None,
+            help: param.help.as_ref().map(literal_text),
+            value: None,
+            origin: if param.default.is_some() {
+                Origin::Default
+            } else {
+                Origin::Missing
+            },
+            overrides: Vec::new(),
+            span: param.span,
+            name_span: param.name.span,
+        });
+        if let Some(help) = &param.help {
+            self.no_interpolation(help, "help text");
+        }
+    }
+
+    /// Declares a parameter or secret name; false if it clashes.
+    fn bind(&mut self, name: &ast::Ident, binding: Binding) -> bool {
+        if Builtin::from_name(&name.name).is_some() || name.name == "failed" {
+            self.error("E0202", name.span, format!("`{}` is a built-in name", name.name)).help =
+                Some(format!("pick another name; `{{{}}}` is always available", name.name));
+            return false;
+        }
+        if let Some((_, first)) = self.names.get(&name.name) {
+            let first = *first;
+            self.error("E0203", name.span, format!("`{}` is declared twice", name.name))
+                .add_secondary(first, "first declared here")
+                .help = Some("parameters and secrets share one set of names; rename one of them".into());
+            return false;
+        }
+        self.names.insert(name.name.clone(), (binding, name.span));
+        true
+    }
+
+    fn apply_modes(&mut self, runbook: &ast::Runbook) {
+        let mut seen: Vec<(ast::ModeName, Span)> = Vec::new();
+        for item in &runbook.items {
+            let ast::Item::Mode(block) = item else { continue };
+            if let Some((_, first)) = seen.iter().find(|(m, _)| *m == block.mode.value) {
+                let first = *first;
+                self.error("E0204", block.mode.span, "this mode already has an override block")
+                    .add_secondary(first, "the first one is here");
+            }
+            seen.push((block.mode.value, block.mode.span));
+            let mode = match block.mode.value {
+                ast::ModeName::Drill => Mode::Drill,
+                ast::ModeName::Incident => Mode::Incident,
+            };
+            for setting in &block.settings {
+                let Some(index) = self.params.iter().position(|p| p.name == setting.name.name) else {
+                    let is_secret = matches!(self.names.get(&setting.name.name), Some((Binding::Secret, _)));
+                    let names: Vec<String> = self.params.iter().map(|p| p.name.clone()).collect();
+                    let diagnostic = if is_secret {
+                        self.error(
+                            "E0205",
+                            setting.name.span,
+                            format!("`{}` is a secret; a mode can only override parameters", setting.name.name),
+                        )
+                    } else {
+                        self.error(
+                            "E0205",
+                            setting.name.span,
+                            format!("there is no parameter `{}` to override", setting.name.name),
+                        )
+                    };
+                    diagnostic.help = suggest(&setting.name.name, names.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
+                    continue;
+                };
+                let expr = self.value(&setting.value);
+                let ty = self.params[index].ty;
+                self.expect_type(&expr, ty, setting.value.span(), &format!("the parameter `{}`", setting.name.name));
+                self.params[index].overrides.push((mode, expr.clone()));
+                if mode == self.options.mode {
+                    self.params[index].value = Some(expr);
+                    self.params[index].origin = Origin::Mode(mode);
+                }
+            }
+        }
+    }
+
+    fn secrets(&mut self, runbook: &ast::Runbook) -> Vec<Secret> {
+        let mut secrets = Vec::new();
+        for item in &runbook.items {
+            let ast::Item::Secret(secret) = item else { continue };
+            let value = self.value(&secret.value);
+            if value.vars().any(|v| matches!(v, Var::Secret(_))) {
+                self.error("E0206", secret.value.span(), "a secret cannot be built from another secret")
+                    .help = Some("read each secret from its own environment variable or file".into());
+            }
+            secrets.push(Secret {
+                name: secret.name.name.clone(),
+                value,
+                span: secret.span,
+                name_span: secret.name.span,
+            });
+        }
+        secrets
+    }
+
+    fn channels(&mut self, runbook: &ast::Runbook) -> Vec<Channel> {
+        let mut channels = Vec::new();
+        for item in &runbook.items {
+            let ast::Item::Channel(channel) = item else { continue };
+            let Some(kind) = ChannelKind::ALL.into_iter().find(|k| k.name() == channel.kind.name) else {
+                let kinds = ChannelKind::ALL.map(ChannelKind::name);
+                let help = match suggest(&channel.kind.name, kinds) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("a channel is one of: {}", kinds.join(", ")),
+                };
+                self.error(
+                    "E0207",
+                    channel.kind.span,
+                    format!("`{}` is not a kind of channel", channel.kind.name),
+                )
+                .help = Some(help);
+                continue;
+            };
+            let (required, optional) = kind.settings();
+            let mut settings = Vec::new();
+            for setting in &channel.settings {
+                let name = setting.name.name.as_str();
+                if !required.contains(&name) && !optional.contains(&name) {
+                    let known: Vec<&str> = required.iter().chain(optional).copied().collect();
+                    let help = suggest(name, known.iter().copied()).map_or_else(
+                        || format!("a {} channel takes: {}", kind.name(), known.join(", ")),
+                        |s| format!("did you mean `{s}`?"),
+                    );
+                    self.error(
+                        "E0208",
+                        setting.name.span,
+                        format!("a {} channel has no setting `{name}`", kind.name()),
+                    )
+                    .help = Some(help);
+                    continue;
+                }
+                let value = self.value(&setting.value);
+                if name == "timeout" {
+                    self.expect_type(&value, ParamType::Duration, setting.value.span(), "`timeout`");
+                }
+                settings.push((name.to_string(), value));
+            }
+            for name in required {
+                if !settings.iter().any(|(n, _)| n == name) {
+                    self.error(
+                        "E0209",
+                        channel.span,
+                        format!("the {} channel `{}` needs a `{name}`", kind.name(), channel.name.name),
+                    )
+                    .help = Some(format!("add `{{ {name} = ... }}` after the channel's kind"));
+                }
+            }
+            channels.push(Channel {
+                name: channel.name.name.clone(),
+                kind,
+                settings,
+                span: channel.span,
+            });
+        }
+        channels
+    }
+
+    fn step(&mut self, step: &ast::Step, doc: Option<String>) -> Step {
+        self.no_interpolation(&step.title, "a step's title");
+        let mut parts = StepParts::default();
+        self.statements(&step.body, &mut parts, StatementContext::Step);
+        Step {
+            id: step.id.name.clone(),
+            title: literal_text(&step.title),
+            doc,
+            actions: parts.actions,
+            timeout: parts.timeout,
+            retry: parts.retry,
+            undo: parts.undo.unwrap_or_default(),
+            irreversible: parts.irreversible,
+            span: step.span,
+            id_span: step.id.span,
+        }
+    }
+
+    fn gate(&mut self, gate: &ast::Gate, next_step: Option<&str>, position: usize) -> Gate {
+        self.no_interpolation(&gate.question, "a gate's question");
+        let id = match (&gate.id, next_step) {
+            (Some(id), _) => id.name.clone(),
+            (None, Some(step)) => format!("before_{step}"),
+            (None, None) => format!("gate_{}", position + 1),
+        };
+        let confirm = gate.confirm.as_ref().map(|word| {
+            self.no_interpolation(word, "the word to confirm");
+            literal_text(word)
+        });
+        if confirm.as_deref() == Some("") {
+            self.error(
+                "E0210",
+                gate.confirm.as_ref().map_or(gate.span, |c| c.span),
+                "the word to confirm is empty",
+            );
+        }
+        Gate {
+            id,
+            question: literal_text(&gate.question),
+            drill: gate.drill.map(|p| p.value),
+            confirm,
+            span: gate.span,
+        }
+    }
+
+    fn check_unique_ids(&mut self, procedure: &[Node]) {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for node in procedure {
+            let (id, span, what) = match node {
+                Node::Step(step) => (step.id.as_str(), step.id_span, "step"),
+                Node::Gate(gate) => (gate.id.as_str(), gate.span, "gate"),
+            };
+            if let Some(first) = seen.insert(id, span) {
+                let source = self.source.clone();
+                self.diagnostics.push(
+                    Diagnostic::error("E0213", &source, span, format!("the id `{id}` is used twice"))
+                        .with_label(format!("this {what} reuses it"))
+                        .with_secondary(first, "first used here")
+                        .with_help("ids are how the journal, the report and `resume` know a step; give each a different one"),
+                );
+            }
+        }
+    }
+
+    fn statements(&mut self, stmts: &[ast::Stmt], parts: &mut StepParts, context: StatementContext) {
+        for stmt in stmts {
+            self.statement(stmt, parts, context);
+        }
+    }
+
+    fn statement(&mut self, stmt: &ast::Stmt, parts: &mut StepParts, context: StatementContext) {
+        let span = stmt.span();
+        let origin = self.origin();
+        let kind = match stmt {
+            ast::Stmt::Run(command) => ActionKind::Run {
+                argv: command.words.iter().map(|w| self.template(w)).collect(),
+            },
+            ast::Stmt::Shell(command) => {
+                let script = command.words.first().map(|w| self.template(w)).unwrap_or_default();
+                if script.parts.is_empty() {
+                    self.error("E0214", span, "this shell script is empty");
+                }
+                ActionKind::Shell { script }
+            }
+            ast::Stmt::Check(check) => ActionKind::Check(self.check(check)),
+            ast::Stmt::Wait(wait) => ActionKind::Wait {
+                check: self.check(&wait.check),
+                within: wait.within.map(|d| d.value),
+                every: wait.every.map(|d| d.value),
+            },
+            ast::Stmt::Use(call) => {
+                self.expand_use(call, parts, context);
+                return;
+            }
+            ast::Stmt::Builtin(call) => match self.builtin(call) {
+                Some(kind) => kind,
+                None => return,
+            },
+            ast::Stmt::Set(set) => self.set(set),
+            ast::Stmt::Link(link) => ActionKind::Link {
+                path: self.value(&link.path),
+                target: self.value(&link.target),
+            },
+            ast::Stmt::Notify(notify) => {
+                if !self.channel_names.contains(&notify.channel.name) {
+                    let help = match suggest(&notify.channel.name, self.channel_names.iter().map(String::as_str)) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => format!(
+                            "declare it first, for example: channel {} slack {{ url = env(\"SLACK_WEBHOOK_URL\") }}",
+                            notify.channel.name
+                        ),
+                    };
+                    self.error(
+                        "E0215",
+                        notify.channel.span,
+                        format!("there is no channel `{}`", notify.channel.name),
+                    )
+                    .help = Some(help);
+                }
+                ActionKind::Notify {
+                    channel: notify.channel.name.clone(),
+                    message: self.template(&notify.message),
+                }
+            }
+            ast::Stmt::Timeout(duration) => {
+                self.step_property(context, span, "timeout", parts.timeout.is_some() && origin.is_none());
+                if duration.value.as_millis() == 0 {
+                    self.error("E0216", duration.span, "a timeout of zero would fail every run").help =
+                        Some("give the step the time it needs, such as `timeout 30m`".into());
+                }
+                if origin.is_none() || parts.timeout.is_none() {
+                    parts.timeout = Some(duration.value);
+                }
+                return;
+            }
+            ast::Stmt::Retry(retry) => {
+                self.step_property(context, span, "retry", parts.retry.is_some() && origin.is_none());
+                parts.retry = Some(Retry {
+                    attempts: retry.attempts.value,
+                    every: retry.every.map(|d| d.value),
+                });
+                return;
+            }
+            ast::Stmt::Irreversible { reason, .. } => {
+                self.step_property(context, span, "irreversible", false);
+                parts.irreversible = Some(reason.as_ref().map(literal_text));
+                return;
+            }
+            ast::Stmt::Undo(block) => {
+                self.step_property(context, span, "undo", parts.undo.is_some());
+                let mut undo = StepParts::default();
+                self.statements(&block.stmts, &mut undo, StatementContext::Undo);
+                parts.undo = Some(undo.actions);
+                return;
+            }
+        };
+        parts.actions.push(Action { kind, span, origin });
+    }
+
+    /// `timeout`, `retry`, `irreversible` and `undo` describe a step: once each, and only there.
+    fn step_property(&mut self, context: StatementContext, span: Span, what: &str, repeated: bool) {
+        if context != StatementContext::Step {
+            let place = if context == StatementContext::Undo {
+                "an `undo` block"
+            } else {
+                "`on failure`"
+            };
+            self.error("E0217", span, format!("`{what}` belongs to a step, not to {place}"));
+        } else if repeated {
+            self.error("E0218", span, format!("this step already has a `{what}`")).help = Some("keep one of them".into());
+        }
+    }
+
+    fn origin(&self) -> Option<String> {
+        (self.use_depth > 0).then(|| {
+            self.source
+                .name()
+                .trim_start_matches("stdlib/")
+                .trim_end_matches(".runbook")
+                .to_string()
+        })
+    }
+
+    fn check(&mut self, check: &ast::Check) -> Check {
+        let description = self.template(&check.description);
+        let mut names: Vec<String> = self.names.keys().cloned().collect();
+        names.extend(Builtin::ALL.iter().filter(|b| !b.is_failure_only()).map(|b| b.name().to_string()));
+        if self.in_failure_handler {
+            names.push("failed".into());
+        }
+        names.extend(self.piece_scope.iter().map(|(n, _)| n.clone()));
+        names.sort();
+        let compiled = match checks::compile(&self.source, &check.expr, check.expr_span, &names) {
+            Ok(compiled) => compiled,
+            Err(diagnostic) => {
+                self.diagnostics.push(*diagnostic);
+                checks::Compiled {
+                    ast: Default::default(),
+                    rhai: String::new(),
+                }
+            }
+        };
+        Check {
+            description,
+            source: check.expr.trim().to_string(),
+            compiled,
+            bindings: self.piece_scope.clone(),
+            span: check.span,
+        }
+    }
+
+    fn set(&mut self, set: &ast::Set) -> ActionKind {
+        let file = self.value(&set.file);
+        let value = self.value(&set.value);
+        let format = match self.static_text(&file) {
+            Some(path) => {
+                let format = FileFormat::from_path(&path);
+                if format.is_none() {
+                    self.error("E0219", set.file.span(), format!("`set` cannot tell how to edit `{path}`"))
+                        .help = Some(
+                        "`set` edits .env, .ini (.cfg, .conf), .toml and .json files; for a symlink, use `link PATH to TARGET`".into(),
+                    );
+                }
+                format
+            }
+            None => None,
+        };
+        ActionKind::Set {
+            file,
+            format,
+            key: set.key.name.clone(),
+            value,
+        }
+    }
+
+    fn builtin(&mut self, call: &ast::Call) -> Option<ActionKind> {
+        let name = format!("{}.{}", call.module.name, call.name.name);
+        if self.use_depth == 0 {
+            self.error("E0220", call.span, "`builtin` is only for stdlib modules").help =
+                Some("use a stdlib piece instead, such as `use sqlite.restore(from: ..., into: ...)`".into());
+            return None;
+        }
+        let Some(builtin) = stdlib::Builtin::from_name(&name) else {
+            self.error("E0221", call.span, format!("there is no builtin `{name}`"));
+            return None;
+        };
+        let bound = self.bind_arguments(
+            call,
+            &name,
+            &builtin.params().iter().map(|p| (p.to_string(), None)).collect::<Vec<_>>(),
+        )?;
+        Some(ActionKind::Builtin {
+            name: builtin,
+            args: bound,
+        })
+    }
+
+    fn expand_use(&mut self, call: &ast::Call, parts: &mut StepParts, context: StatementContext) {
+        let name = format!("{}.{}", call.module.name, call.name.name);
+        let modules = match stdlib::modules() {
+            Ok(modules) => modules,
+            Err(diagnostics) => {
+                self.diagnostics.extend(diagnostics.iter().cloned());
+                return;
+            }
+        };
+        let Some(module) = modules.iter().find(|m| m.name == call.module.name) else {
+            let help = match suggest(&call.module.name, stdlib::module_names()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("the stdlib has: {}", stdlib::module_names().collect::<Vec<_>>().join(", ")),
+            };
+            self.error(
+                "E0222",
+                call.module.span,
+                format!("there is no stdlib module `{}`", call.module.name),
+            )
+            .help = Some(help);
+            return;
+        };
+        let Some(piece) = module.pieces.iter().find(|p| p.name.name == call.name.name) else {
+            let names: Vec<&str> = module.pieces.iter().map(|p| p.name.name.as_str()).collect();
+            let help = suggest(&call.name.name, names.iter().copied()).map_or_else(
+                || format!("`{}` has: {}", module.name, names.join(", ")),
+                |close| format!("did you mean `{}.{close}`?", module.name),
+            );
+            self.error(
+                "E0223",
+                call.name.span,
+                format!("the module `{}` has no piece `{}`", module.name, call.name.name),
+            )
+            .help = Some(help);
+            return;
+        };
+        if self.use_depth >= MAX_USE_DEPTH {
+            self.error(
+                "E0224",
+                call.span,
+                format!("`{name}` uses pieces more than {MAX_USE_DEPTH} levels deep"),
+            );
+            return;
+        }
+        let declared: Vec<(String, Option<Expr>)> = {
+            let saved = std::mem::replace(&mut self.source, module.source.clone());
+            let declared = piece
+                .params
+                .iter()
+                .map(|p| (p.name.name.clone(), p.default.as_ref().map(|d| self.value(d))))
+                .collect();
+            self.source = saved;
+            declared
+        };
+        let Some(bound) = self.bind_arguments(call, &name, &declared) else {
+            return;
+        };
+        let saved_source = std::mem::replace(&mut self.source, module.source.clone());
+        let saved_scope = std::mem::replace(&mut self.piece_scope, bound);
+        self.use_depth += 1;
+        let mut expanded = StepParts::default();
+        self.statements(&piece.body, &mut expanded, context);
+        self.use_depth -= 1;
+        self.piece_scope = saved_scope;
+        self.source = saved_source;
+        for action in &mut expanded.actions {
+            action.span = call.span;
+            action.origin = Some(name.clone());
+        }
+        parts.actions.extend(expanded.actions);
+        parts.timeout = parts.timeout.or(expanded.timeout);
+        parts.retry = parts.retry.or(expanded.retry);
+        parts.irreversible = parts.irreversible.take().or(expanded.irreversible);
+        if let Some(undo) = expanded.undo {
+            parts.undo.get_or_insert_with(Vec::new).extend(undo);
+        }
+    }
+
+    /// Matches `use`/`builtin` arguments (positional first, then by name) to what the piece
+    /// declares; arguments are resolved in the caller's scope.
+    fn bind_arguments(&mut self, call: &ast::Call, name: &str, declared: &[(String, Option<Expr>)]) -> Option<Vec<(String, Expr)>> {
+        let mut bound: Vec<Option<Expr>> = vec![None; declared.len()];
+        let mut ok = true;
+        for (index, argument) in call.args.iter().enumerate() {
+            let slot = match &argument.name {
+                None if index < declared.len() => index,
+                None => {
+                    self.error("E0225", argument.span, format!("`{name}` takes {} arguments", declared.len()));
+                    ok = false;
+                    continue;
+                }
+                Some(arg_name) => match declared.iter().position(|(n, _)| *n == arg_name.name) {
+                    Some(slot) => slot,
+                    None => {
+                        let help = suggest(&arg_name.name, declared.iter().map(|(n, _)| n.as_str())).map_or_else(
+                            || {
+                                format!(
+                                    "it takes: {}",
+                                    declared.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                                )
+                            },
+                            |s| format!("did you mean `{s}`?"),
+                        );
+                        self.error("E0226", arg_name.span, format!("`{name}` has no argument `{}`", arg_name.name))
+                            .help = Some(help);
+                        ok = false;
+                        continue;
+                    }
+                },
+            };
+            if bound[slot].is_some() {
+                self.error(
+                    "E0227",
+                    argument.span,
+                    format!("the argument `{}` is given twice", declared[slot].0),
+                );
+                ok = false;
+                continue;
+            }
+            bound[slot] = Some(self.value(&argument.value));
+        }
+        let mut result = Vec::new();
+        for ((arg_name, default), value) in declared.iter().zip(bound) {
+            match value.or_else(|| default.clone()) {
+                Some(value) => result.push((arg_name.clone(), value)),
+                None => {
+                    self.error("E0228", call.span, format!("`{name}` needs the argument `{arg_name}`"))
+                        .help = Some(format!("add `{arg_name}: ...` between the parentheses"));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(result)
+    }
+
+    fn value(&mut self, value: &ast::Value) -> Expr {
+        match value {
+            ast::Value::Str(s) => Expr::Str(self.template(s)),
+            ast::Value::Duration(d) => Expr::Duration(d.value),
+            ast::Value::Int(i) => Expr::Int(i.value),
+            ast::Value::Bool(b) => Expr::Bool(b.value),
+            ast::Value::Name(name) => self.name(name).unwrap_or(Expr::Str(Template::default())),
+            ast::Value::Call { function, args, span } => {
+                let args: Vec<Expr> = args.iter().map(|a| self.value(a)).collect();
+                let Some(known) = Function::from_name(&function.name) else {
+                    let help = suggest(&function.name, Function::ALL.map(Function::name)).map_or_else(
+                        || {
+                            format!(
+                                "outside a check, a value can call: {}",
+                                Function::ALL.map(Function::signature).join(", ")
+                            )
+                        },
+                        |s| format!("did you mean `{s}`?"),
+                    );
+                    self.error("E0229", function.span, format!("there is no function `{}` here", function.name))
+                        .help = Some(help);
+                    return Expr::Str(Template::default());
+                };
+                if args.len() != known.arity() {
+                    self.error(
+                        "E0230",
+                        *span,
+                        format!(
+                            "`{}` takes {} argument{}, not {}",
+                            known.name(),
+                            known.arity(),
+                            if known.arity() == 1 { "" } else { "s" },
+                            args.len()
+                        ),
+                    )
+                    .help = Some(format!("write it as {}", known.signature()));
+                }
+                Expr::Call { function: known, args }
+            }
+        }
+    }
+
+    fn template(&mut self, s: &ast::Str) -> Template {
+        let mut parts = Vec::new();
+        for part in &s.parts {
+            match part {
+                ast::StrPart::Text(text) => parts.push(Part::Text(text.clone())),
+                ast::StrPart::Interp(name) => match self.name(name) {
+                    Some(Expr::Var(var)) => parts.push(Part::Var(var)),
+                    Some(Expr::Str(inner)) => parts.extend(inner.parts),
+                    Some(other) => parts.push(Part::Expr(Box::new(other))),
+                    None => {}
+                },
+            }
+        }
+        Template { parts }
+    }
+
+    fn name(&mut self, name: &ast::NameRef) -> Option<Expr> {
+        let dotted = name.dotted();
+        if name.segments.len() == 1 {
+            if let Some((_, expr)) = self.piece_scope.iter().find(|(n, _)| *n == dotted) {
+                return Some(expr.clone());
+            }
+            match self.names.get(&dotted) {
+                Some((Binding::Param(_), _)) => return Some(Expr::Var(Var::Param(dotted))),
+                Some((Binding::Secret, _)) => return Some(Expr::Var(Var::Secret(dotted))),
+                None => {}
+            }
+        }
+        if let Some(builtin) = Builtin::from_name(&dotted) {
+            if builtin.is_failure_only() && !self.in_failure_handler {
+                self.error("E0231", name.span, format!("`{dotted}` is only known in `on failure`"))
+                    .help = Some("a step that is running has not failed yet; use it in the `on failure` block".into());
+            }
+            return Some(Expr::Var(Var::Builtin(builtin)));
+        }
+        let mut candidates: Vec<String> = self.names.keys().cloned().collect();
+        candidates.extend(self.piece_scope.iter().map(|(n, _)| n.clone()));
+        candidates.extend(Builtin::ALL.iter().map(|b| b.name().to_string()));
+        let help = suggest(&dotted, candidates.iter().map(String::as_str)).map_or_else(
+            || "declare it with `param` or `secret`, or use a built-in name such as `workdir`".to_string(),
+            |s| format!("did you mean `{s}`?"),
+        );
+        self.error("E0232", name.span, format!("`{dotted}` is not defined"))
+            .add_label("not a parameter, secret or built-in name")
+            .help = Some(help);
+        None
+    }
+
+    fn expect_type(&mut self, expr: &Expr, expected: ParamType, span: Span, what: &str) {
+        let Some(actual) = self.type_of(expr) else { return };
+        let compatible = actual == expected
+            || matches!(
+                (expected, actual),
+                (ParamType::String | ParamType::Path, ParamType::String | ParamType::Path)
+            );
+        if !compatible {
+            let help = match expected {
+                ParamType::Duration => "write a duration such as `30m` or `1h30m`",
+                ParamType::Int => "write a whole number such as `3`",
+                ParamType::Bool => "write `true` or `false`",
+                ParamType::String | ParamType::Path => "write it in double quotes",
+            };
+            self.error(
+                "E0233",
+                span,
+                format!("{what} is a {}, but this is a {}", expected.as_str(), actual.as_str()),
+            )
+            .help = Some(help.into());
+        }
+    }
+
+    fn type_of(&self, expr: &Expr) -> Option<ParamType> {
+        Some(match expr {
+            Expr::Str(_) => ParamType::String,
+            Expr::Int(_) => ParamType::Int,
+            Expr::Bool(_) => ParamType::Bool,
+            Expr::Duration(_) => ParamType::Duration,
+            Expr::Var(Var::Param(name)) => match self.names.get(name) {
+                Some((Binding::Param(ty), _)) => *ty,
+                _ => return None,
+            },
+            Expr::Var(Var::Secret(_)) => ParamType::String,
+            Expr::Var(Var::Builtin(Builtin::Rto | Builtin::Rpo)) => ParamType::Duration,
+            Expr::Var(Var::Builtin(Builtin::Workdir)) => ParamType::Path,
+            Expr::Var(Var::Builtin(_)) => ParamType::String,
+            Expr::Call {
+                function: Function::Newest,
+                ..
+            } => ParamType::Path,
+            Expr::Call { .. } => ParamType::String,
+        })
+    }
+
+    /// The text of a value when it is known before the run, with `{workdir}`-like built-ins
+    /// left as placeholders (enough to see a file's extension).
+    fn static_text(&self, expr: &Expr) -> Option<String> {
+        params::static_text(expr, &self.params, 0)
+    }
+
+    fn no_interpolation(&mut self, s: &ast::Str, what: &str) {
+        if s.as_literal().is_none() {
+            self.error("E0234", s.span, format!("{what} cannot contain `{{name}}`")).help =
+                Some("write it as plain text, or double the braces: {{ }}".into());
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StatementContext {
+    Step,
+    Undo,
+    Handler,
+}
+
+fn literal_type(value: &ast::Value) -> ParamType {
+    match value {
+        ast::Value::Int(_) => ParamType::Int,
+        ast::Value::Bool(_) => ParamType::Bool,
+        ast::Value::Duration(_) => ParamType::Duration,
+        _ => ParamType::String,
+    }
+}
+
+/// The text of a string, with any interpolation written back as `{name}`.
+fn literal_text(s: &ast::Str) -> String {
+    s.parts
+        .iter()
+        .map(|part| match part {
+            ast::StrPart::Text(text) => text.clone(),
+            ast::StrPart::Interp(name) => format!("{{{}}}", name.dotted()),
+        })
+        .collect()
+}
+
+/// The `#` lines directly above `start` (no blank line between), joined.
+fn doc_comment(comments: &[ast::Comment], text: &str, start: usize) -> Option<String> {
+    let mut lines = Vec::new();
+    let mut cursor = start;
+    for comment in comments.iter().rev().skip_while(|c| c.span.start >= start) {
+        let between = &text[comment.span.end..cursor];
+        let line_start = text[..comment.span.start].rfind('\n').map_or(0, |i| i + 1);
+        let own_line = text[line_start..comment.span.start].trim().is_empty();
+        if !between.trim().is_empty() || between.matches('\n').count() > 1 || !own_line {
+            break;
+        }
+        lines.push(comment.text.strip_prefix(' ').unwrap_or(&comment.text).trim_end().to_string());
+        cursor = line_start;
+    }
+    lines.reverse();
+    let joined = lines.join("\n").trim().to_string();
+    (!joined.is_empty()).then_some(joined)
+}

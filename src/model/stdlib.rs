@@ -1,0 +1,87 @@
+//! The standard library: reusable pieces written in the runbook language itself, embedded in
+//! the binary so a fresh machine with only `runbook` on it can `use sqlite.restore(...)`.
+//! The few actions the runtime implements natively are named here as [`Builtin`]s.
+
+use std::sync::OnceLock;
+
+use crate::diagnostic::Diagnostic;
+use crate::source::Source;
+use crate::syntax::{self, ast};
+
+const MODULES: [(&str, &str); 2] = [
+    ("sqlite", include_str!("../../stdlib/sqlite.runbook")),
+    ("postgres", include_str!("../../stdlib/postgres.runbook")),
+];
+
+pub struct Module {
+    pub name: &'static str,
+    pub source: Source,
+    pub pieces: Vec<ast::Piece>,
+}
+
+/// Every stdlib module, parsed once. A module that does not parse is a bug in this binary;
+/// its diagnostics are returned so that the user sees them rather than a panic.
+pub fn modules() -> &'static Result<Vec<Module>, Vec<Diagnostic>> {
+    static PARSED: OnceLock<Result<Vec<Module>, Vec<Diagnostic>>> = OnceLock::new();
+    PARSED.get_or_init(|| {
+        let mut modules = Vec::new();
+        for (name, text) in MODULES {
+            let source = Source::new(format!("stdlib/{name}.runbook"), text);
+            let file = syntax::parse(&source)?;
+            let ast::FileBody::Module(pieces) = file.body else {
+                return Err(vec![Diagnostic::error(
+                    "E0400",
+                    &source,
+                    crate::source::Span::new(0, 0),
+                    "a stdlib module must hold only `piece` definitions",
+                )]);
+            };
+            modules.push(Module { name, source, pieces });
+        }
+        Ok(modules)
+    })
+}
+
+pub fn module_names() -> impl Iterator<Item = &'static str> {
+    MODULES.iter().map(|(name, _)| *name)
+}
+
+/// Actions the runtime performs itself, callable from stdlib pieces with `builtin`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    /// Copies a SQLite database with SQLite's online backup API: proves the file is a
+    /// database and needs no `sqlite3` program on the machine.
+    SqliteBackup,
+}
+
+impl Builtin {
+    pub const ALL: [Builtin; 1] = [Builtin::SqliteBackup];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::SqliteBackup => "sqlite.backup",
+        }
+    }
+
+    pub fn params(self) -> &'static [&'static str] {
+        match self {
+            Builtin::SqliteBackup => &["from", "into"],
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_module_parses() {
+        if let Err(diagnostics) = modules() {
+            panic!("{}", diagnostics.iter().map(Diagnostic::to_plain_string).collect::<String>());
+        }
+    }
+}

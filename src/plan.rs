@@ -1,0 +1,230 @@
+//! `runbook plan`: the procedure as it would run, with parameters substituted and secrets
+//! masked. Runs nothing and reads nothing but the runbook.
+
+use std::fmt::Write as _;
+
+use crate::model::*;
+use crate::shell::{ScriptBuilder, quote as shell_quote};
+
+/// What a secret looks like anywhere it would be shown.
+pub const MASK: &str = "•••";
+
+/// A value as this run would use it; `{workdir}`-like built-ins stay as placeholders, since
+/// they are only known once the run starts.
+pub fn show_template(template: &Template, model: &Model) -> String {
+    show_template_depth(template, model, 0)
+}
+
+/// A `shell` script as it will be run: values quoted for where they land.
+pub fn show_script(template: &Template, model: &Model) -> String {
+    let mut script = ScriptBuilder::new();
+    for part in &template.parts {
+        match part {
+            Part::Text(t) => script.literal(t),
+            Part::Var(var) => script.value(&show_var(var, model, 0)),
+            Part::Expr(expr) => script.value(&show_expr(expr, model, 0)),
+        }
+    }
+    script.finish()
+}
+
+fn show_var(var: &Var, model: &Model, depth: usize) -> String {
+    match var {
+        Var::Param(name) => match model.param(name).and_then(|p| p.value.as_ref()) {
+            Some(value) if depth < 16 => match value {
+                Expr::Str(template) => show_template_depth(template, model, depth + 1),
+                other => show_expr(other, model, depth + 1),
+            },
+            _ => format!("{{{name}}}"),
+        },
+        Var::Secret(_) => MASK.to_string(),
+        Var::Builtin(builtin) => format!("{{{}}}", builtin.name()),
+    }
+}
+
+fn show_template_depth(template: &Template, model: &Model, depth: usize) -> String {
+    template
+        .parts
+        .iter()
+        .map(|part| match part {
+            Part::Text(t) => t.clone(),
+            Part::Var(var) => show_var(var, model, depth),
+            Part::Expr(expr) => show_expr(expr, model, depth),
+        })
+        .collect()
+}
+
+/// An expression with its values filled in: `newest("/srv/backups", "*.db")`.
+pub fn show_expr(expr: &Expr, model: &Model, depth: usize) -> String {
+    match expr {
+        Expr::Str(template) => show_template_depth(template, model, depth),
+        Expr::Int(i) => i.to_string(),
+        Expr::Bool(b) => b.to_string(),
+        Expr::Duration(d) => d.to_source(),
+        Expr::Var(var) => show_var(var, model, depth),
+        Expr::Call { function, args } => {
+            let args: Vec<String> = args
+                .iter()
+                .map(|arg| match arg {
+                    Expr::Int(_) | Expr::Bool(_) | Expr::Duration(_) => show_expr(arg, model, depth + 1),
+                    _ => format!("{:?}", show_expr(arg, model, depth + 1)),
+                })
+                .collect();
+            format!("{}({})", function.name(), args.join(", "))
+        }
+    }
+}
+
+pub fn plan(model: &Model) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({} mode)", model.title, model.mode);
+    let mut facts = Vec::new();
+    if let Some(owner) = &model.owner {
+        facts.push(format!("owner {owner}"));
+    }
+    facts.push(model.rto.map_or("no RTO".into(), |o| format!("RTO {}", o.value)));
+    facts.push(model.rpo.map_or("no RPO".into(), |o| format!("RPO {}", o.value)));
+    let _ = writeln!(out, "{}", facts.join(" · "));
+    write_params(&mut out, model);
+    out.push('\n');
+    let mut number = 0;
+    for node in &model.procedure {
+        match node {
+            Node::Step(step) => {
+                number += 1;
+                write_step(&mut out, model, step, number);
+            }
+            Node::Gate(gate) => write_gate(&mut out, gate, model.mode),
+        }
+    }
+    if !model.on_failure.is_empty() {
+        let _ = writeln!(out, "on failure:");
+        for action in &model.on_failure {
+            write_action(&mut out, model, action, "    ");
+        }
+    }
+    out
+}
+
+fn write_params(out: &mut String, model: &Model) {
+    if model.params.is_empty() && model.secrets.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nparameters:");
+    let width = model
+        .params
+        .iter()
+        .map(|p| p.name.len())
+        .chain(model.secrets.iter().map(|s| s.name.len()))
+        .max()
+        .unwrap_or(0);
+    for param in &model.params {
+        let value = param.value.as_ref().map_or("(no value)".into(), |v| show_expr(v, model, 0));
+        let origin = match param.origin {
+            Origin::Default => "default".to_string(),
+            Origin::Mode(mode) => format!("{mode} override"),
+            Origin::CommandLine => "-p".to_string(),
+            Origin::Missing => "required".to_string(),
+        };
+        let _ = writeln!(out, "    {:width$}  = {value}  ({origin})", param.name);
+    }
+    for secret in &model.secrets {
+        let from = match &secret.value {
+            Expr::Call {
+                function: Function::Env,
+                args,
+            } => format!("from the environment variable {}", show_expr(&args[0], model, 0)),
+            Expr::Call {
+                function: Function::File,
+                args,
+            } => format!("from the file {}", show_expr(&args[0], model, 0)),
+            _ => "written in the runbook".to_string(),
+        };
+        let _ = writeln!(out, "    {:width$}  = {MASK}  (secret, {from})", secret.name);
+    }
+}
+
+fn write_step(out: &mut String, model: &Model, step: &Step, number: usize) {
+    let _ = writeln!(out, "{number:>2}. {} — {}", step.id, step.title);
+    for action in &step.actions {
+        write_action(out, model, action, "      ");
+    }
+    let mut properties = Vec::new();
+    if let Some(timeout) = step.timeout {
+        properties.push(format!("timeout {timeout}"));
+    }
+    if let Some(retry) = step.retry {
+        let every = retry.every.map_or(String::new(), |d| format!(" every {d}"));
+        properties.push(format!(
+            "retry {} time{}{every}",
+            retry.attempts,
+            if retry.attempts == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(reason) = &step.irreversible {
+        properties.push(reason.as_ref().map_or("irreversible".into(), |r| format!("irreversible: {r}")));
+    }
+    if !properties.is_empty() {
+        let _ = writeln!(out, "      [{}]", properties.join(", "));
+    }
+    if !step.undo.is_empty() {
+        let _ = writeln!(out, "      undo:");
+        for action in &step.undo {
+            write_action(out, model, action, "          ");
+        }
+    }
+}
+
+fn write_gate(out: &mut String, gate: &Gate, mode: Mode) {
+    let policy = gate
+        .drill
+        .map_or("no drill policy".to_string(), |p| format!("a drill answers {}", p.as_str()));
+    let answer = match (mode, gate.drill, &gate.confirm) {
+        (Mode::Drill, Some(policy), _) => format!("this drill will {}", policy.as_str()),
+        (Mode::Drill, None, _) => "this drill will stop here".to_string(),
+        (Mode::Incident, _, Some(word)) => format!("the operator types \"{word}\" to approve"),
+        (Mode::Incident, _, None) => "the operator approves or denies".to_string(),
+    };
+    let _ = writeln!(out, "    GATE {}: {}", gate.id, gate.question);
+    let _ = writeln!(out, "      [{answer}; {policy}]");
+}
+
+fn write_action(out: &mut String, model: &Model, action: &Action, indent: &str) {
+    let origin = action.origin.as_ref().map_or(String::new(), |o| format!("  (from {o})"));
+    let line = match &action.kind {
+        ActionKind::Run { argv } => {
+            let words: Vec<String> = argv.iter().map(|w| shell_quote(&show_template(w, model))).collect();
+            format!("run    {}", words.join(" "))
+        }
+        ActionKind::Shell { script } => {
+            let script = show_script(script, model);
+            let continuation = format!("\n{indent}       ");
+            format!("shell  {}", script.trim_end().replace('\n', &continuation))
+        }
+        ActionKind::Check(check) => format!("check  {}: {}", show_template(&check.description, model), check.source),
+        ActionKind::Wait { check, within, every } => {
+            let within = within.map_or(" (no deadline)".to_string(), |d| format!(" within {d}"));
+            let every = every.map_or(String::new(), |d| format!(" every {d}"));
+            format!(
+                "wait   until {}: {}{within}{every}",
+                show_template(&check.description, model),
+                check.source
+            )
+        }
+        ActionKind::Set { file, format, key, value } => {
+            let format = format.map_or(String::new(), |f| format!(" ({} file)", f.name()));
+            format!(
+                "set    {} {key} = {}{format}",
+                show_expr(file, model, 0),
+                show_expr(value, model, 0)
+            )
+        }
+        ActionKind::Link { path, target } => format!("link   {} -> {}", show_expr(path, model, 0), show_expr(target, model, 0)),
+        ActionKind::Notify { channel, message } => format!("notify {channel}: {}", show_template(message, model)),
+        ActionKind::Builtin { name, args } => {
+            let args: Vec<String> = args.iter().map(|(n, e)| format!("{n}={}", show_expr(e, model, 0))).collect();
+            format!("{}  {}", name.name(), args.join(" "))
+        }
+    };
+    let _ = writeln!(out, "{indent}{line}{origin}");
+}
