@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::model::*;
-use crate::shell::{ScriptBuilder, quote as shell_quote};
+use crate::shell::{ScriptBuilder, quote_for_display};
 
 /// What a secret looks like anywhere it would be shown.
 pub const MASK: &str = "•••";
@@ -193,7 +193,7 @@ fn write_action(out: &mut String, model: &Model, action: &Action, indent: &str) 
     let origin = action.origin.as_ref().map_or(String::new(), |o| format!("  (from {o})"));
     let line = match &action.kind {
         ActionKind::Run { argv } => {
-            let words: Vec<String> = argv.iter().map(|w| shell_quote(&show_template(w, model))).collect();
+            let words: Vec<String> = argv.iter().map(|w| quote_for_display(&show_template(w, model))).collect();
             format!("run    {}", words.join(" "))
         }
         ActionKind::Shell { script } => {

@@ -179,7 +179,7 @@ fn write_actions(out: &mut String, actions: &[Action]) {
         }
         match &action.kind {
             ActionKind::Run { argv } => {
-                let words: Vec<String> = argv.iter().map(|w| crate::shell::quote(&w.to_string())).collect();
+                let words: Vec<String> = argv.iter().map(|w| crate::shell::quote_for_display(&w.to_string())).collect();
                 commands.push(words.join(" "));
             }
             ActionKind::Shell { script } => commands.push(script.to_string()),

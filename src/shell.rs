@@ -81,7 +81,19 @@ impl ScriptBuilder {
 
 /// One word for a POSIX shell, quoted only when it needs it.
 pub fn quote(word: &str) -> String {
-    let safe = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    quote_unless(word, "")
+}
+
+/// Like [`quote`], for showing a word to a person: a `{workdir}` placeholder stays readable.
+pub fn quote_for_display(word: &str) -> String {
+    quote_unless(word, "{}")
+}
+
+fn quote_unless(word: &str, also_safe: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c) || also_safe.contains(c));
     if safe {
         word.to_string()
     } else {

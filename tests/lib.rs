@@ -1,1 +1,9 @@
-mod placeholder {}
+//! The integration suite: one test binary, each module a feature, all driving the real
+//! `runbook` binary or the library's public stages.
+
+mod book;
+mod diagnostics;
+mod examples;
+mod plan;
+mod robustness;
+mod support;

@@ -87,6 +87,14 @@ fn to_diagnostic(source: &Source, expr_span: Span, rewritten: &Rewritten, error:
                 ),
             }
         }
+        ParseErrorType::UnexpectedEOF => Diagnostic::error(
+            "E0305",
+            source,
+            Span::new(start, start + 1),
+            "this check ends before its expression is complete",
+        )
+        .with_label("something is missing here")
+        .with_help("finish the expression, such as `size(path) > 0`"),
         ParseErrorType::ExprTooDeep => Diagnostic::error("E0303", source, Span::new(start, start + 1), "this check is nested too deeply")
             .with_help("split it into several checks"),
         other => {
@@ -305,10 +313,7 @@ mod tests {
     #[test]
     fn rewrites_interpolation_and_durations() {
         let r = rewrite(r#"sql("{workdir}/x.db", "a{{b}}") > 0 && age(f) < 15m"#);
-        assert_eq!(
-            r.text,
-            r#"sql(("" + workdir + "/x.db"), ("a{" + "b}")) > 0 && age(f) < duration("15m")"#
-        );
+        assert_eq!(r.text, r#"sql(("" + workdir + "/x.db"), ("a{b}")) > 0 && age(f) < duration("15m")"#);
     }
 
     #[test]

@@ -83,7 +83,8 @@ pub(super) fn check_cycles(params: &[Param], source: &Source, diagnostics: &mut 
     for param in params {
         let mut path = vec![param.name.as_str()];
         if let Some(cycle) = find_cycle(params, &mut path) {
-            if cycle.first() == Some(&param.name.as_str()) {
+            let first_declared = params.iter().find(|p| cycle.contains(&p.name.as_str())).map(|p| p.name.as_str());
+            if first_declared == Some(param.name.as_str()) {
                 diagnostics.push(
                     Diagnostic::error(
                         "E0243",

@@ -85,6 +85,12 @@ impl ParamType {
             ParamType::Duration => "duration",
         }
     }
+
+    /// "a string", "an int": for messages.
+    pub fn with_article(self) -> String {
+        let article = if self == ParamType::Int { "an" } else { "a" };
+        format!("{article} {}", self.as_str())
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -145,8 +145,10 @@ fn unterminated(source: &Source, at: usize, positives: &[Rule]) -> Option<Diagno
 fn describe_expected(positives: &[Rule]) -> String {
     let mut words: Vec<String> = Vec::new();
     let has = |rule| positives.contains(&rule);
-    if has(Rule::kw_run) {
+    if has(Rule::kw_run) && has(Rule::kw_timeout) {
         words.push("a step statement (`run`, `check`, `set`, ...)".into());
+    } else if has(Rule::kw_run) {
+        words.push("an action (`run`, `shell`, `check`, `set`, `link`, `notify` or `use`)".into());
     }
     if has(Rule::kw_step) || has(Rule::kw_param) {
         words.push("a runbook item (`step`, `gate`, `param`, ...)".into());
@@ -177,6 +179,19 @@ fn is_grouped(rule: Rule, positives: &[Rule]) -> bool {
 
 fn help_for(positives: &[Rule], found: &Found<'_>) -> Option<String> {
     let word = found.word?;
+    if positives.contains(&Rule::kw_run)
+        && !positives.contains(&Rule::kw_timeout)
+        && ["timeout", "retry", "irreversible", "undo"].contains(&word)
+    {
+        return Some(format!(
+            "`{word}` describes a whole step, so it goes in the step's own braces, not in `undo` or `on failure`"
+        ));
+    }
+    if positives.contains(&Rule::file) {
+        return Some(
+            "a runbook file starts with `runbook \"Title\" {` and ends with `}`; a stdlib module holds `piece` definitions".into(),
+        );
+    }
     let keywords: &[&str] = if positives.contains(&Rule::kw_run) {
         &STEP_KEYWORDS
     } else if positives.contains(&Rule::kw_step) {
@@ -213,7 +228,7 @@ fn keyword_as_name(word: &str) -> Option<String> {
 fn rule_words(rule: Rule) -> &'static str {
     match rule {
         Rule::EOI => "the end of the file",
-        Rule::runbook | Rule::kw_runbook => "`runbook \"Title\" {`",
+        Rule::file | Rule::runbook | Rule::kw_runbook => "`runbook \"Title\" {`",
         Rule::module | Rule::piece_decl | Rule::kw_piece => "a `piece` definition",
         Rule::title => "a title in double quotes",
         Rule::string => "a string in double quotes",
@@ -223,7 +238,7 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::open_brace => "`{`",
         Rule::close_brace => "`}`",
         Rule::step_id => "a step id (a name such as `restore`)",
-        Rule::ident | Rule::name_ref => "a name",
+        Rule::ident | Rule::name_ref | Rule::field => "a name",
         Rule::channel_ref => "a channel name",
         Rule::qualified_name => "a module and piece name such as `sqlite.restore`",
         Rule::value => "a value (a string, number, duration, name or call)",

@@ -1,0 +1,118 @@
+//! Every example in `runbooks/` and every module in `stdlib/` is linted, planned and
+//! rendered by the suite: the examples are the product's promises.
+
+use pulldown_cmark::{Event, HeadingLevel, Parser, Tag};
+
+use crate::support::{Test, files_in, root};
+use runbook::model::{self, Options};
+use runbook::source::Source;
+
+fn runbooks() -> Vec<std::path::PathBuf> {
+    let found = files_in("runbooks", "runbook");
+    assert!(found.len() >= 3, "runbooks/ should hold at least three examples");
+    found
+}
+
+fn relative(path: &std::path::Path) -> String {
+    path.strip_prefix(root()).expect("inside the repository").display().to_string()
+}
+
+#[test]
+fn examples_and_stdlib_lint_clean() {
+    let outcome = Test::new().args(["lint", "runbooks", "stdlib"]).current_dir(root()).run();
+    outcome.expect_code(0);
+    assert_eq!(outcome.stdout, "", "lint findings in the examples:\n{}", outcome.stdout);
+    assert!(outcome.stderr.contains("0 errors, 0 warnings"), "{}", outcome.transcript());
+}
+
+#[test]
+fn examples_plan_in_both_modes() {
+    for path in runbooks() {
+        let name = relative(&path);
+        for mode in ["incident", "drill"] {
+            let outcome = Test::new().args(["plan", name.as_str(), "--mode", mode]).current_dir(root()).run();
+            outcome.expect_code(0);
+            let stem = path.file_stem().expect("a name").to_string_lossy().into_owned();
+            insta::assert_snapshot!(format!("plan_{stem}_{mode}"), outcome.stdout);
+        }
+    }
+}
+
+#[test]
+fn examples_render_to_markdown_with_one_heading_per_step() {
+    for path in runbooks() {
+        let name = relative(&path);
+        let outcome = Test::new().args(["render", name.as_str()]).current_dir(root()).run();
+        outcome.expect_code(0);
+        let source = Source::new(name.clone(), std::fs::read_to_string(&path).expect("read the example"));
+        let model = model::load(&source, &Options::default()).expect("the example loads");
+
+        let mut titles = Vec::new();
+        let mut step_headings = Vec::new();
+        let mut current: Option<(HeadingLevel, String)> = None;
+        for event in Parser::new(&outcome.stdout) {
+            match event {
+                Event::Start(Tag::Heading { level, .. }) => current = Some((level, String::new())),
+                Event::Text(text) | Event::Code(text) => {
+                    if let Some((_, heading)) = &mut current {
+                        heading.push_str(&text);
+                    }
+                }
+                Event::End(pulldown_cmark::TagEnd::Heading(_)) => match current.take() {
+                    Some((HeadingLevel::H1, text)) => titles.push(text),
+                    Some((HeadingLevel::H3, text)) => step_headings.push(text),
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+        assert_eq!(titles, [model.title.clone()], "{name}: one title");
+        let expected: Vec<String> = model.steps().enumerate().map(|(i, s)| format!("{}. {}", i + 1, s.title)).collect();
+        assert_eq!(step_headings, expected, "{name}: one heading per step, in order");
+
+        let stem = path.file_stem().expect("a name").to_string_lossy().into_owned();
+        insta::assert_snapshot!(format!("render_{stem}"), outcome.stdout);
+    }
+}
+
+#[test]
+fn render_shows_gates_checks_timeouts_and_undo() {
+    let outcome = Test::new()
+        .args(["render", "runbooks/orders-sqlite.runbook"])
+        .current_dir(root())
+        .run();
+    let page = &outcome.stdout;
+    assert!(
+        page.contains("> [!WARNING]\n> **Gate: Point production at the restored database?**"),
+        "{page}"
+    );
+    assert!(page.contains("- [ ] **Check:** orders present"), "{page}");
+    assert!(page.contains("timeout 30m"), "{page}");
+    assert!(page.contains("**Undo**"), "{page}");
+    assert!(page.contains("## If it fails"), "{page}");
+}
+
+#[test]
+fn secrets_never_appear_in_render_or_plan() {
+    let runbook = r#"runbook "t" {
+    secret token = "hunter2-literal-token"
+    secret key = env("RB_TEST_SECRET")
+    channel hook webhook { url = "https://hooks.example/{token}" }
+    step s "S" {
+        run `curl -H "Authorization: {key}" https://example.com/{token}`
+        notify hook "done"
+    }
+}
+"#;
+    for command in ["render", "plan"] {
+        let outcome = Test::new().file("s.runbook", runbook).args([command, "s.runbook"]).run();
+        outcome.expect_code(0);
+        assert!(
+            !outcome.stdout.contains("hunter2"),
+            "{command} leaked a secret:\n{}",
+            outcome.stdout
+        );
+    }
+    let plan = Test::new().file("s.runbook", runbook).args(["plan", "s.runbook"]).run();
+    assert!(plan.stdout.contains("'Authorization: •••'"), "{}", plan.stdout);
+}
