@@ -66,7 +66,7 @@ fn examples_render_to_markdown_with_one_heading_per_step() {
                 _ => {}
             }
         }
-        assert_eq!(titles, [model.title.clone()], "{name}: one title");
+        assert_eq!(titles.as_slice(), std::slice::from_ref(&model.title), "{name}: one title");
         let expected: Vec<String> = model.steps().enumerate().map(|(i, s)| format!("{}. {}", i + 1, s.title)).collect();
         assert_eq!(step_headings, expected, "{name}: one heading per step, in order");
 
