@@ -316,35 +316,31 @@ pub enum Loaded {
 /// Parses and checks a runbook or a stdlib module, for `lint`.
 pub fn load_any(source: &Source, options: &Options) -> Result<Loaded, Vec<Diagnostic>> {
     let parsed = syntax::parse_lenient(source);
-    if let Some(syntax::ast::File {
-        body: syntax::ast::FileBody::Module(pieces),
-        ..
-    }) = &parsed.file
-    {
-        let mut diagnostics = parsed.diagnostics.clone();
-        diagnostics.extend(resolve::check_module(source, pieces));
-        return if diagnostics.is_empty() {
-            Ok(Loaded::Module)
-        } else {
-            Err(diagnostics)
-        };
-    }
-    load(source, options).map(|model| Loaded::Runbook(Box::new(model)))
+    let Some(file) = parsed.file else {
+        return Err(parsed.diagnostics);
+    };
+    let mut diagnostics = parsed.diagnostics;
+    let loaded = match &file.body {
+        syntax::ast::FileBody::Module(pieces) => {
+            diagnostics.extend(resolve::check_module(source, pieces));
+            Loaded::Module
+        }
+        syntax::ast::FileBody::Runbook(_) => match resolve::resolve(source, &file, options) {
+            Ok(model) => Loaded::Runbook(Box::new(model)),
+            Err(errors) => {
+                diagnostics.extend(errors);
+                diagnostics.sort_by_key(|d| (!d.source.same_file(source), d.span.start));
+                return Err(diagnostics);
+            }
+        },
+    };
+    if diagnostics.is_empty() { Ok(loaded) } else { Err(diagnostics) }
 }
 
 /// Parses and resolves one runbook: everything a command needs before it acts.
 pub fn load(source: &Source, options: &Options) -> Result<Model, Vec<Diagnostic>> {
-    let parsed = syntax::parse_lenient(source);
-    let Some(file) = parsed.file else {
-        return Err(parsed.diagnostics);
-    };
-    match resolve::resolve(source, &file, options) {
-        Ok(model) if parsed.diagnostics.is_empty() => Ok(model),
-        Ok(_) => Err(parsed.diagnostics),
-        Err(mut diagnostics) => {
-            diagnostics.extend(parsed.diagnostics);
-            diagnostics.sort_by_key(|d| (!d.source.same_file(source), d.span.start));
-            Err(diagnostics)
-        }
+    match load_any(source, options)? {
+        Loaded::Runbook(model) => Ok(*model),
+        Loaded::Module => Err(vec![resolve::not_a_runbook(source)]),
     }
 }

@@ -15,15 +15,8 @@ use crate::syntax::ast;
 const MAX_USE_DEPTH: usize = 4;
 
 pub(super) fn resolve(source: &Source, file: &ast::File, options: &Options) -> Result<Model, Vec<Diagnostic>> {
-    let runbook = match &file.body {
-        ast::FileBody::Runbook(runbook) => runbook,
-        ast::FileBody::Module(pieces) => {
-            let span = pieces.first().map_or(Span::default(), |p| p.name.span);
-            return Err(vec![
-                Diagnostic::error("E0200", source, span, "this is a stdlib module (a set of pieces), not a runbook")
-                    .with_help("a runbook starts with `runbook \"Title\" {`; modules are used from a runbook with `use module.piece(...)`"),
-            ]);
-        }
+    let ast::FileBody::Runbook(runbook) = &file.body else {
+        return Err(vec![not_a_runbook(source)]);
     };
     let mut resolver = Resolver::new(source, options);
     let model = resolver.runbook(runbook, file);
@@ -47,6 +40,17 @@ struct Resolver<'a> {
     piece_scope: Vec<(String, Expr)>,
     in_failure_handler: bool,
     use_depth: usize,
+}
+
+pub(super) fn not_a_runbook(source: &Source) -> Diagnostic {
+    let start = source.text().find("piece").unwrap_or(0);
+    Diagnostic::error(
+        "E0200",
+        source,
+        Span::new(start, start + 5),
+        "this is a stdlib module (a set of pieces), not a runbook",
+    )
+    .with_help("a runbook starts with `runbook \"Title\" {`; modules are used from a runbook with `use module.piece(...)`")
 }
 
 /// Checks a stdlib module: each piece's body is resolved with its parameters in scope.
@@ -1004,7 +1008,8 @@ fn literal_text(s: &ast::Str) -> String {
 fn doc_comment(comments: &[ast::Comment], text: &str, start: usize) -> Option<String> {
     let mut lines = Vec::new();
     let mut cursor = start;
-    for comment in comments.iter().rev().skip_while(|c| c.span.start >= start) {
+    let before = comments.partition_point(|c| c.span.start < start);
+    for comment in comments[..before].iter().rev() {
         let between = &text[comment.span.end..cursor];
         let line_start = text[..comment.span.start].rfind('\n').map_or(0, |i| i + 1);
         let own_line = text[line_start..comment.span.start].trim().is_empty();

@@ -202,8 +202,6 @@ fn help_for(positives: &[Rule], found: &Found<'_>) -> Option<String> {
         &["string", "path", "int", "bool", "duration"]
     } else if positives.contains(&Rule::duration_unit) || positives.contains(&Rule::duration) {
         return Some("durations are a number and a unit: `90s`, `30m`, `2h`, `1h30m` (units: ms, s, m, h, d, w)".into());
-    } else if positives.contains(&Rule::ident) || positives.contains(&Rule::step_id) {
-        return keyword_as_name(word);
     } else {
         return None;
     };
@@ -214,14 +212,6 @@ fn help_for(positives: &[Rule], found: &Found<'_>) -> Option<String> {
         return Some(format!("to run a program, write it in backticks: run `{word} ...`"));
     }
     None
-}
-
-fn keyword_as_name(word: &str) -> Option<String> {
-    [
-        "runbook", "step", "gate", "param", "secret", "channel", "on", "undo", "piece", "true", "false",
-    ]
-    .contains(&word)
-    .then(|| format!("`{word}` is a keyword and cannot be used as a name; pick another, such as `{word}_1`"))
 }
 
 /// What each grammar rule is called in an error message.
@@ -238,7 +228,7 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::open_brace => "`{`",
         Rule::close_brace => "`}`",
         Rule::step_id => "a step id (a name such as `restore`)",
-        Rule::ident | Rule::name_ref | Rule::field => "a name",
+        Rule::ident | Rule::name_ref => "a name",
         Rule::channel_ref => "a channel name",
         Rule::qualified_name => "a module and piece name such as `sqlite.restore`",
         Rule::value => "a value (a string, number, duration, name or call)",

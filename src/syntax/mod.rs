@@ -45,7 +45,6 @@ pub fn parse_lenient(source: &Source) -> Parsed {
             diagnostics: vec![diagnostic],
         };
     }
-    pest::set_call_limit(std::num::NonZeroUsize::new(source.text().len().saturating_mul(64).max(1 << 20)));
     match RunbookParser::parse(Rule::file, source.text()) {
         Ok(mut pairs) => {
             let mut builder = Builder::new(source);
@@ -123,7 +122,7 @@ fn guard(source: &Source) -> Option<Diagnostic> {
             .with_help("is this really a runbook? split a very long procedure into several runbooks"),
         );
     }
-    if let Some(at) = text.find('\0') {
+    if let Some(at) = text.bytes().position(|b| b == 0) {
         return Some(
             Diagnostic::error(
                 "E0003",
@@ -135,9 +134,9 @@ fn guard(source: &Source) -> Option<Diagnostic> {
         );
     }
     let mut depth = 0usize;
-    for (at, c) in text.char_indices() {
+    for (at, c) in text.bytes().enumerate() {
         match c {
-            '{' | '(' | '[' => {
+            b'{' | b'(' | b'[' => {
                 depth += 1;
                 if depth > MAX_NESTING {
                     return Some(
@@ -152,7 +151,7 @@ fn guard(source: &Source) -> Option<Diagnostic> {
                     );
                 }
             }
-            '}' | ')' | ']' => depth = depth.saturating_sub(1),
+            b'}' | b')' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }

@@ -43,14 +43,7 @@ impl<'s> Builder<'s> {
     }
 
     pub fn parse_file(&mut self, file: P<'_>) -> File {
-        for pair in file.clone().into_inner().flatten() {
-            if pair.as_rule() == Rule::COMMENT {
-                self.comments.push(Comment {
-                    text: pair.as_str()[1..].to_string(),
-                    span: span_of(&pair),
-                });
-            }
-        }
+        self.comments = collect_comments(&file);
         let body = children(file)
             .find(|p| matches!(p.as_rule(), Rule::runbook | Rule::module))
             .expect("grammar: a file is a runbook or a module");
@@ -544,6 +537,20 @@ impl<'s> Builder<'s> {
             0
         })
     }
+}
+
+/// Comments are tokens in pest's flat queue; only they start with `#` there, since every
+/// other `#` is inside a string, a command or a check, which are single tokens.
+fn collect_comments(file: &P<'_>) -> Vec<Comment> {
+    file.clone()
+        .into_inner()
+        .flatten()
+        .filter(|pair| pair.as_rule() == Rule::COMMENT)
+        .map(|pair| Comment {
+            text: pair.as_str()[1..].to_string(),
+            span: span_of(&pair),
+        })
+        .collect()
 }
 
 fn last(pair: P<'_>) -> P<'_> {

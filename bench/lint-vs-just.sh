@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Parse + model + lint of a generated 10,000-step runbook, next to `just --summary` on a
+# justfile of the same size and shape, timed side by side in one run. Prints a ratio, since
+# absolute times on this machine move ±30% between runs.
+#
+#   bash bench/lint-vs-just.sh [STEPS] [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+steps=${1:-10000}
+rounds=${2:-15}
+out=bench/out
+mkdir -p "$out"
+
+cargo build --release --locked --quiet
+runbook=target/release/runbook
+
+just=$(command -v just || true)
+if [ -z "$just" ]; then
+    # `just` ships as a wheel on PyPI; install it beside the bench, not on the system.
+    [ -x "$out/just/bin/just" ] || python3 -m pip install --quiet --disable-pip-version-check --target "$out/just" rust-just
+    just="$out/just/bin/just"
+fi
+
+# The same procedure twice: each step (recipe) has a title (comment) and one command.
+{
+    echo 'runbook "Generated" {'
+    echo '    rto 45m'
+    echo '    rpo 15m'
+    for i in $(seq 1 "$steps"); do
+        echo "    # Step $i copies a file."
+        echo "    step s$i \"Step $i\" {"
+        echo "        run \`cp /srv/in/$i.db /srv/out/$i.db\`"
+        echo '    }'
+    done
+    echo '}'
+} > "$out/big.runbook"
+{
+    for i in $(seq 1 "$steps"); do
+        echo "# Step $i copies a file."
+        echo "s$i:"
+        echo "    cp /srv/in/$i.db /srv/out/$i.db"
+        echo
+    done
+} > "$out/big.just"
+
+"$runbook" lint "$out/big.runbook" 2>/dev/null || { echo "the generated runbook does not lint clean" >&2; exit 1; }
+"$just" --justfile "$out/big.just" --summary > /dev/null
+
+now_ns() { date +%s%N; }
+runbook_ns=0
+just_ns=0
+for _ in $(seq 1 "$rounds"); do
+    t0=$(now_ns); "$runbook" lint "$out/big.runbook" > /dev/null 2>&1; t1=$(now_ns)
+    "$just" --justfile "$out/big.just" --summary > /dev/null; t2=$(now_ns)
+    runbook_ns=$((runbook_ns + t1 - t0))
+    just_ns=$((just_ns + t2 - t1))
+done
+
+awk -v steps="$steps" -v rounds="$rounds" -v r="$runbook_ns" -v j="$just_ns" -v lines="$(wc -l < "$out/big.runbook")" 'BEGIN {
+    rm = r / rounds / 1e6; jm = j / rounds / 1e6
+    printf "%d steps (%d lines), %d rounds each, interleaved\n", steps, lines, rounds
+    printf "  runbook lint     %8.1f ms/run  %10.0f steps/s\n", rm, steps / (rm / 1000)
+    printf "  just --summary   %8.1f ms/run  %10.0f steps/s\n", jm, steps / (jm / 1000)
+    printf "  ratio runbook/just: %.2f (goal: at most 1.00)\n", rm / jm
+}'
