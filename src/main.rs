@@ -114,6 +114,7 @@ fn read_or_report(cli: &Cli, path: &Path) -> Result<Source, Failure> {
             }
             ReadError::Encoding(diagnostic) => {
                 let _ = diagnostic.emit(&mut err);
+                let _ = writeln!(err, "{}", summary_line(1, std::slice::from_ref(&diagnostic)));
             }
         }
         Failure::Reported
@@ -126,14 +127,11 @@ fn lint_command(cli: &Cli, paths: &[std::path::PathBuf]) -> Result<u8, Failure> 
     let mut all: Vec<Diagnostic> = Vec::new();
     let mut unreadable = path_errors.len();
     for error in &path_errors {
-        writeln!(out, "error: cannot read {}: {}", error.path.display(), error.message)?;
+        eprintln!("error: cannot read {}: {}", error.path.display(), error.message);
     }
     if found.is_empty() && path_errors.is_empty() {
-        writeln!(
-            out,
-            "error: no *.runbook files in {}",
-            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-        )?;
+        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("error: no *.runbook files in {}", paths.join(", "));
         return Ok(exit::INVALID);
     }
     for path in &found {
@@ -145,7 +143,7 @@ fn lint_command(cli: &Cli, paths: &[std::path::PathBuf]) -> Result<u8, Failure> 
             },
             Err(ReadError::Encoding(diagnostic)) => vec![*diagnostic],
             Err(ReadError::Path(error)) => {
-                writeln!(out, "error: cannot read {}: {}", error.path.display(), error.message)?;
+                eprintln!("error: cannot read {}: {}", error.path.display(), error.message);
                 unreadable += 1;
                 continue;
             }
@@ -154,7 +152,15 @@ fn lint_command(cli: &Cli, paths: &[std::path::PathBuf]) -> Result<u8, Failure> 
         all.extend(diagnostics);
     }
     out.flush()?;
-    eprintln!("{}", summary_line(found.len(), &all));
+    let checked = found.len() - unreadable.saturating_sub(path_errors.len());
+    let mut summary = summary_line(checked, &all);
+    if unreadable > 0 {
+        summary.push_str(&format!(
+            "; {unreadable} path{} could not be read",
+            if unreadable == 1 { "" } else { "s" }
+        ));
+    }
+    eprintln!("{summary}");
     let failed = unreadable > 0 || all.iter().any(Diagnostic::is_error);
     Ok(if failed { exit::INVALID } else { exit::SUCCESS })
 }

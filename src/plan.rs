@@ -38,6 +38,10 @@ fn show_var(var: &Var, model: &Model, depth: usize) -> String {
             _ => format!("{{{name}}}"),
         },
         Var::Secret(_) => MASK.to_string(),
+        Var::Builtin(Builtin::Title) => model.title.clone(),
+        Var::Builtin(Builtin::Mode) => model.mode.to_string(),
+        Var::Builtin(Builtin::Rto) => model.rto.map_or("{rto}".into(), |o| o.value.to_string()),
+        Var::Builtin(Builtin::Rpo) => model.rpo.map_or("{rpo}".into(), |o| o.value.to_string()),
         Var::Builtin(builtin) => format!("{{{}}}", builtin.name()),
     }
 }
@@ -49,6 +53,7 @@ fn show_template_depth(template: &Template, model: &Model, depth: usize) -> Stri
         .map(|part| match part {
             Part::Text(t) => t.clone(),
             Part::Var(var) => show_var(var, model, depth),
+            Part::Expr(expr) if matches!(**expr, Expr::Call { .. }) => format!("{{{}}}", show_expr(expr, model, depth)),
             Part::Expr(expr) => show_expr(expr, model, depth),
         })
         .collect()
@@ -60,7 +65,7 @@ pub fn show_expr(expr: &Expr, model: &Model, depth: usize) -> String {
         Expr::Str(template) => show_template_depth(template, model, depth),
         Expr::Int(i) => i.to_string(),
         Expr::Bool(b) => b.to_string(),
-        Expr::Duration(d) => d.to_source(),
+        Expr::Duration(d) => d.to_string(),
         Expr::Var(var) => show_var(var, model, depth),
         Expr::Call { function, args } => {
             let args: Vec<String> = args

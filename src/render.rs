@@ -216,15 +216,15 @@ fn action_line(kind: &ActionKind) -> String {
         ActionKind::Check(check) => format!(
             "- [ ] **Check:** {} — {}",
             escape(&check.description.to_string()),
-            code(&check.source)
+            check_source(check)
         ),
         ActionKind::Wait { check, within, every } => {
             let within = within.map_or(" (no deadline)".to_string(), |d| format!(", for at most {d}"));
             let every = every.map_or(String::new(), |d| format!(", checking every {d}"));
             format!(
-                "- [ ] **Wait until** {} — {}{within}{every}",
+                "- [ ] **Wait until** {}{within}{every} — {}",
                 escape(&check.description.to_string()),
-                code(&check.source)
+                check_source(check)
             )
         }
         ActionKind::Set { file, key, value, .. } => format!(
@@ -245,6 +245,54 @@ fn action_line(kind: &ActionKind) -> String {
         }
         ActionKind::Run { .. } | ActionKind::Shell { .. } => unreachable!("commands are written as code blocks"),
     }
+}
+
+/// The check's expression: inline when short, a code block in the list item when it spans
+/// lines; with the values a piece's check was given.
+fn check_source(check: &Check) -> String {
+    let mut text = if check.source.contains('\n') {
+        let lines: Vec<&str> = check.source.lines().collect();
+        let indent = lines
+            .iter()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start().len())
+            .min()
+            .unwrap_or(0);
+        let body: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let line = if i == 0 {
+                    line.trim()
+                } else {
+                    line.get(indent..).unwrap_or(line.trim())
+                };
+                if line.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!("  {}", line.trim_end())
+                }
+            })
+            .collect();
+        format!("\n\n  ```text\n{}\n  ```\n", body.join("\n"))
+    } else {
+        code(&check.source)
+    };
+    if !check.bindings.is_empty() {
+        let given: Vec<String> = check
+            .bindings
+            .iter()
+            .map(|(name, value)| format!("{} = {}", code(name), code(&source_value(value))))
+            .collect();
+        let given = format!("where {}", given.join(", "));
+        if text.ends_with('\n') {
+            text.push_str(&format!("\n  {given}\n"));
+        } else {
+            text.push_str(&format!(", {given}"));
+        }
+    }
+    text
 }
 
 fn write_gate(out: &mut String, gate: &Gate) {

@@ -84,8 +84,22 @@ pub fn quote(word: &str) -> String {
     quote_unless(word, "")
 }
 
-/// Like [`quote`], for showing a word to a person: a `{workdir}` placeholder stays readable.
+/// Like [`quote`], for showing a word to a person: a placeholder for what is only known at
+/// run time, such as `{workdir}` or `{newest("/srv", "*.db")}`, stays readable.
 pub fn quote_for_display(word: &str) -> String {
+    let mut outside = String::new();
+    let mut depth = 0usize;
+    for c in word.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth > 0 => depth -= 1,
+            c if depth == 0 => outside.push(c),
+            _ => {}
+        }
+    }
+    if depth == 0 && word.contains('{') && (outside.is_empty() || quote(&outside) == outside) {
+        return word.to_string();
+    }
     quote_unless(word, "{}")
 }
 

@@ -61,14 +61,17 @@ fn warnings_alone_do_not_fail_lint() {
 fn a_missing_path_is_reported_and_fails() {
     let outcome = Test::new().args(["lint", "nowhere.runbook"]).run();
     outcome.expect_code(2);
-    assert_eq!(outcome.stdout, "error: cannot read nowhere.runbook: no such file or folder\n");
+    assert_eq!(
+        outcome.stderr,
+        "error: cannot read nowhere.runbook: no such file or folder\nchecked 0 runbooks: 0 errors, 0 warnings; 1 path could not be read\n"
+    );
 }
 
 #[test]
 fn a_folder_without_runbooks_says_so() {
     let outcome = Test::new().file("empty/readme.md", "# hi").args(["lint", "empty"]).run();
     outcome.expect_code(2);
-    assert!(outcome.stdout.contains("no *.runbook files in empty"), "{}", outcome.transcript());
+    assert!(outcome.stderr.contains("no *.runbook files in empty"), "{}", outcome.transcript());
 }
 
 #[test]

@@ -111,6 +111,30 @@ fn to_diagnostic(source: &Source, expr_span: Span, rewritten: &Rewritten, error:
     }
 }
 
+/// The identifiers in a Rhai expression, skipping string contents.
+pub fn identifiers(rhai: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut in_string = false;
+    let mut start = None;
+    for (i, c) in rhai.char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            c if !in_string && (c.is_ascii_alphanumeric() || c == '_') => {
+                start.get_or_insert(i);
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(s) = start.take() {
+            names.push(&rhai[s..i]);
+        }
+    }
+    if let Some(s) = start {
+        names.push(&rhai[s..]);
+    }
+    names
+}
+
 fn lowercase_first(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {

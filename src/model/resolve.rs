@@ -100,6 +100,9 @@ struct StepParts {
     retry: Option<Retry>,
     undo: Option<Vec<Action>>,
     irreversible: Option<Option<String>>,
+    /// Which of `timeout`, `retry` and `irreversible` the step wrote itself; a step's own
+    /// value wins over one from a piece it uses, wherever the two are written.
+    explicit: Vec<&'static str>,
 }
 
 impl<'a> Resolver<'a> {
@@ -163,7 +166,13 @@ impl<'a> Resolver<'a> {
                         ast::Item::Step(step) => Some(step.id.name.as_str()),
                         _ => None,
                     });
-                    model.procedure.push(Node::Gate(self.gate(gate, next, model.procedure.len())));
+                    let mut gate = self.gate(gate, next, model.procedure.len());
+                    if gate.id.starts_with("before_") && model.procedure.iter().any(|n| matches!(n, Node::Gate(g) if g.id == gate.id)) {
+                        let taken = |id: &str| model.procedure.iter().any(|n| matches!(n, Node::Gate(g) if g.id == id));
+                        let base = gate.id.clone();
+                        gate.id = (2..).map(|n| format!("{base}_{n}")).find(|id| !taken(id)).expect("an unused id");
+                    }
+                    model.procedure.push(Node::Gate(gate));
                 }
                 ast::Item::OnFailure(block) => {
                     if let Some(first) = failure_seen {
@@ -411,9 +420,12 @@ impl<'a> Resolver<'a> {
                     continue;
                 }
                 let value = self.value(&setting.value);
-                if name == "timeout" {
-                    self.expect_type(&value, ParamType::Duration, setting.value.span(), "`timeout`");
-                }
+                let expected = if name == "timeout" {
+                    ParamType::Duration
+                } else {
+                    ParamType::String
+                };
+                self.expect_type(&value, expected, setting.value.span(), &format!("`{name}`"));
                 settings.push((name.to_string(), value));
             }
             for name in required {
@@ -561,31 +573,40 @@ impl<'a> Resolver<'a> {
                 }
             }
             ast::Stmt::Timeout(duration) => {
-                self.step_property(context, span, "timeout", parts.timeout.is_some() && origin.is_none());
                 if duration.value.as_millis() == 0 {
                     self.error("E0216", duration.span, "a timeout of zero would fail every run").help =
                         Some("give the step the time it needs, such as `timeout 30m`".into());
                 }
-                if origin.is_none() || parts.timeout.is_none() {
+                if self.step_property(context, span, "timeout", parts, origin.is_none()) {
                     parts.timeout = Some(duration.value);
                 }
                 return;
             }
             ast::Stmt::Retry(retry) => {
-                self.step_property(context, span, "retry", parts.retry.is_some() && origin.is_none());
-                parts.retry = Some(Retry {
-                    attempts: retry.attempts.value,
-                    every: retry.every.map(|d| d.value),
-                });
+                if self.step_property(context, span, "retry", parts, origin.is_none()) {
+                    parts.retry = Some(Retry {
+                        attempts: retry.attempts.value,
+                        every: retry.every.map(|d| d.value),
+                    });
+                }
                 return;
             }
             ast::Stmt::Irreversible { reason, .. } => {
-                self.step_property(context, span, "irreversible", false);
-                parts.irreversible = Some(reason.as_ref().map(literal_text));
+                if let Some(reason) = reason {
+                    self.no_interpolation(reason, "the reason a step is irreversible");
+                }
+                if self.step_property(context, span, "irreversible", parts, origin.is_none()) {
+                    parts.irreversible = Some(reason.as_ref().map(literal_text));
+                }
                 return;
             }
             ast::Stmt::Undo(block) => {
-                self.step_property(context, span, "undo", parts.undo.is_some());
+                if context != StatementContext::Step {
+                    self.misplaced(context, span, "undo");
+                } else if parts.undo.is_some() && origin.is_none() {
+                    self.error("E0218", span, "this step already has an `undo`").help =
+                        Some("put all the undo actions in one block".into());
+                }
                 let mut undo = StepParts::default();
                 self.statements(&block.stmts, &mut undo, StatementContext::Undo);
                 parts.undo = Some(undo.actions);
@@ -595,18 +616,32 @@ impl<'a> Resolver<'a> {
         parts.actions.push(Action { kind, span, origin });
     }
 
-    /// `timeout`, `retry`, `irreversible` and `undo` describe a step: once each, and only there.
-    fn step_property(&mut self, context: StatementContext, span: Span, what: &str, repeated: bool) {
+    /// `timeout`, `retry` and `irreversible` describe a step: once each, and only there.
+    /// Returns whether this one should be applied: the step's own value beats a piece's.
+    fn step_property(&mut self, context: StatementContext, span: Span, what: &'static str, parts: &mut StepParts, explicit: bool) -> bool {
         if context != StatementContext::Step {
-            let place = if context == StatementContext::Undo {
-                "an `undo` block"
-            } else {
-                "`on failure`"
-            };
-            self.error("E0217", span, format!("`{what}` belongs to a step, not to {place}"));
-        } else if repeated {
-            self.error("E0218", span, format!("this step already has a `{what}`")).help = Some("keep one of them".into());
+            self.misplaced(context, span, what);
+            return false;
         }
+        let already_explicit = parts.explicit.contains(&what);
+        if explicit {
+            if already_explicit {
+                self.error("E0218", span, format!("this step already has a `{what}`")).help = Some("keep one of them".into());
+                return false;
+            }
+            parts.explicit.push(what);
+            return true;
+        }
+        !already_explicit
+    }
+
+    fn misplaced(&mut self, context: StatementContext, span: Span, what: &str) {
+        let place = if context == StatementContext::Undo {
+            "an `undo` block"
+        } else {
+            "`on failure`"
+        };
+        self.error("E0217", span, format!("`{what}` belongs to a step, not to {place}"));
     }
 
     fn origin(&self) -> Option<String> {
@@ -763,9 +798,15 @@ impl<'a> Resolver<'a> {
             action.origin = Some(name.clone());
         }
         parts.actions.extend(expanded.actions);
-        parts.timeout = parts.timeout.or(expanded.timeout);
-        parts.retry = parts.retry.or(expanded.retry);
-        parts.irreversible = parts.irreversible.take().or(expanded.irreversible);
+        if !parts.explicit.contains(&"timeout") {
+            parts.timeout = expanded.timeout.or(parts.timeout);
+        }
+        if !parts.explicit.contains(&"retry") {
+            parts.retry = expanded.retry.or(parts.retry);
+        }
+        if !parts.explicit.contains(&"irreversible") {
+            parts.irreversible = expanded.irreversible.or(parts.irreversible.take());
+        }
         if let Some(undo) = expanded.undo {
             parts.undo.get_or_insert_with(Vec::new).extend(undo);
         }

@@ -117,6 +117,19 @@ fn unterminated(source: &Source, at: usize, positives: &[Rule]) -> Option<Diagno
         return None;
     }
     let text = source.text();
+    if !positives.contains(&Rule::cmd_text) && text.get(at..).is_some_and(|rest| rest.starts_with('\\')) {
+        let escape: String = text[at..].chars().take(2).collect();
+        return Some(
+            Diagnostic::error(
+                "E0108",
+                source,
+                Span::new(at, at + escape.len()),
+                format!("`{escape}` is not an escape a string knows"),
+            )
+            .with_label("unknown escape")
+            .with_help("a string knows \\\" \\\\ \\n \\t \\{ \\}; for a backslash itself, write \\\\"),
+        );
+    }
     let is_command = positives.contains(&Rule::cmd_text);
     let (quote, what) = if is_command { ('`', "command") } else { ('"', "string") };
     let opened = text[..at.min(text.len())].rfind(quote)?;

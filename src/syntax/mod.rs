@@ -211,6 +211,14 @@ mod tests {
     }
 
     #[test]
+    fn backslashes_follow_shell_quoting() {
+        let Stmt::Run(command) = first_stmt(r#"run `printf '%s\n' "a\"b\n" c\ d`"#) else {
+            panic!()
+        };
+        assert_eq!(words(&command), ["printf", r"%s\n", r#"a"b\n"#, "c d"]);
+    }
+
+    #[test]
     fn empty_quotes_are_an_empty_argument() {
         let Stmt::Run(command) = first_stmt("run `printf '' x`") else {
             panic!()

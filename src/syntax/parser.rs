@@ -29,8 +29,12 @@ fn children(pair: P<'_>) -> impl Iterator<Item = P<'_>> {
     pair.into_inner().filter(|p| p.as_rule() != Rule::COMMENT)
 }
 
+/// A pair's span without the whitespace pest skipped at its end while looking for an
+/// optional part that was not there.
 fn span_of(pair: &P<'_>) -> Span {
-    pair.as_span().into()
+    let span = pair.as_span();
+    let text = span.as_str();
+    Span::new(span.start(), span.start() + text.trim_end().len())
 }
 
 impl<'s> Builder<'s> {
@@ -369,6 +373,12 @@ impl<'s> Builder<'s> {
                 Rule::ident => id = Some(parse_ident(&child)),
                 Rule::question => question = Some(self.parse_wrapped_string(child)),
                 Rule::gate_policy => {
+                    if drill.is_some() {
+                        self.diagnostics.push(
+                            Diagnostic::error("E0107", self.source, span_of(&child), "this gate already says what a drill answers")
+                                .with_help("keep one `drill:` line"),
+                        );
+                    }
                     let policy = last(child);
                     let value = match policy.as_str() {
                         "approve" => Policy::Approve,
@@ -380,7 +390,15 @@ impl<'s> Builder<'s> {
                         span: policy.as_span().into(),
                     });
                 }
-                Rule::gate_confirm => confirm = Some(self.parse_string(last(child))),
+                Rule::gate_confirm => {
+                    if confirm.is_some() {
+                        self.diagnostics.push(
+                            Diagnostic::error("E0107", self.source, span_of(&child), "this gate already has a word to confirm")
+                                .with_help("keep one `confirm` line"),
+                        );
+                    }
+                    confirm = Some(self.parse_string(last(child)));
+                }
                 _ => {}
             }
         }
@@ -488,7 +506,7 @@ impl<'s> Builder<'s> {
                     let kept = if escaped == "`" { escaped } else { text };
                     splitter.literal(kept, part_span);
                 }
-                Rule::cmd_escape => splitter.literal(&text[1..], part_span),
+                Rule::cmd_escape => splitter.escape(text, part_span),
                 Rule::interp => splitter.interp(parse_name_ref(last(part))),
                 other => unreachable!("grammar: unexpected command part {other:?}"),
             }
@@ -669,6 +687,18 @@ impl WordSplitter {
                 }
             }
         }
+    }
+
+    /// A backslash works as it does in a shell: inside '...' it is kept as written; inside
+    /// "..." it only escapes `"`, `\`, `$` and a backtick; elsewhere it escapes anything.
+    fn escape(&mut self, text: &str, span: Span) {
+        let escaped = &text[1..];
+        let kept = match self.quote {
+            Some(('\'', _)) if escaped != "`" => text,
+            Some(('"', _)) if !matches!(escaped, "\"" | "\\" | "$" | "`") => text,
+            _ => escaped,
+        };
+        self.literal(kept, span);
     }
 
     fn literal(&mut self, text: &str, span: Span) {

@@ -49,7 +49,13 @@ fn used_names(model: &Model) -> Vec<&str> {
     }
     let mut exprs: Vec<&Expr> = Vec::new();
     for param in &model.params {
-        exprs.extend(param.value.iter().chain(&param.default));
+        exprs.extend(
+            param
+                .value
+                .iter()
+                .chain(&param.default)
+                .chain(param.overrides.iter().map(|(_, e)| e)),
+        );
     }
     for channel in &model.channels {
         exprs.extend(channel.settings.iter().map(|(_, e)| e));
@@ -60,7 +66,7 @@ fn used_names(model: &Model) -> Vec<&str> {
             ActionKind::Shell { script } => used.extend(script.vars().map(Var::name)),
             ActionKind::Check(check) | ActionKind::Wait { check, .. } => {
                 used.extend(check.description.vars().map(Var::name));
-                used.extend(identifiers(&check.compiled.rhai));
+                used.extend(crate::model::checks::identifiers(&check.compiled.rhai));
                 exprs.extend(check.bindings.iter().map(|(_, e)| e));
             }
             ActionKind::Set { file, value, .. } => exprs.extend([file, value]),
@@ -73,30 +79,6 @@ fn used_names(model: &Model) -> Vec<&str> {
         used.extend(expr.vars().map(Var::name));
     }
     used
-}
-
-/// The identifiers in a Rhai expression, skipping string contents.
-fn identifiers(rhai: &str) -> Vec<&str> {
-    let mut names = Vec::new();
-    let mut in_string = false;
-    let mut start = None;
-    for (i, c) in rhai.char_indices() {
-        match c {
-            '"' => in_string = !in_string,
-            c if !in_string && (c.is_ascii_alphanumeric() || c == '_') => {
-                start.get_or_insert(i);
-                continue;
-            }
-            _ => {}
-        }
-        if let Some(s) = start.take() {
-            names.push(&rhai[s..i]);
-        }
-    }
-    if let Some(s) = start {
-        names.push(&rhai[s..]);
-    }
-    names
 }
 
 #[cfg(test)]
@@ -115,6 +97,14 @@ mod tests {
     #[test]
     fn a_name_used_only_in_a_check_counts() {
         let found = findings("runbook \"t\" { rto 5m rpo 5m param a = \"x\" step s \"S\" { check \"c\" { exists(a) } } }");
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn a_name_used_in_another_modes_override_counts() {
+        let found = findings(
+            "runbook \"t\" { rto 5m rpo 5m param root = \"/r\" param dir = \"/d\" drill { dir = \"{root}/drill\" } step s \"S\" { run `ls {dir}` } }",
+        );
         assert!(found.is_empty(), "{found:?}");
     }
 
