@@ -44,6 +44,27 @@ pub enum Command {
         file: PathBuf,
         #[command(flatten)]
         inputs: Inputs,
+        /// Apply this mode's overrides.
+        #[arg(long, value_enum, default_value_t = ModeArg::Incident)]
+        mode: ModeArg,
+    },
+    /// Run the whole runbook unattended, as a restore drill: no terminal needed, every gate
+    /// answered by its own drill policy, the `drill { ... }` overrides applied.
+    ///
+    /// Progress goes to stderr. Exit code 0 when every step and check passed within the RTO
+    /// and RPO, 1 when anything failed, 3 when a gate's policy denied.
+    Drill {
+        /// The runbook to drill.
+        file: PathBuf,
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Write report.json and junit.xml into this folder.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
+        /// Where runs keep their journal, logs, work folder and history
+        /// [default: $XDG_STATE_HOME/runbook or ~/.local/state/runbook].
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
     },
     /// Write the runbook as a Markdown page for the docs, on standard output.
     Render {
@@ -52,16 +73,12 @@ pub enum Command {
     },
 }
 
-/// How a run is shaped: parameters and mode.
+/// Parameters given on the command line.
 #[derive(Args, Debug)]
 pub struct Inputs {
     /// Set a parameter, overriding its default and the mode's override (repeatable).
     #[arg(short = 'p', long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
     pub params: Vec<(String, String)>,
-
-    /// Apply this mode's overrides.
-    #[arg(long, value_enum, default_value_t = ModeArg::Incident)]
-    pub mode: ModeArg,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -12,6 +12,7 @@ pub mod lint;
 pub mod model;
 pub mod plan;
 pub mod render;
+pub mod run;
 pub mod shell;
 pub mod source;
 pub mod syntax;

@@ -13,12 +13,15 @@ use runbook::diagnostic::Diagnostic;
 use runbook::files::{self, ReadError};
 use runbook::model::{self, Loaded, Model, Options};
 use runbook::source::Source;
-use runbook::{lint, plan, render};
+use runbook::{lint, plan, render, run};
 
 /// Exit codes, for every command (see BRIEF.md and `runbook --help`).
 mod exit {
     pub const SUCCESS: u8 = 0;
+    pub const FAILED: u8 = 1;
     pub const INVALID: u8 = 2;
+    pub const DENIED: u8 = 3;
+    pub const INTERRUPTED: u8 = 130;
 }
 
 fn main() -> ExitCode {
@@ -31,14 +34,20 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Lint { paths } => lint_command(&cli, paths),
-        Command::Plan { file, inputs } => {
+        Command::Plan { file, inputs, mode } => {
             let options = Options {
-                mode: inputs.mode.into(),
+                mode: (*mode).into(),
                 params: inputs.params.clone(),
                 require_values: true,
             };
             load_one(&cli, file, &options).and_then(|model| print_stdout(&plan::plan(&model)))
         }
+        Command::Drill {
+            file,
+            inputs,
+            report,
+            state_dir,
+        } => drill_command(&cli, file, inputs, report.clone(), state_dir.clone()),
         Command::Render { file } => load_one(&cli, file, &Options::default()).and_then(|model| print_stdout(&render::markdown(&model))),
     };
     match result {
@@ -119,6 +128,39 @@ fn read_or_report(cli: &Cli, path: &Path) -> Result<Source, Failure> {
         }
         Failure::Reported
     })
+}
+
+fn drill_command(
+    cli: &Cli,
+    file: &Path,
+    inputs: &runbook::cli::Inputs,
+    report: Option<std::path::PathBuf>,
+    state_dir: Option<std::path::PathBuf>,
+) -> Result<u8, Failure> {
+    let options = Options {
+        mode: model::Mode::Drill,
+        params: inputs.params.clone(),
+        require_values: true,
+    };
+    let model = load_one(cli, file, &options)?;
+    run::install_interrupt_handler();
+    let options = run::Options {
+        state_dir: state_dir.unwrap_or_else(run::default_state_dir),
+        report_dir: report,
+    };
+    let progress: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr()));
+    match run::drill(&model, &options, vec![progress]) {
+        Ok(summary) => Ok(match summary.status {
+            run::RunStatus::Passed => exit::SUCCESS,
+            run::RunStatus::Failed => exit::FAILED,
+            run::RunStatus::Denied => exit::DENIED,
+            run::RunStatus::Interrupted => exit::INTERRUPTED,
+        }),
+        Err(error) => {
+            eprintln!("error: the drill could not go on: {error}");
+            Ok(exit::FAILED)
+        }
+    }
 }
 
 fn lint_command(cli: &Cli, paths: &[std::path::PathBuf]) -> Result<u8, Failure> {

@@ -20,7 +20,7 @@ pub fn markdown(model: &Model) -> String {
     }
     let _ = writeln!(out, "{}\n", facts.join(" · "));
     if let Some(description) = &model.description {
-        let _ = writeln!(out, "{}\n", escape(description));
+        let _ = writeln!(out, "{description}\n");
     }
     write_objectives(&mut out, model);
     write_parameters(&mut out, model);
@@ -156,7 +156,7 @@ fn write_step(out: &mut String, step: &Step, number: usize) {
     }
     let _ = writeln!(out, "{}\n", facts.join(" · "));
     if let Some(doc) = &step.doc {
-        let _ = writeln!(out, "{}\n", escape(doc));
+        let _ = writeln!(out, "{doc}\n");
     }
     write_actions(out, &step.actions);
     if !step.undo.is_empty() {
@@ -240,8 +240,45 @@ fn action_line(kind: &ActionKind) -> String {
         ),
         ActionKind::Notify { channel, message } => format!("- **Notify** {}: “{}”", code(channel), escape(&message.to_string())),
         ActionKind::Builtin { name, args } => {
-            let args: Vec<String> = args.iter().map(|(n, e)| format!("{n}: {}", source_value(e))).collect();
-            format!("- **{}**({})", name.name(), escape(&args.join(", ")))
+            let is_long = |e: &Expr| source_value_bare(e).contains('\n');
+            let short: Vec<String> = args
+                .iter()
+                .filter(|(_, e)| !is_long(e))
+                .map(|(n, e)| format!("{n}: {}", code(&source_value(e))))
+                .collect();
+            let mut line = format!("- **{}** ({})", name.name(), short.join(", "));
+            for (arg, value) in args.iter().filter(|(_, e)| is_long(e)) {
+                let text = source_value_bare(value);
+                let lines: Vec<&str> = text.lines().skip_while(|l| l.trim().is_empty()).collect();
+                let indent = lines
+                    .iter()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| l.len() - l.trim_start().len())
+                    .min()
+                    .unwrap_or(0);
+                let body: Vec<String> = lines
+                    .iter()
+                    .map(|l| {
+                        if l.trim().is_empty() {
+                            String::new()
+                        } else {
+                            format!("  {}", &l[indent..])
+                        }
+                    })
+                    .collect();
+                let fence = if text.contains("```") { "~~~~" } else { "```" };
+                line.push_str(&format!(
+                    ", with {}:
+
+  {fence}text
+{}
+  {fence}
+",
+                    code(arg),
+                    body.join("\n").trim_end()
+                ));
+            }
+            line
         }
         ActionKind::Run { .. } | ActionKind::Shell { .. } => unreachable!("commands are written as code blocks"),
     }

@@ -3,6 +3,7 @@
 
 mod book;
 mod diagnostics;
+mod drill;
 mod examples;
 mod plan;
 mod robustness;

@@ -18,7 +18,7 @@ pub(super) fn apply_command_line(
     names: &HashMap<String, (Binding, Span)>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    for (name, value) in &options.params {
+    for (name, value) in options.params.iter().filter(|(name, _)| name != "rto" && name != "rpo") {
         let source = command_line_source(name, value);
         let name_span = Span::new(0, name.len());
         let value_span = Span::new(name.len() + 1, name.len() + 1 + value.len());

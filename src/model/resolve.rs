@@ -146,6 +146,7 @@ impl<'a> Resolver<'a> {
         self.no_interpolation(&runbook.title, "the title");
         self.declare(runbook, &mut model);
         self.apply_modes(runbook);
+        self.objectives_from_command_line(&mut model);
         params::apply_command_line(self.options, &mut self.params, &self.names, &mut self.diagnostics);
         params::check_cycles(&self.params, &self.source, &mut self.diagnostics);
         if self.options.require_values {
@@ -192,6 +193,33 @@ impl<'a> Resolver<'a> {
         }
         self.check_unique_ids(&model.procedure);
         model
+    }
+
+    /// `-p rto=5m` and `-p rpo=1h` override the objectives, for a drill that must prove
+    /// tighter numbers (or a test of the slow-restore failure).
+    fn objectives_from_command_line(&mut self, model: &mut Model) {
+        for (name, value) in &self.options.params {
+            let objective = match name.as_str() {
+                "rto" => &mut model.rto,
+                "rpo" => &mut model.rpo,
+                _ => continue,
+            };
+            match Duration::parse(value.trim()) {
+                Some(duration) => {
+                    let span = objective.map_or(model.title_span, |o| o.span);
+                    *objective = Some(Objective { value: duration, span });
+                }
+                None => {
+                    let source = Source::new("-p", format!("{name}={value}"));
+                    let span = Span::new(name.len() + 1, name.len() + 1 + value.len());
+                    self.diagnostics.push(
+                        Diagnostic::error("E0242", &source, span, format!("`{name}` is a duration, and `{value}` is not"))
+                            .with_label("not a duration")
+                            .with_help("write a duration such as 90s, 30m, 2h or 1h30m"),
+                    );
+                }
+            }
+        }
     }
 
     /// Metadata, objectives and parameters: everything a later item may refer to.

@@ -52,20 +52,24 @@ pub enum Builtin {
     /// Copies a SQLite database with SQLite's online backup API: proves the file is a
     /// database and needs no `sqlite3` program on the machine.
     SqliteBackup,
+    /// Runs SQL against a SQLite database, creating it if needed.
+    SqliteExecute,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 1] = [Builtin::SqliteBackup];
+    pub const ALL: [Builtin; 2] = [Builtin::SqliteBackup, Builtin::SqliteExecute];
 
     pub fn name(self) -> &'static str {
         match self {
             Builtin::SqliteBackup => "sqlite.backup",
+            Builtin::SqliteExecute => "sqlite.execute",
         }
     }
 
     pub fn params(self) -> &'static [&'static str] {
         match self {
             Builtin::SqliteBackup => &["from", "into"],
+            Builtin::SqliteExecute => &["db", "sql"],
         }
     }
 

@@ -476,7 +476,7 @@ impl<'s> Builder<'s> {
         for part in pair.into_inner() {
             let text = part.as_str();
             match part.as_rule() {
-                Rule::text | Rule::lone_brace => push_text(&mut parts, text),
+                Rule::text | Rule::long_text | Rule::lone_brace => push_text(&mut parts, text),
                 Rule::brace_escape => push_text(&mut parts, &text[..1]),
                 Rule::escape => push_text(&mut parts, unescape(&text[1..])),
                 Rule::interp => parts.push(StrPart::Interp(parse_name_ref(last(part)))),

@@ -8,6 +8,7 @@ pub struct Test {
     dir: tempfile::TempDir,
     args: Vec<String>,
     current_dir: Option<PathBuf>,
+    env: Vec<(String, String)>,
 }
 
 pub struct Outcome {
@@ -22,6 +23,7 @@ impl Test {
             dir: tempfile::tempdir().expect("create a temporary folder"),
             args: Vec::new(),
             current_dir: None,
+            env: Vec::new(),
         }
     }
 
@@ -41,6 +43,15 @@ impl Test {
         self
     }
 
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
     /// Run somewhere other than the temporary folder (a fixture folder, say).
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.current_dir = Some(dir.into());
@@ -54,6 +65,7 @@ impl Test {
             .current_dir(self.current_dir.as_deref().unwrap_or(self.dir.path()))
             .env("NO_COLOR", "1")
             .env_remove("PAGER_ROUTING_KEY")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("run runbook");
         Outcome {

@@ -1,0 +1,237 @@
+//! Evaluating one check at run time, and saying what it expected and what it saw.
+
+use rhai::{Dynamic, Engine, Scope};
+
+use crate::duration::Duration;
+use crate::model::{Builtin, Check, ParamType};
+
+use super::values::{Value, Values};
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Outcome {
+    pub passed: bool,
+    /// The expression that had to be true.
+    pub expected: String,
+    /// What its parts were, when it compares two things: "age(...) is 3d 4h; rpo is 15m".
+    pub observed: Option<String>,
+    /// Why it could not be evaluated at all.
+    pub error: Option<String>,
+}
+
+impl Outcome {
+    /// One line for a person: why this check failed.
+    pub fn explain(&self) -> String {
+        match (&self.error, &self.observed) {
+            (Some(error), _) => format!("could not evaluate `{}`: {error}", self.expected),
+            (None, Some(observed)) => format!("expected `{}`, but {observed}", self.expected),
+            (None, None) => format!("expected `{}` to be true, and it was not", self.expected),
+        }
+    }
+}
+
+pub fn evaluate(engine: &Engine, check: &Check, values: &Values<'_>) -> Outcome {
+    let expected = check.source.clone();
+    let mut scope = match scope_for(check, values) {
+        Ok(scope) => scope,
+        Err(error) => {
+            return Outcome {
+                passed: false,
+                expected,
+                observed: None,
+                error: Some(error),
+            };
+        }
+    };
+    let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &check.compiled.ast);
+    let mask = |text: String| values.masker.mask(&text);
+    match result {
+        Ok(value) if value.is_bool() => {
+            let passed = value.as_bool().unwrap_or(false);
+            let observed = if passed {
+                None
+            } else {
+                observe(engine, &mut scope, &check.compiled.rhai).map(mask)
+            };
+            Outcome {
+                passed,
+                expected,
+                observed,
+                error: None,
+            }
+        }
+        Ok(other) => Outcome {
+            passed: false,
+            expected,
+            observed: None,
+            error: Some(mask(format!("the check gave {}, not true or false", describe(&other)))),
+        },
+        Err(error) => Outcome {
+            passed: false,
+            expected,
+            observed: None,
+            error: Some(mask(plain_error(&error))),
+        },
+    }
+}
+
+fn scope_for(check: &Check, values: &Values<'_>) -> Result<Scope<'static>, String> {
+    let mut scope = Scope::new();
+    for param in &values.model.params {
+        let value = values.var(&crate::model::Var::Param(param.name.clone()))?;
+        let value = match (param.ty, value) {
+            (ParamType::Int, Value::Str(text)) => text.parse::<i64>().map(Value::Int).unwrap_or(Value::Str(text)),
+            (_, value) => value,
+        };
+        scope.push(param.name.clone(), dynamic(value));
+    }
+    let used = crate::model::checks::identifiers(&check.compiled.rhai);
+    for secret in &values.model.secrets {
+        if used.contains(&secret.name.as_str()) {
+            scope.push(secret.name.clone(), values.secret(&secret.name)?);
+        }
+    }
+    for builtin in Builtin::ALL.into_iter().filter(|b| !b.is_failure_only()) {
+        scope.push(builtin.name(), dynamic(values.builtin(builtin)));
+    }
+    if let Some(failed) = &values.failed {
+        let mut map = rhai::Map::new();
+        map.insert("step".into(), failed.step.clone().into());
+        map.insert("error".into(), failed.error.clone().into());
+        scope.push("failed", map);
+    }
+    for (name, expr) in &check.bindings {
+        scope.push(name.clone(), dynamic(values.expr(expr)?));
+    }
+    Ok(scope)
+}
+
+fn dynamic(value: Value) -> Dynamic {
+    match value {
+        Value::Str(s) => s.into(),
+        Value::Int(i) => i.into(),
+        Value::Bool(b) => b.into(),
+        Value::Duration(d) => Dynamic::from(d),
+    }
+}
+
+/// For `left OP right`, evaluates both sides so a failure can say what each was.
+fn observe(engine: &Engine, scope: &mut Scope<'_>, rhai: &str) -> Option<String> {
+    let (left, right) = split_comparison(rhai)?;
+    let side = |text: &str, scope: &mut Scope<'_>| -> String {
+        match engine
+            .compile_expression_with_scope(scope, text)
+            .map(|ast| engine.eval_ast_with_scope::<Dynamic>(scope, &ast))
+        {
+            Ok(Ok(value)) => describe(&value),
+            Ok(Err(error)) => format!("an error ({})", plain_error(&error)),
+            Err(_) => "not computable".into(),
+        }
+    };
+    let left_value = side(left, scope);
+    let right_value = side(right, scope);
+    let is_literal = |text: &str, value: &str| text.trim() == value || text.trim().trim_matches('"') == value.trim_matches('"');
+    Some(match (is_literal(left, &left_value), is_literal(right, &right_value)) {
+        (_, true) => format!("`{}` is {left_value}", left.trim()),
+        (true, false) => format!("`{}` is {right_value}", right.trim()),
+        (false, false) => format!("`{}` is {left_value} and `{}` is {right_value}", left.trim(), right.trim()),
+    })
+}
+
+/// Splits at the one top-level comparison operator, if the expression is a single comparison.
+fn split_comparison(rhai: &str) -> Option<(&str, &str)> {
+    let bytes = rhai.as_bytes();
+    let mut depth = 0i32;
+    let mut quote: Option<u8> = None;
+    let mut found: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'"' | b'\'' | b'`' => quote = Some(c),
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b'&' | b'|' if depth == 0 && bytes.get(i + 1) == Some(&c) => return None,
+            b'<' | b'>' | b'=' | b'!' if depth == 0 => {
+                let two = bytes.get(i + 1) == Some(&b'=');
+                let is_comparison = two || matches!(c, b'<' | b'>');
+                if is_comparison {
+                    if found.is_some() {
+                        return None;
+                    }
+                    let len = if two { 2 } else { 1 };
+                    found = Some((i, i + len));
+                    i += len;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let (start, end) = found?;
+    Some((&rhai[..start], &rhai[end..]))
+}
+
+fn describe(value: &Dynamic) -> String {
+    if let Some(duration) = value.clone().try_cast::<Duration>() {
+        return duration.to_string();
+    }
+    if value.is_string() {
+        let text = value.clone().into_string().unwrap_or_default();
+        return format!("{:?}", truncate(&text, 200));
+    }
+    if value.is_unit() {
+        return "nothing".into();
+    }
+    if let Some(array) = value.read_lock::<rhai::Array>() {
+        return match array.len() {
+            0 => "empty (no rows)".into(),
+            1 => format!("1 row: {}", truncate(&array[0].to_string(), 200)),
+            n => format!("{n} rows, the first {}", truncate(&array[0].to_string(), 200)),
+        };
+    }
+    truncate(&value.to_string(), 200)
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    format!("{cut}…")
+}
+
+/// Rhai's error without its position inside the rewritten expression, which means nothing
+/// to the person reading the runbook.
+fn plain_error(error: &rhai::EvalAltResult) -> String {
+    let text = match error {
+        rhai::EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
+        rhai::EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => return plain_error(inner),
+        rhai::EvalAltResult::ErrorTooManyOperations(_) => "the check took too many steps; is it looping over something huge?".to_string(),
+        other => other.to_string(),
+    };
+    text.split(" (line ").next().unwrap_or(&text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_a_single_top_level_comparison() {
+        assert_eq!(split_comparison("age(f(\"a<b\")) < rpo"), Some(("age(f(\"a<b\")) ", " rpo")));
+        assert_eq!(split_comparison("x == \"ok\""), Some(("x ", " \"ok\"")));
+        assert_eq!(split_comparison("a > 1 && b < 2"), None);
+        assert_eq!(split_comparison("!exists(x)"), None);
+        assert_eq!(split_comparison("a < b < c"), None);
+    }
+}

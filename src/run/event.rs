@@ -1,0 +1,159 @@
+//! What happens during a run, as events. The executor emits them; the journal, the plain
+//! progress lines, the report (and later the terminal UI) are listeners. Every text in an
+//! event is already masked.
+
+use serde::Serialize;
+
+use super::process::Stream;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Passed,
+    Failed,
+    /// A gate was denied: the run stopped on purpose.
+    Denied,
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Answer {
+    Approve,
+    Deny,
+    Fail,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted {
+        run_id: String,
+        runbook: String,
+        title: String,
+        mode: String,
+        /// SHA-256 of the runbook's text.
+        runbook_sha256: String,
+        /// SHA-256 of the text, the mode and the parameters: what `resume` must match.
+        binding_sha256: String,
+        params: Vec<(String, String)>,
+        rto_ms: Option<u64>,
+        rpo_ms: Option<u64>,
+        steps: Vec<String>,
+        workdir: String,
+        at: String,
+    },
+    StepStarted {
+        step: String,
+        title: String,
+        number: usize,
+        total: usize,
+        attempt: u32,
+        at: String,
+    },
+    CommandStarted {
+        step: String,
+        /// The argv, or `["/bin/sh", "-c", script]`.
+        argv: Vec<String>,
+        log: String,
+    },
+    /// A line a command printed; shown, never journaled (the log file has it).
+    Output {
+        step: String,
+        stream: Stream,
+        line: String,
+    },
+    CommandFinished {
+        step: String,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+        timed_out: bool,
+        duration_ms: u64,
+    },
+    Check {
+        step: String,
+        description: String,
+        passed: bool,
+        expected: String,
+        observed: Option<String>,
+        error: Option<String>,
+        /// Part of a `wait until` that will try again.
+        pending: bool,
+    },
+    Restored {
+        step: String,
+        from: String,
+        into: String,
+        /// How old the backup was when it was restored: the data the restore lost.
+        recovery_point_age_ms: u64,
+    },
+    Flipped {
+        step: String,
+        target: String,
+        key: Option<String>,
+        old: Option<String>,
+        new: String,
+        diff: String,
+    },
+    Notified {
+        channel: String,
+        message: String,
+        ok: bool,
+        error: Option<String>,
+    },
+    GateAnswered {
+        gate: String,
+        question: String,
+        answer: Answer,
+        by: String,
+        how: String,
+        at: String,
+    },
+    StepFinished {
+        step: String,
+        status: StepStatus,
+        attempt: u32,
+        duration_ms: u64,
+        error: Option<String>,
+        at: String,
+    },
+    Undone {
+        step: String,
+        ok: bool,
+        error: Option<String>,
+    },
+    RunFinished {
+        status: RunStatus,
+        duration_ms: u64,
+        within_rto: Option<bool>,
+        recovery_point_age_ms: Option<u64>,
+        within_rpo: Option<bool>,
+        failed_step: Option<String>,
+        error: Option<String>,
+        at: String,
+    },
+}
+
+impl Event {
+    /// Output lines are many and already in the step's log file.
+    pub fn is_journaled(&self) -> bool {
+        !matches!(self, Event::Output { .. })
+    }
+}
+
+pub trait Listener {
+    fn event(&mut self, event: &Event);
+}
+
+pub fn now() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}

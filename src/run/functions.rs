@@ -1,0 +1,241 @@
+//! The functions a check can call, registered on the sandboxed Rhai engine: files, SQLite
+//! databases, durations, earlier steps' results, the environment and the clock. Nothing else
+//! reaches the outside world from a check.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString};
+use sha2::Digest;
+
+use crate::duration::Duration;
+use crate::model::checks::sandboxed_engine;
+
+type Fallible<T> = Result<T, Box<EvalAltResult>>;
+
+fn fail<T>(message: impl Into<String>) -> Fallible<T> {
+    Err(message.into().into())
+}
+
+/// What checks may know about steps that already ran.
+#[derive(Clone, Default)]
+pub struct StepResults {
+    inner: Arc<Mutex<HashMap<String, StepResult>>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct StepResult {
+    /// The tail of what the step's commands printed on stdout (bounded).
+    pub output: String,
+    pub exit_code: Option<i64>,
+}
+
+impl StepResults {
+    pub fn record(&self, step: &str, result: StepResult) {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(step.to_string(), result);
+    }
+
+    fn get(&self, step: &str) -> Option<StepResult> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).get(step).cloned()
+    }
+}
+
+/// The engine checks run on: the load-time sandbox plus the drill functions.
+pub fn engine(steps: StepResults) -> Engine {
+    let mut engine = sandboxed_engine();
+    register_durations(&mut engine);
+    register_files(&mut engine);
+    engine.register_fn("sql", |conn: &str, query: &str| sql(conn, query));
+    engine.register_fn("env", |name: &str| std::env::var(name).unwrap_or_default());
+    engine.register_fn("now", || humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
+    let outputs = steps.clone();
+    engine.register_fn("output", move |step: &str| -> Fallible<String> {
+        match outputs.get(step) {
+            Some(result) => Ok(result.output),
+            None => fail(format!("the step `{step}` has not run yet")),
+        }
+    });
+    engine.register_fn("exit_code", move |step: &str| -> Fallible<i64> {
+        match steps.get(step).and_then(|r| r.exit_code) {
+            Some(code) => Ok(code),
+            None => fail(format!("the step `{step}` has run no command yet")),
+        }
+    });
+    engine.register_fn("resolve", |host: &str| -> Fallible<String> {
+        use std::net::ToSocketAddrs;
+        match (host, 0).to_socket_addrs() {
+            Ok(mut addresses) => Ok(addresses.next().map(|a| a.ip().to_string()).unwrap_or_default()),
+            Err(error) => fail(format!("cannot resolve {host}: {error}")),
+        }
+    });
+    engine
+}
+
+fn register_durations(engine: &mut Engine) {
+    engine.register_type_with_name::<Duration>("duration");
+    engine.register_fn("duration", |text: &str| -> Fallible<Duration> {
+        Duration::parse(text).map_or_else(|| fail(format!("`{text}` is not a duration such as 30m")), Ok)
+    });
+    engine.register_fn("to_string", |d: &mut Duration| d.to_string());
+    engine.register_fn("to_debug", |d: &mut Duration| d.to_string());
+    engine.register_fn("seconds", |d: Duration| (d.as_millis() / 1000) as i64);
+    engine.register_fn("minutes", |n: i64| Duration::from_secs(n.max(0) as u64 * 60));
+    engine.register_fn("<", |a: Duration, b: Duration| a < b);
+    engine.register_fn("<=", |a: Duration, b: Duration| a <= b);
+    engine.register_fn(">", |a: Duration, b: Duration| a > b);
+    engine.register_fn(">=", |a: Duration, b: Duration| a >= b);
+    engine.register_fn("==", |a: Duration, b: Duration| a == b);
+    engine.register_fn("!=", |a: Duration, b: Duration| a != b);
+    engine.register_fn("+", |a: Duration, b: Duration| {
+        Duration::from_millis(a.as_millis().saturating_add(b.as_millis()))
+    });
+    engine.register_fn("-", |a: Duration, b: Duration| {
+        Duration::from_millis(a.as_millis().saturating_sub(b.as_millis()))
+    });
+    engine.register_fn("*", |a: Duration, n: i64| {
+        Duration::from_millis(a.as_millis().saturating_mul(n.max(0) as u64))
+    });
+}
+
+fn register_files(engine: &mut Engine) {
+    engine.register_fn("exists", |path: &str| !path.is_empty() && Path::new(path).exists());
+    engine.register_fn("size", |path: &str| -> Fallible<i64> { Ok(metadata(path)?.len() as i64) });
+    engine.register_fn("age", |path: &str| -> Fallible<Duration> { age(path) });
+    engine.register_fn("sha256", |path: &str| -> Fallible<String> { sha256(path) });
+    engine.register_fn("newest", |dir: &str, pattern: &str| -> Fallible<String> {
+        newest(dir, pattern).map(Option::unwrap_or_default).map_err(Into::into)
+    });
+    engine.register_fn("count", |dir: &str, pattern: &str| -> Fallible<i64> {
+        Ok(matching(dir, pattern)?.len() as i64)
+    });
+    engine.register_fn("canonical", |path: &str| -> Fallible<String> {
+        std::fs::canonicalize(path)
+            .map(|p| p.display().to_string())
+            .or_else(|e| fail(format!("{path}: {}", crate::io_error_words(&e))))
+    });
+    engine.register_fn("inside", |path: &str, dir: &str| inside(Path::new(path), Path::new(dir)));
+    engine.register_fn("device", |path: &str| -> Fallible<i64> {
+        use std::os::unix::fs::MetadataExt;
+        Ok(metadata(path)?.dev() as i64)
+    });
+}
+
+/// Whether `path` is `dir` or inside it, following symlinks as far as the paths exist.
+pub fn inside(path: &Path, dir: &Path) -> bool {
+    resolve_existing(path).starts_with(resolve_existing(dir))
+}
+
+/// The canonical form of the longest part of `path` that exists, plus the rest as written.
+fn resolve_existing(path: &Path) -> std::path::PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(canonical) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(canonical, |p, part| p.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+fn metadata(path: &str) -> Fallible<std::fs::Metadata> {
+    if path.is_empty() {
+        return fail("no file was given (did `newest` find nothing?)");
+    }
+    std::fs::metadata(path).or_else(|error| fail(format!("{path}: {}", crate::io_error_words(&error))))
+}
+
+/// How long ago a file was last written.
+pub fn age(path: &str) -> Fallible<Duration> {
+    let modified = metadata(path)?.modified().or_else(|e| fail(format!("{path}: {e}")))?;
+    let age = SystemTime::now().duration_since(modified).unwrap_or_default();
+    Ok(Duration::from_millis(age.as_millis() as u64))
+}
+
+fn sha256(path: &str) -> Fallible<String> {
+    let mut file = std::fs::File::open(path).or_else(|e| fail(format!("{path}: {}", crate::io_error_words(&e))))?;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut hasher).or_else(|e| fail(format!("{path}: {e}")))?;
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+fn matching(dir: &str, pattern: &str) -> Result<Vec<(SystemTime, String)>, String> {
+    let glob = glob::Pattern::new(pattern).map_err(|e| format!("`{pattern}` is not a valid pattern: {e}"))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{dir}: {}", crate::io_error_words(&e)))?;
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !glob.matches(&name.to_string_lossy()) {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_file() {
+            found.push((
+                meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                entry.path().display().to_string(),
+            ));
+        }
+    }
+    Ok(found)
+}
+
+/// The most recently modified file in `dir` whose name matches `pattern`.
+pub fn newest(dir: &str, pattern: &str) -> Result<Option<String>, String> {
+    let mut found = matching(dir, pattern)?;
+    found.sort();
+    Ok(found.pop().map(|(_, path)| path))
+}
+
+/// Runs a read-only query. One row of one column gives that value; otherwise an array of
+/// rows, each a map of column to value.
+pub fn sql(conn: &str, query: &str) -> Fallible<Dynamic> {
+    if conn.starts_with("postgres://") || conn.starts_with("postgresql://") {
+        return fail("sql() on PostgreSQL is not supported by this build yet; check with `run` and psql instead");
+    }
+    if !Path::new(conn).exists() {
+        return fail(format!("{conn}: no such database file"));
+    }
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let db = rusqlite::Connection::open_with_flags(conn, flags).or_else(|e| fail(format!("{conn}: {e}")))?;
+    let mut statement = db.prepare(query).or_else(|e| fail(format!("{e}")))?;
+    let columns: Vec<String> = statement.column_names().iter().map(|c| c.to_string()).collect();
+    let mut rows = statement.query([]).or_else(|e| fail(format!("{e}")))?;
+    let mut result: Vec<Dynamic> = Vec::new();
+    while let Some(row) = rows.next().or_else(|e| fail(format!("{e}")))? {
+        let mut map = rhai::Map::new();
+        for (index, column) in columns.iter().enumerate() {
+            let value = match row.get_ref(index).or_else(|e| fail(format!("{e}")))? {
+                rusqlite::types::ValueRef::Null => Dynamic::UNIT,
+                rusqlite::types::ValueRef::Integer(i) => Dynamic::from(i),
+                rusqlite::types::ValueRef::Real(f) => Dynamic::from(f),
+                rusqlite::types::ValueRef::Text(t) => Dynamic::from(ImmutableString::from(String::from_utf8_lossy(t).as_ref())),
+                rusqlite::types::ValueRef::Blob(b) => Dynamic::from(b.len() as i64),
+            };
+            map.insert(column.as_str().into(), value);
+        }
+        result.push(map.into());
+        if result.len() > 10_000 {
+            return fail("the query returned more than 10,000 rows; count them in SQL instead");
+        }
+    }
+    if result.len() == 1 && columns.len() == 1 {
+        let map = result.pop().expect("one row").cast::<rhai::Map>();
+        return Ok(map.into_values().next().unwrap_or(Dynamic::UNIT));
+    }
+    Ok(result.into())
+}

@@ -1,0 +1,658 @@
+//! Stage four: running a model for real. The executor knows nothing about screens: it emits
+//! [`Event`]s, and the journal, the report and whatever shows progress listen.
+
+mod check;
+pub mod event;
+mod flip;
+pub mod functions;
+mod journal;
+mod mask;
+mod notify;
+pub mod process;
+mod progress;
+pub mod report;
+mod sqlite;
+mod values;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::{Duration as StdDuration, Instant};
+
+use rhai::Engine;
+use sha2::Digest;
+
+use crate::duration::Duration;
+use crate::model::{Action, ActionKind, Check, Model, Node, Policy, Step, stdlib};
+use event::{Answer, StepStatus, now};
+pub use event::{Event, Listener, RunStatus};
+use functions::{StepResult, StepResults};
+pub use progress::Progress;
+use values::{Failed, Values};
+
+/// How long a `wait until` with no `within` and no step timeout keeps trying.
+const DEFAULT_WAIT: StdDuration = StdDuration::from_secs(3600);
+const DEFAULT_POLL: StdDuration = StdDuration::from_secs(5);
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The process group of the command running now, for the interrupt handler.
+static RUNNING_GROUP: AtomicI32 = AtomicI32::new(0);
+
+pub struct Options {
+    pub state_dir: PathBuf,
+    pub report_dir: Option<PathBuf>,
+}
+
+pub struct Summary {
+    pub status: RunStatus,
+    pub run_id: String,
+    pub run_dir: PathBuf,
+}
+
+/// Ctrl-C or SIGTERM: stop the running command's whole process group, then let the run
+/// record that it was interrupted.
+pub fn install_interrupt_handler() {
+    extern "C" fn on_signal(_: libc::c_int) {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        let group = RUNNING_GROUP.load(Ordering::SeqCst);
+        if group > 0 {
+            // SAFETY: killpg is async-signal-safe.
+            unsafe {
+                libc::killpg(group, libc::SIGTERM);
+            }
+        }
+    }
+    // SAFETY: installing a handler that only touches atomics and calls killpg.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+}
+
+/// The folder for run state when `--state-dir` is not given.
+pub fn default_state_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("runbook");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/state/runbook"),
+        None => PathBuf::from(".runbook-state"),
+    }
+}
+
+/// Runs every step in drill mode: gates are answered by their drill policy.
+pub fn drill(model: &Model, options: &Options, listeners: Vec<Box<dyn Listener + '_>>) -> Result<Summary, String> {
+    let run_id = new_run_id();
+    let run_dir = options.state_dir.join(&run_id);
+    let workdir = run_dir.join("work");
+    let logs = run_dir.join("logs");
+    for dir in [&workdir, &logs] {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {}", dir.display(), crate::io_error_words(&e)))?;
+    }
+    let journal = journal::Journal::create(&run_dir.join("journal.jsonl"))?;
+    let masker = mask::Masker::default();
+    let steps = StepResults::default();
+    let mut runner = Runner {
+        model,
+        values: Values::new(model, workdir.clone(), run_id.clone(), masker),
+        engine: functions::engine(steps.clone()),
+        steps,
+        journal,
+        report: report::Report::default(),
+        listeners,
+        logs,
+        completed: Vec::new(),
+        recovery_point: None,
+    };
+    let status = runner.run()?;
+    if let Some(dir) = &options.report_dir {
+        runner.report.write(dir)?;
+    }
+    runner.report.append_history(&options.state_dir)?;
+    Ok(Summary { status, run_id, run_dir })
+}
+
+fn new_run_id() -> String {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let compact: String = stamp.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("{compact}-{:05}", std::process::id() % 100_000)
+}
+
+/// A step that finished, with the flips it made, for undo.
+struct Completed<'m> {
+    step: &'m Step,
+    flips: Vec<flip::Applied>,
+}
+
+struct Runner<'m> {
+    model: &'m Model,
+    values: Values<'m>,
+    engine: Engine,
+    steps: StepResults,
+    journal: journal::Journal,
+    report: report::Report,
+    listeners: Vec<Box<dyn Listener + 'm>>,
+    logs: PathBuf,
+    completed: Vec<Completed<'m>>,
+    /// The age of the newest backup a restore brought back.
+    recovery_point: Option<Duration>,
+}
+
+impl<'m> Runner<'m> {
+    /// Journals the event (on disk before anything else happens), then tells the listeners.
+    fn emit(&mut self, event: Event) -> Result<(), String> {
+        self.journal.record(&event)?;
+        self.report.event(&event);
+        for listener in &mut self.listeners {
+            listener.event(&event);
+        }
+        Ok(())
+    }
+
+    fn run(&mut self) -> Result<RunStatus, String> {
+        let model = self.model;
+        let text = model.source.text();
+        let mut params: Vec<(String, String)> = Vec::new();
+        for param in &model.params {
+            let value = self
+                .values
+                .var(&crate::model::Var::Param(param.name.clone()))
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            params.push((param.name.clone(), self.values.masker.mask(&value)));
+        }
+        let binding = format!("{text}\0{}\0{params:?}", model.mode);
+        self.emit(Event::RunStarted {
+            run_id: self.values.run_id.clone(),
+            runbook: model.source.name().to_string(),
+            title: model.title.clone(),
+            mode: model.mode.to_string(),
+            runbook_sha256: hex(text.as_bytes()),
+            binding_sha256: hex(binding.as_bytes()),
+            params,
+            rto_ms: model.rto.map(|o| o.value.as_millis()),
+            rpo_ms: model.rpo.map(|o| o.value.as_millis()),
+            steps: model.steps().map(|s| s.id.clone()).collect(),
+            workdir: self.values.workdir.display().to_string(),
+            at: now(),
+        })?;
+
+        let total = model.steps().count();
+        let mut number = 0;
+        let mut failure: Option<Failed> = None;
+        let mut status = RunStatus::Passed;
+        for node in &model.procedure {
+            match node {
+                Node::Step(step) => {
+                    number += 1;
+                    if let Err(error) = self.step(step, number, total)? {
+                        failure = Some(Failed {
+                            step: step.id.clone(),
+                            error,
+                        });
+                        break;
+                    }
+                }
+                Node::Gate(gate) => {
+                    let (answer, how) = match gate.drill {
+                        Some(Policy::Approve) => (Answer::Approve, "the gate's drill policy"),
+                        Some(Policy::Deny) => (Answer::Deny, "the gate's drill policy"),
+                        Some(Policy::Fail) => (Answer::Fail, "the gate's drill policy"),
+                        None => (Answer::Fail, "no drill policy: a drill cannot ask anyone"),
+                    };
+                    self.emit(Event::GateAnswered {
+                        gate: gate.id.clone(),
+                        question: gate.question.clone(),
+                        answer,
+                        by: "drill".into(),
+                        how: how.into(),
+                        at: now(),
+                    })?;
+                    match answer {
+                        Answer::Approve => {}
+                        Answer::Deny => {
+                            status = RunStatus::Denied;
+                            break;
+                        }
+                        Answer::Fail => {
+                            let error = match gate.drill {
+                                Some(_) => format!("the gate \"{}\" fails drills by its policy", gate.question),
+                                None => format!("the gate \"{}\" has no drill policy, so a drill cannot pass it", gate.question),
+                            };
+                            failure = Some(Failed {
+                                step: gate.id.clone(),
+                                error,
+                            });
+                            break;
+                        }
+                    }
+                }
+            }
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                status = RunStatus::Interrupted;
+                break;
+            }
+        }
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            status = RunStatus::Interrupted;
+        }
+
+        let elapsed = Duration::from_millis(self.values.started.elapsed().as_millis() as u64);
+        let within_rto = model.rto.map(|rto| elapsed <= rto.value);
+        let within_rpo = match (model.rpo, self.recovery_point) {
+            (Some(rpo), Some(point)) => Some(point <= rpo.value),
+            _ => None,
+        };
+        if failure.is_none() && status == RunStatus::Passed {
+            if let (Some(false), Some(rto)) = (within_rto, model.rto) {
+                failure = Some(Failed {
+                    step: String::new(),
+                    error: format!("the drill took {elapsed}, past the RTO of {}", rto.value),
+                });
+            } else if let (Some(false), Some(rpo), Some(point)) = (within_rpo, model.rpo, self.recovery_point) {
+                failure = Some(Failed {
+                    step: String::new(),
+                    error: format!("the restored backup was {point} old, past the RPO of {}", rpo.value),
+                });
+            }
+        }
+        if let Some(failed) = &failure {
+            status = RunStatus::Failed;
+            if !failed.step.is_empty() {
+                self.rollback()?;
+            }
+            self.values.failed = Some(failed.clone());
+            self.on_failure()?;
+        }
+        self.emit(Event::RunFinished {
+            status,
+            duration_ms: self.values.started.elapsed().as_millis() as u64,
+            within_rto,
+            recovery_point_age_ms: self.recovery_point.map(Duration::as_millis),
+            within_rpo,
+            failed_step: failure.as_ref().filter(|f| !f.step.is_empty()).map(|f| f.step.clone()),
+            error: failure.map(|f| f.error),
+            at: now(),
+        })?;
+        Ok(status)
+    }
+
+    /// Runs a step, with its retries. The outer error is fatal to the run (the journal could
+    /// not be written); the inner one is the step failing.
+    fn step(&mut self, step: &'m Step, number: usize, total: usize) -> Result<Result<(), String>, String> {
+        let attempts = 1 + step.retry.map_or(0, |r| r.attempts);
+        let mut last_error = String::new();
+        for attempt in 1..=attempts {
+            let started = Instant::now();
+            self.emit(Event::StepStarted {
+                step: step.id.clone(),
+                title: step.title.clone(),
+                number,
+                total,
+                attempt,
+                at: now(),
+            })?;
+            let deadline = step.timeout.map(|t| started + t.to_std());
+            let mut flips = Vec::new();
+            let result = self.actions(&step.id, &step.actions, deadline, step.timeout, &mut flips)?;
+            let duration_ms = started.elapsed().as_millis() as u64;
+            match result {
+                Ok(()) => {
+                    self.emit(Event::StepFinished {
+                        step: step.id.clone(),
+                        status: StepStatus::Passed,
+                        attempt,
+                        duration_ms,
+                        error: None,
+                        at: now(),
+                    })?;
+                    self.completed.push(Completed { step, flips });
+                    return Ok(Ok(()));
+                }
+                Err(error) => {
+                    let error = self.values.masker.mask(&error);
+                    self.emit(Event::StepFinished {
+                        step: step.id.clone(),
+                        status: StepStatus::Failed,
+                        attempt,
+                        duration_ms,
+                        error: Some(error.clone()),
+                        at: now(),
+                    })?;
+                    // A failed attempt leaves nothing flipped behind it.
+                    self.revert(&step.id, &flips)?;
+                    last_error = error;
+                    if attempt < attempts && !INTERRUPTED.load(Ordering::SeqCst) {
+                        std::thread::sleep(step.retry.and_then(|r| r.every).map_or(StdDuration::ZERO, Duration::to_std));
+                    }
+                }
+            }
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+        Ok(Err(last_error))
+    }
+
+    fn actions(
+        &mut self,
+        step: &str,
+        actions: &'m [Action],
+        deadline: Option<Instant>,
+        timeout: Option<Duration>,
+        flips: &mut Vec<flip::Applied>,
+    ) -> Result<Result<(), String>, String> {
+        for action in actions {
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                return Ok(Err("interrupted".into()));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(Err(format!("the step ran past its timeout of {}", timeout.unwrap_or_default())));
+            }
+            let result = self.action(step, action, deadline, flips)?;
+            if let Err(error) = result {
+                let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
+                return Ok(Err(if timed_out {
+                    format!("the step ran past its timeout of {}: {error}", timeout.unwrap_or_default())
+                } else {
+                    error
+                }));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    fn action(
+        &mut self,
+        step: &str,
+        action: &'m Action,
+        deadline: Option<Instant>,
+        flips: &mut Vec<flip::Applied>,
+    ) -> Result<Result<(), String>, String> {
+        let outcome = match &action.kind {
+            ActionKind::Run { argv } => match argv.iter().map(|w| self.values.template(w)).collect::<Result<Vec<_>, _>>() {
+                Ok(argv) => return self.command(step, process::Program::Argv(argv), deadline),
+                Err(error) => Err(error),
+            },
+            ActionKind::Shell { script } => match self.values.script(script) {
+                Ok(script) => return self.command(step, process::Program::Script(script), deadline),
+                Err(error) => Err(error),
+            },
+            ActionKind::Check(check) => return self.check(step, check, false),
+            ActionKind::Wait { check, within, every } => return self.wait(step, check, *within, *every, deadline),
+            ActionKind::Set { file, format, key, value } => {
+                let applied = self.values.expr(file).and_then(|path| {
+                    let value = self.values.expr(value)?.to_string();
+                    flip::set(Path::new(&path.to_string()), *format, key, &value)
+                });
+                self.flipped(step, applied, flips)?
+            }
+            ActionKind::Link { path, target } => {
+                let applied = self.values.expr(path).and_then(|path| {
+                    let target = self.values.expr(target)?.to_string();
+                    flip::link(Path::new(&path.to_string()), Path::new(&target))
+                });
+                self.flipped(step, applied, flips)?
+            }
+            ActionKind::Notify { channel, message } => {
+                self.notify(channel, message)?;
+                Ok(())
+            }
+            ActionKind::Builtin { name, args } => return self.builtin(step, *name, args),
+        };
+        Ok(outcome)
+    }
+
+    fn flipped(
+        &mut self,
+        step: &str,
+        applied: Result<flip::Applied, String>,
+        flips: &mut Vec<flip::Applied>,
+    ) -> Result<Result<(), String>, String> {
+        match applied {
+            Ok(applied) => {
+                let mask = |t: &str| self.values.masker.mask(t);
+                let event = Event::Flipped {
+                    step: step.to_string(),
+                    target: applied.target.display().to_string(),
+                    key: applied.key.clone(),
+                    old: applied.old.as_deref().map(mask),
+                    new: mask(&applied.new),
+                    diff: mask(&applied.diff),
+                };
+                flips.push(applied);
+                self.emit(event)?;
+                Ok(Ok(()))
+            }
+            Err(error) => Ok(Err(error)),
+        }
+    }
+
+    fn command(&mut self, step: &str, program: process::Program, deadline: Option<Instant>) -> Result<Result<(), String>, String> {
+        let argv = match &program {
+            process::Program::Argv(argv) => argv.clone(),
+            process::Program::Script(script) => vec!["/bin/sh".into(), "-c".into(), script.clone()],
+        };
+        let masker = self.values.masker.clone();
+        let log_path = self.logs.join(format!("{step}.log"));
+        self.emit(Event::CommandStarted {
+            step: step.to_string(),
+            argv: argv.iter().map(|a| masker.mask(a)).collect(),
+            log: log_path.display().to_string(),
+        })?;
+        let mut log = match std::fs::OpenOptions::new().create(true).append(true).open(&log_path) {
+            Ok(file) => std::io::BufWriter::new(file),
+            Err(e) => {
+                return Ok(Err(format!(
+                    "cannot open the log {}: {}",
+                    log_path.display(),
+                    crate::io_error_words(&e)
+                )));
+            }
+        };
+        let env = [
+            ("RUNBOOK_WORKDIR".to_string(), self.values.workdir.display().to_string()),
+            ("RUNBOOK_RUN_ID".to_string(), self.values.run_id.clone()),
+            ("RUNBOOK_MODE".to_string(), self.model.mode.to_string()),
+            ("RUNBOOK_STEP".to_string(), step.to_string()),
+        ];
+        let started = Instant::now();
+        let listeners = &mut self.listeners;
+        let step_name = step.to_string();
+        let result = process::run(
+            &program,
+            &self.values.workdir,
+            &env,
+            deadline,
+            &masker,
+            &RUNNING_GROUP,
+            &mut |stream, line| {
+                use std::io::Write;
+                let _ = writeln!(log, "{line}");
+                let event = Event::Output {
+                    step: step_name.clone(),
+                    stream,
+                    line: line.to_string(),
+                };
+                for listener in listeners.iter_mut() {
+                    listener.event(&event);
+                }
+            },
+        );
+        use std::io::Write;
+        let _ = log.flush();
+        let finished = match result {
+            Ok(finished) => finished,
+            Err(error) => return Ok(Err(error)),
+        };
+        self.emit(Event::CommandFinished {
+            step: step.to_string(),
+            exit_code: finished.exit_code,
+            signal: finished.signal,
+            timed_out: finished.timed_out,
+            duration_ms: started.elapsed().as_millis() as u64,
+        })?;
+        self.steps.record(
+            step,
+            StepResult {
+                output: finished.stdout_tail.clone(),
+                exit_code: finished.exit_code.map(i64::from),
+            },
+        );
+        if finished.succeeded() {
+            return Ok(Ok(()));
+        }
+        let shown = masker.mask(&crate::shell::quote(&argv[0]));
+        Ok(Err(format!(
+            "`{shown}` failed: {} (output in {})",
+            finished.describe(),
+            log_path.display()
+        )))
+    }
+
+    fn check(&mut self, step: &str, check: &'m Check, pending: bool) -> Result<Result<(), String>, String> {
+        let outcome = check::evaluate(&self.engine, check, &self.values);
+        let description = self
+            .values
+            .template(&check.description)
+            .unwrap_or_else(|_| check.description.to_string());
+        let description = self.values.masker.mask(&description);
+        self.emit(Event::Check {
+            step: step.to_string(),
+            description: description.clone(),
+            passed: outcome.passed,
+            expected: outcome.expected.clone(),
+            observed: outcome.observed.clone(),
+            error: outcome.error.clone(),
+            pending: pending && !outcome.passed,
+        })?;
+        Ok(if outcome.passed {
+            Ok(())
+        } else {
+            Err(format!("check \"{description}\" failed: {}", outcome.explain()))
+        })
+    }
+
+    fn wait(
+        &mut self,
+        step: &str,
+        check: &'m Check,
+        within: Option<Duration>,
+        every: Option<Duration>,
+        deadline: Option<Instant>,
+    ) -> Result<Result<(), String>, String> {
+        let started = Instant::now();
+        let limit = within.map_or(DEFAULT_WAIT, Duration::to_std);
+        let limit = deadline.map_or(started + limit, |d| d.min(started + limit));
+        let every = every.map_or(DEFAULT_POLL, Duration::to_std);
+        loop {
+            let last_try = Instant::now() + every >= limit;
+            match self.check(step, check, !last_try)? {
+                Ok(()) => return Ok(Ok(())),
+                Err(error) if last_try || INTERRUPTED.load(Ordering::SeqCst) => {
+                    let waited = Duration::from_millis(started.elapsed().as_millis() as u64);
+                    return Ok(Err(format!("gave up waiting after {waited}: {error}")));
+                }
+                Err(_) => std::thread::sleep(every.min(limit.saturating_duration_since(Instant::now()))),
+            }
+        }
+    }
+
+    fn builtin(
+        &mut self,
+        step: &str,
+        builtin: stdlib::Builtin,
+        args: &[(String, crate::model::Expr)],
+    ) -> Result<Result<(), String>, String> {
+        let mut values = Vec::new();
+        for (_, expr) in args {
+            match self.values.expr(expr) {
+                Ok(value) => values.push(value.to_string()),
+                Err(error) => return Ok(Err(error)),
+            }
+        }
+        match builtin {
+            stdlib::Builtin::SqliteBackup => {
+                let (from, into) = (Path::new(&values[0]), Path::new(&values[1]));
+                match sqlite::restore(from, into) {
+                    Ok(restored) => {
+                        let age = restored.recovery_point_age;
+                        self.recovery_point = Some(self.recovery_point.map_or(age, |seen| seen.max(age)));
+                        self.emit(Event::Restored {
+                            step: step.to_string(),
+                            from: from.display().to_string(),
+                            into: into.display().to_string(),
+                            recovery_point_age_ms: age.as_millis(),
+                        })?;
+                        Ok(Ok(()))
+                    }
+                    Err(error) => Ok(Err(error)),
+                }
+            }
+            stdlib::Builtin::SqliteExecute => Ok(sqlite::execute(Path::new(&values[0]), &values[1])),
+        }
+    }
+
+    fn notify(&mut self, channel: &str, message: &crate::model::Template) -> Result<(), String> {
+        let result = self.values.template(message).and_then(|text| {
+            let channel = self.model.channel(channel).ok_or_else(|| format!("no channel `{channel}`"))?;
+            let text = self.values.masker.mask(&text);
+            notify::send(channel, &text, &self.values).map(|()| text)
+        });
+        let (message, ok, error) = match result {
+            Ok(text) => (text, true, None),
+            Err(error) => (
+                self.values.masker.mask(&message.to_string()),
+                false,
+                Some(self.values.masker.mask(&error)),
+            ),
+        };
+        self.emit(Event::Notified {
+            channel: channel.to_string(),
+            message,
+            ok,
+            error,
+        })
+    }
+
+    fn revert(&mut self, step: &str, flips: &[flip::Applied]) -> Result<(), String> {
+        for applied in flips.iter().rev() {
+            let result = flip::revert(applied);
+            self.emit(Event::Undone {
+                step: step.to_string(),
+                ok: result.is_ok(),
+                error: result.err().map(|e| self.values.masker.mask(&e)),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Undoes completed steps in reverse: each step's own `undo` actions, then its flips.
+    fn rollback(&mut self) -> Result<(), String> {
+        while let Some(completed) = self.completed.pop() {
+            let step = completed.step;
+            if !step.undo.is_empty() {
+                let result = self.actions(&step.id, &step.undo, None, None, &mut Vec::new())?;
+                self.emit(Event::Undone {
+                    step: step.id.clone(),
+                    ok: result.is_ok(),
+                    error: result.err().map(|e| self.values.masker.mask(&e)),
+                })?;
+            }
+            self.revert(&step.id, &completed.flips)?;
+        }
+        Ok(())
+    }
+
+    /// Runs every `on failure` action, whatever happens to the ones before it.
+    fn on_failure(&mut self) -> Result<(), String> {
+        let model = self.model;
+        for action in &model.on_failure {
+            let _ = self.action("on_failure", action, None, &mut Vec::new())?;
+        }
+        Ok(())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}

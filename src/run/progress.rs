@@ -1,0 +1,172 @@
+//! Progress as plain lines on stderr: what a CI log shows of a drill.
+
+use std::io::Write;
+
+use super::event::{Answer, Event, Listener, RunStatus, StepStatus};
+use crate::duration::Duration;
+
+pub struct Progress<W: Write> {
+    out: W,
+}
+
+impl<W: Write> Progress<W> {
+    pub fn new(out: W) -> Self {
+        Self { out }
+    }
+}
+
+fn ms(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+impl<W: Write> Listener for Progress<W> {
+    fn event(&mut self, event: &Event) {
+        let out = &mut self.out;
+        let _ = match event {
+            Event::RunStarted {
+                title,
+                mode,
+                run_id,
+                rto_ms,
+                rpo_ms,
+                workdir,
+                ..
+            } => {
+                let objectives = match (rto_ms, rpo_ms) {
+                    (Some(rto), Some(rpo)) => format!("RTO {} · RPO {}", ms(*rto), ms(*rpo)),
+                    (Some(rto), None) => format!("RTO {} · no RPO", ms(*rto)),
+                    (None, Some(rpo)) => format!("no RTO · RPO {}", ms(*rpo)),
+                    (None, None) => "no RTO or RPO".to_string(),
+                };
+                writeln!(out, "{mode}: {title}\n  run {run_id} · {objectives}\n  working in {workdir}")
+            }
+            Event::StepStarted {
+                step,
+                title,
+                number,
+                total,
+                attempt,
+                ..
+            } => {
+                let again = if *attempt > 1 {
+                    format!(" (attempt {attempt})")
+                } else {
+                    String::new()
+                };
+                writeln!(out, "[{number}/{total}] {step}: {title}{again}")
+            }
+            Event::CommandStarted { argv, .. } => writeln!(
+                out,
+                "      $ {}",
+                argv.iter().map(|a| crate::shell::quote(a)).collect::<Vec<_>>().join(" ")
+            ),
+            Event::Output { stream, line, .. } => {
+                let mark = if *stream == super::process::Stream::Stderr { "!" } else { "│" };
+                writeln!(out, "      {mark} {line}")
+            }
+            Event::CommandFinished { .. } => Ok(()),
+            Event::Check {
+                description,
+                passed,
+                expected,
+                observed,
+                error,
+                pending,
+                ..
+            } => {
+                if *passed {
+                    writeln!(out, "      ✓ {description}")
+                } else if *pending {
+                    writeln!(out, "      … {description}: not yet")
+                } else {
+                    let why = match (error, observed) {
+                        (Some(error), _) => format!("could not evaluate `{expected}`: {error}"),
+                        (None, Some(observed)) => format!("expected `{expected}`, but {observed}"),
+                        (None, None) => format!("`{expected}` is false"),
+                    };
+                    writeln!(out, "      ✗ {description}: {why}")
+                }
+            }
+            Event::Restored {
+                from,
+                recovery_point_age_ms,
+                ..
+            } => writeln!(out, "      restored {from} (a backup {} old)", ms(*recovery_point_age_ms)),
+            Event::Flipped { diff, .. } => {
+                let shown: Vec<String> = diff.lines().map(|l| format!("      {l}")).collect();
+                writeln!(out, "{}", shown.join("\n"))
+            }
+            Event::Notified { channel, ok, error, .. } => match (ok, error) {
+                (true, _) => writeln!(out, "      notified {channel}"),
+                (false, error) => writeln!(
+                    out,
+                    "      ! could not notify {channel}: {}",
+                    error.as_deref().unwrap_or("unknown error")
+                ),
+            },
+            Event::GateAnswered {
+                gate,
+                question,
+                answer,
+                how,
+                ..
+            } => {
+                let answer = match answer {
+                    Answer::Approve => "approved",
+                    Answer::Deny => "denied",
+                    Answer::Fail => "failed",
+                };
+                writeln!(out, "gate {gate}: {question} → {answer} ({how})")
+            }
+            Event::StepFinished {
+                status,
+                duration_ms,
+                error,
+                ..
+            } => match status {
+                StepStatus::Passed => writeln!(out, "      ✓ passed in {}", ms(*duration_ms)),
+                // A failed check was just explained on its own line.
+                StepStatus::Failed => match error.as_deref().filter(|e| !e.starts_with("check \"")) {
+                    Some(error) => writeln!(out, "      ✗ failed after {}: {error}", ms(*duration_ms)),
+                    None => writeln!(out, "      ✗ failed after {}", ms(*duration_ms)),
+                },
+                StepStatus::Skipped => writeln!(out, "      skipped"),
+            },
+            Event::Undone { step, ok, error } => match ok {
+                true => writeln!(out, "      undid {step}"),
+                false => writeln!(out, "      ! could not undo {step}: {}", error.as_deref().unwrap_or("")),
+            },
+            Event::RunFinished {
+                status,
+                duration_ms,
+                within_rto,
+                recovery_point_age_ms,
+                within_rpo,
+                failed_step,
+                error,
+                ..
+            } => {
+                let time = match within_rto {
+                    Some(true) => format!("in {}, within the RTO", ms(*duration_ms)),
+                    Some(false) => format!("in {}, PAST the RTO", ms(*duration_ms)),
+                    None => format!("in {}", ms(*duration_ms)),
+                };
+                let point = match (recovery_point_age_ms, within_rpo) {
+                    (Some(age), Some(true)) => format!("; restored data {} old, within the RPO", ms(*age)),
+                    (Some(age), Some(false)) => format!("; restored data {} old, PAST the RPO", ms(*age)),
+                    (Some(age), None) => format!("; restored data {} old", ms(*age)),
+                    (None, _) => String::new(),
+                };
+                match status {
+                    RunStatus::Passed => writeln!(out, "✓ passed {time}{point}"),
+                    RunStatus::Denied => writeln!(out, "■ stopped at a denied gate {time}"),
+                    RunStatus::Interrupted => writeln!(out, "■ interrupted {time}"),
+                    RunStatus::Failed => {
+                        let at = failed_step.as_ref().map_or(String::new(), |s| format!(" at {s}"));
+                        writeln!(out, "✗ FAILED{at} {time}{point}: {}", error.as_deref().unwrap_or(""))
+                    }
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,313 @@
+//! The drill's evidence: `report.json` (schema `runbook-report/1`, documented in the book)
+//! and `junit.xml` for CI, built by listening to the run's events, plus one line per finished
+//! run in the state folder's `history.jsonl`, which later runs read for ETAs.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::event::{Event, Listener, RunStatus, StepStatus};
+
+pub const SCHEMA: &str = "runbook-report/1";
+
+#[derive(Default, Serialize)]
+struct StepReport {
+    id: String,
+    title: String,
+    status: Option<StepStatus>,
+    attempts: u32,
+    duration_ms: u64,
+    error: Option<String>,
+    commands: Vec<Value>,
+    checks: Vec<Value>,
+}
+
+/// Builds the report from events as they happen.
+#[derive(Default)]
+pub struct Report {
+    run: Value,
+    steps: Vec<StepReport>,
+    gates: Vec<Value>,
+    flips: Vec<Value>,
+    restores: Vec<Value>,
+    notifications: Vec<Value>,
+    undone: Vec<Value>,
+    finished: Value,
+}
+
+impl Report {
+    fn step(&mut self, id: &str) -> &mut StepReport {
+        if let Some(index) = self.steps.iter().position(|s| s.id == id) {
+            return &mut self.steps[index];
+        }
+        self.steps.push(StepReport {
+            id: id.to_string(),
+            ..StepReport::default()
+        });
+        self.steps.last_mut().expect("just pushed")
+    }
+
+    pub fn to_json(&self) -> Value {
+        let steps: Vec<Value> = self
+            .steps
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.id, "title": s.title,
+                    "status": s.status.unwrap_or(StepStatus::Skipped),
+                    "attempts": s.attempts, "duration_ms": s.duration_ms, "error": s.error,
+                    "commands": s.commands, "checks": s.checks,
+                })
+            })
+            .collect();
+        json!({
+            "schema": SCHEMA,
+            "run": self.run,
+            "result": self.finished,
+            "steps": steps,
+            "gates": self.gates,
+            "restores": self.restores,
+            "flips": self.flips,
+            "notifications": self.notifications,
+            "undone": self.undone,
+        })
+    }
+
+    /// A testcase per step; its checks are its assertions; steps that never ran are skipped.
+    pub fn to_junit(&self) -> String {
+        let title = self.run["title"].as_str().unwrap_or("runbook");
+        let failures = self.steps.iter().filter(|s| s.status == Some(StepStatus::Failed)).count();
+        let skipped = self
+            .steps
+            .iter()
+            .filter(|s| matches!(s.status, None | Some(StepStatus::Skipped)))
+            .count();
+        let total_ms = self.finished["duration_ms"].as_u64().unwrap_or(0);
+        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            xml,
+            "<testsuites name=\"runbook drill\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",
+            self.steps.len(),
+            total_ms as f64 / 1000.0
+        );
+        let _ = writeln!(
+            xml,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",
+            escape(title),
+            self.steps.len(),
+            total_ms as f64 / 1000.0
+        );
+        if let Some(error) = self.finished["error"].as_str().filter(|_| self.finished["failed_step"].is_null()) {
+            let _ = writeln!(xml, "    <system-err>{}</system-err>", escape(error));
+        }
+        for step in &self.steps {
+            let _ = write!(
+                xml,
+                "    <testcase classname=\"{}\" name=\"{}: {}\" time=\"{:.3}\" assertions=\"{}\">",
+                escape(title),
+                escape(&step.id),
+                escape(&step.title),
+                step.duration_ms as f64 / 1000.0,
+                step.checks.len()
+            );
+            match step.status {
+                Some(StepStatus::Failed) => {
+                    let message = step.error.as_deref().unwrap_or("the step failed");
+                    let _ = write!(
+                        xml,
+                        "\n      <failure message=\"{}\">{}</failure>",
+                        escape(message),
+                        escape(&checks_text(step))
+                    );
+                }
+                None | Some(StepStatus::Skipped) => xml.push_str("\n      <skipped/>"),
+                Some(StepStatus::Passed) => {
+                    if !step.checks.is_empty() {
+                        let _ = write!(xml, "\n      <system-out>{}</system-out>", escape(&checks_text(step)));
+                    }
+                }
+            }
+            xml.push_str(if step.status == Some(StepStatus::Passed) && step.checks.is_empty() {
+                "</testcase>\n"
+            } else {
+                "\n    </testcase>\n"
+            });
+        }
+        xml.push_str("  </testsuite>\n</testsuites>\n");
+        xml
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<(), String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {}", dir.display(), crate::io_error_words(&e)))?;
+        let json = serde_json::to_string_pretty(&self.to_json()).expect("a report is plain JSON");
+        for (name, text) in [("report.json", json + "\n"), ("junit.xml", self.to_junit())] {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {}", path.display(), crate::io_error_words(&e)))?;
+        }
+        Ok(())
+    }
+
+    /// Appends this run to `history.jsonl` in the state folder.
+    pub fn append_history(&self, state_dir: &Path) -> Result<(), String> {
+        let steps: serde_json::Map<String, Value> = self
+            .steps
+            .iter()
+            .filter(|s| s.status == Some(StepStatus::Passed))
+            .map(|s| (s.id.clone(), json!(s.duration_ms)))
+            .collect();
+        let line = json!({
+            "run_id": self.run["run_id"], "runbook": self.run["runbook"], "title": self.run["title"],
+            "mode": self.run["mode"], "status": self.finished["status"], "finished_at": self.finished["at"],
+            "duration_ms": self.finished["duration_ms"], "recovery_point_age_ms": self.finished["recovery_point_age_ms"],
+            "steps": steps,
+        });
+        let path = state_dir.join("history.jsonl");
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open {}: {}", path.display(), crate::io_error_words(&e)))?;
+        writeln!(file, "{line}").map_err(|e| format!("cannot write {}: {}", path.display(), crate::io_error_words(&e)))
+    }
+}
+
+fn checks_text(step: &StepReport) -> String {
+    let mut text = String::new();
+    for check in &step.checks {
+        let mark = if check["passed"].as_bool() == Some(true) {
+            "passed"
+        } else {
+            "FAILED"
+        };
+        let _ = write!(
+            text,
+            "{mark}: {} — {}",
+            check["description"].as_str().unwrap_or(""),
+            check["expected"].as_str().unwrap_or("")
+        );
+        if let Some(observed) = check["observed"].as_str() {
+            let _ = write!(text, " ({observed})");
+        }
+        if let Some(error) = check["error"].as_str() {
+            let _ = write!(text, " (error: {error})");
+        }
+        text.push('\n');
+    }
+    text
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Listener for Report {
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::RunStarted { steps, .. } => {
+                self.run = serde_json::to_value(event).unwrap_or_default();
+                if let Some(map) = self.run.as_object_mut() {
+                    map.remove("event");
+                    map.remove("steps");
+                }
+                for id in steps {
+                    self.step(id);
+                }
+            }
+            Event::StepStarted { step, title, attempt, .. } => {
+                let report = self.step(step);
+                report.title = title.clone();
+                report.attempts = *attempt;
+                report.checks.clear();
+            }
+            Event::CommandStarted { step, argv, log } => self.step(step).commands.push(json!({ "argv": argv, "log": log })),
+            Event::CommandFinished {
+                step,
+                exit_code,
+                signal,
+                timed_out,
+                duration_ms,
+            } => {
+                if let Some(Value::Object(command)) = self.step(step).commands.last_mut() {
+                    command.insert("exit_code".into(), json!(exit_code));
+                    command.insert("signal".into(), json!(signal));
+                    command.insert("timed_out".into(), json!(timed_out));
+                    command.insert("duration_ms".into(), json!(duration_ms));
+                }
+            }
+            Event::Check {
+                step,
+                description,
+                passed,
+                expected,
+                observed,
+                error,
+                pending,
+            } => {
+                if !pending {
+                    self.step(step).checks.push(json!({
+                        "description": description, "passed": passed, "expected": expected, "observed": observed, "error": error,
+                    }));
+                }
+            }
+            Event::StepFinished {
+                step,
+                status,
+                duration_ms,
+                error,
+                ..
+            } => {
+                let report = self.step(step);
+                report.status = Some(*status);
+                report.duration_ms = *duration_ms;
+                report.error = error.clone();
+            }
+            Event::GateAnswered {
+                gate,
+                question,
+                answer,
+                by,
+                how,
+                at,
+            } => {
+                self.gates
+                    .push(json!({ "id": gate, "question": question, "answer": answer, "by": by, "how": how, "at": at }));
+            }
+            Event::Restored { .. } => self.restores.push(without_tag(event)),
+            Event::Flipped { .. } => self.flips.push(without_tag(event)),
+            Event::Notified { .. } => self.notifications.push(without_tag(event)),
+            Event::Undone { .. } => self.undone.push(without_tag(event)),
+            Event::RunFinished { status, .. } => {
+                self.finished = without_tag(event);
+                if *status != RunStatus::Passed {
+                    for step in &mut self.steps {
+                        step.status.get_or_insert(StepStatus::Skipped);
+                    }
+                }
+            }
+            Event::Output { .. } => {}
+        }
+    }
+}
+
+fn without_tag(event: &Event) -> Value {
+    let mut value = serde_json::to_value(event).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.remove("event");
+    }
+    value
+}

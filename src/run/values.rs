@@ -1,0 +1,169 @@
+//! Values at run time: parameters, secrets (read lazily, masked everywhere) and the built-in
+//! names, used to fill in commands, messages, flips and piece arguments.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::duration::Duration;
+use crate::model::{Builtin, Expr, Function, Model, Part, Template, Var};
+use crate::shell::ScriptBuilder;
+
+use super::functions;
+use super::mask::Masker;
+
+/// A value as the runtime sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    Duration(Duration),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Str(s) => f.write_str(s),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Duration(d) => f.write_str(&d.to_source()),
+        }
+    }
+}
+
+/// The failure `on failure` handlers are told about.
+#[derive(Clone, Debug)]
+pub struct Failed {
+    pub step: String,
+    pub error: String,
+}
+
+/// Everything needed to turn the model's templates into text for this run.
+pub struct Values<'m> {
+    pub model: &'m Model,
+    pub workdir: PathBuf,
+    pub run_id: String,
+    pub started: Instant,
+    pub masker: Masker,
+    pub failed: Option<Failed>,
+    secrets: Mutex<HashMap<String, String>>,
+}
+
+impl<'m> Values<'m> {
+    pub fn new(model: &'m Model, workdir: PathBuf, run_id: String, masker: Masker) -> Self {
+        Self {
+            model,
+            workdir,
+            run_id,
+            started: Instant::now(),
+            masker,
+            failed: None,
+            secrets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn template(&self, template: &Template) -> Result<String, String> {
+        let mut text = String::new();
+        for part in &template.parts {
+            match part {
+                Part::Text(t) => text.push_str(t),
+                Part::Var(var) => text.push_str(&self.var(var)?.to_string()),
+                Part::Expr(expr) => text.push_str(&self.expr(expr)?.to_string()),
+            }
+        }
+        Ok(text)
+    }
+
+    /// A `shell` script: each value quoted for the place it lands in.
+    pub fn script(&self, template: &Template) -> Result<String, String> {
+        let mut script = ScriptBuilder::new();
+        for part in &template.parts {
+            match part {
+                Part::Text(t) => script.literal(t),
+                Part::Var(var) => script.value(&self.var(var)?.to_string()),
+                Part::Expr(expr) => script.value(&self.expr(expr)?.to_string()),
+            }
+        }
+        Ok(script.finish())
+    }
+
+    pub fn expr(&self, expr: &Expr) -> Result<Value, String> {
+        match expr {
+            Expr::Str(template) => self.template(template).map(Value::Str),
+            Expr::Int(i) => Ok(Value::Int(*i)),
+            Expr::Bool(b) => Ok(Value::Bool(*b)),
+            Expr::Duration(d) => Ok(Value::Duration(*d)),
+            Expr::Var(var) => self.var(var),
+            Expr::Call { function, args } => {
+                let args: Vec<String> = args.iter().map(|a| self.expr(a).map(|v| v.to_string())).collect::<Result<_, _>>()?;
+                self.call(*function, &args).map(Value::Str)
+            }
+        }
+    }
+
+    fn call(&self, function: Function, args: &[String]) -> Result<String, String> {
+        match function {
+            Function::Env => std::env::var(&args[0]).map_err(|_| format!("the environment variable {} is not set", args[0])),
+            Function::File => std::fs::read_to_string(&args[0])
+                .map(|text| text.trim_end_matches(['\n', '\r']).to_string())
+                .map_err(|error| format!("cannot read {}: {}", args[0], crate::io_error_words(&error))),
+            Function::Newest => {
+                let found = functions::newest(&args[0], &args[1])?;
+                found.ok_or_else(|| format!("no file in {} matches {}", args[0], args[1]))
+            }
+        }
+    }
+
+    pub fn var(&self, var: &Var) -> Result<Value, String> {
+        match var {
+            Var::Param(name) => {
+                let param = self.model.param(name).ok_or_else(|| format!("no parameter `{name}`"))?;
+                let value = param.value.as_ref().ok_or_else(|| format!("the parameter `{name}` has no value"))?;
+                self.expr(value)
+            }
+            Var::Secret(name) => self.secret(name).map(Value::Str),
+            Var::Builtin(builtin) => Ok(self.builtin(*builtin)),
+        }
+    }
+
+    /// Reads a secret the first time it is needed, so a drill that never pages does not
+    /// need the pager's key, and registers it for masking.
+    pub fn secret(&self, name: &str) -> Result<String, String> {
+        let mut cache = self.secrets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(value) = cache.get(name) {
+            return Ok(value.clone());
+        }
+        let secret = self
+            .model
+            .secrets
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| format!("no secret `{name}`"))?;
+        let value = self
+            .expr(&secret.value)
+            .map_err(|error| format!("the secret `{name}` is not available: {error}"))?
+            .to_string();
+        if value.is_empty() {
+            return Err(format!("the secret `{name}` is empty"));
+        }
+        self.masker.add(&value);
+        cache.insert(name.to_string(), value.clone());
+        Ok(value)
+    }
+
+    pub fn builtin(&self, builtin: Builtin) -> Value {
+        match builtin {
+            Builtin::Workdir => Value::Str(self.workdir.display().to_string()),
+            Builtin::RunId => Value::Str(self.run_id.clone()),
+            Builtin::Mode => Value::Str(self.model.mode.as_str().to_string()),
+            Builtin::Title => Value::Str(self.model.title.clone()),
+            Builtin::Elapsed => Value::Str(Duration::from_millis(self.started.elapsed().as_millis() as u64).to_string()),
+            Builtin::Rto => Value::Duration(self.model.rto.map(|o| o.value).unwrap_or_default()),
+            Builtin::Rpo => Value::Duration(self.model.rpo.map(|o| o.value).unwrap_or_default()),
+            Builtin::FailedStep => Value::Str(self.failed.as_ref().map_or(String::new(), |f| f.step.clone())),
+            Builtin::FailedError => Value::Str(self.failed.as_ref().map_or(String::new(), |f| f.error.clone())),
+        }
+    }
+}

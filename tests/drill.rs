@@ -1,0 +1,478 @@
+//! `runbook drill`: real restores of real SQLite backups, and the seed's five ways
+//! "we have backups" turns out false, each of which must fail the drill loudly.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::{Outcome, Test, root};
+
+/// A state folder, a demo backup made by the demo runbook, and helpers to drill against it.
+struct Drill {
+    test: Test,
+}
+
+impl Drill {
+    fn new() -> Self {
+        let drill = Self { test: Test::new() };
+        let into = drill.dir().join("backups");
+        let demo = root().join("runbooks/orders-demo-backup.runbook");
+        drill.drill(&demo, &[&format!("into={}", into.display())]).expect_code(0);
+        drill
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.test.path().to_path_buf()
+    }
+
+    fn backups(&self) -> PathBuf {
+        self.dir().join("backups")
+    }
+
+    fn backup(&self) -> PathBuf {
+        std::fs::read_dir(self.backups())
+            .expect("the backups folder")
+            .next()
+            .expect("a backup")
+            .expect("an entry")
+            .path()
+    }
+
+    fn drill(&self, runbook: &Path, params: &[&str]) -> Outcome {
+        let mut args = vec!["drill".to_string(), runbook.display().to_string()];
+        args.extend(["--state-dir".into(), self.dir().join("state").display().to_string()]);
+        args.extend(["--report".into(), self.dir().join("report").display().to_string()]);
+        for param in params {
+            args.extend(["-p".to_string(), param.to_string()]);
+        }
+        Test::new().args(args).current_dir(self.dir()).run()
+    }
+
+    fn orders(&self, params: &[&str]) -> Outcome {
+        self.drill(&root().join("runbooks/orders-sqlite.runbook"), params)
+    }
+
+    fn report(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(self.dir().join("report/report.json")).expect("report.json")).expect("valid JSON")
+    }
+
+    fn junit(&self) -> String {
+        std::fs::read_to_string(self.dir().join("report/junit.xml")).expect("junit.xml")
+    }
+
+    /// The newest run's folder.
+    fn run_dir(&self) -> PathBuf {
+        let mut runs: Vec<PathBuf> = std::fs::read_dir(self.dir().join("state"))
+            .expect("state")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        runs.sort();
+        runs.pop().expect("a run")
+    }
+
+    fn journal(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.run_dir().join("journal.jsonl"))
+            .expect("journal")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    }
+}
+
+#[test]
+fn the_main_job_restores_verifies_and_flips() {
+    let drill = Drill::new();
+    let backups = format!("backup_dir={}", drill.backups().display());
+    let outcome = drill.orders(&[&backups]);
+    outcome.expect_code(0);
+    assert!(outcome.stderr.contains("✓ passed in"), "{}", outcome.stderr);
+
+    let report = drill.report();
+    assert_eq!(report["schema"], "runbook-report/1");
+    assert_eq!(report["result"]["status"], "passed");
+    assert_eq!(report["result"]["within_rto"], true);
+    assert_eq!(report["result"]["within_rpo"], true);
+    assert!(report["result"]["recovery_point_age_ms"].as_u64().is_some());
+    let steps = report["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 7);
+    assert!(steps.iter().all(|s| s["status"] == "passed"), "{steps:#?}");
+    assert_eq!(report["gates"][0]["answer"], "approve");
+    assert_eq!(report["gates"][0]["by"], "drill");
+
+    let app_env = std::fs::read_to_string(drill.run_dir().join("work/app.env")).expect("the flipped config");
+    assert!(app_env.starts_with("DATABASE_URL=sqlite://"), "{app_env}");
+    let junit = drill.junit();
+    assert!(junit.contains("tests=\"7\" failures=\"0\" skipped=\"0\""), "{junit}");
+    let history = std::fs::read_to_string(drill.dir().join("state/history.jsonl")).expect("history");
+    assert_eq!(history.lines().count(), 2, "the demo backup and the drill");
+}
+
+/// Each failure mode: exit 1, the failed step and check named in the report, and the
+/// failure notification sent.
+fn expect_failure(drill: &Drill, outcome: &Outcome, step: &str, check: Option<&str>) {
+    outcome.expect_code(1);
+    let report = drill.report();
+    assert_eq!(report["result"]["status"], "failed", "{report:#}");
+    assert_eq!(report["result"]["failed_step"], step, "{report:#}");
+    if let Some(check) = check {
+        let failed = report["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .find(|s| s["id"] == step)
+            .expect("the step");
+        assert!(
+            failed["checks"]
+                .as_array()
+                .expect("checks")
+                .iter()
+                .any(|c| c["description"] == check && c["passed"] == false),
+            "{failed:#}"
+        );
+    }
+    let incidents = std::fs::read_to_string(drill.run_dir().join("work/incidents.log")).expect("the failure notification");
+    assert!(incidents.contains(&format!("Orders restore failed at {step}")), "{incidents}");
+    assert!(drill.junit().contains("<failure message="), "{}", drill.junit());
+}
+
+#[test]
+fn a_stale_backup_fails_the_drill() {
+    let drill = Drill::new();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(drill.backup())
+        .expect("open")
+        .set_modified(old)
+        .expect("age the backup");
+    let outcome = drill.orders(&[&format!("backup_dir={}", drill.backups().display())]);
+    expect_failure(&drill, &outcome, "fresh", Some("within the RPO"));
+    assert!(outcome.stderr.contains("is 3d and `rpo` is 15m"), "{}", outcome.stderr);
+}
+
+#[test]
+fn a_truncated_backup_fails_the_drill() {
+    let drill = Drill::new();
+    let bytes = std::fs::read(drill.backup()).expect("read");
+    std::fs::write(drill.backup(), &bytes[..bytes.len() / 3]).expect("truncate");
+    let outcome = drill.orders(&[&format!("backup_dir={}", drill.backups().display())]);
+    expect_failure(&drill, &outcome, "restore", None);
+    assert!(outcome.stderr.contains("corrupt or truncated"), "{}", outcome.stderr);
+}
+
+#[test]
+fn a_partial_backup_fails_the_drill() {
+    let drill = Drill::new();
+    let backup = drill.backup().display().to_string();
+    let partial = drill.dir().join("partial.runbook");
+    let text = format!("runbook \"x\" {{\n step s \"S\" {{\n use sqlite.execute(db: \"{backup}\", sql: \"drop table orders\")\n }}\n}}\n");
+    std::fs::write(&partial, text).expect("write");
+    drill.drill(&partial, &[]).expect_code(0);
+    let outcome = drill.orders(&[&format!("backup_dir={}", drill.backups().display())]);
+    expect_failure(&drill, &outcome, "verify", Some("orders present"));
+}
+
+#[test]
+fn a_restore_slower_than_the_rto_fails_the_drill() {
+    let drill = Drill::new();
+    let outcome = drill.orders(&[&format!("backup_dir={}", drill.backups().display()), "rto=1ms"]);
+    outcome.expect_code(1);
+    let report = drill.report();
+    assert_eq!(report["result"]["within_rto"], false);
+    assert!(
+        report["result"]["error"]
+            .as_str()
+            .expect("an error")
+            .contains("past the RTO of 1ms"),
+        "{report:#}"
+    );
+    let incidents = std::fs::read_to_string(drill.run_dir().join("work/incidents.log")).expect("the failure notification");
+    assert!(incidents.contains("past the RTO"), "{incidents}");
+}
+
+#[test]
+fn backups_beside_the_live_data_fail_the_drill() {
+    let drill = Drill::new();
+    let live = drill.dir().join("live");
+    std::fs::create_dir_all(live.join("backups")).expect("mkdir");
+    std::fs::copy(drill.backup(), live.join("backups/orders.db")).expect("copy");
+    let outcome = drill.orders(&[
+        &format!("backup_dir={}", live.join("backups").display()),
+        &format!("live_dir={}", live.display()),
+    ]);
+    expect_failure(&drill, &outcome, "apart", Some("backups are not inside the live data folder"));
+}
+
+#[test]
+fn plan_and_drill_agree_on_every_argv() {
+    let drill = Drill::new();
+    let backups = format!("backup_dir={}", drill.backups().display());
+    drill.orders(&[&backups]).expect_code(0);
+    let plan = Test::new()
+        .args(["plan", "runbooks/orders-sqlite.runbook", "--mode", "drill", "-p", &backups])
+        .current_dir(root())
+        .run();
+    plan.expect_code(0);
+    let workdir = drill.run_dir().join("work").display().to_string();
+    let executed: Vec<String> = drill
+        .journal()
+        .iter()
+        .filter(|e| e["event"] == "command_started")
+        .map(|e| {
+            let argv: Vec<String> = e["argv"]
+                .as_array()
+                .expect("argv")
+                .iter()
+                .map(|a| runbook::shell::quote_for_display(a.as_str().expect("a string")))
+                .collect();
+            argv.join(" ").replace(&workdir, "{workdir}")
+        })
+        .collect();
+    let planned: Vec<String> = plan
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("run    "))
+        .map(|l| l.split("  (from").next().expect("a line").to_string())
+        .collect();
+    assert!(!executed.is_empty());
+    assert_eq!(executed, planned);
+}
+
+fn runbook_in(test: &Drill, name: &str, text: &str) -> PathBuf {
+    let path = test.dir().join(name);
+    std::fs::write(&path, text).expect("write a runbook");
+    path
+}
+
+#[test]
+fn a_hostile_parameter_is_one_argument_and_never_code() {
+    let drill = Drill { test: Test::new() };
+    let path = runbook_in(
+        &drill,
+        "inject.runbook",
+        "runbook \"t\" {\n param v = \"x\"\n step s \"S\" {\n run `printf '<%s>' {v}`\n shell `printf '<%s>' {v} '{v}' \"{v}\"`\n }\n}\n",
+    );
+    let hostile = "a b; touch pwned $(touch pwned2) ' \" `touch pwned3`";
+    let outcome = drill.drill(&path, &[&format!("v={hostile}")]);
+    outcome.expect_code(0);
+    assert!(outcome.stderr.contains(&format!("│ <{hostile}>")), "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains(&format!("│ <{hostile}><{hostile}><{hostile}>")),
+        "{}",
+        outcome.stderr
+    );
+    let work = drill.run_dir().join("work");
+    for file in ["pwned", "pwned2", "pwned3"] {
+        assert!(!work.join(file).exists() && !drill.dir().join(file).exists(), "{file} was created");
+    }
+}
+
+/// Running (not gone, and not a zombie waiting for init to reap it).
+fn alive(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+    !matches!(state, Some('Z' | 'X') | None)
+}
+
+#[test]
+fn a_timeout_stops_the_whole_process_group() {
+    let drill = Drill { test: Test::new() };
+    let path = runbook_in(
+        &drill,
+        "slow.runbook",
+        "runbook \"t\" {\n step s \"S\" {\n shell `sleep 600 & echo $! > child.pid; sleep 600`\n timeout 1s\n }\n}\n",
+    );
+    let started = std::time::Instant::now();
+    let outcome = drill.drill(&path, &[]);
+    outcome.expect_code(1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(outcome.stderr.contains("ran past its timeout of 1s"), "{}", outcome.stderr);
+    let pid: i32 = std::fs::read_to_string(drill.run_dir().join("work/child.pid"))
+        .expect("pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(!alive(pid), "the background child {pid} outlived the timeout");
+}
+
+#[test]
+fn failure_undoes_completed_steps_in_reverse() {
+    let drill = Drill { test: Test::new() };
+    let path = runbook_in(
+        &drill,
+        "undo.runbook",
+        r#"runbook "t" {
+    channel log file { path = "{workdir}/log" }
+    step first "First" {
+        set "{workdir}/app.env" URL = "new"
+        undo { notify log "undo first" }
+    }
+    step second "Second" {
+        run `true`
+        undo { notify log "undo second" }
+    }
+    step third "Third" {
+        run `false`
+    }
+    on failure { notify log "failed at {failed.step}" }
+}
+"#,
+    );
+    let work_env = |drill: &Drill| drill.run_dir().join("work/app.env");
+    let outcome = drill.drill(&path, &[]);
+    outcome.expect_code(1);
+    assert!(!work_env(&drill).exists(), "the flip that created app.env was undone");
+    let log = std::fs::read_to_string(drill.run_dir().join("work/log")).expect("log");
+    let lines: Vec<&str> = log.lines().map(|l| l.split_once(' ').expect("a timestamp").1).collect();
+    assert_eq!(lines, ["undo second", "undo first", "failed at third"]);
+}
+
+#[test]
+fn retry_runs_a_step_again_after_a_delay() {
+    let drill = Drill { test: Test::new() };
+    let path = runbook_in(
+        &drill,
+        "retry.runbook",
+        "runbook \"t\" {\n step s \"S\" {\n shell `echo x >> tries; test $(wc -l < tries) -ge 3`\n retry 3 every 50ms\n }\n}\n",
+    );
+    let outcome = drill.drill(&path, &[]);
+    outcome.expect_code(0);
+    assert!(outcome.stderr.contains("(attempt 3)"), "{}", outcome.stderr);
+    assert_eq!(drill.report()["steps"][0]["attempts"], 3);
+}
+
+#[test]
+fn wait_until_polls_until_the_check_passes() {
+    let drill = Drill { test: Test::new() };
+    let path = runbook_in(
+        &drill,
+        "wait.runbook",
+        "runbook \"t\" {\n step start \"Start\" {\n shell `(sleep 0.3; touch ready) > /dev/null 2>&1 &`\n }\n step ready \"Ready\" {\n wait until \"it is ready\" { exists(\"{workdir}/ready\") } within 10s every 50ms\n }\n}\n",
+    );
+    drill.drill(&path, &[]).expect_code(0);
+
+    let never = runbook_in(
+        &drill,
+        "never.runbook",
+        "runbook \"t\" {\n step s \"S\" {\n wait until \"never\" { false } within 200ms every 50ms\n }\n}\n",
+    );
+    let outcome = drill.drill(&never, &[]);
+    outcome.expect_code(1);
+    assert!(outcome.stderr.contains("gave up waiting after"), "{}", outcome.stderr);
+}
+
+#[test]
+fn a_denied_gate_stops_the_drill_with_exit_3() {
+    let drill = Drill { test: Test::new() };
+    let path = runbook_in(
+        &drill,
+        "deny.runbook",
+        "runbook \"t\" {\n step a \"A\" { run `true` }\n gate \"Go on?\" { drill: deny }\n step b \"B\" { run `touch ran-b` }\n}\n",
+    );
+    let outcome = drill.drill(&path, &[]);
+    outcome.expect_code(3);
+    assert!(!drill.run_dir().join("work/ran-b").exists());
+    let report = drill.report();
+    assert_eq!(report["gates"][0]["answer"], "deny");
+    assert_eq!(report["steps"][1]["status"], "skipped");
+}
+
+#[test]
+fn secrets_never_reach_the_screen_the_log_the_journal_or_the_report() {
+    let drill = Drill { test: Test::new() };
+    let path = runbook_in(
+        &drill,
+        "secret.runbook",
+        "runbook \"t\" {\n secret token = env(\"RB_TEST_TOKEN\")\n channel log file { path = \"{workdir}/log\" }\n step s \"S\" {\n run `echo the token is {token}`\n shell `echo the child sees $RB_TEST_TOKEN >&2`\n notify log \"sent {token}\"\n check \"the token is long\" { token.len() > 100 }\n }\n}\n",
+    );
+    let secret = "s3cr3t-value-123";
+    let state = drill.dir().join("state");
+    let outcome = Test::new()
+        .args([
+            "drill",
+            &path.display().to_string(),
+            "--state-dir",
+            &state.display().to_string(),
+            "--report",
+            &drill.dir().join("report").display().to_string(),
+        ])
+        .env("RB_TEST_TOKEN", secret)
+        .current_dir(drill.dir())
+        .run();
+    outcome.expect_code(1);
+    assert!(outcome.stderr.contains("the token is •••"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("the child sees •••"), "{}", outcome.stderr);
+    let run = drill.run_dir();
+    let mut seen = vec![
+        ("stderr".to_string(), outcome.stderr.clone()),
+        ("stdout".to_string(), outcome.stdout.clone()),
+    ];
+    for file in ["journal.jsonl", "logs/s.log", "work/log"] {
+        seen.push((file.to_string(), std::fs::read_to_string(run.join(file)).expect(file)));
+    }
+    for file in ["report.json", "junit.xml"] {
+        seen.push((
+            file.to_string(),
+            std::fs::read_to_string(drill.dir().join("report").join(file)).expect(file),
+        ));
+    }
+    for (place, text) in seen {
+        assert!(!text.contains(secret), "the secret leaked into {place}:\n{text}");
+    }
+}
+
+/// Peak resident memory of a process, in kB, from /proc.
+fn peak_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+}
+
+#[test]
+fn a_flood_of_output_keeps_memory_bounded() {
+    let drill = Drill { test: Test::new() };
+    let path = runbook_in(
+        &drill,
+        "flood.runbook",
+        "runbook \"t\" {\n step flood \"Flood\" {\n shell `head -c 100000000 /dev/zero | tr '\\\\0' x | fold -w 99`\n timeout 5m\n }\n}\n",
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .args([
+            "drill",
+            &path.display().to_string(),
+            "--state-dir",
+            &drill.dir().join("state").display().to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start runbook");
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kb) = peak_kb(child.id()) {
+            peak = peak.max(kb);
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    let log = std::fs::metadata(drill.run_dir().join("logs/flood.log")).expect("the log").len();
+    assert_eq!(
+        log, 101_010_102,
+        "every line is in the log: 1,010,101 full lines and one of a single x"
+    );
+    assert!(peak > 0 && peak < 64 * 1024, "peak memory {peak} kB");
+}
