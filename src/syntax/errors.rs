@@ -110,7 +110,14 @@ fn unterminated(source: &Source, at: usize, positives: &[Rule]) -> Option<Diagno
     let closing = |r: &Rule| {
         matches!(
             r,
-            Rule::text | Rule::escape | Rule::interp | Rule::brace_escape | Rule::lone_brace | Rule::cmd_text | Rule::cmd_escape
+            Rule::text
+                | Rule::long_text
+                | Rule::escape
+                | Rule::interp
+                | Rule::brace_escape
+                | Rule::lone_brace
+                | Rule::cmd_text
+                | Rule::cmd_escape
         )
     };
     if !positives.iter().any(closing) {
@@ -132,7 +139,12 @@ fn unterminated(source: &Source, at: usize, positives: &[Rule]) -> Option<Diagno
     }
     let is_command = positives.contains(&Rule::cmd_text);
     let (quote, what) = if is_command { ('`', "command") } else { ('"', "string") };
-    let opened = text[..at.min(text.len())].rfind(quote)?;
+    let long = positives.contains(&Rule::long_text) && !positives.contains(&Rule::text);
+    let opened = if long {
+        text[..at.min(text.len())].rfind("\"\"\"")?
+    } else {
+        text[..at.min(text.len())].rfind(quote)?
+    };
     let end = if at >= text.len() {
         "and the file ends here"
     } else {
@@ -150,7 +162,7 @@ fn unterminated(source: &Source, at: usize, positives: &[Rule]) -> Option<Diagno
         .with_help(if is_command {
             "close the command with a backtick: run `program arg`"
         } else {
-            "close the string with a double quote on the same line: \"like this\""
+            "close the string with a double quote on the same line: \"like this\"; for text over several lines, use three quotes: \"\"\"...\"\"\""
         }),
     )
 }
