@@ -138,7 +138,8 @@ struct Runner<'m> {
 }
 
 impl<'m> Runner<'m> {
-    /// Journals the event (on disk before anything else happens), then tells the listeners.
+    /// Journals the event, then tells the listeners. The journal reaches the disk at the next
+    /// [`Runner::barrier`].
     fn emit(&mut self, event: Event) -> Result<(), String> {
         self.journal.record(&event)?;
         self.report.event(&event);
@@ -146,6 +147,11 @@ impl<'m> Runner<'m> {
             listener.event(&event);
         }
         Ok(())
+    }
+
+    /// Everything journaled so far is on disk before the run changes anything outside itself.
+    fn barrier(&mut self) -> Result<(), String> {
+        self.journal.sync()
     }
 
     fn run(&mut self) -> Result<RunStatus, String> {
@@ -273,6 +279,7 @@ impl<'m> Runner<'m> {
             error: failure.map(|f| f.error),
             at: now(),
         })?;
+        self.barrier()?;
         Ok(status)
     }
 
@@ -380,6 +387,7 @@ impl<'m> Runner<'m> {
             ActionKind::Check(check) => return self.check(step, check, false),
             ActionKind::Wait { check, within, every } => return self.wait(step, check, *within, *every, deadline),
             ActionKind::Set { file, format, key, value } => {
+                self.barrier()?;
                 let applied = self.values.expr(file).and_then(|path| {
                     let value = self.values.expr(value)?.to_string();
                     flip::set(Path::new(&path.to_string()), *format, key, &value)
@@ -387,6 +395,7 @@ impl<'m> Runner<'m> {
                 self.flipped(step, applied, flips)?
             }
             ActionKind::Link { path, target } => {
+                self.barrier()?;
                 let applied = self.values.expr(path).and_then(|path| {
                     let target = self.values.expr(target)?.to_string();
                     flip::link(Path::new(&path.to_string()), Path::new(&target))
@@ -439,22 +448,16 @@ impl<'m> Runner<'m> {
             argv: argv.iter().map(|a| masker.mask(a)).collect(),
             log: log_path.display().to_string(),
         })?;
-        let mut log = match std::fs::OpenOptions::new().create(true).append(true).open(&log_path) {
-            Ok(file) => std::io::BufWriter::new(file),
-            Err(e) => {
-                return Ok(Err(format!(
-                    "cannot open the log {}: {}",
-                    log_path.display(),
-                    crate::io_error_words(&e)
-                )));
-            }
-        };
+        // Created on the first line of output: a step that prints nothing leaves no empty file.
+        let mut log: Option<std::io::BufWriter<std::fs::File>> = None;
+        let mut log_error: Option<String> = None;
         let env = [
             ("RUNBOOK_WORKDIR".to_string(), self.values.workdir.display().to_string()),
             ("RUNBOOK_RUN_ID".to_string(), self.values.run_id.clone()),
             ("RUNBOOK_MODE".to_string(), self.model.mode.to_string()),
             ("RUNBOOK_STEP".to_string(), step.to_string()),
         ];
+        self.barrier()?;
         let started = Instant::now();
         let listeners = &mut self.listeners;
         let step_name = step.to_string();
@@ -467,7 +470,27 @@ impl<'m> Runner<'m> {
             &RUNNING_GROUP,
             &mut |stream, line| {
                 use std::io::Write;
-                let _ = writeln!(log, "{line}");
+                if log.is_none() && log_error.is_none() {
+                    match std::fs::OpenOptions::new().create(true).append(true).open(&log_path) {
+                        Ok(file) => log = Some(std::io::BufWriter::new(file)),
+                        Err(e) => {
+                            log_error = Some(format!(
+                                "cannot write the log {}: {}",
+                                log_path.display(),
+                                crate::io_error_words(&e)
+                            ))
+                        }
+                    }
+                }
+                if let Some(log) = &mut log {
+                    if let Err(e) = writeln!(log, "{line}") {
+                        log_error.get_or_insert(format!(
+                            "cannot write the log {}: {}",
+                            log_path.display(),
+                            crate::io_error_words(&e)
+                        ));
+                    }
+                }
                 let event = Event::Output {
                     step: step_name.clone(),
                     stream,
@@ -479,7 +502,15 @@ impl<'m> Runner<'m> {
             },
         );
         use std::io::Write;
-        let _ = log.flush();
+        if let Some(mut log) = log {
+            if let Err(e) = log.flush() {
+                log_error.get_or_insert(format!(
+                    "cannot write the log {}: {}",
+                    log_path.display(),
+                    crate::io_error_words(&e)
+                ));
+            }
+        }
         let finished = match result {
             Ok(finished) => finished,
             Err(error) => return Ok(Err(error)),
@@ -498,6 +529,10 @@ impl<'m> Runner<'m> {
                 exit_code: finished.exit_code.map(i64::from),
             },
         );
+        if let Some(error) = log_error {
+            // Output that cannot be kept is a failure: the log is the evidence.
+            return Ok(Err(error));
+        }
         if finished.succeeded() {
             return Ok(Ok(()));
         }
@@ -563,6 +598,7 @@ impl<'m> Runner<'m> {
         builtin: stdlib::Builtin,
         args: &[(String, crate::model::Expr)],
     ) -> Result<Result<(), String>, String> {
+        self.barrier()?;
         let mut values = Vec::new();
         for (_, expr) in args {
             match self.values.expr(expr) {
@@ -593,6 +629,7 @@ impl<'m> Runner<'m> {
     }
 
     fn notify(&mut self, channel: &str, message: &crate::model::Template) -> Result<(), String> {
+        self.barrier()?;
         let result = self.values.template(message).and_then(|text| {
             let channel = self.model.channel(channel).ok_or_else(|| format!("no channel `{channel}`"))?;
             let text = self.values.masker.mask(&text);
@@ -616,6 +653,7 @@ impl<'m> Runner<'m> {
 
     fn revert(&mut self, step: &str, flips: &[flip::Applied]) -> Result<(), String> {
         for applied in flips.iter().rev() {
+            self.barrier()?;
             let result = flip::revert(applied);
             self.emit(Event::Undone {
                 step: step.to_string(),

@@ -2,10 +2,9 @@
 //! started), with stdout and stderr streamed line by line, masked, to the log and to the
 //! listeners, and memory bounded whatever the command prints.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::mask::Masker;
@@ -74,7 +73,7 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Runs `program` in `dir` until it exits or `deadline` passes. Each line goes, masked, to
-/// `on_line` as it arrives.
+/// `on_line` as it arrives; both pipes are read on this thread with poll(2).
 pub fn run(
     program: &Program,
     dir: &Path,
@@ -116,38 +115,47 @@ pub fn run(
     let pid = handle.pids().first().copied().unwrap_or(0) as libc::pid_t;
     running_group.store(pid, Ordering::SeqCst);
 
-    let (lines_tx, lines_rx) = mpsc::sync_channel::<(Stream, String)>(1024);
-    let readers = [
-        spawn_reader(out_read, Stream::Stdout, lines_tx.clone()),
-        spawn_reader(err_read, Stream::Stderr, lines_tx),
-    ];
-
+    let mut pipes = [Pipe::new(out_read, Stream::Stdout), Pipe::new(err_read, Stream::Stderr)];
     let mut tail = String::new();
+    let mut emit = |stream: Stream, line: &str| {
+        let line = masker.mask(line);
+        if stream == Stream::Stdout {
+            push_tail(&mut tail, &line);
+        }
+        on_line(stream, &line);
+    };
     let mut timed_out = false;
     let mut terminated_at: Option<Instant> = None;
+    let mut exited: Option<(std::process::ExitStatus, Instant)> = None;
     let status = loop {
-        let wait_until = match (terminated_at, deadline) {
+        // Read whatever is ready; a background process that keeps the pipes open after the
+        // command exits may not hold the run hostage, so stop reading 2s after the exit.
+        let open = pipes.iter().any(Pipe::is_open);
+        let drained = exited.is_some_and(|(_, at)| !open || at.elapsed() >= Duration::from_secs(2));
+        if let (true, Some((status, _))) = (drained, exited) {
+            break status;
+        }
+        if open {
+            poll_pipes(&mut pipes, if exited.is_some() { 50 } else { 20 }, &mut emit);
+        }
+        let limit = match (terminated_at, deadline) {
             (Some(at), _) => Some(at + GRACE),
             (None, deadline) => deadline,
         };
-        // Drain whatever output is ready, then check on the process.
-        match lines_rx.recv_timeout(Duration::from_millis(20)) {
-            Ok((stream, line)) => {
-                let line = masker.mask(&line);
-                if stream == Stream::Stdout {
-                    push_tail(&mut tail, &line);
-                }
-                on_line(stream, &line);
-                continue;
+        if exited.is_none() {
+            // With nothing left to read, block in the wait itself rather than spin.
+            let waited = match (open, limit) {
+                (true, _) => handle.try_wait(),
+                (false, Some(limit)) => handle.wait_deadline(limit),
+                (false, None) => handle.wait().map(Some),
+            };
+            match waited {
+                Ok(Some(output)) => exited = Some((output.status, Instant::now())),
+                Ok(None) => {}
+                Err(error) => return Err(format!("lost track of the command: {error}")),
             }
-            Err(mpsc::RecvTimeoutError::Timeout | mpsc::RecvTimeoutError::Disconnected) => {}
         }
-        match handle.try_wait() {
-            Ok(Some(output)) => break output.status,
-            Ok(None) => {}
-            Err(error) => return Err(format!("lost track of the command: {error}")),
-        }
-        if let Some(limit) = wait_until {
+        if let (None, Some(limit)) = (exited, limit) {
             if Instant::now() >= limit {
                 if terminated_at.is_none() {
                     timed_out = true;
@@ -155,7 +163,8 @@ pub fn run(
                     terminated_at = Some(Instant::now());
                 } else {
                     signal_group(pid, libc::SIGKILL);
-                    break handle.wait().map_err(|e| format!("lost track of the command: {e}"))?.status;
+                    let status = handle.wait().map_err(|e| format!("lost track of the command: {e}"))?.status;
+                    exited = Some((status, Instant::now() - Duration::from_millis(1800)));
                 }
             }
         }
@@ -165,23 +174,9 @@ pub fn run(
         // Whatever the leader did, nothing of the group may outlive a timeout.
         signal_group(pid, libc::SIGKILL);
     }
-    // Collect what is still in the pipes; a background process that kept them open must
-    // not hold the run hostage, so give up after a moment.
-    let drain_until = Instant::now() + Duration::from_millis(if timed_out { 200 } else { 2000 });
-    loop {
-        let left = drain_until.saturating_duration_since(Instant::now());
-        match lines_rx.recv_timeout(left) {
-            Ok((stream, line)) => {
-                let line = masker.mask(&line);
-                if stream == Stream::Stdout {
-                    push_tail(&mut tail, &line);
-                }
-                on_line(stream, &line);
-            }
-            Err(_) => break,
-        }
+    for pipe in &mut pipes {
+        pipe.finish(&mut emit);
     }
-    drop(readers);
     use std::os::unix::process::ExitStatusExt;
     Ok(Finished {
         exit_code: status.code(),
@@ -189,6 +184,93 @@ pub fn run(
         timed_out,
         stdout_tail: tail,
     })
+}
+
+/// One of a command's output pipes, and the part of a line read so far.
+struct Pipe {
+    reader: Option<os_pipe::PipeReader>,
+    stream: Stream,
+    partial: Vec<u8>,
+}
+
+impl Pipe {
+    fn new(reader: os_pipe::PipeReader, stream: Stream) -> Self {
+        Self {
+            reader: Some(reader),
+            stream,
+            partial: Vec::new(),
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.reader.is_some()
+    }
+
+    /// Reads what is ready and hands over every complete line (long lines in pieces).
+    fn read(&mut self, emit: &mut dyn FnMut(Stream, &str)) {
+        let Some(reader) = &mut self.reader else { return };
+        let mut buffer = [0u8; 64 * 1024];
+        match reader.read(&mut buffer) {
+            Ok(0) => {
+                self.reader = None;
+                self.finish(emit);
+            }
+            Ok(n) => {
+                self.partial.extend_from_slice(&buffer[..n]);
+                let mut start = 0;
+                while let Some(end) = self.partial[start..].iter().position(|b| *b == b'\n') {
+                    let mut line = &self.partial[start..start + end];
+                    if line.ends_with(b"\r") {
+                        line = &line[..line.len() - 1];
+                    }
+                    emit(self.stream, &String::from_utf8_lossy(line));
+                    start += end + 1;
+                }
+                self.partial.drain(..start);
+                while self.partial.len() >= MAX_LINE {
+                    let piece: Vec<u8> = self.partial.drain(..MAX_LINE).collect();
+                    emit(self.stream, &String::from_utf8_lossy(&piece));
+                }
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => self.reader = None,
+        }
+    }
+
+    /// A last line without a newline is still a line.
+    fn finish(&mut self, emit: &mut dyn FnMut(Stream, &str)) {
+        if !self.partial.is_empty() {
+            let rest = std::mem::take(&mut self.partial);
+            emit(self.stream, &String::from_utf8_lossy(&rest));
+        }
+    }
+}
+
+/// Waits up to `timeout_ms` for output on the open pipes and reads what arrived.
+fn poll_pipes(pipes: &mut [Pipe; 2], timeout_ms: i32, emit: &mut dyn FnMut(Stream, &str)) {
+    use std::os::fd::AsRawFd;
+    let mut fds: Vec<libc::pollfd> = Vec::with_capacity(2);
+    let mut which = Vec::with_capacity(2);
+    for (index, pipe) in pipes.iter().enumerate() {
+        if let Some(reader) = &pipe.reader {
+            fds.push(libc::pollfd {
+                fd: reader.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            which.push(index);
+        }
+    }
+    // SAFETY: `fds` is a valid array of pollfd for the duration of the call.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    if ready <= 0 {
+        return;
+    }
+    for (fd, index) in fds.iter().zip(which) {
+        if fd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+            pipes[index].read(emit);
+        }
+    }
 }
 
 /// Signals every process in the group led by `pid`.
@@ -199,31 +281,6 @@ pub fn signal_group(pid: libc::pid_t, signal: libc::c_int) {
             libc::killpg(pid, signal);
         }
     }
-}
-
-fn spawn_reader(pipe: os_pipe::PipeReader, stream: Stream, lines: mpsc::SyncSender<(Stream, String)>) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut reader = BufReader::with_capacity(64 * 1024, pipe);
-        let mut buffer = Vec::with_capacity(1024);
-        loop {
-            buffer.clear();
-            match (&mut reader).take(MAX_LINE as u64).read_until(b'\n', &mut buffer) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    if buffer.ends_with(b"\n") {
-                        buffer.pop();
-                        if buffer.ends_with(b"\r") {
-                            buffer.pop();
-                        }
-                    }
-                    let line = String::from_utf8_lossy(&buffer).into_owned();
-                    if lines.send((stream, line)).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    })
 }
 
 fn push_tail(tail: &mut String, line: &str) {
