@@ -66,6 +66,23 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
     },
+    /// Continue a drill that stopped before it finished (a crash, a kill, Ctrl-C), after its
+    /// last completed step.
+    ///
+    /// Refuses, saying why, when the runbook changed so that a completed step moved or changed,
+    /// or when the parameters differ. The step that was cut off runs again from its start,
+    /// after what it had flipped is put back.
+    Resume {
+        /// The run to continue [default: the newest unfinished run].
+        run_id: Option<String>,
+        /// Write report.json and junit.xml into this folder.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
+        /// Where runs keep their journal, logs, work folder and history
+        /// [default: $XDG_STATE_HOME/runbook or ~/.local/state/runbook].
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
     /// Write the runbook as a Markdown page for the docs, on standard output.
     Render {
         /// The runbook to render.

@@ -48,6 +48,7 @@ fn main() -> ExitCode {
             report,
             state_dir,
         } => drill_command(&cli, file, inputs, report.clone(), state_dir.clone()),
+        Command::Resume { run_id, report, state_dir } => resume_command(&cli, run_id.as_deref(), report.clone(), state_dir.clone()),
         Command::Render { file } => load_one(&cli, file, &Options::default()).and_then(|model| print_stdout(&render::markdown(&model))),
     };
     match result {
@@ -149,7 +150,53 @@ fn drill_command(
         report_dir: report,
     };
     let progress: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr()));
-    match run::drill(&model, &options, vec![progress]) {
+    exit_code(run::drill(&model, &options, vec![progress]))
+}
+
+fn resume_command(
+    cli: &Cli,
+    run_id: Option<&str>,
+    report: Option<std::path::PathBuf>,
+    state_dir: Option<std::path::PathBuf>,
+) -> Result<u8, Failure> {
+    let state_dir = state_dir.unwrap_or_else(run::default_state_dir);
+    let found = match run::resume::find(&state_dir, run_id) {
+        Ok(found) => found,
+        Err(error) => {
+            eprintln!("error: cannot resume: {error}");
+            return Ok(exit::INVALID);
+        }
+    };
+    if found.mode != model::Mode::Drill {
+        eprintln!(
+            "error: cannot resume: the run {} is an incident run; resuming those needs `runbook run`",
+            found.run_id
+        );
+        return Ok(exit::INVALID);
+    }
+    let options = Options {
+        mode: found.mode,
+        params: found.command_line.clone(),
+        require_values: true,
+    };
+    let model = load_one(cli, &found.runbook, &options)?;
+    run::install_interrupt_handler();
+    let options = run::Options {
+        state_dir,
+        report_dir: report,
+    };
+    let progress: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr()));
+    match run::resume(&model, &found, &options, vec![progress]) {
+        Err(error) if error.starts_with("refused: ") => {
+            eprintln!("error: cannot resume the run {}: {}", found.run_id, &error["refused: ".len()..]);
+            Ok(exit::INVALID)
+        }
+        result => exit_code(result),
+    }
+}
+
+fn exit_code(result: Result<run::Summary, String>) -> Result<u8, Failure> {
+    match result {
         Ok(summary) => Ok(match summary.status {
             run::RunStatus::Passed => exit::SUCCESS,
             run::RunStatus::Failed => exit::FAILED,
@@ -157,7 +204,7 @@ fn drill_command(
             run::RunStatus::Interrupted => exit::INTERRUPTED,
         }),
         Err(error) => {
-            eprintln!("error: the drill could not go on: {error}");
+            eprintln!("error: the run could not go on: {error}");
             Ok(exit::FAILED)
         }
     }

@@ -6,5 +6,6 @@ mod diagnostics;
 mod drill;
 mod examples;
 mod plan;
+mod resume;
 mod robustness;
 mod support;

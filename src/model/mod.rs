@@ -73,6 +73,8 @@ pub struct Model {
     pub rto: Option<Objective>,
     pub rpo: Option<Objective>,
     pub mode: Mode,
+    /// The `-p` values as given on the command line.
+    pub command_line: Vec<(String, String)>,
     pub params: Vec<Param>,
     pub secrets: Vec<Secret>,
     pub channels: Vec<Channel>,

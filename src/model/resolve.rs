@@ -135,6 +135,7 @@ impl<'a> Resolver<'a> {
             rto: None,
             rpo: None,
             mode: self.options.mode,
+            command_line: self.options.params.clone(),
             params: Vec::new(),
             secrets: Vec::new(),
             channels: Vec::new(),

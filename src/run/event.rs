@@ -2,11 +2,11 @@
 //! progress lines, the report (and later the terminal UI) are listeners. Every text in an
 //! event is already masked.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::process::Stream;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
     Passed,
@@ -14,7 +14,7 @@ pub enum StepStatus {
     Skipped,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     Passed,
@@ -25,7 +25,7 @@ pub enum RunStatus {
     Interrupted,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Answer {
     Approve,
@@ -33,7 +33,7 @@ pub enum Answer {
     Fail,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     RunStarted {
@@ -46,10 +46,22 @@ pub enum Event {
         /// SHA-256 of the text, the mode and the parameters: what `resume` must match.
         binding_sha256: String,
         params: Vec<(String, String)>,
+        /// The `-p` values as given, so `resume` can load the runbook the same way.
+        command_line: Vec<(String, String)>,
+        /// Each step's id and a hash of its text: `resume` refuses when a finished one changed.
+        fingerprints: Vec<(String, String)>,
         rto_ms: Option<u64>,
         rpo_ms: Option<u64>,
         steps: Vec<String>,
         workdir: String,
+        at: String,
+    },
+    /// `runbook resume` picked the run up again after a crash.
+    RunResumed {
+        /// Steps already done, which are not run again.
+        completed: Vec<String>,
+        /// The step that was cut off, which runs again from its start.
+        restarting: Option<String>,
         at: String,
     },
     StepStarted {
@@ -100,8 +112,12 @@ pub enum Event {
         step: String,
         target: String,
         key: Option<String>,
+        /// `env`, `ini`, `toml` or `json`; none for a symlink.
+        format: Option<String>,
         old: Option<String>,
         new: String,
+        /// The flip created the file or link.
+        created: bool,
         diff: String,
     },
     Notified {

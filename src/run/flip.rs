@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::model::FileFormat;
 
-/// What a flip changed, for the journal, the diff shown and undo.
+/// What a flip changed, for the journal, the diff shown and undo (also rebuilt from the
+/// journal when a run is resumed).
 #[derive(Clone, Debug)]
 pub struct Applied {
     pub target: PathBuf,

@@ -29,6 +29,19 @@ impl Journal {
         })
     }
 
+    /// Opens an existing run's journal to go on writing it (for `resume`).
+    pub fn append(path: &Path) -> Result<Self, String> {
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open the journal {}: {}", path.display(), crate::io_error_words(&e)))?;
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            unsynced: false,
+        })
+    }
+
     /// Appends the event; [`Journal::sync`] puts it on disk.
     pub fn record(&mut self, event: &Event) -> Result<(), String> {
         if !event.is_journaled() {

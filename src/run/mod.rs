@@ -11,6 +11,7 @@ mod notify;
 pub mod process;
 mod progress;
 pub mod report;
+pub mod resume;
 mod sqlite;
 mod values;
 
@@ -83,27 +84,33 @@ pub fn default_state_dir() -> PathBuf {
 pub fn drill(model: &Model, options: &Options, listeners: Vec<Box<dyn Listener + '_>>) -> Result<Summary, String> {
     let run_id = new_run_id();
     let run_dir = options.state_dir.join(&run_id);
-    let workdir = run_dir.join("work");
-    let logs = run_dir.join("logs");
-    for dir in [&workdir, &logs] {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {}", dir.display(), crate::io_error_words(&e)))?;
+    for dir in [run_dir.join("work"), run_dir.join("logs")] {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {}", dir.display(), crate::io_error_words(&e)))?;
     }
     let journal = journal::Journal::create(&run_dir.join("journal.jsonl"))?;
-    let masker = mask::Masker::default();
-    let steps = StepResults::default();
-    let mut runner = Runner {
-        model,
-        values: Values::new(model, workdir.clone(), run_id.clone(), masker),
-        engine: functions::engine(steps.clone()),
-        steps,
-        journal,
-        report: report::Report::default(),
-        listeners,
-        logs,
-        completed: Vec::new(),
-        recovery_point: None,
-    };
-    let status = runner.run()?;
+    let mut runner = Runner::new(model, &run_dir, run_id.clone(), journal, listeners);
+    let status = runner.run(None)?;
+    finish(&runner, options, status, run_id, run_dir)
+}
+
+/// Continues a run that stopped before it finished (a crash, a kill, a lost laptop).
+pub fn resume(
+    model: &Model,
+    found: &resume::Unfinished,
+    options: &Options,
+    listeners: Vec<Box<dyn Listener + '_>>,
+) -> Result<Summary, String> {
+    let point = found.check_against(model).map_err(|reason| format!("refused: {reason}"))?;
+    let journal = journal::Journal::append(&found.run_dir.join("journal.jsonl"))?;
+    let mut runner = Runner::new(model, &found.run_dir, found.run_id.clone(), journal, listeners);
+    for event in &found.events {
+        runner.report.event(event);
+    }
+    let status = runner.run(Some(point))?;
+    finish(&runner, options, status, found.run_id.clone(), found.run_dir.clone())
+}
+
+fn finish(runner: &Runner<'_>, options: &Options, status: RunStatus, run_id: String, run_dir: PathBuf) -> Result<Summary, String> {
     if let Some(dir) = &options.report_dir {
         runner.report.write(dir)?;
     }
@@ -138,6 +145,22 @@ struct Runner<'m> {
 }
 
 impl<'m> Runner<'m> {
+    fn new(model: &'m Model, run_dir: &Path, run_id: String, journal: journal::Journal, listeners: Vec<Box<dyn Listener + 'm>>) -> Self {
+        let steps = StepResults::default();
+        Runner {
+            model,
+            values: Values::new(model, run_dir.join("work"), run_id, mask::Masker::default()),
+            engine: functions::engine(steps.clone()),
+            steps,
+            journal,
+            report: report::Report::default(),
+            listeners,
+            logs: run_dir.join("logs"),
+            completed: Vec::new(),
+            recovery_point: None,
+        }
+    }
+
     /// Journals the event, then tells the listeners. The journal reaches the disk at the next
     /// [`Runner::barrier`].
     fn emit(&mut self, event: Event) -> Result<(), String> {
@@ -149,12 +172,7 @@ impl<'m> Runner<'m> {
         Ok(())
     }
 
-    /// Everything journaled so far is on disk before the run changes anything outside itself.
-    fn barrier(&mut self) -> Result<(), String> {
-        self.journal.sync()
-    }
-
-    fn run(&mut self) -> Result<RunStatus, String> {
+    fn start(&mut self) -> Result<(), String> {
         let model = self.model;
         let text = model.source.text();
         let mut params: Vec<(String, String)> = Vec::new();
@@ -167,26 +185,65 @@ impl<'m> Runner<'m> {
             params.push((param.name.clone(), self.values.masker.mask(&value)));
         }
         let binding = format!("{text}\0{}\0{params:?}", model.mode);
+        let runbook = model
+            .source
+            .path()
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            .map_or_else(|| model.source.name().to_string(), |p| p.display().to_string());
         self.emit(Event::RunStarted {
             run_id: self.values.run_id.clone(),
-            runbook: model.source.name().to_string(),
+            runbook,
             title: model.title.clone(),
             mode: model.mode.to_string(),
             runbook_sha256: hex(text.as_bytes()),
             binding_sha256: hex(binding.as_bytes()),
             params,
+            command_line: model.command_line.clone(),
+            fingerprints: resume::fingerprints(model),
             rto_ms: model.rto.map(|o| o.value.as_millis()),
             rpo_ms: model.rpo.map(|o| o.value.as_millis()),
             steps: model.steps().map(|s| s.id.clone()).collect(),
             workdir: self.values.workdir.display().to_string(),
             at: now(),
-        })?;
+        })
+    }
+
+    /// Everything journaled so far is on disk before the run changes anything outside itself.
+    fn barrier(&mut self) -> Result<(), String> {
+        self.journal.sync()
+    }
+
+    fn run(&mut self, resumed: Option<resume::Point>) -> Result<RunStatus, String> {
+        let model = self.model;
+        let mut done = 0;
+        match resumed {
+            None => self.start()?,
+            Some(point) => {
+                done = point.done;
+                self.values.started = point.started;
+                self.recovery_point = point.recovery_point;
+                for (id, flips) in point.completed {
+                    if let Some(step) = model.steps().find(|s| s.id == id) {
+                        self.completed.push(Completed { step, flips });
+                    }
+                }
+                self.emit(Event::RunResumed {
+                    completed: self.completed.iter().map(|c| c.step.id.clone()).collect(),
+                    restarting: point.restarting.as_ref().map(|(id, _)| id.clone()),
+                    at: now(),
+                })?;
+                // The step that was cut off starts again from nothing.
+                if let Some((id, flips)) = point.restarting {
+                    self.revert(&id, &flips)?;
+                }
+            }
+        }
 
         let total = model.steps().count();
-        let mut number = 0;
+        let mut number = model.procedure[..done].iter().filter(|n| matches!(n, Node::Step(_))).count();
         let mut failure: Option<Failed> = None;
         let mut status = RunStatus::Passed;
-        for node in &model.procedure {
+        for node in &model.procedure[done..] {
             match node {
                 Node::Step(step) => {
                     number += 1;
@@ -424,8 +481,10 @@ impl<'m> Runner<'m> {
                     step: step.to_string(),
                     target: applied.target.display().to_string(),
                     key: applied.key.clone(),
+                    format: applied.format.map(|f| f.name().to_string()),
                     old: applied.old.as_deref().map(mask),
                     new: mask(&applied.new),
+                    created: applied.created,
                     diff: mask(&applied.diff),
                 };
                 flips.push(applied);

@@ -16,7 +16,7 @@ const TAIL: usize = 64 * 1024;
 /// After SIGTERM, how long a process group gets to exit before SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(5);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stream {
     Stdout,
@@ -101,6 +101,14 @@ pub fn run(
         .before_spawn(|command| {
             use std::os::unix::process::CommandExt;
             command.process_group(0);
+            // SAFETY: prctl is async-signal-safe; it makes the command die with the runner,
+            // so a killed `runbook` does not leave it running unwatched.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
             Ok(())
         });
     for (key, value) in env {

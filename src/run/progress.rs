@@ -40,6 +40,17 @@ impl<W: Write> Listener for Progress<W> {
                 };
                 writeln!(out, "{mode}: {title}\n  run {run_id} · {objectives}\n  working in {workdir}")
             }
+            Event::RunResumed { completed, restarting, .. } => {
+                let again = restarting
+                    .as_ref()
+                    .map_or(String::new(), |s| format!("; `{s}` was cut off and starts again"));
+                writeln!(
+                    out,
+                    "resuming: {} step{} already done{again}",
+                    completed.len(),
+                    if completed.len() == 1 { "" } else { "s" }
+                )
+            }
             Event::StepStarted {
                 step,
                 title,

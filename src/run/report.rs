@@ -35,6 +35,7 @@ pub struct Report {
     restores: Vec<Value>,
     notifications: Vec<Value>,
     undone: Vec<Value>,
+    resumed: Vec<Value>,
     finished: Value,
 }
 
@@ -73,6 +74,7 @@ impl Report {
             "flips": self.flips,
             "notifications": self.notifications,
             "undone": self.undone,
+            "resumed": self.resumed,
         })
     }
 
@@ -299,6 +301,7 @@ impl Listener for Report {
                     }
                 }
             }
+            Event::RunResumed { .. } => self.resumed.push(without_tag(event)),
             Event::Output { .. } => {}
         }
     }

@@ -1,0 +1,260 @@
+//! `runbook resume`: finds a run that stopped before it finished, reads its journal, and
+//! decides where to pick up. A run is bound to its runbook: if a step that already finished
+//! has changed or moved since, resuming would skip work that no longer matches the file, so
+//! it refuses and says which step and why.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use sha2::Digest;
+
+use super::event::{Answer, Event, RunStatus, StepStatus};
+use super::flip::Applied;
+use crate::duration::Duration;
+use crate::model::{FileFormat, Mode, Model, Node};
+
+/// A run whose journal has no end, as found in the state folder.
+pub struct Unfinished {
+    pub run_id: String,
+    pub run_dir: PathBuf,
+    /// The runbook's path when the run started.
+    pub runbook: PathBuf,
+    pub mode: Mode,
+    /// The `-p` values the run started with.
+    pub command_line: Vec<(String, String)>,
+    pub(super) events: Vec<Event>,
+}
+
+/// Where the run picks up.
+pub struct Point {
+    /// How many steps and gates at the start of the procedure are done.
+    pub(super) done: usize,
+    pub(super) completed: Vec<(String, Vec<Applied>)>,
+    /// The step that was cut off, and what it had flipped.
+    pub(super) restarting: Option<(String, Vec<Applied>)>,
+    pub(super) recovery_point: Option<Duration>,
+    pub(super) started: Instant,
+}
+
+/// Each step's id and a hash of its text.
+pub fn fingerprints(model: &Model) -> Vec<(String, String)> {
+    model
+        .steps()
+        .map(|step| {
+            (
+                step.id.clone(),
+                format!("{:x}", sha2::Sha256::digest(model.source.slice(step.span).as_bytes())),
+            )
+        })
+        .collect()
+}
+
+/// The run to resume: `run_id`, or else the newest unfinished run in `state_dir`.
+pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, String> {
+    if let Some(run_id) = run_id {
+        let run_dir = state_dir.join(run_id);
+        if !run_dir.join("journal.jsonl").exists() {
+            return Err(format!("there is no run {run_id} in {}", state_dir.display()));
+        }
+        let unfinished = read(&run_dir)?;
+        if let Some(status) = unfinished.finished() {
+            return Err(format!("the run {run_id} already finished ({status}); there is nothing to resume"));
+        }
+        return Ok(unfinished);
+    }
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(state_dir)
+        .map_err(|e| format!("cannot read {}: {}", state_dir.display(), crate::io_error_words(&e)))?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.join("journal.jsonl").exists())
+        .collect();
+    runs.sort();
+    for run_dir in runs.iter().rev() {
+        let run = read(run_dir)?;
+        if run.finished().is_none() {
+            return Ok(run);
+        }
+    }
+    Err(format!("there is no unfinished run in {}", state_dir.display()))
+}
+
+fn read(run_dir: &Path) -> Result<Unfinished, String> {
+    let path = run_dir.join("journal.jsonl");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {}", path.display(), crate::io_error_words(&e)))?;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut events = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        match serde_json::from_str::<Event>(line) {
+            Ok(event) => events.push(event),
+            // A crash in the middle of a write leaves a torn last line: the event never happened.
+            Err(_) if index + 1 == lines.len() => break,
+            Err(error) => return Err(format!("the journal {} is damaged at line {}: {error}", path.display(), index + 1)),
+        }
+    }
+    let Some(Event::RunStarted {
+        run_id,
+        runbook,
+        mode,
+        command_line,
+        ..
+    }) = events.first()
+    else {
+        return Err(format!("the journal {} does not start with the run's start", path.display()));
+    };
+    Ok(Unfinished {
+        run_id: run_id.clone(),
+        run_dir: run_dir.to_path_buf(),
+        runbook: PathBuf::from(runbook),
+        mode: if mode == "drill" { Mode::Drill } else { Mode::Incident },
+        command_line: command_line.clone(),
+        events,
+    })
+}
+
+impl Unfinished {
+    /// How the run ended, if it did. An interrupted run (Ctrl-C) can be resumed.
+    fn finished(&self) -> Option<&'static str> {
+        self.events.iter().rev().find_map(|event| match event {
+            Event::RunFinished { status, .. } => match status {
+                RunStatus::Passed => Some("passed"),
+                RunStatus::Failed => Some("failed"),
+                RunStatus::Denied => Some("stopped at a denied gate"),
+                RunStatus::Interrupted => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// Checks the runbook as it is now against the run, and finds where to pick up.
+    pub fn check_against(&self, model: &Model) -> Result<Point, String> {
+        let Some(Event::RunStarted {
+            fingerprints: old,
+            params,
+            at,
+            ..
+        }) = self.events.first()
+        else {
+            return Err("the journal does not start with the run's start".into());
+        };
+        let mut completed: Vec<String> = Vec::new();
+        let mut approved: Vec<String> = Vec::new();
+        let mut flips: HashMap<String, Vec<Applied>> = HashMap::new();
+        let mut recovery_point: Option<Duration> = None;
+        let mut last_started: Option<String> = None;
+        for event in &self.events {
+            match event {
+                Event::StepStarted { step, .. } => {
+                    last_started = Some(step.clone());
+                    flips.insert(step.clone(), Vec::new());
+                }
+                Event::StepFinished {
+                    step,
+                    status: StepStatus::Passed,
+                    ..
+                } => completed.push(step.clone()),
+                Event::GateAnswered {
+                    gate,
+                    answer: Answer::Approve,
+                    ..
+                } => approved.push(gate.clone()),
+                Event::Flipped {
+                    step,
+                    target,
+                    key,
+                    format,
+                    old,
+                    new,
+                    created,
+                    diff,
+                } => flips.entry(step.clone()).or_default().push(Applied {
+                    target: PathBuf::from(target),
+                    key: key.clone(),
+                    format: format.as_deref().and_then(|f| FileFormat::from_path(&format!("x.{f}"))),
+                    old: old.clone(),
+                    new: new.clone(),
+                    created: *created,
+                    diff: diff.clone(),
+                }),
+                Event::Undone { step, .. } => {
+                    flips.entry(step.clone()).or_default().pop();
+                }
+                Event::Restored { recovery_point_age_ms, .. } => {
+                    let age = Duration::from_millis(*recovery_point_age_ms);
+                    recovery_point = Some(recovery_point.map_or(age, |seen| seen.max(age)));
+                }
+                _ => {}
+            }
+        }
+
+        let now = fingerprints(model);
+        let fingerprint = |list: &[(String, String)], id: &str| list.iter().find(|(i, _)| i == id).map(|(_, f)| f.clone());
+        let mut done = 0;
+        let mut steps_done = 0;
+        for node in &model.procedure {
+            match node {
+                Node::Step(step) if completed.contains(&step.id) => {
+                    if fingerprint(old, &step.id) != fingerprint(&now, &step.id) {
+                        return Err(format!(
+                            "the step `{}` finished in this run, but the runbook has changed it since; resuming would skip a step that no longer matches the file",
+                            step.id
+                        ));
+                    }
+                    steps_done += 1;
+                }
+                Node::Gate(gate) if approved.contains(&gate.id) => {}
+                _ => break,
+            }
+            done += 1;
+        }
+        if steps_done != completed.len() {
+            let missing = completed
+                .iter()
+                .find(|id| !model.procedure[..done].iter().any(|n| matches!(n, Node::Step(s) if &&s.id == id)));
+            let what = match missing {
+                Some(id) if model.steps().any(|s| &s.id == id) => format!("the step `{id}` finished in this run but has moved since"),
+                Some(id) => format!("the step `{id}` finished in this run but is no longer in the runbook"),
+                None => "the steps that finished in this run are no longer first in the runbook".to_string(),
+            };
+            return Err(format!(
+                "{what}; resuming would run the procedure in a different order than it started"
+            ));
+        }
+        let values = super::values::Values::new(
+            model,
+            self.run_dir.join("work"),
+            self.run_id.clone(),
+            super::mask::Masker::default(),
+        );
+        for (name, old_value) in params {
+            let new_value = values
+                .var(&crate::model::Var::Param(name.clone()))
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            if &new_value != old_value {
+                return Err(format!(
+                    "the parameter `{name}` was {old_value:?} when the run started and is {new_value:?} now; resume with the same values"
+                ));
+            }
+        }
+        let restarting = last_started.filter(|id| !completed.contains(id)).map(|id| {
+            let applied = flips.remove(&id).unwrap_or_default();
+            (id, applied)
+        });
+        let started_at = humantime::parse_rfc3339(at).unwrap_or_else(|_| SystemTime::now());
+        let already = SystemTime::now().duration_since(started_at).unwrap_or_default();
+        Ok(Point {
+            done,
+            completed: completed
+                .into_iter()
+                .map(|id| {
+                    let applied = flips.remove(&id).unwrap_or_default();
+                    (id, applied)
+                })
+                .collect(),
+            restarting,
+            recovery_point,
+            started: Instant::now().checked_sub(already).unwrap_or_else(Instant::now),
+        })
+    }
+}

@@ -1,0 +1,163 @@
+//! `runbook resume` after the runner is killed with SIGKILL in the middle of a step.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::support::Test;
+
+const RUNBOOK: &str = r#"runbook "Resumable" {
+    step first "First" {
+        shell `echo first >> ../runs`
+        set "{workdir}/app.env" STAGE = "first"
+    }
+    step second "Second" {
+        set "{workdir}/app.env" STAGE = "second"
+        shell `echo second >> ../runs; if [ $(grep -c second ../runs) -eq 1 ]; then touch ../second-started; exec sleep 30; fi`
+    }
+    step third "Third" {
+        shell `echo third >> ../runs`
+    }
+}
+"#;
+
+struct Crashed {
+    test: Test,
+    run_dir: PathBuf,
+}
+
+impl Crashed {
+    /// Starts a drill and kills the runner (SIGKILL) while the second step runs.
+    fn new() -> Self {
+        let test = Test::new().file("resumable.runbook", RUNBOOK);
+        let state = test.path().join("state");
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+            .args(["drill", "resumable.runbook", "--state-dir", &state.display().to_string()])
+            .current_dir(test.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start runbook");
+        let started = Instant::now();
+        let run_dir = loop {
+            let found = std::fs::read_dir(&state)
+                .ok()
+                .and_then(|mut runs| runs.next())
+                .and_then(Result::ok)
+                .map(|e| e.path());
+            if let Some(run_dir) = found.filter(|dir| dir.join("second-started").exists()) {
+                break run_dir;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "the second step never started");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        child.kill().expect("SIGKILL the runner");
+        child.wait().expect("reap it");
+        Self { test, run_dir }
+    }
+
+    fn resume(&self) -> crate::support::Outcome {
+        let state = self.test.path().join("state");
+        Test::new()
+            .args([
+                "resume",
+                "--state-dir",
+                &state.display().to_string(),
+                "--report",
+                &self.test.path().join("report").display().to_string(),
+            ])
+            .current_dir(self.test.path())
+            .run()
+    }
+
+    fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.run_dir.join(path)).unwrap_or_default()
+    }
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    assert!(text.contains(from));
+    std::fs::write(path, text.replace(from, to)).expect("write");
+}
+
+#[test]
+fn resume_continues_after_the_last_completed_step() {
+    let crashed = Crashed::new();
+    assert_eq!(crashed.read("work/app.env"), "STAGE=second\n", "the cut-off step had flipped");
+    let outcome = crashed.resume();
+    outcome.expect_code(0);
+    assert!(
+        outcome
+            .stderr
+            .contains("resuming: 1 step already done; `second` was cut off and starts again"),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(
+        crashed.read("runs"),
+        "first\nsecond\nsecond\nthird\n",
+        "first ran once, second twice, third once"
+    );
+    assert_eq!(crashed.read("work/app.env"), "STAGE=second\n");
+    let journal = crashed.read("journal.jsonl");
+    assert!(journal.contains("\"event\":\"run_resumed\""), "{journal}");
+    assert!(
+        journal.trim_end().ends_with('}') && journal.contains("\"status\":\"passed\""),
+        "{journal}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(crashed.test.path().join("report/report.json")).expect("report")).expect("json");
+    let statuses: Vec<&str> = report["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["status"].as_str().expect("status"))
+        .collect();
+    assert_eq!(statuses, ["passed", "passed", "passed"]);
+
+    let again = crashed.resume();
+    again.expect_code(2);
+    assert!(again.stderr.contains("there is no unfinished run"), "{}", again.stderr);
+}
+
+#[test]
+fn resume_refuses_when_a_completed_step_changed() {
+    let crashed = Crashed::new();
+    edit(&crashed.test.path().join("resumable.runbook"), "echo first >>", "echo FIRST >>");
+    let outcome = crashed.resume();
+    outcome.expect_code(2);
+    assert!(
+        outcome
+            .stderr
+            .contains("the step `first` finished in this run, but the runbook has changed it since"),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(crashed.read("runs"), "first\nsecond\n", "nothing ran");
+}
+
+#[test]
+fn resume_refuses_when_a_completed_step_moved() {
+    let crashed = Crashed::new();
+    let path = crashed.test.path().join("resumable.runbook");
+    edit(
+        &path,
+        "    step first \"First\" {",
+        "    step zero \"Zero\" {\n        shell `true`\n    }\n    step first \"First\" {",
+    );
+    let outcome = crashed.resume();
+    outcome.expect_code(2);
+    assert!(
+        outcome.stderr.contains("the step `first` finished in this run but has moved since"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn resume_accepts_changes_to_steps_not_yet_run() {
+    let crashed = Crashed::new();
+    edit(&crashed.test.path().join("resumable.runbook"), "echo third >>", "echo THIRD >>");
+    crashed.resume().expect_code(0);
+    assert_eq!(crashed.read("runs"), "first\nsecond\nsecond\nTHIRD\n");
+}
