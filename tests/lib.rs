@@ -5,6 +5,7 @@ mod book;
 mod diagnostics;
 mod drill;
 mod examples;
+mod notify;
 mod plan;
 mod resume;
 mod robustness;

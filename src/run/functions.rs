@@ -66,6 +66,17 @@ pub fn engine(steps: StepResults) -> Engine {
             None => fail(format!("the step `{step}` has run no command yet")),
         }
     });
+    engine.register_fn("http", |url: &str| -> Fallible<rhai::Map> {
+        let response = super::http::get(url, std::time::Duration::from_secs(10)).or_else(|e| fail(format!("{url}: {e}")))?;
+        let mut map = rhai::Map::new();
+        map.insert("status".into(), Dynamic::from(i64::from(response.status)));
+        let json = serde_json::from_str::<serde_json::Value>(&response.body)
+            .map(json_to_dynamic)
+            .unwrap_or(Dynamic::UNIT);
+        map.insert("json".into(), json);
+        map.insert("body".into(), response.body.into());
+        Ok(map)
+    });
     engine.register_fn("resolve", |host: &str| -> Fallible<String> {
         use std::net::ToSocketAddrs;
         match (host, 0).to_socket_addrs() {
@@ -74,6 +85,23 @@ pub fn engine(steps: StepResults) -> Engine {
         }
     });
     engine
+}
+
+fn json_to_dynamic(value: serde_json::Value) -> Dynamic {
+    match value {
+        serde_json::Value::Null => Dynamic::UNIT,
+        serde_json::Value::Bool(b) => b.into(),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Dynamic::from(n.as_f64().unwrap_or(f64::NAN)), Dynamic::from),
+        serde_json::Value::String(s) => s.into(),
+        serde_json::Value::Array(items) => items.into_iter().map(json_to_dynamic).collect::<rhai::Array>().into(),
+        serde_json::Value::Object(map) => map
+            .into_iter()
+            .map(|(k, v)| (k.into(), json_to_dynamic(v)))
+            .collect::<rhai::Map>()
+            .into(),
+    }
 }
 
 fn register_durations(engine: &mut Engine) {

@@ -5,6 +5,7 @@ mod check;
 pub mod event;
 mod flip;
 pub mod functions;
+mod http;
 mod journal;
 mod mask;
 mod notify;

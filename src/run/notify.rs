@@ -14,6 +14,18 @@ pub fn send(channel: &Channel, message: &str, values: &Values<'_>) -> Result<(),
             None => Ok(None),
         }
     };
+    // A webhook URL or a routing key is as good as a password: never show it.
+    let secret = |name: &str| -> Result<Option<String>, String> {
+        let value = setting(name)?;
+        if let Some(value) = &value {
+            values.masker.add(value);
+        }
+        Ok(value)
+    };
+    let timeout = match channel.settings.iter().find(|(n, _)| n == "timeout") {
+        Some((_, crate::model::Expr::Duration(d))) => d.to_std(),
+        _ => std::time::Duration::from_secs(10),
+    };
     match channel.kind {
         ChannelKind::File => {
             let path = setting("path")?.ok_or("the channel has no path")?;
@@ -30,12 +42,38 @@ pub fn send(channel: &Channel, message: &str, values: &Values<'_>) -> Result<(),
             writeln!(file, "{} {}", super::event::now(), message.replace('\n', " "))
                 .map_err(|e| format!("cannot write {}: {}", path.display(), crate::io_error_words(&e)))
         }
-        ChannelKind::Webhook | ChannelKind::Slack | ChannelKind::Pagerduty => {
-            // Resolve the settings first, so a missing secret is reported as such.
-            for name in ["url", "routing_key"] {
-                setting(name)?;
-            }
-            Err(format!("{} notifications are not supported by this build yet", channel.kind.name()))
+        ChannelKind::Webhook => {
+            let url = secret("url")?.ok_or("the channel has no url")?;
+            let payload = serde_json::json!({
+                "runbook": values.model.title,
+                "run_id": values.run_id,
+                "mode": values.model.mode.as_str(),
+                "message": message,
+                "failed": values.failed.as_ref().map(|f| serde_json::json!({ "step": f.step, "error": values.masker.mask(&f.error) })),
+                "at": super::event::now(),
+            });
+            super::http::post_json(&url, &payload, timeout)
+        }
+        ChannelKind::Slack => {
+            let url = secret("url")?.ok_or("the channel has no url")?;
+            super::http::post_json(&url, &serde_json::json!({ "text": message }), timeout)
+        }
+        ChannelKind::Pagerduty => {
+            let routing_key = secret("routing_key")?.ok_or("the channel has no routing_key")?;
+            let url = setting("url")?.unwrap_or_else(|| "https://events.pagerduty.com/v2/enqueue".to_string());
+            let severity = setting("severity")?.unwrap_or_else(|| "critical".to_string());
+            let payload = serde_json::json!({
+                "routing_key": routing_key,
+                "event_action": "trigger",
+                "dedup_key": format!("runbook-{}", values.run_id),
+                "payload": {
+                    "summary": message,
+                    "source": format!("runbook: {}", values.model.title),
+                    "severity": severity,
+                    "custom_details": { "run_id": values.run_id, "mode": values.model.mode.as_str() },
+                },
+            });
+            super::http::post_json(&url, &payload, timeout)
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Runs the real `runbook` binary in a temporary folder and captures what a user would see.
 
+pub mod http;
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;

@@ -1,0 +1,72 @@
+//! Plain HTTP for notifications and for `http(url)` in checks: a timeout on everything,
+//! retries for notifications, and response bodies capped in size.
+
+use std::time::Duration;
+
+pub struct Response {
+    pub status: u16,
+    pub body: String,
+}
+
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .user_agent(concat!("runbook/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+pub fn get(url: &str, timeout: Duration) -> Result<Response, String> {
+    let mut response = agent(timeout).get(url).call().map_err(|e| describe(&e))?;
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_string()
+        .unwrap_or_default();
+    Ok(Response { status, body })
+}
+
+/// POSTs JSON, trying up to three times when the network or the server (5xx, 429) fails.
+pub fn post_json(url: &str, payload: &serde_json::Value, timeout: Duration) -> Result<(), String> {
+    let agent = agent(timeout);
+    let body = payload.to_string();
+    let mut last_error = String::new();
+    for attempt in 0..3 {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(500 * attempt));
+        }
+        match agent.post(url).header("Content-Type", "application/json").send(&body) {
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                if (200..300).contains(&status) {
+                    return Ok(());
+                }
+                let text = response.body_mut().with_config().limit(4096).read_to_string().unwrap_or_default();
+                last_error = format!(
+                    "the server answered HTTP {status}{}",
+                    if text.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", text.trim())
+                    }
+                );
+                if status != 429 && status < 500 {
+                    break;
+                }
+            }
+            Err(error) => last_error = describe(&error),
+        }
+    }
+    Err(last_error)
+}
+
+fn describe(error: &ureq::Error) -> String {
+    match error {
+        ureq::Error::Timeout(_) => "the request timed out".into(),
+        ureq::Error::Io(io) => crate::io_error_words(io),
+        other => other.to_string(),
+    }
+}
