@@ -149,8 +149,7 @@ fn drill_command(
         state_dir: state_dir.unwrap_or_else(run::default_state_dir),
         report_dir: report,
     };
-    let progress: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr()));
-    exit_code(run::drill(&model, &options, vec![progress]))
+    exit_code(run::drill(&model, &options, vec![progress()]))
 }
 
 fn resume_command(
@@ -185,13 +184,21 @@ fn resume_command(
         state_dir,
         report_dir: report,
     };
-    let progress: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr()));
-    match run::resume(&model, &found, &options, vec![progress]) {
+    match run::resume(&model, &found, &options, vec![progress()]) {
         Err(error) if error.starts_with("refused: ") => {
             eprintln!("error: cannot resume the run {}: {}", found.run_id, &error["refused: ".len()..]);
             Ok(exit::INVALID)
         }
         result => exit_code(result),
+    }
+}
+
+/// A spinner and a bar on a terminal; plain lines for CI logs and pipes.
+fn progress() -> Box<dyn run::Listener> {
+    if io::stderr().is_terminal() {
+        Box::new(run::Live::new())
+    } else {
+        Box::new(run::Progress::new(io::stderr()))
     }
 }
 

@@ -7,6 +7,7 @@ mod flip;
 pub mod functions;
 mod http;
 mod journal;
+mod live;
 mod mask;
 mod notify;
 pub mod process;
@@ -28,6 +29,7 @@ use crate::model::{Action, ActionKind, Check, Model, Node, Policy, Step, stdlib}
 use event::{Answer, StepStatus, now};
 pub use event::{Event, Listener, RunStatus};
 use functions::{StepResult, StepResults};
+pub use live::Live;
 pub use progress::Progress;
 use values::{Failed, Values};
 

@@ -13,6 +13,10 @@ impl<W: Write> Progress<W> {
     pub fn new(out: W) -> Self {
         Self { out }
     }
+
+    pub fn out_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
 }
 
 fn ms(ms: u64) -> Duration {
