@@ -104,7 +104,10 @@ fn the_main_job_restores_verifies_and_flips() {
     let app_env = std::fs::read_to_string(drill.run_dir().join("work/app.env")).expect("the flipped config");
     assert!(app_env.starts_with("DATABASE_URL=sqlite://"), "{app_env}");
     let junit = drill.junit();
-    assert!(junit.contains("tests=\"7\" failures=\"0\" skipped=\"0\""), "{junit}");
+    assert!(
+        junit.contains("tests=\"8\" failures=\"0\" skipped=\"0\""),
+        "seven steps and the objectives\n{junit}"
+    );
     let history = std::fs::read_to_string(drill.dir().join("state/history.jsonl")).expect("history");
     assert_eq!(history.lines().count(), 2, "the demo backup and the drill");
 }
@@ -189,7 +192,11 @@ fn a_restore_slower_than_the_rto_fails_the_drill() {
         "{report:#}"
     );
     let incidents = std::fs::read_to_string(drill.run_dir().join("work/incidents.log")).expect("the failure notification");
-    assert!(incidents.contains("past the RTO"), "{incidents}");
+    assert!(incidents.contains("Orders restore failed at rto: the drill took"), "{incidents}");
+    let junit = drill.junit();
+    assert!(junit.contains("name=\"objectives: RTO and RPO\""), "{junit}");
+    assert!(junit.contains("<failure message=\"the drill took"), "{junit}");
+    assert!(junit.contains("failures=\"1\""), "{junit}");
 }
 
 #[test]

@@ -161,3 +161,64 @@ fn resume_accepts_changes_to_steps_not_yet_run() {
     crashed.resume().expect_code(0);
     assert_eq!(crashed.read("runs"), "first\nsecond\nsecond\nTHIRD\n");
 }
+
+#[test]
+fn ctrl_c_stops_the_step_exits_130_and_can_be_resumed() {
+    let test = Test::new().file("resumable.runbook", RUNBOOK);
+    let state = test.path().join("state");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .args(["drill", "resumable.runbook", "--state-dir", &state.display().to_string()])
+        .current_dir(test.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start runbook");
+    let started = Instant::now();
+    while !test
+        .path()
+        .join("state")
+        .read_dir()
+        .ok()
+        .and_then(|mut r| r.next())
+        .and_then(Result::ok)
+        .is_some_and(|e| e.path().join("second-started").exists())
+    {
+        assert!(started.elapsed() < Duration::from_secs(30), "the second step never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let signalled = Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("send SIGINT");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        signalled.elapsed() < Duration::from_secs(10),
+        "Ctrl-C took {:?}",
+        signalled.elapsed()
+    );
+    let run_dir = std::fs::read_dir(&state)
+        .expect("state")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a run");
+    let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).expect("journal");
+    assert!(journal.contains("\"status\":\"interrupted\""), "{journal}");
+    assert!(
+        !journal.contains("\"event\":\"undone\",\"step\":\"first\""),
+        "an interrupt undoes no completed step: {journal}"
+    );
+    assert!(!journal.contains("on_failure"), "an interrupt is not a failure: {journal}");
+
+    let resumed = Test::new()
+        .args(["resume", "--state-dir", &state.display().to_string()])
+        .current_dir(test.path())
+        .run();
+    resumed.expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(run_dir.join("runs")).expect("runs"),
+        "first\nsecond\nsecond\nthird\n"
+    );
+}

@@ -179,6 +179,11 @@ impl Rewritten {
     }
 }
 
+/// The Rhai text a runbook expression becomes (see the module header).
+pub fn to_rhai(expr: &str) -> String {
+    rewrite(expr).text
+}
+
 fn rewrite(expr: &str) -> Rewritten {
     let mut out = Rewritten {
         text: String::with_capacity(expr.len() + 16),

@@ -50,7 +50,7 @@ pub fn evaluate(engine: &Engine, check: &Check, values: &Values<'_>) -> Outcome 
             let observed = if passed {
                 None
             } else {
-                observe(engine, &mut scope, &check.compiled.rhai).map(mask)
+                observe(engine, &mut scope, &check.source).map(mask)
             };
             Outcome {
                 passed,
@@ -91,7 +91,12 @@ fn scope_for(check: &Check, values: &Values<'_>) -> Result<Scope<'static>, Strin
         }
     }
     for builtin in Builtin::ALL.into_iter().filter(|b| !b.is_failure_only()) {
-        scope.push(builtin.name(), dynamic(values.builtin(builtin)));
+        let value = match builtin {
+            // In a check, time is compared with durations: `elapsed < 30m`.
+            Builtin::Elapsed => Value::Duration(Duration::from_millis(values.started.elapsed().as_millis() as u64)),
+            other => values.builtin(other),
+        };
+        scope.push(builtin.name(), dynamic(value));
     }
     if let Some(failed) = &values.failed {
         let mut map = rhai::Map::new();
@@ -114,12 +119,13 @@ fn dynamic(value: Value) -> Dynamic {
     }
 }
 
-/// For `left OP right`, evaluates both sides so a failure can say what each was.
-fn observe(engine: &Engine, scope: &mut Scope<'_>, rhai: &str) -> Option<String> {
-    let (left, right) = split_comparison(rhai)?;
+/// For `left OP right`, evaluates both sides so a failure can say what each was, in the
+/// words the runbook wrote them in.
+fn observe(engine: &Engine, scope: &mut Scope<'_>, source: &str) -> Option<String> {
+    let (left, right) = split_comparison(source)?;
     let side = |text: &str, scope: &mut Scope<'_>| -> String {
         match engine
-            .compile_expression_with_scope(scope, text)
+            .compile_expression_with_scope(scope, crate::model::checks::to_rhai(text))
             .map(|ast| engine.eval_ast_with_scope::<Dynamic>(scope, &ast))
         {
             Ok(Ok(value)) => describe(&value),

@@ -52,7 +52,8 @@ pub enum Event {
         fingerprints: Vec<(String, String)>,
         rto_ms: Option<u64>,
         rpo_ms: Option<u64>,
-        steps: Vec<String>,
+        /// Every step's id and title, in order.
+        steps: Vec<(String, String)>,
         workdir: String,
         at: String,
     },
@@ -79,11 +80,7 @@ pub enum Event {
         log: String,
     },
     /// A line a command printed; shown, never journaled (the log file has it).
-    Output {
-        step: String,
-        stream: Stream,
-        line: String,
-    },
+    Output { step: String, stream: Stream, line: String },
     CommandFinished {
         step: String,
         exit_code: Option<i32>,
@@ -144,6 +141,8 @@ pub enum Event {
     },
     Undone {
         step: String,
+        /// "the step's undo block", or the file or link a flip changed.
+        what: String,
         ok: bool,
         error: Option<String>,
     },

@@ -66,11 +66,14 @@ pub fn revert(applied: &Applied) -> Result<(), String> {
                 .map_err(|e| format!("cannot remove {}: {}", applied.target.display(), crate::io_error_words(&e)));
         }
         let Some(old) = &applied.old else {
+            return remove(&applied.target, applied.format, key);
+        };
+        if old.contains(crate::plan::MASK) {
             return Err(format!(
-                "{} had no {key} before; remove it by hand if it must go",
+                "the old {key} in {} held a secret, which the journal does not keep; put it back by hand",
                 applied.target.display()
             ));
-        };
+        }
         set(&applied.target, applied.format, key, old).map(|_| ())
     } else {
         match &applied.old {
@@ -79,6 +82,65 @@ pub fn revert(applied: &Applied) -> Result<(), String> {
                 .map_err(|e| format!("cannot remove {}: {}", applied.target.display(), crate::io_error_words(&e))),
         }
     }
+}
+
+/// Takes out a key a flip added, leaving the rest of the file as it is.
+fn remove(path: &Path, format: Option<FileFormat>, key: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {}", path.display(), crate::io_error_words(&e)))?;
+    let after = match format.or_else(|| FileFormat::from_path(&path.display().to_string())) {
+        Some(FileFormat::Env) => text
+            .split_inclusive('\n')
+            .filter(|line| env_assignment(line, key).is_none())
+            .collect(),
+        Some(FileFormat::Ini) => remove_ini(&text, key),
+        Some(FileFormat::Toml) => {
+            let mut document: toml_edit::DocumentMut = text.parse().map_err(|e| format!("the file is not valid TOML: {e}"))?;
+            let path: Vec<&str> = key.split('.').collect();
+            let (last, parents) = path.split_last().expect("a key has one part at least");
+            let mut table = Some(document.as_table_mut() as &mut dyn toml_edit::TableLike);
+            for part in parents {
+                table = table.and_then(|t| t.get_mut(part)).and_then(|item| item.as_table_like_mut());
+            }
+            if let Some(table) = table {
+                table.remove(last);
+            }
+            document.to_string()
+        }
+        Some(FileFormat::Json) => {
+            let mut parsed: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("the file is not valid JSON: {e}"))?;
+            let parts: Vec<&str> = key.split('.').collect();
+            let (last, parents) = parts.split_last().expect("a key has one part at least");
+            let mut cursor = Some(&mut parsed);
+            for part in parents {
+                cursor = cursor.and_then(|c| c.get_mut(*part));
+            }
+            if let Some(object) = cursor.and_then(|c| c.as_object_mut()) {
+                object.remove(*last);
+            }
+            serde_json::to_string_pretty(&parsed).expect("JSON encodes") + "\n"
+        }
+        None => return Err(format!("cannot tell how to edit {}", path.display())),
+    };
+    write_atomically(path, &after)
+}
+
+fn remove_ini(text: &str, key: &str) -> String {
+    let (section, name) = match key.rsplit_once('.') {
+        Some((section, name)) => (Some(section), name),
+        None => (None, key),
+    };
+    let mut current: Option<String> = None;
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') && trimmed.ends_with(']') {
+            current = Some(trimmed[1..trimmed.len() - 1].trim().to_string());
+        } else if current.as_deref() == section && trimmed.split_once(['=', ':']).is_some_and(|(k, _)| k.trim() == name) {
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// Points the symlink `path` at `target`, atomically; refuses to replace anything but a link.
@@ -286,6 +348,21 @@ fn set_ini(text: &str, key: &str, value: &str) -> Result<(String, Option<String>
     Ok((out, old))
 }
 
+/// The new value in the type the old one had (a port stays a number), or a string.
+fn typed_toml(old: Option<&toml_edit::Value>, value: &str) -> toml_edit::Item {
+    let as_integer = || value.parse::<i64>().ok().map(toml_edit::value);
+    let as_float = || value.parse::<f64>().ok().map(toml_edit::value);
+    let as_bool = || value.parse::<bool>().ok().map(toml_edit::value);
+    let typed = match old {
+        Some(toml_edit::Value::Integer(_)) => as_integer(),
+        Some(toml_edit::Value::Float(_)) => as_float(),
+        Some(toml_edit::Value::Boolean(_)) => as_bool(),
+        Some(_) => None,
+        None => as_integer().or_else(as_bool),
+    };
+    typed.unwrap_or_else(|| toml_edit::value(value))
+}
+
 fn set_toml(text: &str, key: &str, value: &str) -> Result<(String, Option<String>), String> {
     let mut document: toml_edit::DocumentMut = text.parse().map_err(|e| format!("the file is not valid TOML: {e}"))?;
     let path: Vec<&str> = key.split('.').collect();
@@ -301,7 +378,7 @@ fn set_toml(text: &str, key: &str, value: &str) -> Result<(String, Option<String
         Some(s) => s.to_string(),
         None => v.to_string().trim().to_string(),
     });
-    let mut new_value = toml_edit::value(value);
+    let mut new_value = typed_toml(table.get(last).and_then(|item| item.as_value()), value);
     if let (Some(item), Some(new)) = (table.get(last), new_value.as_value_mut()) {
         if let Some(existing) = item.as_value() {
             *new.decor_mut() = existing.decor().clone();
@@ -311,7 +388,19 @@ fn set_toml(text: &str, key: &str, value: &str) -> Result<(String, Option<String
     Ok((document.to_string(), old))
 }
 
-/// Replaces the string at a dotted path (`a.b.0.c`), touching only that value's bytes.
+/// The new value in the JSON type the old one had, or a string.
+fn typed_json(old: Option<&serde_json::Value>, value: &str) -> serde_json::Value {
+    let parsed = || serde_json::from_str::<serde_json::Value>(value).ok();
+    let typed = match old {
+        Some(serde_json::Value::Number(_)) => parsed().filter(serde_json::Value::is_number),
+        Some(serde_json::Value::Bool(_)) => parsed().filter(serde_json::Value::is_boolean),
+        Some(_) => None,
+        None => parsed().filter(|v| v.is_i64() || v.is_boolean()),
+    };
+    typed.unwrap_or_else(|| serde_json::Value::String(value.to_string()))
+}
+
+/// Replaces the value at a dotted path (`a.b.0.c`), touching only that value's bytes.
 fn set_json(text: &str, key: &str, value: &str) -> Result<(String, Option<String>), String> {
     let parsed: serde_json::Value = if text.trim().is_empty() {
         serde_json::json!({})
@@ -325,8 +414,9 @@ fn set_json(text: &str, key: &str, value: &str) -> Result<(String, Option<String
             .collect::<Vec<_>>()
             .join("/")
     );
-    let encoded = serde_json::to_string(value).expect("a string encodes");
-    match parsed.pointer(&pointer) {
+    let current = parsed.pointer(&pointer);
+    let encoded = typed_json(current, value).to_string();
+    match current {
         Some(current) => {
             let (start, end) = json_value_span(text, key).ok_or_else(|| format!("cannot find {key} in the file"))?;
             let old = current.as_str().map_or_else(|| current.to_string(), str::to_string);
@@ -341,7 +431,7 @@ fn set_json(text: &str, key: &str, value: &str) -> Result<(String, Option<String
                     .as_object_mut()
                     .ok_or_else(|| format!("cannot add {key}: a part of its path is not an object"))?;
                 if index + 1 == parts.len() {
-                    object.insert(part.to_string(), serde_json::Value::String(value.to_string()));
+                    object.insert(part.to_string(), typed_json(None, value));
                     break;
                 }
                 cursor = object.entry(part.to_string()).or_insert_with(|| serde_json::json!({}));
@@ -526,6 +616,36 @@ mod tests {
             "{\n  \"backends\": {\"active\" : \"standby\",  \"pools\": [1, 2]},\n  \"x\": true\n}\n"
         );
         assert_eq!(old.as_deref(), Some("primary"));
+    }
+
+    #[test]
+    fn numbers_and_booleans_keep_their_type() {
+        let (after, old) = set_toml("port = 5432\nname = \"x\"\n", "port", "5433").unwrap();
+        assert_eq!(after, "port = 5433\nname = \"x\"\n");
+        assert_eq!(old.as_deref(), Some("5432"));
+        let (after, _) = set_json("{\"port\": 5432, \"on\": true}", "on", "false").unwrap();
+        assert_eq!(after, "{\"port\": 5432, \"on\": false}");
+        let (after, _) = set_json("{\"port\": 5432}", "port", "not a number").unwrap();
+        assert_eq!(after, "{\"port\": \"not a number\"}");
+    }
+
+    #[test]
+    fn undoing_an_added_key_takes_it_out() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, before) in [
+            ("a.env", "A=1\n"),
+            ("a.ini", "[db]\nport = 1\n"),
+            ("a.toml", "[db]\nport = 1\n"),
+            ("a.json", "{\n  \"db\": {\n    \"port\": 1\n  }\n}\n"),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, before).unwrap();
+            let key = if name.ends_with(".env") { "B" } else { "db.user" };
+            let applied = set(&path, None, key, "app").unwrap();
+            assert_ne!(std::fs::read_to_string(&path).unwrap(), before);
+            revert(&applied).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "{name}");
+        }
     }
 
     #[test]

@@ -211,7 +211,8 @@ fn matching(dir: &str, pattern: &str) -> Result<Vec<(SystemTime, String)>, Strin
         if !glob.matches(&name.to_string_lossy()) {
             continue;
         }
-        let Ok(meta) = entry.metadata() else { continue };
+        // Follow symlinks: `latest.db -> orders-2026-11-14.db` is a backup too.
+        let Ok(meta) = std::fs::metadata(entry.path()) else { continue };
         if meta.is_file() {
             found.push((
                 meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),

@@ -79,6 +79,7 @@ mod tests {
         let mut journal = Journal::create(&path).unwrap();
         let undone = Event::Undone {
             step: "s".into(),
+            what: "w".into(),
             ok: true,
             error: None,
         };
@@ -91,7 +92,10 @@ mod tests {
         journal.record(&output).unwrap();
         journal.sync().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, "{\"event\":\"undone\",\"step\":\"s\",\"ok\":true,\"error\":null}\n");
+        assert_eq!(
+            text,
+            "{\"event\":\"undone\",\"step\":\"s\",\"what\":\"w\",\"ok\":true,\"error\":null}\n"
+        );
         assert!(Journal::create(&path).is_err(), "a journal is never overwritten");
     }
 }

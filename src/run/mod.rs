@@ -177,6 +177,12 @@ impl<'m> Runner<'m> {
 
     fn start(&mut self) -> Result<(), String> {
         let model = self.model;
+        // Every secret that can be read is read now, so its value is masked from the first
+        // line of output on, even where a command prints it from its own environment. One
+        // that cannot be read yet is left until it is needed, where the error belongs.
+        for secret in &model.secrets {
+            let _ = self.values.secret(&secret.name);
+        }
         let text = model.source.text();
         let mut params: Vec<(String, String)> = Vec::new();
         for param in &model.params {
@@ -205,7 +211,7 @@ impl<'m> Runner<'m> {
             fingerprints: resume::fingerprints(model),
             rto_ms: model.rto.map(|o| o.value.as_millis()),
             rpo_ms: model.rpo.map(|o| o.value.as_millis()),
-            steps: model.steps().map(|s| s.id.clone()).collect(),
+            steps: model.steps().map(|s| (s.id.clone(), s.title.clone())).collect(),
             workdir: self.values.workdir.display().to_string(),
             at: now(),
         })
@@ -251,10 +257,14 @@ impl<'m> Runner<'m> {
                 Node::Step(step) => {
                     number += 1;
                     if let Err(error) = self.step(step, number, total)? {
-                        failure = Some(Failed {
-                            step: step.id.clone(),
-                            error,
-                        });
+                        // Ctrl-C is the operator's choice, not a failure: nothing is undone or
+                        // paged, and `resume` can pick the run up again.
+                        if !INTERRUPTED.load(Ordering::SeqCst) {
+                            failure = Some(Failed {
+                                step: step.id.clone(),
+                                error,
+                            });
+                        }
                         break;
                     }
                 }
@@ -311,19 +321,20 @@ impl<'m> Runner<'m> {
         if failure.is_none() && status == RunStatus::Passed {
             if let (Some(false), Some(rto)) = (within_rto, model.rto) {
                 failure = Some(Failed {
-                    step: String::new(),
+                    step: "rto".into(),
                     error: format!("the drill took {elapsed}, past the RTO of {}", rto.value),
                 });
             } else if let (Some(false), Some(rpo), Some(point)) = (within_rpo, model.rpo, self.recovery_point) {
                 failure = Some(Failed {
-                    step: String::new(),
+                    step: "rpo".into(),
                     error: format!("the restored backup was {point} old, past the RPO of {}", rpo.value),
                 });
             }
         }
         if let Some(failed) = &failure {
             status = RunStatus::Failed;
-            if !failed.step.is_empty() {
+            // A blown objective is not a broken step: the restore itself stands.
+            if failed.step != "rto" && failed.step != "rpo" {
                 self.rollback()?;
             }
             self.values.failed = Some(failed.clone());
@@ -335,7 +346,7 @@ impl<'m> Runner<'m> {
             within_rto,
             recovery_point_age_ms: self.recovery_point.map(Duration::as_millis),
             within_rpo,
-            failed_step: failure.as_ref().filter(|f| !f.step.is_empty()).map(|f| f.step.clone()),
+            failed_step: failure.as_ref().map(|f| f.step.clone()),
             error: failure.map(|f| f.error),
             at: now(),
         })?;
@@ -424,6 +435,10 @@ impl<'m> Runner<'m> {
                     error
                 }));
             }
+        }
+        // An action that cannot be stopped midway (a check, a restore) may still overrun.
+        if deadline.is_some_and(|d| Instant::now() > d) {
+            return Ok(Err(format!("the step ran past its timeout of {}", timeout.unwrap_or_default())));
         }
         Ok(Ok(()))
     }
@@ -529,7 +544,10 @@ impl<'m> Runner<'m> {
             &env,
             deadline,
             &masker,
-            &RUNNING_GROUP,
+            &process::Control {
+                running_group: &RUNNING_GROUP,
+                stop: &INTERRUPTED,
+            },
             &mut |stream, line| {
                 use std::io::Write;
                 if log.is_none() && log_error.is_none() {
@@ -642,13 +660,14 @@ impl<'m> Runner<'m> {
         let limit = deadline.map_or(started + limit, |d| d.min(started + limit));
         let every = every.map_or(DEFAULT_POLL, Duration::to_std);
         loop {
-            let last_try = Instant::now() + every >= limit;
+            let last_try = Instant::now() >= limit;
             match self.check(step, check, !last_try)? {
                 Ok(()) => return Ok(Ok(())),
                 Err(error) if last_try || INTERRUPTED.load(Ordering::SeqCst) => {
                     let waited = Duration::from_millis(started.elapsed().as_millis() as u64);
                     return Ok(Err(format!("gave up waiting after {waited}: {error}")));
                 }
+                // Sleep until the next try, or until the deadline for one last try.
                 Err(_) => std::thread::sleep(every.min(limit.saturating_duration_since(Instant::now()))),
             }
         }
@@ -692,23 +711,28 @@ impl<'m> Runner<'m> {
 
     fn notify(&mut self, channel: &str, message: &crate::model::Template) -> Result<(), String> {
         self.barrier()?;
-        let result = self.values.template(message).and_then(|text| {
-            let channel = self.model.channel(channel).ok_or_else(|| format!("no channel `{channel}`"))?;
-            let text = self.values.masker.mask(&text);
-            notify::send(channel, &text, &self.values).map(|()| text)
-        });
-        let (message, ok, error) = match result {
-            Ok(text) => (text, true, None),
-            Err(error) => (
-                self.values.masker.mask(&message.to_string()),
-                false,
-                Some(self.values.masker.mask(&error)),
-            ),
+        let text = match self.values.template(message) {
+            Ok(text) => self.values.masker.mask(&text),
+            Err(error) => {
+                let message = self.values.masker.mask(&message.to_string());
+                let error = Some(self.values.masker.mask(&error));
+                return self.emit(Event::Notified {
+                    channel: channel.to_string(),
+                    message,
+                    ok: false,
+                    error,
+                });
+            }
         };
+        let result = match self.model.channel(channel) {
+            Some(channel) => notify::send(channel, &text, &self.values),
+            None => Err(format!("no channel `{channel}`")),
+        };
+        let error = result.err().map(|e| self.values.masker.mask(&e));
         self.emit(Event::Notified {
             channel: channel.to_string(),
-            message,
-            ok,
+            message: text,
+            ok: error.is_none(),
             error,
         })
     }
@@ -719,6 +743,7 @@ impl<'m> Runner<'m> {
             let result = flip::revert(applied);
             self.emit(Event::Undone {
                 step: step.to_string(),
+                what: applied.target.display().to_string(),
                 ok: result.is_ok(),
                 error: result.err().map(|e| self.values.masker.mask(&e)),
             })?;
@@ -734,6 +759,7 @@ impl<'m> Runner<'m> {
                 let result = self.actions(&step.id, &step.undo, None, None, &mut Vec::new())?;
                 self.emit(Event::Undone {
                     step: step.id.clone(),
+                    what: "the step's undo block".into(),
                     ok: result.is_ok(),
                     error: result.err().map(|e| self.values.masker.mask(&e)),
                 })?;

@@ -4,7 +4,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::mask::Masker;
@@ -21,6 +21,13 @@ pub const GRACE: Duration = Duration::from_secs(5);
 pub enum Stream {
     Stdout,
     Stderr,
+}
+
+/// How the rest of the process talks to a running command: where to publish its process
+/// group (for the interrupt handler) and the flag that asks it to stop.
+pub struct Control<'a> {
+    pub running_group: &'a AtomicI32,
+    pub stop: &'a AtomicBool,
 }
 
 pub enum Program {
@@ -80,9 +87,10 @@ pub fn run(
     env: &[(String, String)],
     deadline: Option<Instant>,
     masker: &Masker,
-    running_group: &AtomicI32,
+    control: &Control<'_>,
     on_line: &mut dyn FnMut(Stream, &str),
 ) -> Result<Finished, String> {
+    let Control { running_group, stop } = control;
     let (program_path, args) = match program {
         Program::Argv(argv) => {
             let (first, rest) = argv.split_first().ok_or("the command is empty")?;
@@ -163,10 +171,16 @@ pub fn run(
                 Err(error) => return Err(format!("lost track of the command: {error}")),
             }
         }
+        // Ctrl-C: the handler already sent SIGTERM; make sure of it, and follow with SIGKILL.
+        if exited.is_none() && terminated_at.is_none() && stop.load(Ordering::SeqCst) {
+            signal_group(pid, libc::SIGTERM);
+            terminated_at = Some(Instant::now());
+            continue;
+        }
         if let (None, Some(limit)) = (exited, limit) {
             if Instant::now() >= limit {
                 if terminated_at.is_none() {
-                    timed_out = true;
+                    timed_out = deadline.is_some();
                     signal_group(pid, libc::SIGTERM);
                     terminated_at = Some(Instant::now());
                 } else {

@@ -147,9 +147,9 @@ impl<W: Write> Listener for Progress<W> {
                 },
                 StepStatus::Skipped => writeln!(out, "      skipped"),
             },
-            Event::Undone { step, ok, error } => match ok {
-                true => writeln!(out, "      undid {step}"),
-                false => writeln!(out, "      ! could not undo {step}: {}", error.as_deref().unwrap_or("")),
+            Event::Undone { step, what, ok, error } => match ok {
+                true => writeln!(out, "      undid {step}: {what}"),
+                false => writeln!(out, "      ! could not undo {step} ({what}): {}", error.as_deref().unwrap_or("")),
             },
             Event::RunFinished {
                 status,

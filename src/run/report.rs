@@ -36,6 +36,8 @@ pub struct Report {
     notifications: Vec<Value>,
     undone: Vec<Value>,
     resumed: Vec<Value>,
+    /// What `on failure` ran: its commands and checks are not a step's.
+    on_failure: Vec<Value>,
     finished: Value,
 }
 
@@ -75,35 +77,35 @@ impl Report {
             "notifications": self.notifications,
             "undone": self.undone,
             "resumed": self.resumed,
+            "on_failure": self.on_failure,
         })
     }
 
     /// A testcase per step; its checks are its assertions; steps that never ran are skipped.
     pub fn to_junit(&self) -> String {
         let title = self.run["title"].as_str().unwrap_or("runbook");
-        let failures = self.steps.iter().filter(|s| s.status == Some(StepStatus::Failed)).count();
+        let objectives_failed = matches!(self.finished["failed_step"].as_str(), Some("rto" | "rpo"));
+        let failures = self.steps.iter().filter(|s| s.status == Some(StepStatus::Failed)).count() + usize::from(objectives_failed);
         let skipped = self
             .steps
             .iter()
             .filter(|s| matches!(s.status, None | Some(StepStatus::Skipped)))
             .count();
+        let tests = self.steps.len() + usize::from(self.has_objectives());
         let total_ms = self.finished["duration_ms"].as_u64().unwrap_or(0);
         let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let seconds = total_ms as f64 / 1000.0;
         let _ = writeln!(
             xml,
-            "<testsuites name=\"runbook drill\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",
-            self.steps.len(),
-            total_ms as f64 / 1000.0
+            "<testsuites name=\"runbook drill\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{seconds:.3}\">"
         );
         let _ = writeln!(
             xml,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",
-            escape(title),
-            self.steps.len(),
-            total_ms as f64 / 1000.0
+            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{seconds:.3}\">",
+            escape(title)
         );
-        if let Some(error) = self.finished["error"].as_str().filter(|_| self.finished["failed_step"].is_null()) {
-            let _ = writeln!(xml, "    <system-err>{}</system-err>", escape(error));
+        if let Some(case) = self.objectives_testcase(title) {
+            xml.push_str(&case);
         }
         for step in &self.steps {
             let _ = write!(
@@ -140,6 +142,30 @@ impl Report {
         }
         xml.push_str("  </testsuite>\n</testsuites>\n");
         xml
+    }
+
+    fn has_objectives(&self) -> bool {
+        !self.run["rto_ms"].is_null() || !self.run["rpo_ms"].is_null()
+    }
+
+    /// The RTO and RPO as one more test, so a drill that blows them fails in CI's test view.
+    fn objectives_testcase(&self, title: &str) -> Option<String> {
+        if !self.has_objectives() {
+            return None;
+        }
+        let mut case = format!(
+            "    <testcase classname=\"{}\" name=\"objectives: RTO and RPO\" time=\"0.000\">",
+            escape(title)
+        );
+        match (self.finished["failed_step"].as_str(), self.finished["error"].as_str()) {
+            (Some("rto" | "rpo"), Some(error)) => {
+                let _ = write!(case, "\n      <failure message=\"{}\"/>\n    </testcase>\n", escape(error));
+            }
+            _ if self.finished["status"] == "passed" => case.push_str("</testcase>\n"),
+            // Stopped before the end: the objectives were never measured.
+            _ => case.push_str("\n      <skipped/>\n    </testcase>\n"),
+        }
+        Some(case)
     }
 
     pub fn write(&self, dir: &Path) -> Result<(), String> {
@@ -223,11 +249,19 @@ impl Listener for Report {
             Event::RunStarted { steps, .. } => {
                 self.run = serde_json::to_value(event).unwrap_or_default();
                 if let Some(map) = self.run.as_object_mut() {
-                    map.remove("event");
-                    map.remove("steps");
+                    for key in ["event", "steps", "fingerprints", "command_line"] {
+                        map.remove(key);
+                    }
                 }
-                for id in steps {
-                    self.step(id);
+                for (id, title) in steps {
+                    self.step(id).title = title.clone();
+                }
+            }
+            Event::CommandStarted { step, .. } | Event::CommandFinished { step, .. } | Event::Check { step, .. }
+                if step == "on_failure" =>
+            {
+                if !matches!(event, Event::Check { pending: true, .. }) {
+                    self.on_failure.push(without_tag(event));
                 }
             }
             Event::StepStarted { step, title, attempt, .. } => {

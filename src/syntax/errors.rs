@@ -161,6 +161,8 @@ fn unterminated(source: &Source, at: usize, positives: &[Rule]) -> Option<Diagno
         .with_secondary(Span::new(at, at), end)
         .with_help(if is_command {
             "close the command with a backtick: run `program arg`"
+        } else if long {
+            "close the text with three double quotes: \"\"\"...\"\"\""
         } else {
             "close the string with a double quote on the same line: \"like this\"; for text over several lines, use three quotes: \"\"\"...\"\"\""
         }),
