@@ -7,6 +7,7 @@ mod drill;
 mod examples;
 mod notify;
 mod plan;
+mod postgres;
 mod resume;
 mod robustness;
 mod support;

@@ -87,6 +87,73 @@ pub fn engine(steps: StepResults) -> Engine {
     engine
 }
 
+/// One row of one column gives that value; otherwise an array of rows, each a map.
+fn rows_to_dynamic(mut rows: Vec<serde_json::Value>) -> Dynamic {
+    if rows.len() == 1 {
+        if let Some(map) = rows[0].as_object() {
+            if map.len() == 1 {
+                let only = rows.pop().and_then(|row| row.as_object().and_then(|m| m.values().next().cloned()));
+                return json_to_dynamic(only.unwrap_or(serde_json::Value::Null));
+            }
+        }
+    }
+    rows.into_iter().map(json_to_dynamic).collect::<rhai::Array>().into()
+}
+
+/// A read-only query on PostgreSQL. Each row comes back as JSON (`to_jsonb`), so numbers,
+/// booleans, text and NULL keep their types; a statement that is not a SELECT (`SHOW`)
+/// falls back to text.
+fn postgres_sql(conn: &str, query: &str) -> Fallible<Dynamic> {
+    let mut config: postgres::Config = conn.parse().or_else(|e| fail(format!("not a PostgreSQL connection string: {e}")))?;
+    config.connect_timeout(std::time::Duration::from_secs(10));
+    config.options("-c statement_timeout=30000 -c default_transaction_read_only=on");
+    let mut client = config
+        .connect(postgres::NoTls)
+        .or_else(|e| fail(format!("cannot connect: {}", postgres_error(&e))))?;
+    let wrapped = format!(
+        "select to_jsonb(runbook_row) from ({}) as runbook_row limit 10001",
+        query.trim().trim_end_matches(';')
+    );
+    let rows = match client.query(wrapped.as_str(), &[]) {
+        Ok(rows) => rows.iter().map(|row| row.get::<_, serde_json::Value>(0)).collect::<Vec<_>>(),
+        Err(_) => {
+            let messages = client.simple_query(query).or_else(|e| fail(postgres_error(&e)))?;
+            messages
+                .iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(row) => {
+                        let map: serde_json::Map<String, serde_json::Value> = row
+                            .columns()
+                            .iter()
+                            .enumerate()
+                            .map(|(i, c)| {
+                                (
+                                    c.name().to_string(),
+                                    row.get(i)
+                                        .map_or(serde_json::Value::Null, |v| serde_json::Value::String(v.to_string())),
+                                )
+                            })
+                            .collect();
+                        Some(serde_json::Value::Object(map))
+                    }
+                    _ => None,
+                })
+                .collect()
+        }
+    };
+    if rows.len() > 10_000 {
+        return fail("the query returned more than 10,000 rows; count them in SQL instead");
+    }
+    Ok(rows_to_dynamic(rows))
+}
+
+fn postgres_error(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => error.to_string(),
+    }
+}
+
 fn json_to_dynamic(value: serde_json::Value) -> Dynamic {
     match value {
         serde_json::Value::Null => Dynamic::UNIT,
@@ -234,7 +301,7 @@ pub fn newest(dir: &str, pattern: &str) -> Result<Option<String>, String> {
 /// rows, each a map of column to value.
 pub fn sql(conn: &str, query: &str) -> Fallible<Dynamic> {
     if conn.starts_with("postgres://") || conn.starts_with("postgresql://") {
-        return fail("sql() on PostgreSQL is not supported by this build yet; check with `run` and psql instead");
+        return postgres_sql(conn, query);
     }
     if !Path::new(conn).exists() {
         return fail(format!("{conn}: no such database file"));

@@ -1,6 +1,7 @@
 //! Runs the real `runbook` binary in a temporary folder and captures what a user would see.
 
 pub mod http;
+pub mod pg;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,163 @@
+//! A throwaway PostgreSQL cluster for the tests, with WAL archiving on, on a free loopback
+//! port. The server refuses to run as root, so as root its programs run as `postgres`.
+//!
+//! CI installs PostgreSQL and sets RUNBOOK_TEST_POSTGRES=1, so there a missing server fails
+//! the tests; elsewhere they say they are skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Cluster {
+    pub root: PathBuf,
+    pub port: u16,
+    pub bin: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn bin_dir() -> Option<PathBuf> {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .map(|v| v.split_whitespace().next() == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// A command run as the `postgres` user when we are root.
+pub fn as_postgres(program: &Path) -> Command {
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn run(mut command: Command) -> String {
+    let output = command.output().expect("run a PostgreSQL program");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+impl Cluster {
+    pub fn start() -> Option<Self> {
+        let Some(bin) = bin_dir() else {
+            assert!(
+                std::env::var_os("RUNBOOK_TEST_POSTGRES").is_none(),
+                "RUNBOOK_TEST_POSTGRES is set but PostgreSQL is not installed"
+            );
+            eprintln!("skipped: PostgreSQL is not installed (CI installs it; see .ci/run)");
+            return None;
+        };
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let root = dir.path().join("pg");
+        std::fs::create_dir_all(root.join("wal")).expect("mkdir");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        if is_root() {
+            run({
+                let mut c = Command::new("chown");
+                c.args(["-R", "postgres:postgres"]).arg(&root);
+                c
+            });
+        }
+        let port = free_port();
+        run({
+            let mut c = as_postgres(&bin.join("initdb"));
+            c.args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C", "-D"])
+                .arg(root.join("data"));
+            c
+        });
+        let config = format!(
+            "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\nwal_level = replica\narchive_mode = on\narchive_command = 'cp %p {root}/wal/%f'\nmax_wal_senders = 4\nfsync = off\n",
+            root = root.display()
+        );
+        let conf = root.join("data/postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf).expect("postgresql.conf");
+        text.push_str(&config);
+        std::fs::write(&conf, text).expect("write postgresql.conf");
+        run({
+            let mut c = as_postgres(&bin.join("pg_ctl"));
+            c.arg("-D")
+                .arg(root.join("data"))
+                .arg("-l")
+                .arg(root.join("server.log"))
+                .args(["-w", "start"]);
+            c
+        });
+        Some(Self {
+            root,
+            port,
+            bin,
+            _dir: dir,
+        })
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!("postgresql://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        let mut command = Command::new(self.bin.join("psql"));
+        command.args([
+            "-X",
+            "-q",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-p",
+            &self.port.to_string(),
+            "-d",
+            db,
+            "-c",
+            sql,
+        ]);
+        run(command)
+    }
+
+    /// Stops a cluster in `data` (this one, or one a test recovered).
+    pub fn stop(&self, data: &Path) {
+        let _ = as_postgres(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(data)
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop(&self.root.join("data"));
+    }
+}
