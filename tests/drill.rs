@@ -483,3 +483,52 @@ fn a_flood_of_output_keeps_memory_bounded() {
     );
     assert!(peak > 0 && peak < 64 * 1024, "peak memory {peak} kB");
 }
+
+/// The DNS failover example, drilled against a loopback server that plays the standby's
+/// health endpoint, the DNS provider's API and the status page.
+#[test]
+fn the_dns_failover_example_drills_against_a_loopback_provider() {
+    let server = crate::support::http::Server::start(&[], r#"{"lag_seconds": 3, "content": "203.0.113.20"}"#);
+    let test = Test::new();
+    let state = test.path().join("state").display().to_string();
+    let outcome = test
+        .args([
+            "drill",
+            &root().join("runbooks/dns-failover.runbook").display().to_string(),
+            "--state-dir",
+            &state,
+        ])
+        .args([
+            "-p",
+            &format!("health_url={}/healthz", server.url),
+            "-p",
+            &format!("dns_api={}/zones/example.com", server.url),
+        ])
+        .env("DNS_API_TOKEN", "dns-token-4567")
+        .env("STATUS_PAGE_WEBHOOK", &format!("{}/status", server.url))
+        .run();
+    outcome.expect_code(0);
+    assert!(!outcome.stderr.contains("dns-token-4567"), "{}", outcome.stderr);
+    let requests = server.requests();
+    let update = requests.iter().find(|r| r.method == "PUT").expect("the DNS update");
+    assert_eq!(update.path, "/zones/example.com/records/drill-api.example.com");
+    assert_eq!(update.body, r#"{"type": "A", "content": "203.0.113.20", "ttl": 60}"#);
+    assert!(
+        update.headers.iter().any(|h| h == "Authorization: Bearer dns-token-4567"),
+        "{:?}",
+        update.headers
+    );
+    let check = requests
+        .iter()
+        .find(|r| r.method == "GET" && r.path.ends_with("/records/drill-api.example.com"))
+        .expect("the propagation check");
+    assert!(
+        check
+            .headers
+            .iter()
+            .any(|h| h == "authorization: Bearer dns-token-4567" || h == "Authorization: Bearer dns-token-4567"),
+        "{:?}",
+        check.headers
+    );
+    assert!(requests.iter().any(|r| r.path == "/status"), "the status page was told");
+}

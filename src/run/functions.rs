@@ -66,17 +66,8 @@ pub fn engine(steps: StepResults) -> Engine {
             None => fail(format!("the step `{step}` has run no command yet")),
         }
     });
-    engine.register_fn("http", |url: &str| -> Fallible<rhai::Map> {
-        let response = super::http::get(url, std::time::Duration::from_secs(10)).or_else(|e| fail(format!("{url}: {e}")))?;
-        let mut map = rhai::Map::new();
-        map.insert("status".into(), Dynamic::from(i64::from(response.status)));
-        let json = serde_json::from_str::<serde_json::Value>(&response.body)
-            .map(json_to_dynamic)
-            .unwrap_or(Dynamic::UNIT);
-        map.insert("json".into(), json);
-        map.insert("body".into(), response.body.into());
-        Ok(map)
-    });
+    engine.register_fn("http", |url: &str| http(url, &rhai::Map::new()));
+    engine.register_fn("http", |url: &str, headers: rhai::Map| http(url, &headers));
     engine.register_fn("resolve", |host: &str| -> Fallible<String> {
         use std::net::ToSocketAddrs;
         match (host, 0).to_socket_addrs() {
@@ -85,6 +76,21 @@ pub fn engine(steps: StepResults) -> Engine {
         }
     });
     engine
+}
+
+/// `http(url)` and `http(url, #{ "Authorization": "Bearer ..." })`: a GET with a 10s
+/// timeout, giving `status`, `body` and, when the body is JSON, `json`.
+fn http(url: &str, headers: &rhai::Map) -> Fallible<rhai::Map> {
+    let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let response = super::http::get(url, &headers, std::time::Duration::from_secs(10)).or_else(|e| fail(format!("{url}: {e}")))?;
+    let mut map = rhai::Map::new();
+    map.insert("status".into(), Dynamic::from(i64::from(response.status)));
+    let json = serde_json::from_str::<serde_json::Value>(&response.body)
+        .map(json_to_dynamic)
+        .unwrap_or(Dynamic::UNIT);
+    map.insert("json".into(), json);
+    map.insert("body".into(), response.body.into());
+    Ok(map)
 }
 
 /// One row of one column gives that value; otherwise an array of rows, each a map.

@@ -17,8 +17,12 @@ fn agent(timeout: Duration) -> ureq::Agent {
         .into()
 }
 
-pub fn get(url: &str, timeout: Duration) -> Result<Response, String> {
-    let mut response = agent(timeout).get(url).call().map_err(|e| describe(&e))?;
+pub fn get(url: &str, headers: &[(String, String)], timeout: Duration) -> Result<Response, String> {
+    let mut request = agent(timeout).get(url);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let mut response = request.call().map_err(|e| describe(&e))?;
     let status = response.status().as_u16();
     let body = response
         .body_mut()

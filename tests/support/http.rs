@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 pub struct Request {
     pub method: String,
     pub path: String,
+    pub headers: Vec<String>,
     pub body: String,
 }
 
@@ -49,11 +50,13 @@ impl Server {
                 let mut parts = line.split_whitespace();
                 let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
                 let mut length = 0;
+                let mut headers = Vec::new();
                 loop {
                     let mut header = String::new();
                     if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
                         break;
                     }
+                    headers.push(header.trim().to_string());
                     if let Some((name, value)) = header.split_once(':') {
                         if name.eq_ignore_ascii_case("content-length") {
                             length = value.trim().parse().unwrap_or(0);
@@ -65,6 +68,7 @@ impl Server {
                 seen.lock().expect("lock").push(Request {
                     method,
                     path,
+                    headers,
                     body: String::from_utf8_lossy(&buffer).into_owned(),
                 });
                 let status = statuses.pop().unwrap_or(200);
