@@ -532,3 +532,47 @@ fn the_dns_failover_example_drills_against_a_loopback_provider() {
     );
     assert!(requests.iter().any(|r| r.path == "/status"), "the status page was told");
 }
+
+#[test]
+fn checks_see_earlier_steps_and_stay_in_their_sandbox() {
+    let drill = Drill { test: Test::new() };
+    let path = runbook_in(
+        &drill,
+        "sandbox.runbook",
+        r#"runbook "t" {
+    step count "Count" {
+        run `printf 'rows: 42\n'`
+    }
+    step look "Look" {
+        check "the count step said 42" { output("count").contains("rows: 42") }
+        check "and exited 0" { exit_code("count") == 0 }
+        check "a file has a size and a hash" { size("{workdir}/../journal.jsonl") > 0 && sha256("{workdir}/../journal.jsonl").len() == 64 }
+    }
+    step wide "Print a long line" {
+        shell `head -c 60000 /dev/zero | tr '\0' x`
+    }
+    step spin "Spin" {
+        check "a runaway check is stopped" { output("wide").split("").map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).map(|c| 1).len() > 0 }
+    }
+}
+"#,
+    );
+    let outcome = drill.drill(&path, &[]);
+    outcome.expect_code(1);
+    let report = drill.report();
+    assert_eq!(report["steps"][1]["status"], "passed", "{report:#}");
+    let spin = &report["steps"][3]["checks"][0];
+    assert!(spin["error"].as_str().expect("an error").contains("too many steps"), "{spin:#}");
+
+    let huge = runbook_in(
+        &drill,
+        "huge.runbook",
+        "runbook \"t\" {\n step s \"S\" {\n check \"a huge string is refused\" { \"x\".pad(10000000, 'x').len() > 0 }\n }\n}\n",
+    );
+    drill.drill(&huge, &[]).expect_code(1);
+    let error = drill.report()["steps"][0]["checks"][0]["error"]
+        .as_str()
+        .expect("an error")
+        .to_string();
+    assert!(error.contains("too large"), "{error}");
+}

@@ -5,6 +5,7 @@ use rhai::{Dynamic, Engine, Scope};
 use crate::duration::Duration;
 use crate::model::{Builtin, Check, ParamType};
 
+use super::functions::Budget;
 use super::values::{Value, Values};
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -29,7 +30,8 @@ impl Outcome {
     }
 }
 
-pub fn evaluate(engine: &Engine, check: &Check, values: &Values<'_>) -> Outcome {
+pub fn evaluate(engine: &Engine, budget: &Budget, check: &Check, values: &Values<'_>) -> Outcome {
+    budget.reset();
     let expected = check.source.clone();
     let mut scope = match scope_for(check, values) {
         Ok(scope) => scope,
@@ -50,6 +52,7 @@ pub fn evaluate(engine: &Engine, check: &Check, values: &Values<'_>) -> Outcome 
             let observed = if passed {
                 None
             } else {
+                budget.reset();
                 observe(engine, &mut scope, &check.source).map(mask)
             };
             Outcome {
@@ -222,7 +225,8 @@ fn plain_error(error: &rhai::EvalAltResult) -> String {
     let text = match error {
         rhai::EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
         rhai::EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => return plain_error(inner),
-        rhai::EvalAltResult::ErrorTooManyOperations(_) => "the check took too many steps; is it looping over something huge?".to_string(),
+        rhai::EvalAltResult::ErrorTooManyOperations(_) => "the check took too many steps; is it going over something huge?".to_string(),
+        rhai::EvalAltResult::ErrorTerminated(reason, _) => reason.to_string(),
         other => other.to_string(),
     };
     text.split(" (line ").next().unwrap_or(&text).to_string()

@@ -45,9 +45,47 @@ impl StepResults {
     }
 }
 
-/// The engine checks run on: the load-time sandbox plus the drill functions.
-pub fn engine(steps: StepResults) -> Engine {
+/// How much one evaluation of a check may do. Rhai's own operation limit does not reach
+/// into closures called by `map` or `filter`, but its progress hook does, so the budget is
+/// kept there: operations counted across the whole evaluation, and a wall-clock limit.
+#[derive(Clone, Default)]
+pub struct Budget {
+    operations: Arc<std::sync::atomic::AtomicU64>,
+    started: Arc<Mutex<Option<std::time::Instant>>>,
+}
+
+/// The longest a single check may run.
+pub const CHECK_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Budget {
+    /// Starts a fresh budget for the next evaluation.
+    pub fn reset(&self) {
+        self.operations.store(0, std::sync::atomic::Ordering::Relaxed);
+        *self.started.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+    }
+
+    fn spend(&self) -> Option<Dynamic> {
+        let spent = self.operations.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if spent > crate::model::checks::MAX_OPERATIONS {
+            return Some("the check took too many steps; is it going over something huge?".into());
+        }
+        if spent % 4096 == 0 {
+            let started = *self.started.lock().unwrap_or_else(|p| p.into_inner());
+            if started.is_some_and(|at| at.elapsed() > CHECK_TIME_LIMIT) {
+                return Some(format!("the check ran for more than {}s", CHECK_TIME_LIMIT.as_secs()).into());
+            }
+        }
+        None
+    }
+}
+
+/// The engine checks run on: the load-time sandbox plus the drill functions, and the budget
+/// each evaluation must be started with.
+pub fn engine(steps: StepResults) -> (Engine, Budget) {
     let mut engine = sandboxed_engine();
+    let budget = Budget::default();
+    let spender = budget.clone();
+    engine.on_progress(move |_| spender.spend());
     register_durations(&mut engine);
     register_files(&mut engine);
     engine.register_fn("sql", |conn: &str, query: &str| sql(conn, query));
@@ -75,7 +113,7 @@ pub fn engine(steps: StepResults) -> Engine {
             Err(error) => fail(format!("cannot resolve {host}: {error}")),
         }
     });
-    engine
+    (engine, budget)
 }
 
 /// `http(url)` and `http(url, #{ "Authorization": "Bearer ..." })`: a GET with a 10s

@@ -136,7 +136,7 @@ struct Completed<'m> {
 struct Runner<'m> {
     model: &'m Model,
     values: Values<'m>,
-    engine: Engine,
+    engine: (Engine, functions::Budget),
     steps: StepResults,
     journal: journal::Journal,
     report: report::Report,
@@ -625,7 +625,7 @@ impl<'m> Runner<'m> {
     }
 
     fn check(&mut self, step: &str, check: &'m Check, pending: bool) -> Result<Result<(), String>, String> {
-        let outcome = check::evaluate(&self.engine, check, &self.values);
+        let outcome = check::evaluate(&self.engine.0, &self.engine.1, check, &self.values);
         let description = self
             .values
             .template(&check.description)
