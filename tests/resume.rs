@@ -74,6 +74,17 @@ impl Crashed {
     }
 }
 
+/// Whether any process still carries this run's id in its environment.
+fn leftover_of(run_id: &str) -> bool {
+    let marker = format!("RUNBOOK_RUN_ID={run_id}");
+    std::fs::read_dir("/proc").expect("/proc").flatten().any(|entry| {
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let zombie = stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z'));
+        !zombie && environ.split(|b| *b == 0).any(|v| v == marker.as_bytes())
+    })
+}
+
 fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).expect("read");
     assert!(text.contains(from));
@@ -89,7 +100,7 @@ fn resume_continues_after_the_last_completed_step() {
     assert!(
         outcome
             .stderr
-            .contains("resuming: 1 step already done; `second` was cut off and starts again"),
+            .contains("resuming: 1 step already done; `second` was cut off and starts again (after stopping 1 process it left running)"),
         "{}",
         outcome.stderr
     );
@@ -98,6 +109,8 @@ fn resume_continues_after_the_last_completed_step() {
         "first\nsecond\nsecond\nthird\n",
         "first ran once, second twice, third once"
     );
+    let run_id = crashed.run_dir.file_name().expect("a run id").to_string_lossy().into_owned();
+    assert!(!leftover_of(&run_id), "the cut-off step's `sleep 30` was stopped");
     assert_eq!(crashed.read("work/app.env"), "STAGE=second\n");
     let journal = crashed.read("journal.jsonl");
     assert!(journal.contains("\"event\":\"run_resumed\""), "{journal}");

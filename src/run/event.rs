@@ -63,6 +63,8 @@ pub enum Event {
         completed: Vec<String>,
         /// The step that was cut off, which runs again from its start.
         restarting: Option<String>,
+        /// Processes of the cut-off step still running, stopped before it starts again.
+        stopped: usize,
         at: String,
     },
     StepStarted {

@@ -236,9 +236,15 @@ impl<'m> Runner<'m> {
                         self.completed.push(Completed { step, flips });
                     }
                 }
+                // Whatever the cut-off step left running must not race its second run.
+                let stopped = point
+                    .restarting
+                    .as_ref()
+                    .map_or(0, |(id, _)| process::stop_leftovers(&self.values.run_id, id));
                 self.emit(Event::RunResumed {
                     completed: self.completed.iter().map(|c| c.step.id.clone()).collect(),
                     restarting: point.restarting.as_ref().map(|(id, _)| id.clone()),
+                    stopped,
                     at: now(),
                 })?;
                 // The step that was cut off starts again from nothing.

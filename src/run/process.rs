@@ -109,14 +109,6 @@ pub fn run(
         .before_spawn(|command| {
             use std::os::unix::process::CommandExt;
             command.process_group(0);
-            // SAFETY: prctl is async-signal-safe; it makes the command die with the runner,
-            // so a killed `runbook` does not leave it running unwatched.
-            unsafe {
-                command.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
             Ok(())
         });
     for (key, value) in env {
@@ -293,6 +285,47 @@ fn poll_pipes(pipes: &mut [Pipe; 2], timeout_ms: i32, emit: &mut dyn FnMut(Strea
             pipes[index].read(emit);
         }
     }
+}
+
+/// Stops what is left of a step after its runner died: every process whose environment says
+/// it belongs to `run_id` and `step` (commands get RUNBOOK_RUN_ID and RUNBOOK_STEP, and
+/// whatever they start inherits them), by process group, TERM then KILL. Returns how many
+/// processes there were.
+pub fn stop_leftovers(run_id: &str, step: &str) -> usize {
+    let wanted = [format!("RUNBOOK_RUN_ID={run_id}"), format!("RUNBOOK_STEP={step}")];
+    let leftovers = || -> Vec<(i32, i32)> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| *pid != std::process::id() as i32)
+            .filter_map(|pid| {
+                let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+                let mut vars = environ.split(|b| *b == 0);
+                let ours = wanted.iter().all(|w| vars.clone().any(|v| v == w.as_bytes()));
+                vars.next();
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split(' ').collect();
+                let alive = fields.first().is_some_and(|state| *state != "Z");
+                let group = fields.get(2)?.parse().ok()?;
+                (ours && alive).then_some((pid, group))
+            })
+            .collect()
+    };
+    let found = leftovers();
+    for (_, group) in &found {
+        signal_group(*group, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + GRACE;
+    while !leftovers().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (_, group) in leftovers() {
+        signal_group(group, libc::SIGKILL);
+    }
+    found.len()
 }
 
 /// Signals every process in the group led by `pid`.

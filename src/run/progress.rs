@@ -44,16 +44,22 @@ impl<W: Write> Listener for Progress<W> {
                 };
                 writeln!(out, "{mode}: {title}\n  run {run_id} · {objectives}\n  working in {workdir}")
             }
-            Event::RunResumed { completed, restarting, .. } => {
+            Event::RunResumed {
+                completed,
+                restarting,
+                stopped,
+                ..
+            } => {
                 let again = restarting
                     .as_ref()
                     .map_or(String::new(), |s| format!("; `{s}` was cut off and starts again"));
-                writeln!(
-                    out,
-                    "resuming: {} step{} already done{again}",
-                    completed.len(),
-                    if completed.len() == 1 { "" } else { "s" }
-                )
+                let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+                let leftovers = if *stopped > 0 {
+                    format!(" (after stopping {} it left running)", plural(*stopped, "process"))
+                } else {
+                    String::new()
+                };
+                writeln!(out, "resuming: {} already done{again}{leftovers}", plural(completed.len(), "step"))
             }
             Event::StepStarted {
                 step,
