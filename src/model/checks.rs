@@ -135,6 +135,50 @@ pub fn identifiers(rhai: &str) -> Vec<&str> {
     names
 }
 
+/// Splits at the one top-level comparison operator, if the expression is a single comparison.
+pub fn split_comparison(rhai: &str) -> Option<(&str, &str)> {
+    let bytes = rhai.as_bytes();
+    let mut depth = 0i32;
+    let mut quote: Option<u8> = None;
+    let mut found: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'"' | b'\'' | b'`' => quote = Some(c),
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b'&' | b'|' if depth == 0 && bytes.get(i + 1) == Some(&c) => return None,
+            b'<' | b'>' | b'=' | b'!' if depth == 0 => {
+                let two = bytes.get(i + 1) == Some(&b'=');
+                let is_comparison = two || matches!(c, b'<' | b'>');
+                if is_comparison {
+                    if found.is_some() {
+                        return None;
+                    }
+                    let len = if two { 2 } else { 1 };
+                    found = Some((i, i + len));
+                    i += len;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let (start, end) = found?;
+    Some((&rhai[..start], &rhai[end..]))
+}
+
 fn lowercase_first(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
@@ -337,6 +381,15 @@ mod tests {
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn splits_a_single_top_level_comparison() {
+        assert_eq!(split_comparison("age(f(\"a<b\")) < rpo"), Some(("age(f(\"a<b\")) ", " rpo")));
+        assert_eq!(split_comparison("x == \"ok\""), Some(("x ", " \"ok\"")));
+        assert_eq!(split_comparison("a > 1 && b < 2"), None);
+        assert_eq!(split_comparison("!exists(x)"), None);
+        assert_eq!(split_comparison("a < b < c"), None);
     }
 
     #[test]

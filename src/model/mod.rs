@@ -83,6 +83,8 @@ pub struct Model {
     pub on_failure: Vec<Action>,
     pub span: Span,
     pub title_span: Span,
+    /// Every `# ...` comment in the file, for `# lint: allow(...)`.
+    pub comments: Vec<crate::syntax::ast::Comment>,
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -143,6 +143,7 @@ impl<'a> Resolver<'a> {
             on_failure: Vec::new(),
             span: runbook.span,
             title_span: runbook.title.span,
+            comments: file.comments.clone(),
         };
         self.no_interpolation(&runbook.title, "the title");
         self.declare(runbook, &mut model);

@@ -125,7 +125,7 @@ fn dynamic(value: Value) -> Dynamic {
 /// For `left OP right`, evaluates both sides so a failure can say what each was, in the
 /// words the runbook wrote them in.
 fn observe(engine: &Engine, scope: &mut Scope<'_>, source: &str) -> Option<String> {
-    let (left, right) = split_comparison(source)?;
+    let (left, right) = crate::model::checks::split_comparison(source)?;
     let side = |text: &str, scope: &mut Scope<'_>| -> String {
         match engine
             .compile_expression_with_scope(scope, crate::model::checks::to_rhai(text))
@@ -144,50 +144,6 @@ fn observe(engine: &Engine, scope: &mut Scope<'_>, source: &str) -> Option<Strin
         (true, false) => format!("`{}` is {right_value}", right.trim()),
         (false, false) => format!("`{}` is {left_value} and `{}` is {right_value}", left.trim(), right.trim()),
     })
-}
-
-/// Splits at the one top-level comparison operator, if the expression is a single comparison.
-fn split_comparison(rhai: &str) -> Option<(&str, &str)> {
-    let bytes = rhai.as_bytes();
-    let mut depth = 0i32;
-    let mut quote: Option<u8> = None;
-    let mut found: Option<(usize, usize)> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if let Some(q) = quote {
-            if c == b'\\' {
-                i += 1;
-            } else if c == q {
-                quote = None;
-            }
-            i += 1;
-            continue;
-        }
-        match c {
-            b'"' | b'\'' | b'`' => quote = Some(c),
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth -= 1,
-            b'&' | b'|' if depth == 0 && bytes.get(i + 1) == Some(&c) => return None,
-            b'<' | b'>' | b'=' | b'!' if depth == 0 => {
-                let two = bytes.get(i + 1) == Some(&b'=');
-                let is_comparison = two || matches!(c, b'<' | b'>');
-                if is_comparison {
-                    if found.is_some() {
-                        return None;
-                    }
-                    let len = if two { 2 } else { 1 };
-                    found = Some((i, i + len));
-                    i += len;
-                    continue;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let (start, end) = found?;
-    Some((&rhai[..start], &rhai[end..]))
 }
 
 fn describe(value: &Dynamic) -> String {
@@ -230,18 +186,4 @@ fn plain_error(error: &rhai::EvalAltResult) -> String {
         other => other.to_string(),
     };
     text.split(" (line ").next().unwrap_or(&text).to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_a_single_top_level_comparison() {
-        assert_eq!(split_comparison("age(f(\"a<b\")) < rpo"), Some(("age(f(\"a<b\")) ", " rpo")));
-        assert_eq!(split_comparison("x == \"ok\""), Some(("x ", " \"ok\"")));
-        assert_eq!(split_comparison("a > 1 && b < 2"), None);
-        assert_eq!(split_comparison("!exists(x)"), None);
-        assert_eq!(split_comparison("a < b < c"), None);
-    }
 }

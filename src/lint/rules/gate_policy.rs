@@ -35,16 +35,16 @@ impl Rule for GatePolicy {
 
 #[cfg(test)]
 mod tests {
-    use super::super::findings;
+    use super::super::findings_of;
 
     #[test]
     fn flags_a_gate_without_policy() {
-        let found = findings("runbook \"t\" { rto 5m rpo 5m gate \"Go?\" { } }");
+        let found = findings_of("RB002", "runbook \"t\" { rto 5m rpo 5m gate \"Go?\" { } }");
         assert_eq!(found, ["RB002 this gate does not say what a drill answers"]);
     }
 
     #[test]
     fn passes_with_a_policy() {
-        assert!(findings("runbook \"t\" { rto 5m rpo 5m gate \"Go?\" { drill: deny } }").is_empty());
+        assert!(findings_of("RB002", "runbook \"t\" { rto 5m rpo 5m gate \"Go?\" { drill: deny } }").is_empty());
     }
 }

@@ -1,12 +1,34 @@
 //! One file per rule. Add a rule by writing its file and listing it in [`ALL`].
 
+mod colocated_backups;
+mod command_timeout;
+mod constant_check;
+mod drill_touches_live;
+mod failure_notification;
 mod gate_policy;
+mod literal_secret;
 mod objectives;
+mod ungated_change;
 mod unused_name;
+mod unverified_restore;
+mod wait_deadline;
 
 use super::Rule;
 
-pub(super) static ALL: &[&dyn Rule] = &[&objectives::Objectives, &gate_policy::GatePolicy, &unused_name::UnusedName];
+pub(super) static ALL: &[&dyn Rule] = &[
+    &objectives::Objectives,
+    &gate_policy::GatePolicy,
+    &unused_name::UnusedName,
+    &unverified_restore::UnverifiedRestore,
+    &ungated_change::UngatedChange,
+    &failure_notification::FailureNotification,
+    &drill_touches_live::DrillTouchesLive,
+    &colocated_backups::ColocatedBackups,
+    &literal_secret::LiteralSecret,
+    &constant_check::ConstantCheck,
+    &command_timeout::CommandTimeout,
+    &wait_deadline::WaitDeadline,
+];
 
 #[cfg(test)]
 pub(super) fn findings(text: &str) -> Vec<String> {
@@ -16,4 +38,10 @@ pub(super) fn findings(text: &str) -> Vec<String> {
         .into_iter()
         .map(|d| format!("{} {}", d.code, d.message))
         .collect()
+}
+
+/// The findings of one rule only.
+#[cfg(test)]
+pub(super) fn findings_of(id: &str, text: &str) -> Vec<String> {
+    findings(text).into_iter().filter(|f| f.starts_with(id)).collect()
 }

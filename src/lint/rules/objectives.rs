@@ -39,17 +39,17 @@ impl Rule for Objectives {
 
 #[cfg(test)]
 mod tests {
-    use super::super::findings;
+    use super::super::findings_of;
 
     #[test]
     fn flags_missing_objectives() {
-        let found = findings("runbook \"t\" { rto 5m }");
+        let found = findings_of("RB001", "runbook \"t\" { rto 5m }");
         assert!(found.contains(&"RB001 this runbook declares no rpo".to_string()), "{found:?}");
     }
 
     #[test]
     fn passes_with_both() {
-        let found = findings("runbook \"t\" { rto 5m rpo 1h }");
+        let found = findings_of("RB001", "runbook \"t\" { rto 5m rpo 1h }");
         assert!(!found.iter().any(|f| f.starts_with("RB001")), "{found:?}");
     }
 }

@@ -83,11 +83,11 @@ fn used_names(model: &Model) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::findings;
+    use super::super::findings_of;
 
     #[test]
     fn flags_unused_parameter_and_secret() {
-        let found = findings("runbook \"t\" { rto 5m rpo 5m param a = \"x\" secret k = env(\"K\") }");
+        let found = findings_of("RB003", "runbook \"t\" { rto 5m rpo 5m param a = \"x\" secret k = env(\"K\") }");
         assert_eq!(
             found,
             ["RB003 the parameter `a` is never used", "RB003 the secret `k` is never used"]
@@ -96,13 +96,17 @@ mod tests {
 
     #[test]
     fn a_name_used_only_in_a_check_counts() {
-        let found = findings("runbook \"t\" { rto 5m rpo 5m param a = \"x\" step s \"S\" { check \"c\" { exists(a) } } }");
+        let found = findings_of(
+            "RB003",
+            "runbook \"t\" { rto 5m rpo 5m param a = \"x\" step s \"S\" { check \"c\" { exists(a) } } }",
+        );
         assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]
     fn a_name_used_in_another_modes_override_counts() {
-        let found = findings(
+        let found = findings_of(
+            "RB003",
             "runbook \"t\" { rto 5m rpo 5m param root = \"/r\" param dir = \"/d\" drill { dir = \"{root}/drill\" } step s \"S\" { run `ls {dir}` } }",
         );
         assert!(found.is_empty(), "{found:?}");
@@ -110,7 +114,10 @@ mod tests {
 
     #[test]
     fn a_name_in_a_check_string_does_not_count() {
-        let found = findings("runbook \"t\" { rto 5m rpo 5m param a = \"x\" step s \"S\" { check \"c\" { exists(\"a\") } } }");
+        let found = findings_of(
+            "RB003",
+            "runbook \"t\" { rto 5m rpo 5m param a = \"x\" step s \"S\" { check \"c\" { exists(\"a\") } } }",
+        );
         assert_eq!(found, ["RB003 the parameter `a` is never used"]);
     }
 }

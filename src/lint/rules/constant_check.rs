@@ -1,0 +1,76 @@
+//! RB010: a check that cannot fail proves nothing.
+
+use crate::diagnostic::Severity;
+use crate::lint::{Findings, Rule, RuleInfo};
+use crate::model::{ActionKind, Check, Model};
+
+pub(super) struct ConstantCheck;
+
+static INFO: RuleInfo = RuleInfo {
+    id: "RB010",
+    name: "check-cannot-fail",
+    severity: Severity::Warning,
+    rationale: "A drill is evidence only if its checks can fail. `true`, a plain value, or a \
+                comparison of a thing with itself always passes, so the drill stays green while \
+                the backup it claims to verify is stale, empty or missing.",
+};
+
+fn is_literal(text: &str) -> bool {
+    let text = text.trim();
+    text == "true"
+        || text == "false"
+        || text.parse::<f64>().is_ok()
+        || (text.len() >= 2 && text.starts_with('"') && text.ends_with('"') && !text[1..text.len() - 1].contains('"'))
+}
+
+/// Why the expression always gives the same answer, if it does.
+fn always_the_same(source: &str) -> Option<&'static str> {
+    let source = source.trim();
+    if is_literal(source) {
+        return Some("it is a constant");
+    }
+    let (left, right) = crate::model::checks::split_comparison(source)?;
+    if left.trim() == right.trim() {
+        return Some("it compares a value with itself");
+    }
+    (is_literal(left) && is_literal(right)).then_some("it compares two constants")
+}
+
+impl Rule for ConstantCheck {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, model: &Model, findings: &mut Findings<'_>) {
+        let checks = model
+            .steps()
+            .flat_map(|s| s.actions.iter().chain(&s.undo))
+            .chain(&model.on_failure)
+            .filter(|a| a.origin.is_none())
+            .filter_map(|a| match &a.kind {
+                ActionKind::Check(check) | ActionKind::Wait { check, .. } => Some(check),
+                _ => None,
+            });
+        for check in checks.collect::<Vec<&Check>>() {
+            if let Some(why) = always_the_same(&check.source) {
+                findings.add(check.span, format!("this check cannot fail: {why}")).help =
+                    Some("check something the restore could get wrong: a row count, a checksum, a file's age".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::always_the_same;
+
+    #[test]
+    fn knows_checks_that_cannot_fail() {
+        for source in ["true", "42", "\"ok\"", "size(f) >= size(f)", "1 == 1", "x == x"] {
+            assert!(always_the_same(source).is_some(), "{source}");
+        }
+        for source in ["size(f) > 0", "exists(f)", "x == y", "a > 1 && a > 1"] {
+            assert!(always_the_same(source).is_none(), "{source}");
+        }
+    }
+}

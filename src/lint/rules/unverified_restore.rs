@@ -1,0 +1,93 @@
+//! RB004: a restore is not a recovery until a check says the data is really there.
+
+use crate::diagnostic::Severity;
+use crate::lint::{Findings, Rule, RuleInfo};
+use crate::model::{Action, ActionKind, Model, Node, Step};
+
+pub(super) struct UnverifiedRestore;
+
+static INFO: RuleInfo = RuleInfo {
+    id: "RB004",
+    name: "unverified-restore",
+    severity: Severity::Warning,
+    rationale: "A restore that completes is not a restore that worked: the partial backup brings \
+                back one table of four, and the unrestorable one brings back garbage. Verify before \
+                you declare victory: a check written in the runbook must follow the restore before \
+                anything is switched over to it.",
+};
+
+const RESTORES: [&str; 3] = ["sqlite.restore", "postgres.restore", "postgres.point_in_time"];
+
+fn is_restore(action: &Action) -> bool {
+    action.origin.as_deref().is_some_and(|o| RESTORES.contains(&o))
+        && !matches!(action.kind, ActionKind::Check(_) | ActionKind::Wait { .. })
+}
+
+/// A check the runbook's author wrote (a piece's own checks do not count).
+fn is_own_check(action: &Action) -> bool {
+    action.origin.is_none() && matches!(action.kind, ActionKind::Check(_) | ActionKind::Wait { .. })
+}
+
+fn changes_something(step: &Step) -> bool {
+    step.irreversible.is_some()
+        || step
+            .actions
+            .iter()
+            .any(|a| matches!(a.kind, ActionKind::Set { .. } | ActionKind::Link { .. }))
+}
+
+impl Rule for UnverifiedRestore {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, model: &Model, findings: &mut Findings<'_>) {
+        let steps: Vec<&Step> = model
+            .procedure
+            .iter()
+            .filter_map(|n| if let Node::Step(s) = n { Some(s) } else { None })
+            .collect();
+        for (index, step) in steps.iter().enumerate() {
+            let Some(restore_at) = step.actions.iter().rposition(is_restore) else {
+                continue;
+            };
+            let mut verified = step.actions[restore_at + 1..].iter().any(is_own_check);
+            for later in &steps[index + 1..] {
+                if verified {
+                    break;
+                }
+                if changes_something(later) {
+                    break;
+                }
+                verified = later.actions.iter().any(is_own_check);
+            }
+            if !verified {
+                let restore = &step.actions[restore_at];
+                findings
+                    .add(restore.span, "nothing checks this restore before the runbook relies on it")
+                    .add_label("restored, but never verified")
+                    .help =
+                    Some("add a check after it, such as check \"orders present\" { sql(db, \"select count(*) from orders\") > 0 }".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::findings;
+
+    const BASE: &str = "runbook \"t\" { rto 5m rpo 5m\n step r \"R\" { use sqlite.restore(from: \"/b/x.db\", into: \"/w/x.db\") }\n";
+
+    #[test]
+    fn flags_a_restore_with_no_check_before_the_flip() {
+        let text = format!("{BASE} gate \"Go?\" {{ drill: approve }}\n step f \"F\" {{ set \"/w/app.env\" URL = \"x\" }}\n}}");
+        assert!(findings(&text).iter().any(|f| f.starts_with("RB004")));
+    }
+
+    #[test]
+    fn a_check_in_a_later_step_verifies_it() {
+        let text = format!("{BASE} step v \"V\" {{ check \"rows\" {{ sql(\"/w/x.db\", \"select 1\") == 1 }} }}\n}}");
+        assert!(!findings(&text).iter().any(|f| f.starts_with("RB004")));
+    }
+}
