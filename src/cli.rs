@@ -36,6 +36,13 @@ pub enum Command {
         /// Files or folders to check.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// How to write the findings: rustc-style for people, or json, GitHub annotations or
+        /// SARIF 2.1.0 for tools. The summary always goes to stderr.
+        #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+        format: LintFormat,
+        /// Treat warnings as errors (exit 2 when there are any).
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        deny: Option<Deny>,
     },
     /// Show what a run would do: every step's exact commands with parameters filled in and
     /// secrets masked. Runs nothing.
@@ -113,6 +120,24 @@ impl From<ModeArg> for Mode {
             ModeArg::Drill => Mode::Drill,
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// rustc-style, with the source line and a caret; coloured on a terminal.
+    Human,
+    /// One JSON document with every finding.
+    Json,
+    /// GitHub Actions workflow commands: findings appear on the pull request's lines.
+    Github,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Deny {
+    /// Any warning fails the lint, like an error.
+    Warnings,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

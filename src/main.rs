@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream, WriteColor};
 
-use runbook::cli::{Cli, Color, Command};
+use runbook::cli::{Cli, Color, Command, LintFormat};
 use runbook::diagnostic::Diagnostic;
 use runbook::files::{self, ReadError};
 use runbook::model::{self, Loaded, Model, Options};
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match &cli.command {
-        Command::Lint { paths } => lint_command(&cli, paths),
+        Command::Lint { paths, format, deny } => lint_command(&cli, paths, *format, deny.is_some()),
         Command::Plan { file, inputs, mode } => {
             let options = Options {
                 mode: (*mode).into(),
@@ -217,7 +217,7 @@ fn exit_code(result: Result<run::Summary, String>) -> Result<u8, Failure> {
     }
 }
 
-fn lint_command(cli: &Cli, paths: &[std::path::PathBuf]) -> Result<u8, Failure> {
+fn lint_command(cli: &Cli, paths: &[std::path::PathBuf], format: LintFormat, deny_warnings: bool) -> Result<u8, Failure> {
     let mut out = StandardStream::stdout(color_choice(cli.color, io::stdout().is_terminal()));
     let (found, path_errors) = files::discover(paths);
     let mut all: Vec<Diagnostic> = Vec::new();
@@ -244,8 +244,16 @@ fn lint_command(cli: &Cli, paths: &[std::path::PathBuf]) -> Result<u8, Failure> 
                 continue;
             }
         };
-        emit(&mut out, &diagnostics)?;
+        if format == LintFormat::Human {
+            emit(&mut out, &diagnostics)?;
+        }
         all.extend(diagnostics);
+    }
+    match format {
+        LintFormat::Human => {}
+        LintFormat::Json => out.write_all(lint::output::json(&all).as_bytes())?,
+        LintFormat::Github => out.write_all(lint::output::github(&all).as_bytes())?,
+        LintFormat::Sarif => out.write_all(lint::output::sarif(&all).as_bytes())?,
     }
     out.flush()?;
     let checked = found.len() - unreadable.saturating_sub(path_errors.len());
@@ -257,7 +265,7 @@ fn lint_command(cli: &Cli, paths: &[std::path::PathBuf]) -> Result<u8, Failure> 
         ));
     }
     eprintln!("{summary}");
-    let failed = unreadable > 0 || all.iter().any(Diagnostic::is_error);
+    let failed = unreadable > 0 || all.iter().any(|d| d.is_error() || deny_warnings);
     Ok(if failed { exit::INVALID } else { exit::SUCCESS })
 }
 
