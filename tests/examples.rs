@@ -116,3 +116,32 @@ fn secrets_never_appear_in_render_or_plan() {
     let plan = Test::new().file("s.runbook", runbook).args(["plan", "s.runbook"]).run();
     assert!(plan.stdout.contains("'Authorization: •••'"), "{}", plan.stdout);
 }
+
+/// Each rule's failing fixture trips that rule (and no other); its passing one trips nothing.
+#[test]
+fn every_rule_has_a_failing_and_a_passing_fixture() {
+    let dir = root().join("tests/fixtures/lint");
+    let codes = |name: &str| -> Vec<String> {
+        let outcome = Test::new().args(["lint", "--format", "json", name]).current_dir(&dir).run();
+        let report: serde_json::Value = serde_json::from_str(&outcome.stdout).expect("JSON");
+        report["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .map(|d| d["code"].as_str().expect("a code").to_string())
+            .collect()
+    };
+    for rule in ["RB004", "RB005", "RB006", "RB007", "RB008", "RB009", "RB010", "RB011", "RB012"] {
+        let failing = codes(&format!("{rule}-fail.runbook"));
+        assert!(!failing.is_empty() && failing.iter().all(|c| c == rule), "{rule}-fail: {failing:?}");
+        let passing = codes(&format!("{rule}-pass.runbook"));
+        assert!(passing.is_empty(), "{rule}-pass: {passing:?}");
+    }
+    let mut suppressed = codes("suppressed.runbook");
+    suppressed.sort();
+    assert_eq!(
+        suppressed,
+        ["RB000", "RB012"],
+        "the RB011 with a reason is silenced; the RB012 without one is not"
+    );
+}
