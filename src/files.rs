@@ -56,6 +56,34 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<PathError>) {
     }
 }
 
+/// `work` on every item, spread over the machine's cores; results in the items' order.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
+    if threads == 1 {
+        return items.iter().map(work).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::with_capacity(items.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut mine = Vec::new();
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(index) else { break };
+                    mine.push((index, work(item)));
+                }
+                results.lock().unwrap_or_else(|p| p.into_inner()).extend(mine);
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
 /// Reads a runbook. A file that is not UTF-8 becomes a diagnostic pointing at the first bad
 /// byte; one that cannot be read at all becomes a [`PathError`].
 pub fn read(path: &Path) -> Result<Source, ReadError> {
@@ -84,6 +112,18 @@ pub fn read(path: &Path) -> Result<Source, ReadError> {
                 .with_help("save the runbook as UTF-8"),
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parallel_map_keeps_the_order() {
+        let items: Vec<u32> = (0..1000).collect();
+        assert_eq!(
+            super::parallel_map(&items, |n| n * 2),
+            items.iter().map(|n| n * 2).collect::<Vec<_>>()
+        );
     }
 }
 

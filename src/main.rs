@@ -230,13 +230,16 @@ fn lint_command(cli: &Cli, paths: &[std::path::PathBuf], format: LintFormat, den
         eprintln!("error: no *.runbook files in {}", paths.join(", "));
         return Ok(exit::INVALID);
     }
-    for path in &found {
-        let diagnostics = match files::read(path) {
-            Ok(source) => match model::load_any(&source, &Options::default()) {
-                Ok(Loaded::Runbook(model)) => lint::lint(&model),
-                Ok(Loaded::Module) => Vec::new(),
-                Err(diagnostics) => diagnostics,
-            },
+    let checked = files::parallel_map(&found, |path| {
+        files::read(path).map(|source| match model::load_any(&source, &Options::default()) {
+            Ok(Loaded::Runbook(model)) => lint::lint(&model),
+            Ok(Loaded::Module) => Vec::new(),
+            Err(diagnostics) => diagnostics,
+        })
+    });
+    for result in checked {
+        let diagnostics = match result {
+            Ok(diagnostics) => diagnostics,
             Err(ReadError::Encoding(diagnostic)) => vec![*diagnostic],
             Err(ReadError::Path(error)) => {
                 eprintln!("error: cannot read {}: {}", error.path.display(), error.message);

@@ -1087,7 +1087,11 @@ fn doc_comment(comments: &[ast::Comment], text: &str, start: usize) -> Option<St
         if !between.trim().is_empty() || between.matches('\n').count() > 1 || !own_line {
             break;
         }
-        lines.push(comment.text.strip_prefix(' ').unwrap_or(&comment.text).trim_end().to_string());
+        let text = comment.text.strip_prefix(' ').unwrap_or(&comment.text).trim_end();
+        // `# lint: allow(...)` talks to the linter, not to the reader of the docs.
+        if !text.starts_with("lint:") {
+            lines.push(text.to_string());
+        }
         cursor = line_start;
     }
     lines.reverse();

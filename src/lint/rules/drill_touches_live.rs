@@ -50,7 +50,11 @@ impl Rule for DrillTouchesLive {
                 };
                 for name in params(target) {
                     let Some(param) = model.param(name) else { continue };
-                    if reported.contains(&name) || param.overrides.iter().any(|(mode, _)| *mode == Mode::Drill) {
+                    let scratch = param
+                        .default
+                        .as_ref()
+                        .is_some_and(|d| d.vars().any(|v| matches!(v, Var::Builtin(crate::model::Builtin::Workdir))));
+                    if scratch || reported.contains(&name) || param.overrides.iter().any(|(mode, _)| *mode == Mode::Drill) {
                         continue;
                     }
                     reported.push(name);

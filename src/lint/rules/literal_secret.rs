@@ -2,7 +2,7 @@
 
 use crate::diagnostic::Severity;
 use crate::lint::{Findings, Rule, RuleInfo};
-use crate::model::{Expr, Model};
+use crate::model::{ChannelKind, Expr, Model};
 use crate::source::Span;
 
 pub(super) struct LiteralSecret;
@@ -67,7 +67,9 @@ impl Rule for LiteralSecret {
         for param in &model.params {
             let lower = param.name.to_lowercase();
             let literal = matches!(&param.default, Some(Expr::Str(t)) if t.as_literal().is_some_and(|v| !v.is_empty()));
-            if literal && CREDENTIAL_WORDS.iter().any(|w| lower.contains(w)) {
+            // `password_file: path` names where the secret is, not the secret.
+            let names_a_place = param.ty == crate::model::ParamType::Path || lower.ends_with("_file") || lower.ends_with("_path");
+            if literal && !names_a_place && CREDENTIAL_WORDS.iter().any(|w| lower.contains(w)) {
                 findings
                     .add(
                         param.span,
@@ -78,6 +80,27 @@ impl Rule for LiteralSecret {
                     param.name,
                     param.name.to_uppercase()
                 ));
+            }
+        }
+        // A Slack webhook URL or a PagerDuty routing key is a credential too.
+        for channel in &model.channels {
+            for (setting, value) in &channel.settings {
+                let credential = matches!(
+                    (channel.kind, setting.as_str()),
+                    (ChannelKind::Slack, "url") | (ChannelKind::Pagerduty, "routing_key")
+                );
+                if credential && matches!(value, Expr::Str(t) if t.as_literal().is_some()) {
+                    findings
+                        .add(
+                            channel.span,
+                            format!(
+                                "the `{setting}` of the {} channel `{}` is written in the runbook",
+                                channel.kind.name(),
+                                channel.name
+                            ),
+                        )
+                        .help = Some(format!("it is a credential: {setting} = env(\"{}\")", setting.to_uppercase()));
+                }
             }
         }
         let text = model.source.text();
@@ -108,7 +131,16 @@ mod tests {
                 .any(|f| f.starts_with("RB009"))
         );
         assert!(
-            !findings("runbook \"t\" { secret k = env(\"K\") param db_password_file: path = \"\" }")
+            !findings("runbook \"t\" { secret k = env(\"K\") param db_password_file: path = \"/run/secrets/db\" }")
+                .iter()
+                .any(|f| f.starts_with("RB009"))
+        );
+    }
+
+    #[test]
+    fn a_literal_slack_url_is_a_credential() {
+        assert!(
+            findings("runbook \"t\" { channel c slack { url = \"https://hooks.slack.com/services/T/B/x\" } }")
                 .iter()
                 .any(|f| f.starts_with("RB009"))
         );
