@@ -44,6 +44,18 @@ pub enum Command {
         #[arg(long, value_enum, value_name = "LEVEL")]
         deny: Option<Deny>,
     },
+    /// Rewrite runbooks into the one canonical layout, keeping every comment.
+    ///
+    /// Only layout changes: indentation, one statement per line, at most one blank line.
+    /// Strings, commands and checks stay exactly as written.
+    Fmt {
+        /// Change nothing: print a diff for each file that is not formatted, and exit 1 if any.
+        #[arg(long)]
+        check: bool,
+        /// Files or folders (searched for *.runbook).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// Show what a run would do: every step's exact commands with parameters filled in and
     /// secrets masked. Runs nothing.
     Plan {

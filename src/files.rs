@@ -84,6 +84,40 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync
     results.into_iter().map(|(_, result)| result).collect()
 }
 
+/// Replaces a file's text atomically: a sibling temporary file, synced, renamed over it,
+/// keeping the file's permissions. A crash leaves the old text or the new, never half.
+pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .map_or_else(|| "runbook".into(), |n| n.to_string_lossy().into_owned());
+    let temporary = path.with_file_name(format!(".{name}.runbook-new-{}", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temporary)?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
+        }
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(format!("cannot write {}: {}", path.display(), crate::io_error_words(&e)));
+    }
+    sync_parent(path);
+    Ok(())
+}
+
+/// Makes a rename in `path`'s folder durable.
+pub fn sync_parent(path: &Path) {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Ok(dir) = std::fs::File::open(parent) {
+            let _ = dir.sync_all();
+        }
+    }
+}
+
 /// Reads a runbook. A file that is not UTF-8 becomes a diagnostic pointing at the first bad
 /// byte; one that cannot be read at all becomes a [`PathError`].
 pub fn read(path: &Path) -> Result<Source, ReadError> {

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match &cli.command {
+        Command::Fmt { check, paths } => fmt_command(&cli, paths, *check),
         Command::Lint { paths, format, deny } => lint_command(&cli, paths, *format, deny.is_some()),
         Command::Plan { file, inputs, mode } => {
             let options = Options {
@@ -215,6 +216,81 @@ fn exit_code(result: Result<run::Summary, String>) -> Result<u8, Failure> {
             Ok(exit::FAILED)
         }
     }
+}
+
+fn fmt_command(cli: &Cli, paths: &[std::path::PathBuf], check: bool) -> Result<u8, Failure> {
+    let (found, path_errors) = files::discover(paths);
+    for error in &path_errors {
+        eprintln!("error: cannot read {}: {}", error.path.display(), error.message);
+    }
+    if found.is_empty() && path_errors.is_empty() {
+        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("error: no *.runbook files in {}", paths.join(", "));
+        return Ok(exit::INVALID);
+    }
+    enum Outcome {
+        Formatted,
+        Changed(String, String),
+        Broken(Vec<Diagnostic>),
+        Unreadable(String),
+    }
+    let outcomes = files::parallel_map(&found, |path| match files::read(path) {
+        Ok(source) => match runbook::syntax::format::format(source.text()) {
+            Some(formatted) if formatted == source.text() => Outcome::Formatted,
+            Some(formatted) => Outcome::Changed(source.text().to_string(), formatted),
+            None => Outcome::Broken(runbook::syntax::parse(&source).err().unwrap_or_default()),
+        },
+        Err(ReadError::Encoding(diagnostic)) => Outcome::Broken(vec![*diagnostic]),
+        Err(ReadError::Path(error)) => Outcome::Unreadable(error.message),
+    });
+    let mut err = stderr(cli);
+    let mut out = io::stdout().lock();
+    let (mut changed, mut broken) = (0, path_errors.len());
+    for (path, outcome) in found.iter().zip(outcomes) {
+        match outcome {
+            Outcome::Formatted => {}
+            Outcome::Changed(before, after) => {
+                changed += 1;
+                if check {
+                    let name = path.display().to_string();
+                    let diff = similar::TextDiff::from_lines(&before, &after)
+                        .unified_diff()
+                        .context_radius(2)
+                        .header(&name, &format!("{name} (formatted)"))
+                        .to_string();
+                    out.write_all(diff.as_bytes())?;
+                } else if let Err(error) = runbook::files::write_atomically(path, &after) {
+                    let _ = writeln!(err, "error: {error}");
+                    broken += 1;
+                } else {
+                    let _ = writeln!(err, "formatted {}", path.display());
+                }
+            }
+            Outcome::Broken(diagnostics) => {
+                broken += 1;
+                let _ = emit(&mut err, &diagnostics);
+            }
+            Outcome::Unreadable(message) => {
+                broken += 1;
+                let _ = writeln!(err, "error: cannot read {}: {message}", path.display());
+            }
+        }
+    }
+    out.flush()?;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let verb = if check { "would be reformatted" } else { "reformatted" };
+    let mut summary = format!("{} runbook{}: {changed} {verb}", found.len(), plural(found.len()));
+    if broken > 0 {
+        summary.push_str(&format!(", {broken} could not be read or parsed (run `runbook lint` for details)"));
+    }
+    let _ = writeln!(err, "{summary}");
+    Ok(if broken > 0 {
+        exit::INVALID
+    } else if check && changed > 0 {
+        exit::FAILED
+    } else {
+        exit::SUCCESS
+    })
 }
 
 fn lint_command(cli: &Cli, paths: &[std::path::PathBuf], format: LintFormat, deny_warnings: bool) -> Result<u8, Failure> {

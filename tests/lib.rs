@@ -5,6 +5,7 @@ mod book;
 mod diagnostics;
 mod drill;
 mod examples;
+mod fmt;
 mod lint_formats;
 mod notify;
 mod plan;

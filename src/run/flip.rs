@@ -5,7 +5,6 @@
 //! the old file or the new one, never half of each. The old value is returned so undo can put
 //! it back.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::model::FileFormat;
@@ -168,7 +167,7 @@ pub fn link(path: &Path, target: &Path) -> Result<Applied, String> {
         let _ = std::fs::remove_file(&temporary);
         format!("cannot switch {}: {}", path.display(), crate::io_error_words(&e))
     })?;
-    sync_parent(path);
+    crate::files::sync_parent(path);
     let new = target.display().to_string();
     let diff = format!("{}: {} -> {new}\n", path.display(), old.as_deref().unwrap_or("(no link)"));
     Ok(Applied {
@@ -188,31 +187,7 @@ fn sibling(path: &Path, what: &str) -> PathBuf {
 }
 
 fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
-    let temporary = sibling(path, "new");
-    let words = |e: std::io::Error| crate::io_error_words(&e);
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temporary)?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            file.set_permissions(meta.permissions())?;
-        }
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if let Err(error) = result {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(format!("cannot write {}: {}", path.display(), words(error)));
-    }
-    sync_parent(path);
-    Ok(())
-}
-
-fn sync_parent(path: &Path) {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if let Ok(dir) = std::fs::File::open(parent) {
-            let _ = dir.sync_all();
-        }
-    }
+    crate::files::write_atomically(path, text)
 }
 
 fn diff(path: &Path, before: &str, after: &str) -> String {

@@ -6,6 +6,7 @@
 
 pub mod ast;
 mod errors;
+pub mod format;
 mod parser;
 
 use pest::Parser as _;

@@ -61,6 +61,22 @@ impl Test {
         self
     }
 
+    /// Runs the binary with these arguments in the test's folder (the builder stays usable).
+    pub fn run_with(&self, args: &[&str]) -> Outcome {
+        let output = Command::cargo_bin("runbook")
+            .expect("the runbook binary")
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run runbook");
+        Outcome {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     pub fn run(&self) -> Outcome {
         let output = Command::cargo_bin("runbook")
             .expect("the runbook binary")

@@ -1,0 +1,462 @@
+//! `runbook fmt`: one canonical layout. Four spaces of indentation, one statement per line,
+//! at most one blank line where the author left any. Strings, commands, check bodies and
+//! values are copied from the source as written, so formatting cannot change what a runbook
+//! means; every comment is kept, on its own line or at the end of the line it ended.
+
+use pest::Parser as _;
+use pest::iterators::Pair;
+
+use super::parser::{Rule, RunbookParser};
+
+type P<'i> = Pair<'i, Rule>;
+
+const INDENT: &str = "    ";
+
+/// The file in canonical layout, or `None` if it does not parse (lint says why).
+pub fn format(text: &str) -> Option<String> {
+    let file = RunbookParser::parse(Rule::file, text).ok()?.next()?;
+    let mut out = Formatter { text, out: String::new() };
+    let entries: Vec<P<'_>> = file.into_inner().filter(|p| p.as_rule() != Rule::EOI).collect();
+    out.entries(&entries, 0, None);
+    let mut formatted = out.out.trim_end().to_string();
+    formatted.push('\n');
+    Some(formatted)
+}
+
+struct Formatter<'t> {
+    text: &'t str,
+    out: String,
+}
+
+/// Where a node's own text ends: its span, less the whitespace and comments that pest let
+/// it swallow at its end (a closing brace counts; a trailing comment does not).
+fn content_end(pair: &P<'_>) -> usize {
+    let start = pair.as_span().start();
+    let mut end = pair.as_span().end();
+    let mut comments = comments_in(pair);
+    comments.sort_by_key(|c| c.as_span().start());
+    loop {
+        let text = &pair.get_input()[start..end];
+        end = start + text.trim_end().len();
+        match comments.last() {
+            Some(comment) if comment.as_span().end() >= end && comment.as_span().start() < end => {
+                end = comment.as_span().start();
+                comments.pop();
+            }
+            _ => return end,
+        }
+    }
+}
+
+fn comments_in<'i>(pair: &P<'i>) -> Vec<P<'i>> {
+    pair.clone()
+        .into_inner()
+        .flatten()
+        .filter(|p| p.as_rule() == Rule::COMMENT)
+        .collect()
+}
+
+fn children<'i>(pair: &P<'i>) -> Vec<P<'i>> {
+    pair.clone().into_inner().filter(|p| p.as_rule() != Rule::COMMENT).collect()
+}
+
+fn child<'i>(pair: &P<'i>, rule: Rule) -> Option<P<'i>> {
+    children(pair).into_iter().find(|p| p.as_rule() == rule)
+}
+
+impl Formatter<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())].matches('\n').count()
+    }
+
+    fn blank_lines_between(&self, from: usize, to: usize) -> bool {
+        from < to && self.text[from..to].matches('\n').count() >= 2
+    }
+
+    /// Prints a sequence of items or statements and the comments among them.
+    fn entries(&mut self, entries: &[P<'_>], depth: usize, mut previous_end: Option<usize>) {
+        let indent = INDENT.repeat(depth);
+        for entry in entries {
+            let start = entry.as_span().start();
+            if entry.as_rule() == Rule::COMMENT {
+                self.comment(entry, &indent, &mut previous_end);
+                continue;
+            }
+            self.end_line();
+            if previous_end.is_some_and(|end| self.blank_lines_between(end, start)) && !self.out.ends_with("\n\n") {
+                self.out.push('\n');
+            }
+            self.out.push_str(&indent);
+            self.node(entry, depth);
+            let end = content_end(entry);
+            previous_end = Some(end);
+            // Comments caught inside the node (or trailing it): after it, in order. The line
+            // stays open, so a comment on the same line can still trail it.
+            for comment in comments_in(entry).into_iter().filter(|c| !is_inside_block(entry, c)) {
+                self.comment(&comment, &indent, &mut previous_end);
+            }
+        }
+        self.end_line();
+    }
+
+    fn end_line(&mut self) {
+        if !self.out.is_empty() && !self.out.ends_with('\n') {
+            self.out.push('\n');
+        }
+    }
+
+    fn comment(&mut self, comment: &P<'_>, indent: &str, previous_end: &mut Option<usize>) {
+        let start = comment.as_span().start();
+        let text = comment.as_str().trim_end();
+        let trailing =
+            previous_end.is_some_and(|end| end <= start && self.line_of(end) == self.line_of(start)) && !self.out.ends_with('\n');
+        if trailing {
+            self.out.push_str("  ");
+            self.out.push_str(text);
+        } else {
+            self.end_line();
+            if previous_end.is_some_and(|end| self.blank_lines_between(end, start)) && !self.out.ends_with("\n\n") {
+                self.out.push('\n');
+            }
+            self.out.push_str(indent);
+            self.out.push_str(text);
+        }
+        *previous_end = Some(comment.as_span().end());
+    }
+
+    fn node(&mut self, pair: &P<'_>, depth: usize) {
+        match pair.as_rule() {
+            Rule::runbook => {
+                let title = child(pair, Rule::title).map_or("", |t| t.as_str());
+                self.block(pair, &format!("runbook {title}"), depth);
+            }
+            Rule::module => {
+                let pieces: Vec<P<'_>> = pair.clone().into_inner().collect();
+                self.entries_inline(&pieces, depth);
+            }
+            Rule::piece_decl => {
+                let kids = children(pair);
+                let name = kids.iter().find(|p| p.as_rule() == Rule::ident).map_or("", |p| p.as_str());
+                let params: Vec<String> = kids.iter().filter(|p| p.as_rule() == Rule::piece_param).map(piece_param).collect();
+                let description = kids.iter().find(|p| p.as_rule() == Rule::string).map_or("", |p| p.as_str());
+                self.block(pair, &format!("piece {name}({}) {description}", params.join(", ")), depth);
+            }
+            Rule::step_decl => {
+                let id = child(pair, Rule::step_id).map_or("", |p| p.as_str());
+                let title = child(pair, Rule::title).map_or("", |p| p.as_str());
+                self.block(pair, &format!("step {id} {title}"), depth);
+            }
+            Rule::undo_block => self.block(pair, "undo", depth),
+            Rule::on_failure => self.block(pair, "on failure", depth),
+            Rule::mode_block => {
+                let mode = child(pair, Rule::mode_name).map_or("drill", |p| p.as_str());
+                let settings = child(pair, Rule::setting_block).expect("grammar: a mode has settings");
+                self.block(&settings, mode, depth);
+            }
+            Rule::gate_decl => self.gate(pair, depth),
+            _ => self.out.push_str(&statement(pair)),
+        }
+    }
+
+    /// Pieces in a module, like entries but at the top level.
+    fn entries_inline(&mut self, entries: &[P<'_>], depth: usize) {
+        let mut first = true;
+        let mut previous_end = None;
+        for entry in entries {
+            if entry.as_rule() == Rule::COMMENT {
+                self.comment(entry, "", &mut previous_end);
+                continue;
+            }
+            if !first {
+                self.out.push_str(if self.out.ends_with('\n') { "" } else { "\n" });
+            }
+            first = false;
+            self.entries(std::slice::from_ref(entry), depth, previous_end);
+            previous_end = Some(content_end(entry));
+        }
+    }
+
+    /// `HEADER {`, the block's entries one level deeper, `}`.
+    fn block(&mut self, pair: &P<'_>, header: &str, depth: usize) {
+        self.out.push_str(header);
+        self.out.push_str(" {");
+        let body: Vec<P<'_>> = pair.clone().into_inner().filter(|p| is_body(p)).collect();
+        let open = pair.clone().into_inner().find(|p| p.as_rule() == Rule::open_brace).map_or_else(
+            || pair.as_span().start() + pair.as_str().find('{').unwrap_or(0) + 1,
+            |p| p.as_span().end(),
+        );
+        let mut previous_end = Some(open);
+        // A comment right after the `{` stays on the header's line.
+        let mut rest = body.as_slice();
+        if let Some(first) = rest
+            .first()
+            .filter(|p| p.as_rule() == Rule::COMMENT && self.line_of(p.as_span().start()) == self.line_of(open))
+        {
+            self.comment(first, "", &mut previous_end);
+            rest = &rest[1..];
+        }
+        self.out.push('\n');
+        self.entries(rest, depth + 1, previous_end.map(|_| open));
+        self.end_line();
+        self.out.push_str(&INDENT.repeat(depth));
+        self.out.push('}');
+    }
+
+    fn gate(&mut self, pair: &P<'_>, depth: usize) {
+        let kids = children(pair);
+        let id = kids
+            .iter()
+            .find(|p| p.as_rule() == Rule::ident)
+            .map(|p| format!("{} ", p.as_str()))
+            .unwrap_or_default();
+        let question = child(pair, Rule::question).map_or("", |p| p.as_str());
+        let header = format!("gate {id}{question}");
+        let settings: Vec<&P<'_>> = kids
+            .iter()
+            .filter(|p| matches!(p.as_rule(), Rule::gate_policy | Rule::gate_confirm))
+            .collect();
+        let has_comments = !comments_in(pair).is_empty();
+        if settings.len() == 1 && settings[0].as_rule() == Rule::gate_policy && !has_comments {
+            self.out.push_str(&format!("{header} {{ {} }}", statement(settings[0])));
+        } else {
+            self.block(pair, &header, depth);
+        }
+    }
+}
+
+/// Children that go inside a block's braces: statements, items, settings and comments.
+fn is_body(pair: &P<'_>) -> bool {
+    !matches!(
+        pair.as_rule(),
+        Rule::kw_runbook
+            | Rule::kw_step
+            | Rule::kw_undo
+            | Rule::kw_on
+            | Rule::kw_failure
+            | Rule::kw_gate
+            | Rule::kw_piece
+            | Rule::title
+            | Rule::step_id
+            | Rule::question
+            | Rule::open_brace
+            | Rule::close_brace
+            | Rule::ident
+            | Rule::piece_param
+            | Rule::string
+    )
+}
+
+/// Whether `comment` belongs to a block nested in `node` (printed there, not after it).
+fn is_inside_block(node: &P<'_>, comment: &P<'_>) -> bool {
+    let nested = node.clone().into_inner().flatten().filter(|p| {
+        matches!(
+            p.as_rule(),
+            Rule::step_decl
+                | Rule::undo_block
+                | Rule::on_failure
+                | Rule::mode_block
+                | Rule::setting_block
+                | Rule::piece_decl
+                | Rule::runbook
+                | Rule::module
+        ) || (p.as_rule() == Rule::gate_decl)
+    });
+    let own_block = matches!(
+        node.as_rule(),
+        Rule::step_decl
+            | Rule::undo_block
+            | Rule::on_failure
+            | Rule::mode_block
+            | Rule::runbook
+            | Rule::module
+            | Rule::piece_decl
+            | Rule::gate_decl
+    );
+    let span = comment.as_span();
+    own_block && node.as_span().start() <= span.start() && span.end() <= node.as_span().end()
+        || nested
+            .into_iter()
+            .any(|b| b.as_span().start() <= span.start() && span.end() <= b.as_span().end())
+}
+
+fn piece_param(pair: &P<'_>) -> String {
+    let kids = children(pair);
+    match kids.as_slice() {
+        [name, default] => format!("{} = {}", name.as_str(), value(default)),
+        [name] => name.as_str().to_string(),
+        _ => pair.as_str().trim().to_string(),
+    }
+}
+
+/// A value in canonical form: calls as `name(a, b)`, everything else as written.
+fn value(pair: &P<'_>) -> String {
+    let pair = if pair.as_rule() == Rule::value {
+        children(pair).into_iter().next().unwrap_or_else(|| pair.clone())
+    } else {
+        pair.clone()
+    };
+    match pair.as_rule() {
+        Rule::call => {
+            let kids = children(&pair);
+            let args: Vec<String> = kids[1..].iter().map(value).collect();
+            format!("{}({})", kids[0].as_str(), args.join(", "))
+        }
+        _ => pair.as_str().trim().to_string(),
+    }
+}
+
+fn argument(pair: &P<'_>) -> String {
+    let kids = children(pair);
+    match kids.as_slice() {
+        [name, v] => format!("{}: {}", name.as_str(), value(v)),
+        [v] => value(v),
+        _ => pair.as_str().trim().to_string(),
+    }
+}
+
+/// A check body: `{ expression }` on one line, or as written when it spans lines.
+fn check_body(pair: &P<'_>) -> String {
+    let inner = pair.as_str();
+    let source = &inner[1..inner.len() - 1];
+    if source.contains('\n') {
+        inner.to_string()
+    } else {
+        format!("{{ {} }}", source.trim())
+    }
+}
+
+/// One statement or item on one line.
+fn statement(pair: &P<'_>) -> String {
+    let kids = children(pair);
+    let text = |rule: Rule| kids.iter().find(|p| p.as_rule() == rule).map(|p| p.as_str().trim().to_string());
+    let values: Vec<String> = kids.iter().filter(|p| p.as_rule() == Rule::value).map(value).collect();
+    match pair.as_rule() {
+        Rule::owner_decl => format!("owner {}", text(Rule::string).unwrap_or_default()),
+        Rule::description_decl => format!("description {}", text(Rule::string).unwrap_or_default()),
+        Rule::rto_decl => format!("rto {}", text(Rule::duration).unwrap_or_default()),
+        Rule::rpo_decl => format!("rpo {}", text(Rule::duration).unwrap_or_default()),
+        Rule::param_decl => {
+            let mut line = format!("param {}", text(Rule::ident).unwrap_or_default());
+            if let Some(ty) = kids
+                .iter()
+                .find(|p| p.as_rule() == Rule::param_type)
+                .and_then(|p| child(p, Rule::type_name))
+            {
+                line.push_str(&format!(": {}", ty.as_str()));
+            }
+            if let Some(default) = kids
+                .iter()
+                .find(|p| p.as_rule() == Rule::param_default)
+                .and_then(|p| child(p, Rule::value))
+            {
+                line.push_str(&format!(" = {}", value(&default)));
+            }
+            if let Some(help) = text(Rule::string) {
+                line.push_str(&format!(" {help}"));
+            }
+            line
+        }
+        Rule::secret_decl => format!("secret {} = {}", text(Rule::ident).unwrap_or_default(), values.join("")),
+        Rule::channel_decl => {
+            let names: Vec<&str> = kids.iter().filter(|p| p.as_rule() == Rule::ident).map(|p| p.as_str()).collect();
+            let mut line = format!("channel {}", names.join(" "));
+            if let Some(block) = kids.iter().find(|p| p.as_rule() == Rule::setting_block) {
+                let settings: Vec<String> = children(block).iter().map(statement).collect();
+                line.push_str(&if settings.is_empty() {
+                    " { }".to_string()
+                } else {
+                    format!(" {{ {} }}", settings.join(" "))
+                });
+            }
+            line
+        }
+        Rule::setting => format!("{} = {}", text(Rule::ident).unwrap_or_default(), values.join("")),
+        Rule::run_stmt => format!("run {}", text(Rule::command).unwrap_or_default()),
+        Rule::shell_stmt => format!("shell {}", text(Rule::command).unwrap_or_default()),
+        Rule::check_stmt => format!(
+            "check {} {}",
+            text(Rule::description).unwrap_or_default(),
+            kids.iter()
+                .find(|p| p.as_rule() == Rule::check_body)
+                .map(check_body)
+                .unwrap_or_default()
+        ),
+        Rule::wait_stmt => {
+            let mut line = format!(
+                "wait until {} {}",
+                text(Rule::description).unwrap_or_default(),
+                kids.iter()
+                    .find(|p| p.as_rule() == Rule::check_body)
+                    .map(check_body)
+                    .unwrap_or_default()
+            );
+            for (rule, word) in [(Rule::within, "within"), (Rule::every, "every")] {
+                if let Some(d) = kids.iter().find(|p| p.as_rule() == rule).and_then(|p| child(p, Rule::duration)) {
+                    line.push_str(&format!(" {word} {}", d.as_str()));
+                }
+            }
+            line
+        }
+        Rule::use_stmt | Rule::builtin_stmt => {
+            let word = if pair.as_rule() == Rule::use_stmt { "use" } else { "builtin" };
+            let args: Vec<String> = kids.iter().filter(|p| p.as_rule() == Rule::argument).map(argument).collect();
+            format!("{word} {}({})", text(Rule::qualified_name).unwrap_or_default(), args.join(", "))
+        }
+        Rule::set_stmt => format!(
+            "set {} {} = {}",
+            values.first().cloned().unwrap_or_default(),
+            text(Rule::key_path).unwrap_or_default(),
+            values.get(1).cloned().unwrap_or_default()
+        ),
+        Rule::link_stmt => format!(
+            "link {} to {}",
+            values.first().cloned().unwrap_or_default(),
+            values.get(1).cloned().unwrap_or_default()
+        ),
+        Rule::notify_stmt => format!(
+            "notify {} {}",
+            text(Rule::channel_ref).unwrap_or_default(),
+            text(Rule::message).unwrap_or_default()
+        ),
+        Rule::timeout_stmt => format!("timeout {}", text(Rule::duration).unwrap_or_default()),
+        Rule::retry_stmt => {
+            let mut line = format!("retry {}", text(Rule::integer).unwrap_or_default());
+            if let Some(d) = kids
+                .iter()
+                .find(|p| p.as_rule() == Rule::every)
+                .and_then(|p| child(p, Rule::duration))
+            {
+                line.push_str(&format!(" every {}", d.as_str()));
+            }
+            line
+        }
+        Rule::irreversible_stmt => text(Rule::string).map_or_else(|| "irreversible".to_string(), |reason| format!("irreversible {reason}")),
+        Rule::gate_policy => format!("drill: {}", text(Rule::policy).unwrap_or_default()),
+        Rule::gate_confirm => format!("confirm {}", text(Rule::string).unwrap_or_default()),
+        _ => pair.as_str().trim().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format;
+
+    #[test]
+    fn lays_out_a_messy_runbook() {
+        let messy = "# top\nrunbook   \"T\"{ rto 5m   rpo 1h\n\n\n  param  a : path=\"/x\"   \"help\"  # why\n step s \"S\" {   run `ls {a}`  # list\n   check \"c\" {exists(a)}\n timeout 1m }\n gate \"Go?\" {drill:approve}\n}\n";
+        let expected = "# top\nrunbook \"T\" {\n    rto 5m\n    rpo 1h\n\n    param a: path = \"/x\" \"help\"  # why\n    step s \"S\" {\n        run `ls {a}`  # list\n        check \"c\" { exists(a) }\n        timeout 1m\n    }\n    gate \"Go?\" { drill: approve }\n}\n";
+        assert_eq!(format(messy).as_deref(), Some(expected));
+        assert_eq!(format(expected).as_deref(), Some(expected), "idempotent");
+    }
+
+    #[test]
+    fn keeps_comments_in_blocks_and_after_braces() {
+        let text = "runbook \"T\" {  # about\n    # before the step\n    step s \"S\" {\n        # inside\n        run `true`\n        # last\n    }\n    # at the end\n}\n";
+        assert_eq!(format(text).as_deref(), Some(text));
+    }
+
+    #[test]
+    fn does_not_format_what_does_not_parse() {
+        assert_eq!(format("runbook {"), None);
+    }
+}
