@@ -85,6 +85,31 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
     },
+    /// Run the runbook for real, during an incident: a person answers every gate and decides
+    /// what happens when a step fails (retry, skip, undo the completed steps, or abort).
+    ///
+    /// The `incident { ... }` overrides apply (or `drill { ... }` with --mode drill). Gates ask
+    /// on the terminal; with no standard input at all, a gate fails at once rather than wait.
+    /// Ctrl-C stops the running step's whole process group, then asks what to do.
+    Run {
+        /// The runbook to run.
+        file: PathBuf,
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Apply this mode's overrides.
+        #[arg(long, value_enum, default_value_t = ModeArg::Incident)]
+        mode: ModeArg,
+        /// Plain progress lines and questions on stdin, even on a terminal.
+        #[arg(long)]
+        no_tui: bool,
+        /// Write report.json and junit.xml into this folder.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
+        /// Where runs keep their journal, logs, work folder and history
+        /// [default: $XDG_STATE_HOME/runbook or ~/.local/state/runbook].
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
     /// Continue a drill that stopped before it finished (a crash, a kill, Ctrl-C), after its
     /// last completed step.
     ///

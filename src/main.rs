@@ -49,6 +49,14 @@ fn main() -> ExitCode {
             report,
             state_dir,
         } => drill_command(&cli, file, inputs, report.clone(), state_dir.clone()),
+        Command::Run {
+            file,
+            inputs,
+            mode,
+            no_tui: _,
+            report,
+            state_dir,
+        } => run_command(&cli, file, inputs, (*mode).into(), report.clone(), state_dir.clone()),
         Command::Resume { run_id, report, state_dir } => resume_command(&cli, run_id.as_deref(), report.clone(), state_dir.clone()),
         Command::Render { file } => load_one(&cli, file, &Options::default()).and_then(|model| print_stdout(&render::markdown(&model))),
     };
@@ -153,6 +161,35 @@ fn drill_command(
     exit_code(run::drill(&model, &options, vec![progress()]))
 }
 
+fn run_command(
+    cli: &Cli,
+    file: &Path,
+    inputs: &runbook::cli::Inputs,
+    mode: model::Mode,
+    report: Option<std::path::PathBuf>,
+    state_dir: Option<std::path::PathBuf>,
+) -> Result<u8, Failure> {
+    let options = Options {
+        mode,
+        params: inputs.params.clone(),
+        require_values: true,
+    };
+    let model = load_one(cli, file, &options)?;
+    run::install_interrupt_handler();
+    let options = run::Options {
+        state_dir: state_dir.unwrap_or_else(run::default_state_dir),
+        report_dir: report,
+    };
+    let stdin = io::stdin().lock();
+    let listener: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr()));
+    exit_code(run::start(
+        &model,
+        &options,
+        vec![listener],
+        Box::new(run::decide::Console::new(stdin)),
+    ))
+}
+
 fn resume_command(
     cli: &Cli,
     run_id: Option<&str>,
@@ -210,6 +247,7 @@ fn exit_code(result: Result<run::Summary, String>) -> Result<u8, Failure> {
             run::RunStatus::Failed => exit::FAILED,
             run::RunStatus::Denied => exit::DENIED,
             run::RunStatus::Interrupted => exit::INTERRUPTED,
+            run::RunStatus::Aborted => exit::DENIED,
         }),
         Err(error) => {
             eprintln!("error: the run could not go on: {error}");

@@ -149,6 +149,13 @@ fn write_params(out: &mut String, model: &Model) {
     }
 }
 
+/// One step as `plan` shows it: for a gate's dialog, what approving will let happen.
+pub fn step_plan(model: &Model, step: &Step) -> String {
+    let mut out = String::new();
+    write_step(&mut out, model, step, 0);
+    out.split_once('\n').map_or(out.clone(), |(_, rest)| rest.to_string())
+}
+
 fn write_step(out: &mut String, model: &Model, step: &Step, number: usize) {
     let _ = writeln!(out, "{number:>2}. {} — {}", step.id, step.title);
     for action in &step.actions {

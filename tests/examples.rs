@@ -131,7 +131,9 @@ fn every_rule_has_a_failing_and_a_passing_fixture() {
             .map(|d| d["code"].as_str().expect("a code").to_string())
             .collect()
     };
-    for rule in ["RB001", "RB002", "RB003", "RB004", "RB005", "RB006", "RB007", "RB008", "RB009", "RB010", "RB011", "RB012"] {
+    for rule in [
+        "RB001", "RB002", "RB003", "RB004", "RB005", "RB006", "RB007", "RB008", "RB009", "RB010", "RB011", "RB012",
+    ] {
         let failing = codes(&format!("{rule}-fail.runbook"));
         assert!(!failing.is_empty() && failing.iter().all(|c| c == rule), "{rule}-fail: {failing:?}");
         let passing = codes(&format!("{rule}-pass.runbook"));

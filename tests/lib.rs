@@ -12,4 +12,5 @@ mod plan;
 mod postgres;
 mod resume;
 mod robustness;
+mod run;
 mod support;

@@ -23,6 +23,8 @@ pub enum RunStatus {
     Denied,
     /// Ctrl-C or SIGTERM.
     Interrupted,
+    /// The operator stopped the run after a failure, leaving things as they were.
+    Aborted,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +133,13 @@ pub enum Event {
         answer: Answer,
         by: String,
         how: String,
+        at: String,
+    },
+    /// What the operator (or the drill) chose after a step failed.
+    Chose {
+        step: String,
+        choice: super::decide::Choice,
+        by: String,
         at: String,
     },
     StepFinished {

@@ -2,6 +2,7 @@
 //! [`Event`]s, and the journal, the report and whatever shows progress listen.
 
 mod check;
+pub mod decide;
 pub mod event;
 mod flip;
 pub mod functions;
@@ -25,7 +26,8 @@ use rhai::Engine;
 use sha2::Digest;
 
 use crate::duration::Duration;
-use crate::model::{Action, ActionKind, Check, Model, Node, Policy, Step, stdlib};
+use crate::model::{Action, ActionKind, Check, Mode, Model, Node, Step, stdlib};
+use decide::{Choice, Decider, DrillPolicy};
 use event::{Answer, StepStatus, now};
 pub use event::{Event, Listener, RunStatus};
 use functions::{StepResult, StepResults};
@@ -85,13 +87,27 @@ pub fn default_state_dir() -> PathBuf {
 
 /// Runs every step in drill mode: gates are answered by their drill policy.
 pub fn drill(model: &Model, options: &Options, listeners: Vec<Box<dyn Listener + '_>>) -> Result<Summary, String> {
+    start(model, options, listeners, Box::new(DrillPolicy))
+}
+
+/// Runs every step with a person deciding at gates and failures (`runbook run`).
+pub fn start<'m>(
+    model: &'m Model,
+    options: &Options,
+    listeners: Vec<Box<dyn Listener + 'm>>,
+    decider: Box<dyn Decider + 'm>,
+) -> Result<Summary, String> {
     let run_id = new_run_id();
-    let run_dir = options.state_dir.join(&run_id);
+    // Commands run inside the work folder, so every path to it must be absolute.
+    let state_dir =
+        std::path::absolute(&options.state_dir).map_err(|e| format!("cannot use the state folder {}: {e}", options.state_dir.display()))?;
+    let run_dir = state_dir.join(&run_id);
     for dir in [run_dir.join("work"), run_dir.join("logs")] {
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {}", dir.display(), crate::io_error_words(&e)))?;
     }
     let journal = journal::Journal::create(&run_dir.join("journal.jsonl"))?;
     let mut runner = Runner::new(model, &run_dir, run_id.clone(), journal, listeners);
+    runner.decider = decider;
     let status = runner.run(None)?;
     finish(&runner, options, status, run_id, run_dir)
 }
@@ -133,6 +149,13 @@ struct Completed<'m> {
     flips: Vec<flip::Applied>,
 }
 
+/// How a step ended once everyone had their say.
+enum Settled {
+    Done,
+    Interrupted,
+    Failed { error: String, undo: bool },
+}
+
 struct Runner<'m> {
     model: &'m Model,
     values: Values<'m>,
@@ -145,6 +168,7 @@ struct Runner<'m> {
     completed: Vec<Completed<'m>>,
     /// The age of the newest backup a restore brought back.
     recovery_point: Option<Duration>,
+    decider: Box<dyn Decider + 'm>,
 }
 
 impl<'m> Runner<'m> {
@@ -161,6 +185,7 @@ impl<'m> Runner<'m> {
             logs: run_dir.join("logs"),
             completed: Vec::new(),
             recovery_point: None,
+            decider: Box::new(DrillPolicy),
         }
     }
 
@@ -262,31 +287,34 @@ impl<'m> Runner<'m> {
             match node {
                 Node::Step(step) => {
                     number += 1;
-                    if let Err(error) = self.step(step, number, total)? {
-                        // Ctrl-C is the operator's choice, not a failure: nothing is undone or
-                        // paged, and `resume` can pick the run up again.
-                        if !INTERRUPTED.load(Ordering::SeqCst) {
+                    match self.step_until_settled(step, number, total)? {
+                        Settled::Done => {}
+                        // Ctrl-C in a drill is the operator's choice, not a failure: nothing is
+                        // undone or paged, and `resume` can pick the run up again.
+                        Settled::Interrupted => break,
+                        Settled::Failed { error, undo } => {
                             failure = Some(Failed {
                                 step: step.id.clone(),
                                 error,
                             });
+                            if !undo {
+                                status = RunStatus::Aborted;
+                            }
+                            break;
                         }
-                        break;
                     }
                 }
                 Node::Gate(gate) => {
-                    let (answer, how) = match gate.drill {
-                        Some(Policy::Approve) => (Answer::Approve, "the gate's drill policy"),
-                        Some(Policy::Deny) => (Answer::Deny, "the gate's drill policy"),
-                        Some(Policy::Fail) => (Answer::Fail, "the gate's drill policy"),
-                        None => (Answer::Fail, "no drill policy: a drill cannot ask anyone"),
-                    };
+                    let plan = self.next_step_plan(gate);
+                    self.barrier()?;
+                    let decision = self.decider.gate(gate, &plan);
+                    let answer = decision.answer;
                     self.emit(Event::GateAnswered {
                         gate: gate.id.clone(),
                         question: gate.question.clone(),
                         answer,
-                        by: "drill".into(),
-                        how: how.into(),
+                        by: decision.by,
+                        how: decision.how.clone(),
                         at: now(),
                     })?;
                     match answer {
@@ -296,9 +324,12 @@ impl<'m> Runner<'m> {
                             break;
                         }
                         Answer::Fail => {
-                            let error = match gate.drill {
-                                Some(_) => format!("the gate \"{}\" fails drills by its policy", gate.question),
-                                None => format!("the gate \"{}\" has no drill policy, so a drill cannot pass it", gate.question),
+                            let error = match (self.model.mode, gate.drill) {
+                                (Mode::Drill, Some(_)) => format!("the gate \"{}\" fails drills by its policy", gate.question),
+                                (Mode::Drill, None) => {
+                                    format!("the gate \"{}\" has no drill policy, so a drill cannot pass it", gate.question)
+                                }
+                                (Mode::Incident, _) => format!("the gate \"{}\" could not be answered: {}", gate.question, decision.how),
                             };
                             failure = Some(Failed {
                                 step: gate.id.clone(),
@@ -338,10 +369,13 @@ impl<'m> Runner<'m> {
             }
         }
         if let Some(failed) = &failure {
-            status = RunStatus::Failed;
-            // A blown objective is not a broken step: the restore itself stands.
-            if failed.step != "rto" && failed.step != "rpo" {
+            // A blown objective is not a broken step: the restore itself stands. An abort
+            // leaves everything as it is, for the operator to look at.
+            if status != RunStatus::Aborted && failed.step != "rto" && failed.step != "rpo" {
                 self.rollback()?;
+            }
+            if status != RunStatus::Aborted {
+                status = RunStatus::Failed;
             }
             self.values.failed = Some(failed.clone());
             self.on_failure()?;
@@ -358,6 +392,56 @@ impl<'m> Runner<'m> {
         })?;
         self.barrier()?;
         Ok(status)
+    }
+
+    /// Runs a step until it passes, or the decider gives up on it.
+    fn step_until_settled(&mut self, step: &'m Step, number: usize, total: usize) -> Result<Settled, String> {
+        loop {
+            let Err(error) = self.step(step, number, total)? else {
+                return Ok(Settled::Done);
+            };
+            if INTERRUPTED.load(Ordering::SeqCst) && self.model.mode == Mode::Drill {
+                return Ok(Settled::Interrupted);
+            }
+            INTERRUPTED.store(false, Ordering::SeqCst);
+            self.barrier()?;
+            let (choice, by) = self.decider.failed(step, &error);
+            self.emit(Event::Chose {
+                step: step.id.clone(),
+                choice,
+                by,
+                at: now(),
+            })?;
+            match choice {
+                Choice::Retry => continue,
+                Choice::Skip => {
+                    self.emit(Event::StepFinished {
+                        step: step.id.clone(),
+                        status: StepStatus::Skipped,
+                        attempt: 0,
+                        duration_ms: 0,
+                        error: Some("skipped by the operator".into()),
+                        at: now(),
+                    })?;
+                    return Ok(Settled::Done);
+                }
+                Choice::Undo => return Ok(Settled::Failed { error, undo: true }),
+                Choice::Abort => return Ok(Settled::Failed { error, undo: false }),
+            }
+        }
+    }
+
+    /// What the step after a gate will do, as `plan` shows it.
+    fn next_step_plan(&self, gate: &crate::model::Gate) -> String {
+        let mut after = false;
+        for node in &self.model.procedure {
+            match node {
+                Node::Gate(g) if std::ptr::eq(g, gate) => after = true,
+                Node::Step(step) if after => return crate::plan::step_plan(self.model, step),
+                _ => {}
+            }
+        }
+        String::new()
     }
 
     /// Runs a step, with its retries. The outer error is fatal to the run (the journal could

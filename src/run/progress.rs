@@ -139,6 +139,7 @@ impl<W: Write> Listener for Progress<W> {
                 };
                 writeln!(out, "gate {gate}: {question} → {answer} ({how})")
             }
+            Event::Chose { step, choice, by, .. } => writeln!(out, "      {by} chose to {} `{step}`", format!("{choice:?}").to_lowercase()),
             Event::StepFinished {
                 status,
                 duration_ms,
@@ -182,6 +183,7 @@ impl<W: Write> Listener for Progress<W> {
                     RunStatus::Passed => writeln!(out, "✓ passed {time}{point}"),
                     RunStatus::Denied => writeln!(out, "■ stopped at a denied gate {time}"),
                     RunStatus::Interrupted => writeln!(out, "■ interrupted {time}"),
+                    RunStatus::Aborted => writeln!(out, "■ aborted by the operator {time}: {}", error.as_deref().unwrap_or("")),
                     RunStatus::Failed => {
                         let at = failed_step.as_ref().map_or(String::new(), |s| format!(" at {s}"));
                         writeln!(out, "✗ FAILED{at} {time}{point}: {}", error.as_deref().unwrap_or(""))

@@ -36,6 +36,8 @@ pub struct Report {
     notifications: Vec<Value>,
     undone: Vec<Value>,
     resumed: Vec<Value>,
+    /// What the operator chose after failures.
+    choices: Vec<Value>,
     /// What `on failure` ran: its commands and checks are not a step's.
     on_failure: Vec<Value>,
     finished: Value,
@@ -77,6 +79,7 @@ impl Report {
             "notifications": self.notifications,
             "undone": self.undone,
             "resumed": self.resumed,
+            "choices": self.choices,
             "on_failure": self.on_failure,
         })
     }
@@ -336,6 +339,7 @@ impl Listener for Report {
                 }
             }
             Event::RunResumed { .. } => self.resumed.push(without_tag(event)),
+            Event::Chose { .. } => self.choices.push(without_tag(event)),
             Event::Output { .. } => {}
         }
     }

@@ -120,6 +120,7 @@ impl Unfinished {
                 RunStatus::Passed => Some("passed"),
                 RunStatus::Failed => Some("failed"),
                 RunStatus::Denied => Some("stopped at a denied gate"),
+                RunStatus::Aborted => Some("aborted by the operator"),
                 RunStatus::Interrupted => None,
             },
             _ => None,

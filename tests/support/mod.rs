@@ -12,6 +12,7 @@ pub struct Test {
     args: Vec<String>,
     current_dir: Option<PathBuf>,
     env: Vec<(String, String)>,
+    stdin: Option<String>,
 }
 
 pub struct Outcome {
@@ -27,6 +28,7 @@ impl Test {
             args: Vec::new(),
             current_dir: None,
             env: Vec::new(),
+            stdin: None,
         }
     }
 
@@ -48,6 +50,12 @@ impl Test {
 
     pub fn path(&self) -> &std::path::Path {
         self.dir.path()
+    }
+
+    /// What the binary reads on standard input (none: it is closed).
+    pub fn stdin(mut self, text: &str) -> Self {
+        self.stdin = Some(text.to_string());
+        self
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
@@ -85,6 +93,7 @@ impl Test {
             .env("NO_COLOR", "1")
             .env_remove("PAGER_ROUTING_KEY")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .write_stdin(self.stdin.clone().unwrap_or_default())
             .output()
             .expect("run runbook");
         Outcome {

@@ -1,0 +1,142 @@
+//! Who answers when a run must ask: at a gate, and when a step fails. In a drill the file's
+//! own policy answers; in an incident a person does, on the terminal. Every answer is
+//! journaled with who gave it and how.
+
+use std::io::{BufRead, Write};
+
+use super::event::Answer;
+use crate::model::{Gate, Policy, Step};
+
+pub struct GateDecision {
+    pub answer: Answer,
+    pub by: String,
+    pub how: String,
+}
+
+/// What to do about a step that failed (or that the operator stopped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Choice {
+    /// Run the step again from its start.
+    Retry,
+    /// Leave it and go on with the next step.
+    Skip,
+    /// Undo the completed steps in reverse, then stop: the run failed.
+    Undo,
+    /// Stop here, leaving everything as it is.
+    Abort,
+}
+
+pub trait Decider {
+    /// `plan` says what the next step will do, for the person deciding.
+    fn gate(&mut self, gate: &Gate, plan: &str) -> GateDecision;
+    fn failed(&mut self, step: &Step, error: &str) -> (Choice, String);
+}
+
+/// A drill: each gate answers with its own `drill:` policy; a failed step fails the drill.
+pub struct DrillPolicy;
+
+impl Decider for DrillPolicy {
+    fn gate(&mut self, gate: &Gate, _plan: &str) -> GateDecision {
+        let (answer, how) = match gate.drill {
+            Some(Policy::Approve) => (Answer::Approve, "the gate's drill policy"),
+            Some(Policy::Deny) => (Answer::Deny, "the gate's drill policy"),
+            Some(Policy::Fail) => (Answer::Fail, "the gate's drill policy"),
+            None => (Answer::Fail, "no drill policy: a drill cannot ask anyone"),
+        };
+        GateDecision {
+            answer,
+            by: "drill".into(),
+            how: how.into(),
+        }
+    }
+
+    fn failed(&mut self, _step: &Step, _error: &str) -> (Choice, String) {
+        (Choice::Undo, "drill".into())
+    }
+}
+
+/// The operator's name for the journal.
+pub fn operator() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        // SAFETY: getuid cannot fail.
+        .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }))
+}
+
+/// A person at a plain terminal (or a pipe): questions on stderr, answers on stdin. With no
+/// stdin, a gate fails at once rather than wait for an answer that cannot come.
+pub struct Console<R: BufRead> {
+    input: R,
+    user: String,
+}
+
+impl<R: BufRead> Console<R> {
+    pub fn new(input: R) -> Self {
+        Self { input, user: operator() }
+    }
+
+    fn ask(&mut self, prompt: &str) -> Option<String> {
+        eprint!("{prompt}");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        match self.input.read_line(&mut line) {
+            Ok(0) | Err(_) => {
+                eprintln!();
+                None
+            }
+            Ok(_) => Some(line.trim().to_string()),
+        }
+    }
+}
+
+impl<R: BufRead> Decider for Console<R> {
+    fn gate(&mut self, gate: &Gate, plan: &str) -> GateDecision {
+        eprintln!("\nGATE: {}", gate.question);
+        if !plan.trim().is_empty() {
+            eprintln!("Next:\n{plan}");
+        }
+        let prompt = match &gate.confirm {
+            Some(word) => format!("Type `{word}` to approve, anything else to deny: "),
+            None => "Approve? [y/N] ".to_string(),
+        };
+        let Some(reply) = self.ask(&prompt) else {
+            return GateDecision {
+                answer: Answer::Fail,
+                by: self.user.clone(),
+                how: "no answer: standard input is closed, so nobody can approve".into(),
+            };
+        };
+        let approved = match &gate.confirm {
+            Some(word) => reply == *word,
+            None => matches!(reply.to_lowercase().as_str(), "y" | "yes"),
+        };
+        GateDecision {
+            answer: if approved { Answer::Approve } else { Answer::Deny },
+            by: self.user.clone(),
+            how: match (&gate.confirm, approved) {
+                (Some(word), true) => format!("typed `{word}` on the terminal"),
+                (_, true) => "answered yes on the terminal".into(),
+                (_, false) => format!("answered {reply:?} on the terminal"),
+            },
+        }
+    }
+
+    fn failed(&mut self, step: &Step, error: &str) -> (Choice, String) {
+        eprintln!("\nThe step `{}` failed: {error}", step.id);
+        loop {
+            let Some(reply) = self.ask("[r]etry, [s]kip, [u]ndo the completed steps, or [a]bort? ") else {
+                return (Choice::Abort, format!("{} (no answer: standard input is closed)", self.user));
+            };
+            let choice = match reply.to_lowercase().as_str() {
+                "r" | "retry" => Choice::Retry,
+                "s" | "skip" => Choice::Skip,
+                "u" | "undo" => Choice::Undo,
+                "a" | "abort" => Choice::Abort,
+                _ => continue,
+            };
+            return (choice, self.user.clone());
+        }
+    }
+}
