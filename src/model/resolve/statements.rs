@@ -1,0 +1,363 @@
+//! The inside of steps, `undo` and `on failure`: statements resolved into actions, checks
+//! compiled, flips typed, and `use` of stdlib pieces expanded with their arguments bound.
+
+use super::*;
+
+impl Resolver<'_> {
+    pub(super) fn statements(&mut self, stmts: &[ast::Stmt], parts: &mut StepParts, context: StatementContext) {
+        for stmt in stmts {
+            self.statement(stmt, parts, context);
+        }
+    }
+
+    fn statement(&mut self, stmt: &ast::Stmt, parts: &mut StepParts, context: StatementContext) {
+        let span = stmt.span();
+        let origin = self.origin();
+        let kind = match stmt {
+            ast::Stmt::Run(command) => ActionKind::Run {
+                argv: command.words.iter().map(|w| self.template(w)).collect(),
+            },
+            ast::Stmt::Shell(command) => {
+                let script = command.words.first().map(|w| self.template(w)).unwrap_or_default();
+                if script.parts.is_empty() {
+                    self.error("E0214", span, "this shell script is empty");
+                }
+                ActionKind::Shell { script }
+            }
+            ast::Stmt::Check(check) => ActionKind::Check(self.check(check)),
+            ast::Stmt::Wait(wait) => ActionKind::Wait {
+                check: self.check(&wait.check),
+                within: wait.within.map(|d| d.value),
+                every: wait.every.map(|d| d.value),
+            },
+            ast::Stmt::Use(call) => {
+                self.expand_use(call, parts, context);
+                return;
+            }
+            ast::Stmt::Builtin(call) => match self.builtin(call) {
+                Some(kind) => kind,
+                None => return,
+            },
+            ast::Stmt::Set(set) => self.set(set),
+            ast::Stmt::Link(link) => ActionKind::Link {
+                path: self.value(&link.path),
+                target: self.value(&link.target),
+            },
+            ast::Stmt::Notify(notify) => {
+                if !self.channel_names.contains(&notify.channel.name) {
+                    let help = match suggest(&notify.channel.name, self.channel_names.iter().map(String::as_str)) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => format!(
+                            "declare it first, for example: channel {} slack {{ url = env(\"SLACK_WEBHOOK_URL\") }}",
+                            notify.channel.name
+                        ),
+                    };
+                    self.error(
+                        "E0215",
+                        notify.channel.span,
+                        format!("there is no channel `{}`", notify.channel.name),
+                    )
+                    .help = Some(help);
+                }
+                ActionKind::Notify {
+                    channel: notify.channel.name.clone(),
+                    message: self.template(&notify.message),
+                }
+            }
+            ast::Stmt::Timeout(duration) => {
+                if duration.value.as_millis() == 0 {
+                    self.error("E0216", duration.span, "a timeout of zero would fail every run").help =
+                        Some("give the step the time it needs, such as `timeout 30m`".into());
+                }
+                if self.step_property(context, span, "timeout", parts, origin.is_none()) {
+                    parts.timeout = Some(duration.value);
+                }
+                return;
+            }
+            ast::Stmt::Retry(retry) => {
+                if self.step_property(context, span, "retry", parts, origin.is_none()) {
+                    parts.retry = Some(Retry {
+                        attempts: retry.attempts.value,
+                        every: retry.every.map(|d| d.value),
+                    });
+                }
+                return;
+            }
+            ast::Stmt::Irreversible { reason, .. } => {
+                if let Some(reason) = reason {
+                    self.no_interpolation(reason, "the reason a step is irreversible");
+                }
+                if self.step_property(context, span, "irreversible", parts, origin.is_none()) {
+                    parts.irreversible = Some(reason.as_ref().map(literal_text));
+                }
+                return;
+            }
+            ast::Stmt::Undo(block) => {
+                if context != StatementContext::Step {
+                    self.misplaced(context, span, "undo");
+                } else if parts.undo.is_some() && origin.is_none() {
+                    self.error("E0218", span, "this step already has an `undo`").help =
+                        Some("put all the undo actions in one block".into());
+                }
+                let mut undo = StepParts::default();
+                self.statements(&block.stmts, &mut undo, StatementContext::Undo);
+                parts.undo = Some(undo.actions);
+                return;
+            }
+        };
+        parts.actions.push(Action { kind, span, origin });
+    }
+
+    /// `timeout`, `retry` and `irreversible` describe a step: once each, and only there.
+    /// Returns whether this one should be applied: the step's own value beats a piece's.
+    fn step_property(&mut self, context: StatementContext, span: Span, what: &'static str, parts: &mut StepParts, explicit: bool) -> bool {
+        if context != StatementContext::Step {
+            self.misplaced(context, span, what);
+            return false;
+        }
+        let already_explicit = parts.explicit.contains(&what);
+        if explicit {
+            if already_explicit {
+                self.error("E0218", span, format!("this step already has a `{what}`")).help = Some("keep one of them".into());
+                return false;
+            }
+            parts.explicit.push(what);
+            return true;
+        }
+        !already_explicit
+    }
+
+    fn misplaced(&mut self, context: StatementContext, span: Span, what: &str) {
+        let place = if context == StatementContext::Undo {
+            "an `undo` block"
+        } else {
+            "`on failure`"
+        };
+        self.error("E0217", span, format!("`{what}` belongs to a step, not to {place}"));
+    }
+
+    fn origin(&self) -> Option<String> {
+        (self.use_depth > 0).then(|| {
+            self.source
+                .name()
+                .trim_start_matches("stdlib/")
+                .trim_end_matches(".runbook")
+                .to_string()
+        })
+    }
+
+    fn check(&mut self, check: &ast::Check) -> Check {
+        let description = self.template(&check.description);
+        let mut names: Vec<String> = self.names.keys().cloned().collect();
+        names.extend(Builtin::ALL.iter().filter(|b| !b.is_failure_only()).map(|b| b.name().to_string()));
+        if self.in_failure_handler {
+            names.push("failed".into());
+        }
+        names.extend(self.piece_scope.iter().map(|(n, _)| n.clone()));
+        names.sort();
+        let compiled = match checks::compile(&self.source, &check.expr, check.expr_span, &names) {
+            Ok(compiled) => compiled,
+            Err(diagnostic) => {
+                self.diagnostics.push(*diagnostic);
+                checks::Compiled {
+                    ast: Default::default(),
+                    rhai: String::new(),
+                }
+            }
+        };
+        Check {
+            description,
+            source: check.expr.trim().to_string(),
+            compiled,
+            bindings: self.piece_scope.clone(),
+            span: check.span,
+        }
+    }
+
+    fn set(&mut self, set: &ast::Set) -> ActionKind {
+        let file = self.value(&set.file);
+        let value = self.value(&set.value);
+        let format = match self.static_text(&file) {
+            Some(path) => {
+                let format = FileFormat::from_path(&path);
+                if format.is_none() {
+                    self.error("E0219", set.file.span(), format!("`set` cannot tell how to edit `{path}`"))
+                        .help = Some(
+                        "`set` edits .env, .ini (.cfg, .conf), .toml and .json files; for a symlink, use `link PATH to TARGET`".into(),
+                    );
+                }
+                format
+            }
+            None => None,
+        };
+        ActionKind::Set {
+            file,
+            format,
+            key: set.key.name.clone(),
+            value,
+        }
+    }
+
+    fn builtin(&mut self, call: &ast::Call) -> Option<ActionKind> {
+        let name = format!("{}.{}", call.module.name, call.name.name);
+        if self.use_depth == 0 {
+            self.error("E0220", call.span, "`builtin` is only for stdlib modules").help =
+                Some("use a stdlib piece instead, such as `use sqlite.restore(from: ..., into: ...)`".into());
+            return None;
+        }
+        let Some(builtin) = stdlib::Builtin::from_name(&name) else {
+            self.error("E0221", call.span, format!("there is no builtin `{name}`"));
+            return None;
+        };
+        let bound = self.bind_arguments(
+            call,
+            &name,
+            &builtin.params().iter().map(|p| (p.to_string(), None)).collect::<Vec<_>>(),
+        )?;
+        Some(ActionKind::Builtin {
+            name: builtin,
+            args: bound,
+        })
+    }
+
+    fn expand_use(&mut self, call: &ast::Call, parts: &mut StepParts, context: StatementContext) {
+        let name = format!("{}.{}", call.module.name, call.name.name);
+        let modules = match stdlib::modules() {
+            Ok(modules) => modules,
+            Err(diagnostics) => {
+                self.diagnostics.extend(diagnostics.iter().cloned());
+                return;
+            }
+        };
+        let Some(module) = modules.iter().find(|m| m.name == call.module.name) else {
+            let help = match suggest(&call.module.name, stdlib::module_names()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("the stdlib has: {}", stdlib::module_names().collect::<Vec<_>>().join(", ")),
+            };
+            self.error(
+                "E0222",
+                call.module.span,
+                format!("there is no stdlib module `{}`", call.module.name),
+            )
+            .help = Some(help);
+            return;
+        };
+        let Some(piece) = module.pieces.iter().find(|p| p.name.name == call.name.name) else {
+            let names: Vec<&str> = module.pieces.iter().map(|p| p.name.name.as_str()).collect();
+            let help = suggest(&call.name.name, names.iter().copied()).map_or_else(
+                || format!("`{}` has: {}", module.name, names.join(", ")),
+                |close| format!("did you mean `{}.{close}`?", module.name),
+            );
+            self.error(
+                "E0223",
+                call.name.span,
+                format!("the module `{}` has no piece `{}`", module.name, call.name.name),
+            )
+            .help = Some(help);
+            return;
+        };
+        if self.use_depth >= MAX_USE_DEPTH {
+            self.error(
+                "E0224",
+                call.span,
+                format!("`{name}` uses pieces more than {MAX_USE_DEPTH} levels deep"),
+            );
+            return;
+        }
+        let declared: Vec<(String, Option<Expr>)> = {
+            let saved = std::mem::replace(&mut self.source, module.source.clone());
+            let declared = piece
+                .params
+                .iter()
+                .map(|p| (p.name.name.clone(), p.default.as_ref().map(|d| self.value(d))))
+                .collect();
+            self.source = saved;
+            declared
+        };
+        let Some(bound) = self.bind_arguments(call, &name, &declared) else {
+            return;
+        };
+        let saved_source = std::mem::replace(&mut self.source, module.source.clone());
+        let saved_scope = std::mem::replace(&mut self.piece_scope, bound);
+        self.use_depth += 1;
+        let mut expanded = StepParts::default();
+        self.statements(&piece.body, &mut expanded, context);
+        self.use_depth -= 1;
+        self.piece_scope = saved_scope;
+        self.source = saved_source;
+        for action in &mut expanded.actions {
+            action.span = call.span;
+            action.origin = Some(name.clone());
+        }
+        parts.actions.extend(expanded.actions);
+        if !parts.explicit.contains(&"timeout") {
+            parts.timeout = expanded.timeout.or(parts.timeout);
+        }
+        if !parts.explicit.contains(&"retry") {
+            parts.retry = expanded.retry.or(parts.retry);
+        }
+        if !parts.explicit.contains(&"irreversible") {
+            parts.irreversible = expanded.irreversible.or(parts.irreversible.take());
+        }
+        if let Some(undo) = expanded.undo {
+            parts.undo.get_or_insert_with(Vec::new).extend(undo);
+        }
+    }
+
+    /// Matches `use`/`builtin` arguments (positional first, then by name) to what the piece
+    /// declares; arguments are resolved in the caller's scope.
+    fn bind_arguments(&mut self, call: &ast::Call, name: &str, declared: &[(String, Option<Expr>)]) -> Option<Vec<(String, Expr)>> {
+        let mut bound: Vec<Option<Expr>> = vec![None; declared.len()];
+        let mut ok = true;
+        for (index, argument) in call.args.iter().enumerate() {
+            let slot = match &argument.name {
+                None if index < declared.len() => index,
+                None => {
+                    self.error("E0225", argument.span, format!("`{name}` takes {} arguments", declared.len()));
+                    ok = false;
+                    continue;
+                }
+                Some(arg_name) => match declared.iter().position(|(n, _)| *n == arg_name.name) {
+                    Some(slot) => slot,
+                    None => {
+                        let help = suggest(&arg_name.name, declared.iter().map(|(n, _)| n.as_str())).map_or_else(
+                            || {
+                                format!(
+                                    "it takes: {}",
+                                    declared.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                                )
+                            },
+                            |s| format!("did you mean `{s}`?"),
+                        );
+                        self.error("E0226", arg_name.span, format!("`{name}` has no argument `{}`", arg_name.name))
+                            .help = Some(help);
+                        ok = false;
+                        continue;
+                    }
+                },
+            };
+            if bound[slot].is_some() {
+                self.error(
+                    "E0227",
+                    argument.span,
+                    format!("the argument `{}` is given twice", declared[slot].0),
+                );
+                ok = false;
+                continue;
+            }
+            bound[slot] = Some(self.value(&argument.value));
+        }
+        let mut result = Vec::new();
+        for ((arg_name, default), value) in declared.iter().zip(bound) {
+            match value.or_else(|| default.clone()) {
+                Some(value) => result.push((arg_name.clone(), value)),
+                None => {
+                    self.error("E0228", call.span, format!("`{name}` needs the argument `{arg_name}`"))
+                        .help = Some(format!("add `{arg_name}: ...` between the parentheses"));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(result)
+    }
+}
