@@ -1,0 +1,300 @@
+//! The actions a step is made of, one at a time: commands, checks and waits, flips, the
+//! native builtins and notifications. Each journals what it did before and after.
+
+use super::*;
+
+impl<'m> Runner<'m> {
+    pub(super) fn action(
+        &mut self,
+        step: &str,
+        action: &'m Action,
+        deadline: Option<Instant>,
+        flips: &mut Vec<flip::Applied>,
+    ) -> Result<Result<(), String>, String> {
+        let outcome = match &action.kind {
+            ActionKind::Run { argv } => match argv.iter().map(|w| self.values.template(w)).collect::<Result<Vec<_>, _>>() {
+                Ok(argv) => return self.command(step, process::Program::Argv(argv), deadline),
+                Err(error) => Err(error),
+            },
+            ActionKind::Shell { script } => match self.values.script(script) {
+                Ok(script) => return self.command(step, process::Program::Script(script), deadline),
+                Err(error) => Err(error),
+            },
+            ActionKind::Check(check) => return self.check(step, check, false),
+            ActionKind::Wait { check, within, every } => return self.wait(step, check, *within, *every, deadline),
+            ActionKind::Set { file, format, key, value } => {
+                self.barrier()?;
+                let applied = self.values.expr(file).and_then(|path| {
+                    let value = self.values.expr(value)?.to_string();
+                    flip::set(Path::new(&path.to_string()), *format, key, &value)
+                });
+                self.flipped(step, applied, flips)?
+            }
+            ActionKind::Link { path, target } => {
+                self.barrier()?;
+                let applied = self.values.expr(path).and_then(|path| {
+                    let target = self.values.expr(target)?.to_string();
+                    flip::link(Path::new(&path.to_string()), Path::new(&target))
+                });
+                self.flipped(step, applied, flips)?
+            }
+            ActionKind::Notify { channel, message } => {
+                self.notify(channel, message)?;
+                Ok(())
+            }
+            ActionKind::Builtin { name, args } => return self.builtin(step, *name, args),
+        };
+        Ok(outcome)
+    }
+
+    fn flipped(
+        &mut self,
+        step: &str,
+        applied: Result<flip::Applied, String>,
+        flips: &mut Vec<flip::Applied>,
+    ) -> Result<Result<(), String>, String> {
+        match applied {
+            Ok(applied) => {
+                let mask = |t: &str| self.values.masker.mask(t);
+                let event = Event::Flipped {
+                    step: step.to_string(),
+                    target: applied.target.display().to_string(),
+                    key: applied.key.clone(),
+                    format: applied.format.map(|f| f.name().to_string()),
+                    old: applied.old.as_deref().map(mask),
+                    new: mask(&applied.new),
+                    created: applied.created,
+                    diff: mask(&applied.diff),
+                };
+                flips.push(applied);
+                self.emit(event)?;
+                Ok(Ok(()))
+            }
+            Err(error) => Ok(Err(error)),
+        }
+    }
+
+    fn command(&mut self, step: &str, program: process::Program, deadline: Option<Instant>) -> Result<Result<(), String>, String> {
+        let argv = match &program {
+            process::Program::Argv(argv) => argv.clone(),
+            process::Program::Script(script) => vec!["/bin/sh".into(), "-c".into(), script.clone()],
+        };
+        let masker = self.values.masker.clone();
+        let log_path = self.logs.join(format!("{step}.log"));
+        self.emit(Event::CommandStarted {
+            step: step.to_string(),
+            argv: argv.iter().map(|a| masker.mask(a)).collect(),
+            log: log_path.display().to_string(),
+        })?;
+        // Created on the first line of output: a step that prints nothing leaves no empty file.
+        let mut log: Option<std::io::BufWriter<std::fs::File>> = None;
+        let mut log_error: Option<String> = None;
+        let env = [
+            ("RUNBOOK_WORKDIR".to_string(), self.values.workdir.display().to_string()),
+            ("RUNBOOK_RUN_ID".to_string(), self.values.run_id.clone()),
+            ("RUNBOOK_MODE".to_string(), self.model.mode.to_string()),
+            ("RUNBOOK_STEP".to_string(), step.to_string()),
+        ];
+        self.barrier()?;
+        let started = Instant::now();
+        let listeners = &mut self.listeners;
+        let step_name = step.to_string();
+        let result = process::run(
+            &program,
+            &self.values.workdir,
+            &env,
+            deadline,
+            &masker,
+            &process::Control {
+                running_group: &RUNNING_GROUP,
+                stop: &INTERRUPTED,
+            },
+            &mut |stream, line| {
+                use std::io::Write;
+                if log.is_none() && log_error.is_none() {
+                    match std::fs::OpenOptions::new().create(true).append(true).open(&log_path) {
+                        Ok(file) => log = Some(std::io::BufWriter::new(file)),
+                        Err(e) => {
+                            log_error = Some(format!(
+                                "cannot write the log {}: {}",
+                                log_path.display(),
+                                crate::io_error_words(&e)
+                            ))
+                        }
+                    }
+                }
+                if let Some(log) = &mut log {
+                    if let Err(e) = writeln!(log, "{line}") {
+                        log_error.get_or_insert(format!(
+                            "cannot write the log {}: {}",
+                            log_path.display(),
+                            crate::io_error_words(&e)
+                        ));
+                    }
+                }
+                let event = Event::Output {
+                    step: step_name.clone(),
+                    stream,
+                    line: line.to_string(),
+                };
+                for listener in listeners.iter_mut() {
+                    listener.event(&event);
+                }
+            },
+        );
+        use std::io::Write;
+        if let Some(mut log) = log {
+            if let Err(e) = log.flush() {
+                log_error.get_or_insert(format!(
+                    "cannot write the log {}: {}",
+                    log_path.display(),
+                    crate::io_error_words(&e)
+                ));
+            }
+        }
+        let finished = match result {
+            Ok(finished) => finished,
+            Err(error) => return Ok(Err(error)),
+        };
+        self.emit(Event::CommandFinished {
+            step: step.to_string(),
+            exit_code: finished.exit_code,
+            signal: finished.signal,
+            timed_out: finished.timed_out,
+            duration_ms: started.elapsed().as_millis() as u64,
+        })?;
+        self.steps.record(
+            step,
+            StepResult {
+                output: finished.stdout_tail.clone(),
+                exit_code: finished.exit_code.map(i64::from),
+            },
+        );
+        if let Some(error) = log_error {
+            // Output that cannot be kept is a failure: the log is the evidence.
+            return Ok(Err(error));
+        }
+        if finished.succeeded() {
+            return Ok(Ok(()));
+        }
+        let shown = masker.mask(&crate::shell::quote(&argv[0]));
+        Ok(Err(format!(
+            "`{shown}` failed: {} (output in {})",
+            finished.describe(),
+            log_path.display()
+        )))
+    }
+
+    fn check(&mut self, step: &str, check: &'m Check, pending: bool) -> Result<Result<(), String>, String> {
+        let outcome = check::evaluate(&self.engine.0, &self.engine.1, check, &self.values);
+        let description = self
+            .values
+            .template(&check.description)
+            .unwrap_or_else(|_| check.description.to_string());
+        let description = self.values.masker.mask(&description);
+        self.emit(Event::Check {
+            step: step.to_string(),
+            description: description.clone(),
+            passed: outcome.passed,
+            expected: outcome.expected.clone(),
+            observed: outcome.observed.clone(),
+            error: outcome.error.clone(),
+            pending: pending && !outcome.passed,
+        })?;
+        Ok(if outcome.passed {
+            Ok(())
+        } else {
+            Err(format!("check \"{description}\" failed: {}", outcome.explain()))
+        })
+    }
+
+    fn wait(
+        &mut self,
+        step: &str,
+        check: &'m Check,
+        within: Option<Duration>,
+        every: Option<Duration>,
+        deadline: Option<Instant>,
+    ) -> Result<Result<(), String>, String> {
+        let started = Instant::now();
+        let limit = within.map_or(DEFAULT_WAIT, Duration::to_std);
+        let limit = deadline.map_or(started + limit, |d| d.min(started + limit));
+        let every = every.map_or(DEFAULT_POLL, Duration::to_std);
+        loop {
+            let last_try = Instant::now() >= limit;
+            match self.check(step, check, !last_try)? {
+                Ok(()) => return Ok(Ok(())),
+                Err(error) if last_try || INTERRUPTED.load(Ordering::SeqCst) => {
+                    let waited = Duration::from_millis(started.elapsed().as_millis() as u64);
+                    return Ok(Err(format!("gave up waiting after {waited}: {error}")));
+                }
+                // Sleep until the next try, or until the deadline for one last try.
+                Err(_) => std::thread::sleep(every.min(limit.saturating_duration_since(Instant::now()))),
+            }
+        }
+    }
+
+    fn builtin(
+        &mut self,
+        step: &str,
+        builtin: stdlib::Builtin,
+        args: &[(String, crate::model::Expr)],
+    ) -> Result<Result<(), String>, String> {
+        self.barrier()?;
+        let mut values = Vec::new();
+        for (_, expr) in args {
+            match self.values.expr(expr) {
+                Ok(value) => values.push(value.to_string()),
+                Err(error) => return Ok(Err(error)),
+            }
+        }
+        match builtin {
+            stdlib::Builtin::SqliteBackup => {
+                let (from, into) = (Path::new(&values[0]), Path::new(&values[1]));
+                match sqlite::restore(from, into) {
+                    Ok(restored) => {
+                        let age = restored.recovery_point_age;
+                        self.recovery_point = Some(self.recovery_point.map_or(age, |seen| seen.max(age)));
+                        self.emit(Event::Restored {
+                            step: step.to_string(),
+                            from: from.display().to_string(),
+                            into: into.display().to_string(),
+                            recovery_point_age_ms: age.as_millis(),
+                        })?;
+                        Ok(Ok(()))
+                    }
+                    Err(error) => Ok(Err(error)),
+                }
+            }
+            stdlib::Builtin::SqliteExecute => Ok(sqlite::execute(Path::new(&values[0]), &values[1])),
+        }
+    }
+
+    fn notify(&mut self, channel: &str, message: &crate::model::Template) -> Result<(), String> {
+        self.barrier()?;
+        let text = match self.values.template(message) {
+            Ok(text) => self.values.masker.mask(&text),
+            Err(error) => {
+                let message = self.values.masker.mask(&message.to_string());
+                let error = Some(self.values.masker.mask(&error));
+                return self.emit(Event::Notified {
+                    channel: channel.to_string(),
+                    message,
+                    ok: false,
+                    error,
+                });
+            }
+        };
+        let result = match self.model.channel(channel) {
+            Some(channel) => notify::send(channel, &text, &self.values),
+            None => Err(format!("no channel `{channel}`")),
+        };
+        let error = result.err().map(|e| self.values.masker.mask(&e));
+        self.emit(Event::Notified {
+            channel: channel.to_string(),
+            message: text,
+            ok: error.is_none(),
+            error,
+        })
+    }
+}
