@@ -48,7 +48,15 @@ fn main() -> ExitCode {
             inputs,
             report,
             state_dir,
-        } => drill_command(&cli, file, inputs, report.clone(), state_dir.clone()),
+        } => run_runbook(
+            &cli,
+            file,
+            inputs,
+            model::Mode::Drill,
+            Answerer::DrillPolicy,
+            report.clone(),
+            state_dir.clone(),
+        ),
         Command::Run {
             file,
             inputs,
@@ -56,7 +64,15 @@ fn main() -> ExitCode {
             no_tui: _,
             report,
             state_dir,
-        } => run_command(&cli, file, inputs, (*mode).into(), report.clone(), state_dir.clone()),
+        } => run_runbook(
+            &cli,
+            file,
+            inputs,
+            (*mode).into(),
+            Answerer::Operator,
+            report.clone(),
+            state_dir.clone(),
+        ),
         Command::Resume { run_id, report, state_dir } => resume_command(&cli, run_id.as_deref(), report.clone(), state_dir.clone()),
         Command::Render { file } => load_one(&cli, file, &Options::default()).and_then(|model| print_stdout(&render::markdown(&model))),
     };
@@ -140,32 +156,20 @@ fn read_or_report(cli: &Cli, path: &Path) -> Result<Source, Failure> {
     })
 }
 
-fn drill_command(
-    cli: &Cli,
-    file: &Path,
-    inputs: &runbook::cli::Inputs,
-    report: Option<std::path::PathBuf>,
-    state_dir: Option<std::path::PathBuf>,
-) -> Result<u8, Failure> {
-    let options = Options {
-        mode: model::Mode::Drill,
-        params: inputs.params.clone(),
-        require_values: true,
-    };
-    let model = load_one(cli, file, &options)?;
-    run::install_interrupt_handler();
-    let options = run::Options {
-        state_dir: state_dir.unwrap_or_else(run::default_state_dir),
-        report_dir: report,
-    };
-    exit_code(run::drill(&model, &options, vec![progress()]))
+/// Who answers at gates and failures: the file's drill policy, or the person at the terminal.
+#[derive(Clone, Copy)]
+enum Answerer {
+    DrillPolicy,
+    Operator,
 }
 
-fn run_command(
+/// `drill` and `run`: load with the mode's overrides, then run every step.
+fn run_runbook(
     cli: &Cli,
     file: &Path,
     inputs: &runbook::cli::Inputs,
     mode: model::Mode,
+    answerer: Answerer,
     report: Option<std::path::PathBuf>,
     state_dir: Option<std::path::PathBuf>,
 ) -> Result<u8, Failure> {
@@ -180,14 +184,15 @@ fn run_command(
         state_dir: state_dir.unwrap_or_else(run::default_state_dir),
         report_dir: report,
     };
-    let stdin = io::stdin().lock();
-    let listener: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr()));
-    exit_code(run::start(
-        &model,
-        &options,
-        vec![listener],
-        Box::new(run::decide::Console::new(stdin)),
-    ))
+    match answerer {
+        Answerer::DrillPolicy => exit_code(run::drill(&model, &options, vec![progress()])),
+        // Questions go to stderr, so progress stays plain lines rather than redrawn bars.
+        Answerer::Operator => {
+            let listener: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr()));
+            let decider = Box::new(run::decide::Console::new(io::stdin().lock()));
+            exit_code(run::start(&model, &options, vec![listener], decider))
+        }
+    }
 }
 
 fn resume_command(
