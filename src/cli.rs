@@ -88,9 +88,12 @@ pub enum Command {
     /// Run the runbook for real, during an incident: a person answers every gate and decides
     /// what happens when a step fails (retry, skip, undo the completed steps, or abort).
     ///
-    /// The `incident { ... }` overrides apply (or `drill { ... }` with --mode drill). Gates ask
-    /// on the terminal; with no standard input at all, a gate fails at once rather than wait.
-    /// Ctrl-C stops the running step's whole process group, then asks what to do.
+    /// The `incident { ... }` overrides apply (or `drill { ... }` with --mode drill). On a
+    /// terminal, a full-screen UI shows every step, the running step's output and checks, and
+    /// the time left before the RTO; gates open a dialog. Without a terminal (or with
+    /// --no-tui) it prints plain lines and asks on stdin; with no standard input at all, a gate
+    /// fails at once rather than wait. Ctrl-C stops the running step's whole process group,
+    /// then asks what to do. If the last run of the file did not finish, it offers to resume.
     Run {
         /// The runbook to run.
         file: PathBuf,

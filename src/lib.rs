@@ -16,6 +16,7 @@ pub mod run;
 pub mod shell;
 pub mod source;
 pub mod syntax;
+pub mod tui;
 
 /// An I/O error in words, without the "(os error 2)" noise.
 pub fn io_error_words(error: &std::io::Error) -> String {

@@ -61,7 +61,7 @@ fn main() -> ExitCode {
             file,
             inputs,
             mode,
-            no_tui: _,
+            no_tui,
             report,
             state_dir,
         } => run_runbook(
@@ -69,7 +69,9 @@ fn main() -> ExitCode {
             file,
             inputs,
             (*mode).into(),
-            Answerer::Operator,
+            Answerer::Operator {
+                screen: !no_tui && io::stdin().is_terminal() && io::stdout().is_terminal(),
+            },
             report.clone(),
             state_dir.clone(),
         ),
@@ -160,7 +162,10 @@ fn read_or_report(cli: &Cli, path: &Path) -> Result<Source, Failure> {
 #[derive(Clone, Copy)]
 enum Answerer {
     DrillPolicy,
-    Operator,
+    /// A person: on the full-screen UI, or with plain lines and stdin.
+    Operator {
+        screen: bool,
+    },
 }
 
 /// `drill` and `run`: load with the mode's overrides, then run every step.
@@ -186,11 +191,34 @@ fn run_runbook(
     };
     match answerer {
         Answerer::DrillPolicy => exit_code(run::drill(&model, &options, vec![progress()])),
-        // Questions go to stderr, so progress stays plain lines rather than redrawn bars.
-        Answerer::Operator => {
+        Answerer::Operator { screen } => {
+            let last = run::resume::last_unfinished(&options.state_dir, file, mode);
+            // A run that cannot be resumed is not offered; the operator is told why.
+            let (offer, notice) = match last {
+                Some(found) => match found.check_against(&model) {
+                    Ok(_) => (Some(found), None),
+                    Err(reason) => {
+                        let notice = format!("The last run {} did not finish, but cannot be resumed: {reason}.", found.run_id);
+                        (None, Some(notice))
+                    }
+                },
+                None => (None, None),
+            };
+            if screen {
+                return exit_code(runbook::tui::run(&model, &options, runbook::tui::Start { offer, notice }));
+            }
+            if let Some(notice) = notice {
+                eprintln!("{notice} Starting a new run.");
+            }
+            let mut console = run::decide::Console::new(io::stdin().lock());
+            // Questions go to stderr, so progress stays plain lines rather than redrawn bars.
             let listener: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr()));
-            let decider = Box::new(run::decide::Console::new(io::stdin().lock()));
-            exit_code(run::start(&model, &options, vec![listener], decider))
+            if let Some(found) = offer {
+                if console.resume(&found.describe()) {
+                    return exit_code(run::resume(&model, &found, &options, vec![listener], Box::new(console)));
+                }
+            }
+            exit_code(run::start(&model, &options, vec![listener], Box::new(console)))
         }
     }
 }
@@ -227,7 +255,7 @@ fn resume_command(
         state_dir,
         report_dir: report,
     };
-    match run::resume(&model, &found, &options, vec![progress()]) {
+    match run::resume(&model, &found, &options, vec![progress()], Box::new(run::decide::DrillPolicy)) {
         Err(error) if error.starts_with("refused: ") => {
             eprintln!("error: cannot resume the run {}: {}", found.run_id, &error["refused: ".len()..]);
             Ok(exit::INVALID)

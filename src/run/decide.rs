@@ -91,6 +91,21 @@ impl<R: BufRead> Console<R> {
     }
 }
 
+impl<R: BufRead> Console<R> {
+    /// Whether to resume the last run of the file, which did not finish. With no answer
+    /// (no stdin), a new run starts: nobody agreed to pick the old one up.
+    pub fn resume(&mut self, description: &str) -> bool {
+        eprintln!("The last run of this file did not finish: {description}.");
+        match self.ask("Resume it? Completed steps are not run again. [Y/n] ") {
+            Some(reply) => !matches!(reply.to_lowercase().as_str(), "n" | "no"),
+            None => {
+                eprintln!("No answer (standard input is closed): starting a new run.");
+                false
+            }
+        }
+    }
+}
+
 impl<R: BufRead> Decider for Console<R> {
     fn gate(&mut self, gate: &Gate, plan: &str) -> GateDecision {
         eprintln!("\nGATE: {}", gate.question);

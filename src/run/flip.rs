@@ -25,6 +25,14 @@ pub struct Applied {
 }
 
 pub fn set(path: &Path, format: Option<FileFormat>, key: &str, value: &str) -> Result<Applied, String> {
+    let (applied, after) = preview(path, format, key, value)?;
+    write_atomically(path, &after)?;
+    Ok(applied)
+}
+
+/// What `set` would do, without doing it: the change it would make, and the file's new text.
+/// A gate shows this diff before the operator approves the step that flips.
+pub fn preview(path: &Path, format: Option<FileFormat>, key: &str, value: &str) -> Result<(Applied, String), String> {
     let format = match format.or_else(|| FileFormat::from_path(&path.display().to_string())) {
         Some(format) => format,
         None => {
@@ -45,8 +53,7 @@ pub fn set(path: &Path, format: Option<FileFormat>, key: &str, value: &str) -> R
         FileFormat::Toml => set_toml(&before, key, value)?,
         FileFormat::Json => set_json(&before, key, value)?,
     };
-    write_atomically(path, &after)?;
-    Ok(Applied {
+    let applied = Applied {
         target: path.to_path_buf(),
         key: Some(key.to_string()),
         format: Some(format),
@@ -54,7 +61,8 @@ pub fn set(path: &Path, format: Option<FileFormat>, key: &str, value: &str) -> R
         new: value.to_string(),
         created,
         diff: diff(path, &before, &after),
-    })
+    };
+    Ok((applied, after))
 }
 
 /// Puts a `set` back as it was: the old value, or no file at all if the flip created it.

@@ -75,6 +75,25 @@ pub fn install_interrupt_handler() {
     }
 }
 
+/// Ctrl-C as a terminal UI reads it (raw mode turns the key into input, not a signal): the
+/// same as the signal handler does.
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let group = RUNNING_GROUP.load(Ordering::SeqCst);
+    if group > 0 {
+        process::signal_group(group, libc::SIGTERM);
+    }
+}
+
+/// Kills the running command's process group outright, for a process about to die (a panic):
+/// nothing it started may outlive it.
+pub fn kill_running() {
+    let group = RUNNING_GROUP.load(Ordering::SeqCst);
+    if group > 0 {
+        process::signal_group(group, libc::SIGKILL);
+    }
+}
+
 /// The folder for run state when `--state-dir` is not given.
 pub fn default_state_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
@@ -114,15 +133,17 @@ pub fn start<'m>(
 }
 
 /// Continues a run that stopped before it finished (a crash, a kill, a lost laptop).
-pub fn resume(
-    model: &Model,
+pub fn resume<'m>(
+    model: &'m Model,
     found: &resume::Unfinished,
     options: &Options,
-    listeners: Vec<Box<dyn Listener + '_>>,
+    listeners: Vec<Box<dyn Listener + 'm>>,
+    decider: Box<dyn Decider + 'm>,
 ) -> Result<Summary, String> {
     let point = found.check_against(model).map_err(|reason| format!("refused: {reason}"))?;
     let journal = journal::Journal::append(&found.run_dir.join("journal.jsonl"))?;
     let mut runner = Runner::new(model, &found.run_dir, found.run_id.clone(), journal, listeners);
+    runner.decider = decider;
     for event in &found.events {
         runner.report.event(event);
     }
@@ -438,11 +459,36 @@ impl<'m> Runner<'m> {
         for node in &self.model.procedure {
             match node {
                 Node::Gate(g) if std::ptr::eq(g, gate) => after = true,
-                Node::Step(step) if after => return crate::plan::step_plan(self.model, step),
+                Node::Step(step) if after => return self.step_preview(step),
                 _ => {}
             }
         }
         String::new()
+    }
+
+    /// The step as `plan` shows it, then the diff of each flip as it would apply right now,
+    /// so the person at a gate sees the exact change they are approving.
+    fn step_preview(&self, step: &Step) -> String {
+        let mut text = crate::plan::step_plan(self.model, step);
+        for action in &step.actions {
+            let preview = match &action.kind {
+                ActionKind::Set { file, format, key, value } => self.values.expr(file).and_then(|path| {
+                    let value = self.values.expr(value)?.to_string();
+                    flip::preview(Path::new(&path.to_string()), *format, key, &value).map(|(applied, _)| applied.diff)
+                }),
+                ActionKind::Link { path, target } => self.values.expr(path).and_then(|path| {
+                    let target = self.values.expr(target)?.to_string();
+                    let old = std::fs::read_link(path.to_string()).map_or("(no link)".into(), |old| old.display().to_string());
+                    Ok(format!("{path}: {old} -> {target}\n"))
+                }),
+                _ => continue,
+            };
+            match preview {
+                Ok(diff) => text.push_str(&format!("\n{}", self.values.masker.mask(&diff))),
+                Err(error) => text.push_str(&format!("\ncannot preview this change yet: {}\n", self.values.masker.mask(&error))),
+            }
+        }
+        text
     }
 
     /// Runs a step, with its retries. The outer error is fatal to the run (the journal could

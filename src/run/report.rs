@@ -352,3 +352,76 @@ fn without_tag(event: &Event) -> Value {
     }
     value
 }
+
+/// How long each step usually takes, from the past drills of one runbook in `history.jsonl`:
+/// the median of the last [`Typical::RECENT`] passed drills that ran the step.
+#[derive(Debug, Default)]
+pub struct Typical {
+    pub steps: std::collections::HashMap<String, u64>,
+    /// How many past drills the figures come from.
+    pub drills: usize,
+}
+
+impl Typical {
+    const RECENT: usize = 10;
+
+    /// Reads the history; a missing or damaged file means no figures, never an error: ETAs
+    /// are a help, and a run must not stop for want of one.
+    pub fn read(state_dir: &Path, runbook: &str) -> Typical {
+        let Ok(text) = std::fs::read_to_string(state_dir.join("history.jsonl")) else {
+            return Typical::default();
+        };
+        let drills: Vec<Value> = text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|run| run["runbook"] == runbook && run["mode"] == "drill" && run["status"] == "passed")
+            .collect();
+        let recent = &drills[drills.len().saturating_sub(Self::RECENT)..];
+        let mut times: std::collections::HashMap<String, Vec<u64>> = std::collections::HashMap::new();
+        for run in recent {
+            for (step, ms) in run["steps"].as_object().into_iter().flatten() {
+                if let Some(ms) = ms.as_u64() {
+                    times.entry(step.clone()).or_default().push(ms);
+                }
+            }
+        }
+        let steps = times
+            .into_iter()
+            .map(|(step, mut ms)| {
+                ms.sort_unstable();
+                (step, ms[ms.len() / 2])
+            })
+            .collect();
+        Typical {
+            steps,
+            drills: recent.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod typical_tests {
+    use super::*;
+
+    #[test]
+    fn the_median_of_passed_drills_of_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = |runbook: &str, mode: &str, status: &str, ms: u64| {
+            format!(r#"{{"runbook":"{runbook}","mode":"{mode}","status":"{status}","steps":{{"restore":{ms}}}}}"#)
+        };
+        let history = [
+            line("/a.runbook", "drill", "passed", 1000),
+            line("/a.runbook", "drill", "passed", 3000),
+            line("/a.runbook", "drill", "passed", 2000),
+            line("/a.runbook", "drill", "failed", 90_000),
+            line("/a.runbook", "incident", "passed", 90_000),
+            line("/b.runbook", "drill", "passed", 90_000),
+            "{torn".to_string(),
+        ];
+        std::fs::write(dir.path().join("history.jsonl"), history.join("\n")).unwrap();
+        let typical = Typical::read(dir.path(), "/a.runbook");
+        assert_eq!(typical.drills, 3);
+        assert_eq!(typical.steps["restore"], 2000);
+        assert_eq!(Typical::read(dir.path(), "/c.runbook").drills, 0);
+    }
+}

@@ -79,6 +79,60 @@ pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, String
     Err(format!("there is no unfinished run in {}", state_dir.display()))
 }
 
+/// The last run of `runbook` in `mode`, if it did not finish: what `runbook run` offers to
+/// resume. Runs of other files, other modes and unreadable journals are passed over.
+pub fn last_unfinished(state_dir: &Path, runbook: &Path, mode: Mode) -> Option<Unfinished> {
+    let runbook = std::fs::canonicalize(runbook).ok()?;
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(state_dir)
+        .ok()?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.join("journal.jsonl").exists())
+        .collect();
+    // Run ids start with their start time, so the newest sorts last.
+    runs.sort();
+    let last = runs
+        .iter()
+        .rev()
+        .filter_map(|run_dir| read(run_dir).ok())
+        .find(|run| run.runbook == runbook && run.mode == mode)?;
+    last.finished().is_none().then_some(last)
+}
+
+impl Unfinished {
+    /// What the run journaled before it stopped.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// One line for the person deciding whether to resume: when it started, how far it got.
+    pub fn describe(&self) -> String {
+        let mut started_at = String::new();
+        let mut done = 0;
+        let mut total = 0;
+        let mut last_step: Option<&str> = None;
+        for event in &self.events {
+            match event {
+                Event::RunStarted { at, steps, .. } => {
+                    started_at = at.clone();
+                    total = steps.len();
+                }
+                Event::StepStarted { step, .. } => last_step = Some(step),
+                Event::StepFinished {
+                    status: StepStatus::Passed | StepStatus::Skipped,
+                    ..
+                } => done += 1,
+                _ => {}
+            }
+        }
+        let stopped = last_step.map_or("before its first step".to_string(), |step| format!("at the step `{step}`"));
+        format!(
+            "run {} started {started_at} and stopped {stopped}, {done} of {total} steps done",
+            self.run_id
+        )
+    }
+}
+
 fn read(run_dir: &Path) -> Result<Unfinished, String> {
     let path = run_dir.join("journal.jsonl");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {}", path.display(), crate::io_error_words(&e)))?;

@@ -1,0 +1,687 @@
+//! What the screen knows, and how it changes: run events and key presses come in, the state
+//! changes, and a key may ask the loop to do something (stop the running step, quit).
+//! Nothing here draws or touches the terminal, so tests drive it directly.
+
+use std::collections::VecDeque;
+use std::time::{Duration, SystemTime};
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::bridge::{FailAsk, GateAsk, Msg, ResumeAsk};
+use crate::model::{Mode, Model, Node};
+use crate::run::decide::{Choice, GateDecision};
+use crate::run::event::{Answer, StepStatus};
+use crate::run::process::Stream;
+use crate::run::report::Typical;
+use crate::run::{Event, RunStatus};
+
+/// Lines of output kept per step on screen; the log file has all of them.
+pub const KEPT_LINES: usize = 2000;
+/// Characters kept of one output line on screen.
+const KEPT_WIDTH: usize = 1000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Running,
+    Passed,
+    Failed,
+    Skipped,
+    /// A gate waiting for an answer.
+    Waiting,
+    Approved,
+    Denied,
+    Undone,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Stdout,
+    Stderr,
+    /// What the run did: a command started, a flip, a restore, a notification.
+    Note,
+    Good,
+    Bad,
+}
+
+/// A check as last seen: a `wait until` updates its line in place.
+pub struct CheckLine {
+    pub description: String,
+    pub passed: bool,
+    pub pending: bool,
+    pub detail: String,
+}
+
+/// One step or gate of the procedure, as the list and the main pane show it.
+pub struct Row {
+    pub id: String,
+    pub title: String,
+    pub gate: bool,
+    pub status: Status,
+    pub attempt: u32,
+    pub started: Option<SystemTime>,
+    pub took: Option<Duration>,
+    /// The median time of past drills, if there were any.
+    pub usual: Option<Duration>,
+    pub lines: VecDeque<(Kind, String)>,
+    /// Lines no longer kept on screen.
+    pub dropped: u64,
+    pub checks: Vec<CheckLine>,
+    pub log: Option<String>,
+}
+
+impl Row {
+    fn new(id: &str, title: &str, gate: bool, usual: Option<Duration>) -> Row {
+        Row {
+            id: id.to_string(),
+            title: title.to_string(),
+            gate,
+            status: Status::Pending,
+            attempt: 0,
+            started: None,
+            took: None,
+            usual,
+            lines: VecDeque::new(),
+            dropped: 0,
+            checks: Vec::new(),
+            log: None,
+        }
+    }
+
+    fn push(&mut self, kind: Kind, text: &str) {
+        if self.lines.len() == KEPT_LINES {
+            self.lines.pop_front();
+            self.dropped += 1;
+        }
+        self.lines.push_back((kind, printable(text)));
+    }
+
+    /// How long the step has run, or ran.
+    pub fn elapsed(&self, now: SystemTime) -> Option<Duration> {
+        match (self.took, self.started) {
+            (Some(took), _) => Some(took),
+            (None, Some(started)) if self.status == Status::Running => Some(now.duration_since(started).unwrap_or_default()),
+            _ => None,
+        }
+    }
+}
+
+/// A question on screen, with where its answer goes.
+pub enum Dialog {
+    Gate { ask: GateAsk, typed: String, wrong: bool },
+    Failed(FailAsk),
+    Resume(ResumeAsk),
+}
+
+/// What the loop must do after a key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// Stop the running step's process group (Ctrl-C).
+    Interrupt,
+    Quit,
+}
+
+pub struct App {
+    pub title: String,
+    pub mode: Mode,
+    pub rto: Option<Duration>,
+    pub started: Option<SystemTime>,
+    pub run_id: Option<String>,
+    pub rows: Vec<Row>,
+    /// The row the operator picked; `None` follows the running step.
+    pub selected: Option<usize>,
+    /// Lines scrolled up from the newest output; 0 follows it.
+    pub scroll: usize,
+    pub dialog: Option<Dialog>,
+    pub finished: Option<Finished>,
+    /// Said once at the start (why a run was not offered for resume, say).
+    pub notice: Option<String>,
+    /// Past drills the ETAs come from.
+    pub drills: usize,
+    pub user: String,
+    /// Formats a wall-clock time; local time on a real screen, fixed in tests.
+    pub clock: fn(SystemTime) -> String,
+    /// Ctrl-C was pressed and the step is being stopped.
+    pub stopping: bool,
+    /// Frames drawn, for the spinner.
+    pub tick: u64,
+}
+
+pub struct Finished {
+    pub status: Result<RunStatus, String>,
+    pub duration: Option<Duration>,
+    pub summary: String,
+}
+
+impl App {
+    pub fn new(model: &Model, typical: &Typical, user: String) -> App {
+        let usual = |id: &str| typical.steps.get(id).map(|ms| Duration::from_millis(*ms));
+        let rows = model
+            .procedure
+            .iter()
+            .map(|node| match node {
+                Node::Step(step) => Row::new(&step.id, &step.title, false, usual(&step.id)),
+                Node::Gate(gate) => Row::new(&gate.id, &gate.question, true, None),
+            })
+            .collect();
+        App {
+            title: model.title.clone(),
+            mode: model.mode,
+            rto: model.rto.map(|o| o.value.to_std()),
+            started: None,
+            run_id: None,
+            rows,
+            selected: None,
+            scroll: 0,
+            dialog: None,
+            finished: None,
+            notice: None,
+            drills: typical.drills,
+            user,
+            clock: local_time,
+            stopping: false,
+            tick: 0,
+        }
+    }
+
+    /// Handles one message; a key may ask the loop to do something.
+    pub fn update(&mut self, msg: Msg) -> Effect {
+        match msg {
+            Msg::Run(event) => self.event(*event),
+            Msg::Gate(ask) => {
+                if let Some(row) = self.row_mut(&ask.id) {
+                    row.status = Status::Waiting;
+                }
+                self.selected = None;
+                self.dialog = Some(Dialog::Gate {
+                    ask,
+                    typed: String::new(),
+                    wrong: false,
+                });
+            }
+            Msg::Failed(ask) => {
+                self.stopping = false;
+                self.dialog = Some(Dialog::Failed(ask));
+            }
+            Msg::Resume(ask) => self.dialog = Some(Dialog::Resume(ask)),
+            Msg::Finished(status) => {
+                let seen = self.finished.take();
+                let duration = seen.as_ref().and_then(|f| f.duration);
+                let summary = match &status {
+                    Ok(_) => seen.map(|f| f.summary).unwrap_or_default(),
+                    Err(error) => format!("the run could not go on: {error}"),
+                };
+                self.finished = Some(Finished { status, duration, summary });
+                self.dialog = None;
+            }
+            Msg::Key(key) => return self.key(key),
+            Msg::Resize => {}
+        }
+        Effect::None
+    }
+
+    fn row_mut(&mut self, id: &str) -> Option<&mut Row> {
+        self.rows.iter_mut().find(|r| r.id == id)
+    }
+
+    /// The row whose output the main pane shows.
+    pub fn shown(&self) -> Option<usize> {
+        self.selected.or_else(|| {
+            let current = self.rows.iter().rposition(|r| r.status != Status::Pending);
+            current.or(if self.rows.is_empty() { None } else { Some(0) })
+        })
+    }
+
+    pub fn running(&self) -> Option<&Row> {
+        self.rows.iter().find(|r| r.status == Status::Running)
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::RunStarted { at, run_id, .. } => {
+                self.started = humantime::parse_rfc3339(&at).ok();
+                self.run_id = Some(run_id);
+            }
+            Event::RunResumed { restarting, .. } => {
+                if let Some(row) = restarting.and_then(|id| self.row_mut(&id)) {
+                    row.status = Status::Pending;
+                    row.push(Kind::Note, "— resumed: this step was cut off and starts again —");
+                }
+            }
+            Event::StepStarted { step, attempt, at, .. } => {
+                if let Some(row) = self.row_mut(&step) {
+                    row.status = Status::Running;
+                    row.attempt = attempt;
+                    row.started = humantime::parse_rfc3339(&at).ok();
+                    row.took = None;
+                    row.checks.clear();
+                    if attempt > 1 || !row.lines.is_empty() {
+                        row.push(Kind::Note, &format!("— attempt {attempt} —"));
+                    }
+                }
+                self.scroll = 0;
+            }
+            Event::CommandStarted { step, argv, log } => {
+                if let Some(row) = self.row_mut(&step) {
+                    let shown = match argv.as_slice() {
+                        [sh, c, script] if sh == "/bin/sh" && c == "-c" => script.clone(),
+                        _ => argv.iter().map(|a| crate::shell::quote(a)).collect::<Vec<_>>().join(" "),
+                    };
+                    for (index, line) in shown.lines().enumerate() {
+                        row.push(Kind::Note, &format!("{} {line}", if index == 0 { "$" } else { " " }));
+                    }
+                    row.log = Some(log);
+                }
+            }
+            Event::Output { step, stream, line } => {
+                if let Some(row) = self.row_mut(&step) {
+                    row.push(if stream == Stream::Stderr { Kind::Stderr } else { Kind::Stdout }, &line);
+                }
+            }
+            Event::CommandFinished {
+                step,
+                exit_code,
+                signal,
+                timed_out,
+                ..
+            } => {
+                if let Some(row) = self.row_mut(&step) {
+                    let note = match (exit_code, signal, timed_out) {
+                        (_, _, true) => Some((Kind::Bad, "timed out".to_string())),
+                        (Some(0), _, _) => None,
+                        (Some(code), _, _) => Some((Kind::Bad, format!("exited with {code}"))),
+                        (None, Some(signal), _) => Some((Kind::Bad, format!("stopped by signal {signal}"))),
+                        (None, None, _) => None,
+                    };
+                    if let Some((kind, text)) = note {
+                        row.push(kind, &text);
+                    }
+                }
+            }
+            Event::Check {
+                step,
+                description,
+                passed,
+                expected,
+                observed,
+                error,
+                pending,
+            } => {
+                if let Some(row) = self.row_mut(&step) {
+                    let detail = match (passed, error, observed) {
+                        (_, Some(error), _) => error,
+                        (true, None, Some(observed)) if !observed.is_empty() => observed,
+                        (true, None, _) => String::new(),
+                        (false, None, observed) => {
+                            let seen = observed.map_or(String::new(), |o| format!(", but {o}"));
+                            format!("expected `{expected}`{seen}")
+                        }
+                    };
+                    let line = CheckLine {
+                        description: description.clone(),
+                        passed,
+                        pending,
+                        detail: printable(&detail),
+                    };
+                    match row.checks.iter_mut().find(|c| c.description == description) {
+                        Some(existing) => *existing = line,
+                        None => row.checks.push(line),
+                    }
+                }
+            }
+            Event::Restored {
+                step,
+                from,
+                recovery_point_age_ms,
+                ..
+            } => {
+                if let Some(row) = self.row_mut(&step) {
+                    let age = crate::duration::Duration::from_millis(recovery_point_age_ms);
+                    row.push(Kind::Note, &format!("restored {from} (a backup {age} old)"));
+                }
+            }
+            Event::Flipped { step, diff, .. } => {
+                if let Some(row) = self.row_mut(&step) {
+                    for line in diff.lines() {
+                        row.push(Kind::Note, line);
+                    }
+                }
+            }
+            Event::Notified { channel, ok, error, .. } => {
+                if let Some(row) = self.rows.iter_mut().rev().find(|r| r.status == Status::Running) {
+                    match (ok, error) {
+                        (true, _) => row.push(Kind::Note, &format!("notified {channel}")),
+                        (false, error) => row.push(Kind::Bad, &format!("could not notify {channel}: {}", error.unwrap_or_default())),
+                    }
+                }
+            }
+            Event::GateAnswered { gate, answer, by, how, .. } => {
+                if let Some(row) = self.row_mut(&gate) {
+                    row.status = if answer == Answer::Approve {
+                        Status::Approved
+                    } else {
+                        Status::Denied
+                    };
+                    row.push(Kind::Note, &format!("{by}: {how}"));
+                }
+            }
+            Event::Chose { step, choice, by, .. } => {
+                if let Some(row) = self.row_mut(&step) {
+                    row.push(Kind::Note, &format!("{by} chose to {}", choice_word(choice)));
+                }
+            }
+            Event::StepFinished {
+                step,
+                status,
+                duration_ms,
+                error,
+                ..
+            } => {
+                if let Some(row) = self.row_mut(&step) {
+                    row.status = match status {
+                        StepStatus::Passed => Status::Passed,
+                        StepStatus::Failed => Status::Failed,
+                        StepStatus::Skipped => Status::Skipped,
+                    };
+                    if status != StepStatus::Skipped {
+                        row.took = Some(Duration::from_millis(duration_ms));
+                    }
+                    if let Some(error) = error {
+                        row.push(if status == StepStatus::Skipped { Kind::Note } else { Kind::Bad }, &error);
+                    }
+                }
+            }
+            Event::Undone { step, what, ok, error } => {
+                if let Some(row) = self.row_mut(&step) {
+                    if ok {
+                        row.status = Status::Undone;
+                        row.push(Kind::Note, &format!("undone: {what}"));
+                    } else {
+                        row.push(Kind::Bad, &format!("could not undo {what}: {}", error.unwrap_or_default()));
+                    }
+                }
+            }
+            Event::RunFinished {
+                status,
+                duration_ms,
+                within_rto,
+                within_rpo,
+                recovery_point_age_ms,
+                error,
+                ..
+            } => {
+                let duration = Duration::from_millis(duration_ms);
+                let mut summary = format!("{} in {}", status_word(status), short(duration));
+                match (within_rto, self.rto) {
+                    (Some(true), Some(rto)) => summary.push_str(&format!(", within the RTO of {}", short(rto))),
+                    (Some(false), Some(rto)) => summary.push_str(&format!(", PAST the RTO of {}", short(rto))),
+                    _ => {}
+                }
+                if let Some(age) = recovery_point_age_ms {
+                    let age = crate::duration::Duration::from_millis(age);
+                    let verdict = match within_rpo {
+                        Some(true) => ", within the RPO",
+                        Some(false) => ", PAST the RPO",
+                        None => "",
+                    };
+                    summary.push_str(&format!("; restored data {age} old{verdict}"));
+                }
+                if let Some(error) = error {
+                    summary.push_str(&format!(": {error}"));
+                }
+                self.finished = Some(Finished {
+                    status: Ok(status),
+                    duration: Some(duration),
+                    summary,
+                });
+            }
+        }
+    }
+
+    fn key(&mut self, key: KeyEvent) -> Effect {
+        let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        if let Some(dialog) = self.dialog.take() {
+            return self.answer(dialog, key, ctrl_c);
+        }
+        if ctrl_c {
+            if self.finished.is_some() {
+                return Effect::Quit;
+            }
+            if self.running().is_some() {
+                self.stopping = true;
+                return Effect::Interrupt;
+            }
+            return Effect::None;
+        }
+        match key.code {
+            KeyCode::Char('q') | KeyCode::Esc | KeyCode::Enter if self.finished.is_some() => return Effect::Quit,
+            KeyCode::Up | KeyCode::Char('k') => self.select(-1),
+            KeyCode::Down | KeyCode::Char('j') => self.select(1),
+            KeyCode::Char('f') | KeyCode::End => {
+                self.selected = None;
+                self.scroll = 0;
+            }
+            KeyCode::PageUp => self.scroll = self.scroll.saturating_add(10),
+            KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(10),
+            KeyCode::Home => self.scroll = KEPT_LINES,
+            _ => {}
+        }
+        Effect::None
+    }
+
+    fn select(&mut self, by: isize) {
+        let Some(current) = self.shown() else {
+            return;
+        };
+        let last = self.rows.len().saturating_sub(1);
+        self.selected = Some(current.saturating_add_signed(by).min(last));
+        self.scroll = 0;
+    }
+
+    /// A key while a question is on screen. The dialog is put back unless the key answered it.
+    fn answer(&mut self, dialog: Dialog, key: KeyEvent, ctrl_c: bool) -> Effect {
+        match dialog {
+            Dialog::Gate { ask, mut typed, wrong } => {
+                let decision = |answer, how: String| GateDecision {
+                    answer,
+                    by: self.user.clone(),
+                    how,
+                };
+                let reply = match (&ask.confirm, key.code) {
+                    (_, _) if ctrl_c => Some(decision(Answer::Deny, "denied with Ctrl-C in the terminal UI".into())),
+                    (None, KeyCode::Char('y')) => Some(decision(Answer::Approve, "pressed y in the terminal UI".into())),
+                    (None, KeyCode::Char('n')) => Some(decision(Answer::Deny, "pressed n in the terminal UI".into())),
+                    (Some(_), KeyCode::Esc) => Some(decision(Answer::Deny, "pressed Esc in the terminal UI".into())),
+                    (Some(word), KeyCode::Enter) if typed == *word => {
+                        Some(decision(Answer::Approve, format!("typed `{word}` in the terminal UI")))
+                    }
+                    (Some(_), KeyCode::Enter) => {
+                        self.dialog = Some(Dialog::Gate { ask, typed, wrong: true });
+                        return Effect::None;
+                    }
+                    (Some(_), KeyCode::Backspace) => {
+                        typed.pop();
+                        self.dialog = Some(Dialog::Gate { ask, typed, wrong: false });
+                        return Effect::None;
+                    }
+                    (Some(_), KeyCode::Char(c)) if typed.len() < 64 => {
+                        typed.push(c);
+                        self.dialog = Some(Dialog::Gate { ask, typed, wrong: false });
+                        return Effect::None;
+                    }
+                    _ => None,
+                };
+                match reply {
+                    Some(decision) => {
+                        let _ = ask.reply.send(decision);
+                    }
+                    None => self.dialog = Some(Dialog::Gate { ask, typed, wrong }),
+                }
+            }
+            Dialog::Failed(ask) => {
+                let choice = match key.code {
+                    _ if ctrl_c => Some(Choice::Abort),
+                    KeyCode::Char('r') => Some(Choice::Retry),
+                    KeyCode::Char('s') => Some(Choice::Skip),
+                    KeyCode::Char('u') => Some(Choice::Undo),
+                    KeyCode::Char('a') => Some(Choice::Abort),
+                    _ => None,
+                };
+                match choice {
+                    Some(choice) => {
+                        let _ = ask.reply.send(choice);
+                    }
+                    None => self.dialog = Some(Dialog::Failed(ask)),
+                }
+            }
+            Dialog::Resume(ask) => {
+                let resume = match key.code {
+                    KeyCode::Char('r') => Some(true),
+                    KeyCode::Char('n') => Some(false),
+                    _ => None,
+                };
+                match resume {
+                    Some(resume) => {
+                        let _ = ask.reply.send(resume);
+                    }
+                    None if ctrl_c => return Effect::Quit,
+                    None => self.dialog = Some(Dialog::Resume(ask)),
+                }
+            }
+        }
+        Effect::None
+    }
+
+    /// When the run should end: now, plus what is left of the running step and every pending
+    /// step, as past drills timed them. `None` when a step left has never been timed.
+    pub fn eta(&self, now: SystemTime) -> Option<SystemTime> {
+        if self.drills == 0 || self.finished.is_some() {
+            return None;
+        }
+        let mut left = Duration::ZERO;
+        for row in self.rows.iter().filter(|r| !r.gate) {
+            match row.status {
+                Status::Running => left += row.usual?.saturating_sub(row.elapsed(now).unwrap_or_default()),
+                Status::Pending => left += row.usual?,
+                _ => {}
+            }
+        }
+        Some(now + left)
+    }
+
+    pub fn deadline(&self) -> Option<SystemTime> {
+        Some(self.started? + self.rto?)
+    }
+}
+
+pub fn choice_word(choice: Choice) -> &'static str {
+    match choice {
+        Choice::Retry => "retry",
+        Choice::Skip => "skip",
+        Choice::Undo => "undo the completed steps",
+        Choice::Abort => "abort",
+    }
+}
+
+fn status_word(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Passed => "PASSED",
+        RunStatus::Failed => "FAILED",
+        RunStatus::Denied => "STOPPED at a denied gate",
+        RunStatus::Interrupted => "INTERRUPTED",
+        RunStatus::Aborted => "ABORTED by the operator",
+    }
+}
+
+/// A duration as an operator reads it: `4m 05s`, `12.3s`, `850ms`.
+pub fn short(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    let secs = duration.as_secs();
+    match secs {
+        _ if ms < 1000 => format!("{ms}ms"),
+        0..60 => format!("{:.1}s", duration.as_secs_f64()),
+        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+/// Output as a terminal cell grid can show it: tabs expanded, escape sequences and other
+/// control characters dropped (a command's colours would otherwise corrupt the screen), and
+/// very long lines cut.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(KEPT_WIDTH));
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if out.len() >= KEPT_WIDTH {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\t' => out.push_str("    "),
+            // CSI: ESC [ parameters, then one final byte in @..~.
+            '\u{1b}' if chars.peek() == Some(&'[') => {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Local wall-clock time, `14:32:05 CET`.
+pub fn local_time(time: SystemTime) -> String {
+    let secs = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as libc::time_t;
+    // SAFETY: localtime_r fills the struct we own; strftime writes at most the buffer's size.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return humantime::format_rfc3339_seconds(time).to_string();
+        }
+        let mut buf = [0u8; 32];
+        let len = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%H:%M:%S %Z".as_ptr(), &tm);
+        String::from_utf8_lossy(&buf[..len]).into_owned()
+    }
+}
+
+/// UTC wall-clock time, `14:32:05 UTC`: for tests, whatever the machine's zone.
+pub fn utc_time(time: SystemTime) -> String {
+    let stamp = humantime::format_rfc3339_seconds(time).to_string();
+    format!("{} UTC", &stamp[11..19])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_drops_colours_and_control_characters() {
+        assert_eq!(printable("\u{1b}[1;31mred\u{1b}[0m\tok\r"), "red    ok");
+        assert!(printable(&"x".repeat(5000)).chars().count() <= KEPT_WIDTH + 1);
+    }
+
+    #[test]
+    fn short_durations_read_like_a_person_says_them() {
+        assert_eq!(short(Duration::from_millis(850)), "850ms");
+        assert_eq!(short(Duration::from_millis(12_345)), "12.3s");
+        assert_eq!(short(Duration::from_secs(245)), "4m 05s");
+        assert_eq!(short(Duration::from_secs(7380)), "2h 03m");
+    }
+
+    #[test]
+    fn a_row_keeps_a_bounded_tail_of_its_output() {
+        let mut row = Row::new("s", "S", false, None);
+        for n in 0..KEPT_LINES + 10 {
+            row.push(Kind::Stdout, &n.to_string());
+        }
+        assert_eq!(row.lines.len(), KEPT_LINES);
+        assert_eq!(row.dropped, 10);
+        assert_eq!(row.lines.front().unwrap().1, "10");
+    }
+}

@@ -1,0 +1,115 @@
+//! The seam between the run and the screen. The run happens on its own thread and knows
+//! nothing of the screen: its events arrive as messages, and when it must ask (a gate, a
+//! failure, whether to resume) it sends the question with a channel for the answer and
+//! waits. Key presses arrive on the same channel, so the screen's loop waits on one thing.
+
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel};
+
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::model::{Gate, Step};
+use crate::run::decide::{Choice, Decider, GateDecision, operator};
+use crate::run::event::Answer;
+use crate::run::{Event, Listener, RunStatus};
+
+pub enum Msg {
+    Run(Box<Event>),
+    Gate(GateAsk),
+    Failed(FailAsk),
+    Resume(ResumeAsk),
+    /// The run is over: how it ended, or why it could not go on.
+    Finished(Result<RunStatus, String>),
+    Key(KeyEvent),
+    /// The terminal changed size; the next frame redraws everything.
+    Resize,
+}
+
+pub struct GateAsk {
+    pub id: String,
+    pub question: String,
+    /// The word to type for an irreversible step.
+    pub confirm: Option<String>,
+    /// What the step after the gate will do.
+    pub plan: String,
+    pub reply: Sender<GateDecision>,
+}
+
+pub struct FailAsk {
+    pub step: String,
+    pub error: String,
+    pub reply: Sender<Choice>,
+}
+
+pub struct ResumeAsk {
+    pub description: String,
+    pub reply: Sender<bool>,
+}
+
+/// Sends every run event to the screen. A full channel blocks the run for a moment: a step
+/// that floods output slows to what the screen can take, and the log still gets every byte.
+pub struct Forward(pub SyncSender<Msg>);
+
+impl Listener for Forward {
+    fn event(&mut self, event: &Event) {
+        let _ = self.0.send(Msg::Run(Box::new(event.clone())));
+    }
+}
+
+/// Asks the person at the screen, and waits for the answer.
+pub struct Ask {
+    pub to_screen: SyncSender<Msg>,
+    pub user: String,
+}
+
+impl Ask {
+    pub fn new(to_screen: SyncSender<Msg>) -> Self {
+        Self {
+            to_screen,
+            user: operator(),
+        }
+    }
+
+    fn ask<T>(&self, message: impl FnOnce(Sender<T>) -> Msg) -> Option<T> {
+        let (reply, answer): (Sender<T>, Receiver<T>) = channel();
+        self.to_screen.send(message(reply)).ok()?;
+        answer.recv().ok()
+    }
+
+    /// Whether to resume the last run, which did not finish.
+    pub fn resume(&self, description: String) -> bool {
+        self.ask(|reply| Msg::Resume(ResumeAsk { description, reply })).unwrap_or(false)
+    }
+}
+
+impl Decider for Ask {
+    fn gate(&mut self, gate: &Gate, plan: &str) -> GateDecision {
+        let asked = self.ask(|reply| {
+            Msg::Gate(GateAsk {
+                id: gate.id.clone(),
+                question: gate.question.clone(),
+                confirm: gate.confirm.clone(),
+                plan: plan.to_string(),
+                reply,
+            })
+        });
+        asked.unwrap_or_else(|| GateDecision {
+            answer: Answer::Fail,
+            by: self.user.clone(),
+            how: "no answer: the screen closed before anyone answered".into(),
+        })
+    }
+
+    fn failed(&mut self, step: &Step, error: &str) -> (Choice, String) {
+        let choice = self.ask(|reply| {
+            Msg::Failed(FailAsk {
+                step: step.id.clone(),
+                error: error.to_string(),
+                reply,
+            })
+        });
+        match choice {
+            Some(choice) => (choice, self.user.clone()),
+            None => (Choice::Abort, format!("{} (the screen closed)", self.user)),
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! Drawing: reads the state, never changes it. One frame answers where the run is, what is
+//! running, whether it worked, what comes next and how long is left before the RTO.
+
+use std::time::SystemTime;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Wrap};
+
+use super::app::{App, Dialog, Kind, Row, Status, short};
+use crate::model::Mode;
+use crate::run::RunStatus;
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+pub fn draw(frame: &mut Frame, app: &App, now: SystemTime) {
+    let [header, gauge, times, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(4),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_header(frame, app, header);
+    draw_gauge(frame, app, gauge, now);
+    draw_times(frame, app, times, now);
+    let list_width = (body.width * 2 / 5).clamp(24, 44);
+    let [list, pane] = Layout::horizontal([Constraint::Length(list_width), Constraint::Min(20)]).areas(body);
+    draw_steps(frame, app, list, now);
+    draw_pane(frame, app, pane);
+    draw_status(frame, app, status);
+    draw_footer(frame, app, footer);
+    match &app.dialog {
+        Some(Dialog::Gate { ask, typed, wrong }) => draw_gate(frame, body, ask, typed, *wrong),
+        Some(Dialog::Failed(ask)) => draw_failed(frame, body, &ask.step, &ask.error),
+        Some(Dialog::Resume(ask)) => draw_resume(frame, body, &ask.description),
+        None => {}
+    }
+}
+
+fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
+    let badge = match app.mode {
+        Mode::Incident => Span::styled(" INCIDENT ", Style::new().fg(Color::White).bg(Color::Red).bold()),
+        Mode::Drill => Span::styled(" DRILL ", Style::new().fg(Color::Black).bg(Color::Cyan).bold()),
+    };
+    let mut spans = vec![badge, Span::raw(" "), Span::styled(app.title.clone(), Style::new().bold())];
+    if let Some(run_id) = &app.run_id {
+        spans.push(Span::styled(format!("  run {run_id}"), Style::new().dark_gray()));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn draw_gauge(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
+    let elapsed = match (&app.finished, app.started) {
+        (Some(finished), _) if finished.duration.is_some() => finished.duration.unwrap_or_default(),
+        (_, Some(started)) => now.duration_since(started).unwrap_or_default(),
+        _ => Default::default(),
+    };
+    let Some(rto) = app.rto else {
+        let text = format!("elapsed {} · this runbook sets no RTO", short(elapsed));
+        frame.render_widget(Line::from(text), area);
+        return;
+    };
+    let ratio = elapsed.as_secs_f64() / rto.as_secs_f64().max(0.001);
+    let color = match ratio {
+        r if r >= 1.0 => Color::Red,
+        r if r >= 0.75 => Color::Yellow,
+        _ => Color::Green,
+    };
+    let label = if ratio >= 1.0 {
+        format!("{} elapsed: PAST the RTO of {}", short(elapsed), short(rto))
+    } else {
+        format!("{} elapsed of the RTO {}", short(elapsed), short(rto))
+    };
+    let gauge = Gauge::default()
+        .ratio(ratio.min(1.0))
+        .label(Span::styled(label, Style::new().fg(Color::White).bold()))
+        .gauge_style(Style::new().fg(color).bg(Color::DarkGray))
+        .use_unicode(true);
+    frame.render_widget(gauge, area);
+}
+
+fn draw_times(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
+    let mut spans = Vec::new();
+    let deadline = app.deadline();
+    if let Some(deadline) = deadline {
+        spans.push(Span::raw("RTO deadline "));
+        spans.push(Span::styled((app.clock)(deadline), Style::new().bold()));
+    }
+    if app.finished.is_none() {
+        if !spans.is_empty() {
+            spans.push(Span::raw(" · "));
+        }
+        match app.eta(now) {
+            Some(eta) => {
+                let late = deadline.is_some_and(|d| eta > d);
+                let style = if late { Style::new().red().bold() } else { Style::new().bold() };
+                spans.push(Span::raw("ETA "));
+                spans.push(Span::styled((app.clock)(eta), style));
+                let drills = if app.drills == 1 { "drill" } else { "drills" };
+                spans.push(Span::styled(
+                    format!(" (from {} past {drills})", app.drills),
+                    Style::new().dark_gray(),
+                ));
+                if late {
+                    spans.push(Span::styled(" past the deadline", style));
+                }
+            }
+            None if app.drills == 0 => spans.push(Span::styled("no ETA: no past drills of this file", Style::new().dark_gray())),
+            None => spans.push(Span::styled(
+                "no ETA: a step left was never timed in a drill",
+                Style::new().dark_gray(),
+            )),
+        }
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn status_mark(row: &Row, tick: u64) -> Span<'static> {
+    match row.status {
+        Status::Pending => Span::styled("·", Style::new().dark_gray()),
+        Status::Running => Span::styled(SPINNER[(tick % 10) as usize], Style::new().cyan().bold()),
+        Status::Passed | Status::Approved => Span::styled("✓", Style::new().green().bold()),
+        Status::Failed | Status::Denied => Span::styled("✗", Style::new().red().bold()),
+        Status::Skipped => Span::styled("»", Style::new().yellow()),
+        Status::Waiting => Span::styled("?", Style::new().black().on_yellow().bold()),
+        Status::Undone => Span::styled("↶", Style::new().magenta().bold()),
+    }
+}
+
+fn draw_steps(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
+    let block = Block::bordered().title(" Steps ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let shown = app.shown();
+    let width = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::with_capacity(app.rows.len());
+    for (index, row) in app.rows.iter().enumerate() {
+        let time = match (row.elapsed(now), row.usual) {
+            (Some(took), Some(usual)) if row.status == Status::Running => format!("{} ~{}", short(took), short(usual)),
+            (Some(took), _) => short(took),
+            (None, Some(usual)) if row.status == Status::Pending => format!("~{}", short(usual)),
+            _ => String::new(),
+        };
+        let name = if row.gate { format!("gate: {}", row.title) } else { row.id.clone() };
+        let room = width.saturating_sub(3 + time.chars().count());
+        let name: String = if name.chars().count() > room {
+            name.chars().take(room.saturating_sub(1)).chain(['…']).collect()
+        } else {
+            format!("{name:<room$}")
+        };
+        let mut style = match row.status {
+            Status::Pending => Style::new().dark_gray(),
+            Status::Running | Status::Waiting => Style::new().bold(),
+            _ => Style::new(),
+        };
+        if shown == Some(index) {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        lines.push(Line::from(vec![
+            status_mark(row, app.tick),
+            Span::raw(" "),
+            Span::styled(name, style),
+            Span::raw(" "),
+            Span::styled(time, Style::new().dark_gray()),
+        ]));
+    }
+    // Keep the shown row in view on a short screen.
+    let height = inner.height as usize;
+    let first = shown.map_or(0, |s| (s + 1).saturating_sub(height));
+    let visible: Vec<Line> = lines.into_iter().skip(first).take(height).collect();
+    frame.render_widget(Paragraph::new(visible), inner);
+}
+
+fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(row) = app.shown().map(|index| &app.rows[index]) else {
+        frame.render_widget(Block::bordered(), area);
+        return;
+    };
+    let attempt = if row.attempt > 1 {
+        format!(" (attempt {})", row.attempt)
+    } else {
+        String::new()
+    };
+    let mut block = Block::bordered().title(Line::from(vec![
+        Span::raw(" "),
+        Span::styled(row.id.clone(), Style::new().bold()),
+        Span::raw(format!(": {}{attempt} ", row.title)),
+    ]));
+    if let Some(log) = &row.log {
+        block = block.title_bottom(Line::from(format!(" full output: {log} ")).dark_gray());
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let checks_height = (row.checks.len() as u16).min(inner.height / 3);
+    let [output, checks] = Layout::vertical([Constraint::Min(1), Constraint::Length(checks_height)]).areas(inner);
+    let height = output.height as usize;
+    let total = row.lines.len();
+    let scroll = app.scroll.min(total.saturating_sub(height));
+    let end = total - scroll;
+    let start = end.saturating_sub(height);
+    let mut lines: Vec<Line> = Vec::with_capacity(height);
+    if start == 0 && row.dropped > 0 && height > 1 {
+        lines.push(Line::from(format!("… {} earlier lines are in the log file", row.dropped)).dark_gray());
+    }
+    for (kind, text) in row.lines.range(start..end) {
+        let style = match kind {
+            Kind::Stdout => Style::new(),
+            Kind::Stderr => Style::new().yellow(),
+            Kind::Note => Style::new().cyan(),
+            Kind::Good => Style::new().green(),
+            Kind::Bad => Style::new().red().bold(),
+        };
+        lines.push(Line::styled(text.as_str(), style));
+    }
+    lines.truncate(height);
+    if lines.is_empty() {
+        let waiting = match row.status {
+            Status::Pending => "not started",
+            _ => "no output",
+        };
+        lines.push(Line::from(waiting).dark_gray());
+    }
+    frame.render_widget(Paragraph::new(lines), output);
+
+    let check_lines: Vec<Line> = row
+        .checks
+        .iter()
+        .map(|check| {
+            let mark = match (check.passed, check.pending) {
+                (true, _) => Span::styled("✓ ", Style::new().green().bold()),
+                (false, true) => Span::styled("… ", Style::new().yellow().bold()),
+                (false, false) => Span::styled("✗ ", Style::new().red().bold()),
+            };
+            let mut spans = vec![mark, Span::raw(check.description.clone())];
+            if !check.detail.is_empty() {
+                spans.push(Span::styled(format!(": {}", check.detail), Style::new().dark_gray()));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    let skip = check_lines.len().saturating_sub(checks.height as usize);
+    frame.render_widget(Paragraph::new(check_lines.into_iter().skip(skip).collect::<Vec<_>>()), checks);
+}
+
+fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
+    let line = if let Some(finished) = &app.finished {
+        let style = match &finished.status {
+            Ok(RunStatus::Passed) => Style::new().green().bold(),
+            Ok(RunStatus::Denied | RunStatus::Interrupted | RunStatus::Aborted) => Style::new().yellow().bold(),
+            _ => Style::new().red().bold(),
+        };
+        Line::styled(finished.summary.clone(), style)
+    } else if app.stopping {
+        Line::styled("Stopping the step's processes…", Style::new().yellow().bold())
+    } else if let Some(notice) = &app.notice {
+        Line::styled(notice.clone(), Style::new().yellow())
+    } else if let Some(row) = app.running() {
+        let number = app
+            .rows
+            .iter()
+            .filter(|r| !r.gate)
+            .position(|r| r.id == row.id)
+            .map_or(0, |n| n + 1);
+        let total = app.rows.iter().filter(|r| !r.gate).count();
+        Line::from(format!("Running step {number} of {total}: {}", row.title))
+    } else {
+        Line::default()
+    };
+    frame.render_widget(line, area);
+}
+
+fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
+    let keys: &[(&str, &str)] = match &app.dialog {
+        Some(Dialog::Gate { ask, .. }) if ask.confirm.is_some() => &[("type the word, Enter", "approve"), ("Esc", "deny")],
+        Some(Dialog::Gate { .. }) => &[("y", "approve"), ("n", "deny")],
+        Some(Dialog::Failed(_)) => &[("r", "retry"), ("s", "skip"), ("u", "undo"), ("a", "abort")],
+        Some(Dialog::Resume(_)) => &[("r", "resume"), ("n", "new run")],
+        None if app.finished.is_some() => &[("q", "quit"), ("↑↓", "step"), ("PgUp/PgDn", "scroll")],
+        None if app.running().is_some() => &[
+            ("Ctrl-C", "stop the step"),
+            ("↑↓", "step"),
+            ("PgUp/PgDn", "scroll"),
+            ("f", "follow"),
+        ],
+        None => &[("↑↓", "step"), ("PgUp/PgDn", "scroll"), ("f", "follow")],
+    };
+    let mut spans = Vec::new();
+    for (key, what) in keys {
+        spans.push(Span::styled(format!(" {key} "), Style::new().black().on_gray()));
+        spans.push(Span::raw(format!(" {what}  ")));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+/// A box in the middle of `area`, cleared, with a title.
+fn popup(frame: &mut Frame, area: Rect, title: &str, style: Style, height: u16) -> Rect {
+    let width = area.width.saturating_sub(4).min(78);
+    let height = height.min(area.height);
+    let x = area.x + (area.width - width) / 2;
+    let y = area.y + (area.height - height) / 2;
+    let rect = Rect::new(x, y, width, height);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(Span::styled(format!(" {title} "), style))
+        .border_style(style);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    inner
+}
+
+fn draw_gate(frame: &mut Frame, area: Rect, ask: &super::bridge::GateAsk, typed: &str, wrong: bool) {
+    // The plan is indented for `runbook plan`; the dialog has its own margin.
+    let plan: Vec<&str> = ask.plan.lines().map(|line| line.strip_prefix("      ").unwrap_or(line)).collect();
+    let height = (plan.len() as u16).saturating_add(8);
+    let inner = popup(frame, area, "GATE", Style::new().yellow().bold(), height);
+    let mut lines = vec![Line::styled(ask.question.clone(), Style::new().bold()), Line::default()];
+    lines.push(Line::from("If you approve, the next step will:").dark_gray());
+    let room = (inner.height as usize).saturating_sub(5);
+    for line in plan.iter().take(room) {
+        let style = match line.chars().next() {
+            Some('+') if !line.starts_with("+++") => Style::new().green(),
+            Some('-') if !line.starts_with("---") => Style::new().red(),
+            _ => Style::new(),
+        };
+        lines.push(Line::styled(super::app::printable(line), style));
+    }
+    if plan.len() > room {
+        lines.push(Line::from(format!("… {} more lines (see `runbook plan`)", plan.len() - room)).dark_gray());
+    }
+    lines.push(Line::default());
+    match &ask.confirm {
+        Some(word) => {
+            lines.push(Line::from(vec![
+                Span::raw("Type "),
+                Span::styled(word.clone(), Style::new().bold()),
+                Span::raw(" and press Enter to approve, Esc to deny: "),
+                Span::styled(format!("{typed}▏"), Style::new().bold().underlined()),
+            ]));
+            if wrong {
+                lines.push(Line::styled(
+                    format!("That is not `{word}`: nothing was approved."),
+                    Style::new().red().bold(),
+                ));
+            }
+        }
+        None => lines.push(Line::from(vec![
+            Span::styled(" y ", Style::new().black().on_green().bold()),
+            Span::raw(" approve    "),
+            Span::styled(" n ", Style::new().black().on_red().bold()),
+            Span::raw(" deny: the run stops here"),
+        ])),
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+fn draw_failed(frame: &mut Frame, area: Rect, step: &str, error: &str) {
+    let inner = popup(frame, area, "STEP FAILED", Style::new().red().bold(), 12);
+    let options = [
+        ("r", "retry the step from its start"),
+        ("s", "skip it and go on with the next step"),
+        ("u", "undo the completed steps in reverse, then stop"),
+        ("a", "abort: stop here, leaving everything as it is"),
+    ];
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw("The step "),
+            Span::styled(step.to_string(), Style::new().bold()),
+            Span::raw(" failed:"),
+        ]),
+        Line::styled(super::app::printable(error), Style::new().red()),
+        Line::default(),
+    ];
+    for (key, what) in options {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {key} "), Style::new().black().on_gray().bold()),
+            Span::raw(format!(" {what}")),
+        ]));
+    }
+    // The error may be long: it wraps, and the options stay at the bottom.
+    let [top, bottom] = Layout::vertical([Constraint::Min(1), Constraint::Length(4)]).areas(inner);
+    let options = lines.split_off(3);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top);
+    frame.render_widget(Paragraph::new(options), bottom);
+}
+
+fn draw_resume(frame: &mut Frame, area: Rect, description: &str) {
+    let inner = popup(frame, area, "UNFINISHED RUN", Style::new().yellow().bold(), 9);
+    let lines = vec![
+        Line::from("The last run of this file did not finish:"),
+        Line::styled(description.to_string(), Style::new().bold()),
+        Line::default(),
+        Line::from(vec![
+            Span::styled(" r ", Style::new().black().on_green().bold()),
+            Span::raw(" resume it: completed steps are not run again"),
+        ]),
+        Line::from(vec![
+            Span::styled(" n ", Style::new().black().on_gray().bold()),
+            Span::raw(" start a new run from the first step"),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}

@@ -1,0 +1,162 @@
+//! Incident mode's terminal UI: the screen an on-call engineer follows during an outage.
+//!
+//! The run happens on its own thread, exactly as a drill does; this module only listens and
+//! answers. The loop waits on one channel that carries run events, questions from the run
+//! and key presses, drains what is ready within a budget, and redraws at most every frame.
+//! A flood of output therefore costs a bounded amount of work per frame, and a key press is
+//! acted on within a frame. The terminal is restored on every way out, a panic included, and
+//! a panic first kills the running command's process group.
+
+pub mod app;
+pub mod bridge;
+pub mod draw;
+
+use std::io;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::time::{Duration, Instant, SystemTime};
+
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
+
+use crate::model::Model;
+use crate::run::report::Typical;
+use crate::run::resume::Unfinished;
+use crate::run::{self, Listener, Summary};
+use app::{App, Effect};
+use bridge::{Ask, Forward, Msg};
+
+/// Messages waiting for the screen before the run has to wait: enough for a burst of output,
+/// small enough that a key press behind them is handled within a millisecond or two.
+const QUEUE: usize = 4096;
+/// How often the screen is redrawn while nothing is pressed.
+const FRAME: Duration = Duration::from_millis(50);
+/// The most time spent taking messages off the queue between two looks at the clock.
+const DRAIN_BUDGET: Duration = Duration::from_millis(20);
+
+/// What to start with.
+pub struct Start {
+    /// The last run of this file, which did not finish: offered for resume.
+    pub offer: Option<Unfinished>,
+    /// A line shown at the start (why the last run cannot be resumed, say).
+    pub notice: Option<String>,
+}
+
+/// Runs the model with the screen: returns how the run ended, once the operator has read the
+/// outcome and quit.
+pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Summary, String> {
+    let runbook = model
+        .source
+        .path()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .map_or_else(|| model.source.name().to_string(), |p| p.display().to_string());
+    let typical = Typical::read(&options.state_dir, &runbook);
+    let mut app = App::new(model, &typical, run::decide::operator());
+    app.notice = start.notice;
+
+    install_panic_hook();
+    let mut terminal = ratatui::try_init().map_err(|e| format!("cannot take over the terminal: {e}"))?;
+    let (to_screen, messages) = sync_channel(QUEUE);
+    spawn_input(to_screen.clone());
+    let result = std::thread::scope(|scope| {
+        let runner = scope.spawn(move || {
+            let result = run_steps(model, options, start.offer, &to_screen);
+            let _ = to_screen.send(Msg::Finished(result.as_ref().map(|s| s.status).map_err(Clone::clone)));
+            result
+        });
+        let shown = event_loop(&mut terminal, &mut app, messages, run::interrupt);
+        let result = runner.join().unwrap_or_else(|_| Err("the run stopped on an internal error".into()));
+        shown.map_err(|e| format!("the screen failed: {e}")).and(result)
+    });
+    restore();
+    result
+}
+
+/// The run's side: offer to resume, then run every step, telling the screen everything.
+fn run_steps(model: &Model, options: &run::Options, offer: Option<Unfinished>, to_screen: &SyncSender<Msg>) -> Result<Summary, String> {
+    let listeners: Vec<Box<dyn Listener>> = vec![Box::new(Forward(to_screen.clone()))];
+    let ask = Ask::new(to_screen.clone());
+    if let Some(found) = offer {
+        if ask.resume(found.describe()) {
+            // The screen starts from what the run had done before it stopped.
+            for event in found.events() {
+                let _ = to_screen.send(Msg::Run(Box::new(event.clone())));
+            }
+            return run::resume(model, &found, options, listeners, Box::new(ask));
+        }
+    }
+    run::start(model, options, listeners, Box::new(ask))
+}
+
+/// Key presses and resizes, read on their own thread and sent to the loop.
+fn spawn_input(to_screen: SyncSender<Msg>) {
+    std::thread::spawn(move || {
+        loop {
+            let msg = match event::read() {
+                Ok(TermEvent::Key(key)) if key.kind != KeyEventKind::Release => Msg::Key(key),
+                Ok(TermEvent::Resize(..)) => Msg::Resize,
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if to_screen.send(msg).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// The loop: take what is ready (within a budget), act on keys, redraw once a frame. Ends
+/// when the operator quits, or when every sender is gone. Generic over the backend, so
+/// tests drive it with ratatui's `TestBackend`.
+pub fn event_loop<B: Backend>(terminal: &mut Terminal<B>, app: &mut App, messages: Receiver<Msg>, interrupt: fn()) -> Result<(), B::Error> {
+    let mut next_frame = Instant::now();
+    loop {
+        let wait = next_frame.saturating_duration_since(Instant::now());
+        match messages.recv_timeout(wait) {
+            Ok(first) => {
+                let drained = Instant::now();
+                let mut msg = Some(first);
+                while let Some(current) = msg.take() {
+                    if matches!(current, Msg::Key(_) | Msg::Resize) {
+                        // A key is answered on screen at once, not at the next frame.
+                        next_frame = Instant::now();
+                    }
+                    match app.update(current) {
+                        Effect::None => {}
+                        Effect::Interrupt => interrupt(),
+                        Effect::Quit => return Ok(()),
+                    }
+                    if drained.elapsed() < DRAIN_BUDGET {
+                        msg = messages.try_recv().ok();
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+        if Instant::now() >= next_frame {
+            app.tick += 1;
+            terminal.draw(|frame| draw::draw(frame, app, SystemTime::now()))?;
+            next_frame = Instant::now() + FRAME;
+        }
+    }
+}
+
+/// A panic must not leave a command running or the terminal in raw mode. ratatui's own hook,
+/// installed after this one, restores the terminal first; this one then stops the running
+/// command's process group and ends the process, leaving the journal for a resume.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        run::kill_running();
+        let _ = ratatui::crossterm::execute!(io::stdout(), ratatui::crossterm::cursor::Show);
+        previous(info);
+        eprintln!("runbook: stopped on an internal error; the journal is kept, and `runbook run` on the same file offers to resume");
+        std::process::exit(101);
+    }));
+}
+
+fn restore() {
+    ratatui::restore();
+    let _ = ratatui::crossterm::execute!(io::stdout(), ratatui::crossterm::cursor::Show);
+}
