@@ -317,7 +317,8 @@ fn popup(frame: &mut Frame, area: Rect, title: &str, style: Style, height: u16) 
 fn draw_gate(frame: &mut Frame, area: Rect, ask: &super::bridge::GateAsk, typed: &str, wrong: bool) {
     // The plan is indented for `runbook plan`; the dialog has its own margin.
     let plan: Vec<&str> = ask.plan.lines().map(|line| line.strip_prefix("      ").unwrap_or(line)).collect();
-    let height = (plan.len() as u16).saturating_add(8);
+    // Question, blank, heading, the plan, blank, the prompt and a line for a wrong word.
+    let height = (plan.len() as u16).saturating_add(9);
     let inner = popup(frame, area, "GATE", Style::new().yellow().bold(), height);
     let mut lines = vec![Line::styled(ask.question.clone(), Style::new().bold()), Line::default()];
     lines.push(Line::from("If you approve, the next step will:").dark_gray());
@@ -360,7 +361,8 @@ fn draw_gate(frame: &mut Frame, area: Rect, ask: &super::bridge::GateAsk, typed:
 }
 
 fn draw_failed(frame: &mut Frame, area: Rect, step: &str, error: &str) {
-    let inner = popup(frame, area, "STEP FAILED", Style::new().red().bold(), 12);
+    let error_lines = error.chars().count() / 70 + 1;
+    let inner = popup(frame, area, "STEP FAILED", Style::new().red().bold(), 9 + error_lines as u16);
     let options = [
         ("r", "retry the step from its start"),
         ("s", "skip it and go on with the next step"),

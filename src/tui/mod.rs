@@ -160,3 +160,6 @@ fn restore() {
     ratatui::restore();
     let _ = ratatui::crossterm::execute!(io::stdout(), ratatui::crossterm::cursor::Show);
 }
+
+#[cfg(test)]
+mod tests;

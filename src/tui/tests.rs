@@ -1,0 +1,382 @@
+//! The screen, frame by frame: the app is fed the events a real run emits and drawn on
+//! ratatui's `TestBackend`, and each frame is snapshotted. Keys are pressed the same way.
+
+use std::sync::mpsc::{Receiver, channel, sync_channel};
+use std::time::{Duration, SystemTime};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::{App, Effect, utc_time};
+use super::bridge::{FailAsk, GateAsk, Msg};
+use crate::model::{Mode, Options};
+use crate::run::decide::{Choice, GateDecision};
+use crate::run::event::{Answer, StepStatus};
+use crate::run::process::Stream;
+use crate::run::report::Typical;
+use crate::run::{Event, RunStatus};
+use crate::source::Source;
+
+const EXAMPLE: &str = include_str!("../../runbooks/orders-sqlite.runbook");
+/// 2026-11-21 03:12:00 UTC: the run's start in every frame.
+const START: u64 = 1_795_230_720;
+const AT: &str = "2026-11-21T03:12:00.000Z";
+
+fn at(seconds: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(START + seconds)
+}
+
+fn stamp(seconds: u64) -> String {
+    humantime::format_rfc3339_millis(at(seconds)).to_string()
+}
+
+fn app(typical: &Typical) -> App {
+    let options = Options {
+        mode: Mode::Incident,
+        params: vec![("backup_dir".into(), "/srv/backups/orders".into())],
+        require_values: false,
+    };
+    let model = crate::model::load(&Source::new("orders-sqlite.runbook", EXAMPLE), &options).expect("the example loads");
+    let mut app = App::new(&model, typical, "alice".into());
+    app.clock = utc_time;
+    app.update(run(Event::RunStarted {
+        run_id: "20261121T031200Z-04242".into(),
+        runbook: "/srv/runbooks/orders-sqlite.runbook".into(),
+        title: model.title.clone(),
+        mode: "incident".into(),
+        runbook_sha256: String::new(),
+        binding_sha256: String::new(),
+        params: Vec::new(),
+        command_line: Vec::new(),
+        fingerprints: Vec::new(),
+        rto_ms: Some(45 * 60_000),
+        rpo_ms: Some(15 * 60_000),
+        steps: Vec::new(),
+        workdir: "/var/lib/runbook/work".into(),
+        at: AT.into(),
+    }));
+    app
+}
+
+fn run(event: Event) -> Msg {
+    Msg::Run(Box::new(event))
+}
+
+fn history() -> Typical {
+    let mut typical = Typical {
+        drills: 4,
+        ..Typical::default()
+    };
+    for (step, ms) in [
+        ("fresh", 40),
+        ("apart", 10),
+        ("restore", 1_260_000),
+        ("checksum", 95_000),
+        ("verify", 30_000),
+        ("flip", 200),
+        ("announce", 300),
+    ] {
+        typical.steps.insert(step.into(), ms);
+    }
+    typical
+}
+
+fn started(app: &mut App, step: &str, seconds: u64) {
+    app.update(run(Event::StepStarted {
+        step: step.into(),
+        title: String::new(),
+        number: 0,
+        total: 0,
+        attempt: 1,
+        at: stamp(seconds),
+    }));
+}
+
+fn step_finished(app: &mut App, step: &str, status: StepStatus, ms: u64, error: Option<&str>) {
+    app.update(run(Event::StepFinished {
+        step: step.into(),
+        status,
+        attempt: 1,
+        duration_ms: ms,
+        error: error.map(String::from),
+        at: String::new(),
+    }));
+}
+
+fn check(app: &mut App, step: &str, description: &str, passed: bool, observed: Option<&str>) {
+    app.update(run(Event::Check {
+        step: step.into(),
+        description: description.into(),
+        passed,
+        expected: "sql(\"{workdir}/orders.db\", \"select count(*) from orders\") > 0".into(),
+        observed: observed.map(String::from),
+        error: None,
+        pending: false,
+    }));
+}
+
+/// The first three steps passed; the restore is running and printing.
+fn restoring(typical: &Typical) -> App {
+    let mut app = app(typical);
+    started(&mut app, "fresh", 0);
+    check(&mut app, "fresh", "a backup exists", true, None);
+    step_finished(&mut app, "fresh", StepStatus::Passed, 35, None);
+    started(&mut app, "apart", 1);
+    step_finished(&mut app, "apart", StepStatus::Passed, 8, None);
+    started(&mut app, "restore", 1);
+    app.update(run(Event::CommandStarted {
+        step: "restore".into(),
+        argv: vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            "pg_restore --jobs 4 /srv/backups/orders/latest.dump".into(),
+        ],
+        log: "/var/lib/runbook/logs/restore.log".into(),
+    }));
+    for n in 1..=40 {
+        let stream = if n % 10 == 0 { Stream::Stderr } else { Stream::Stdout };
+        let line = format!("\u{1b}[32mrestoring\u{1b}[0m table orders_{n:03}\t{} rows", n * 1000);
+        app.update(run(Event::Output {
+            step: "restore".into(),
+            stream,
+            line,
+        }));
+    }
+    app
+}
+
+fn frame(app: &App, width: u16, height: u16, seconds: u64) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| super::draw::draw(f, app, at(seconds))).unwrap();
+    terminal.backend().to_string()
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ctrl_c() -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
+}
+
+fn gate(app: &mut App, confirm: Option<&str>) -> Receiver<GateDecision> {
+    let (reply, answer) = channel();
+    app.update(Msg::Gate(GateAsk {
+        id: "before_flip".into(),
+        question: "Point production at the restored database?".into(),
+        confirm: confirm.map(String::from),
+        plan: concat!(
+            "      set    /etc/orders/app.env DATABASE_URL = sqlite://{workdir}/orders.db (env file)\n",
+            "\n",
+            "--- /etc/orders/app.env\n",
+            "+++ /etc/orders/app.env\n",
+            "@@ -1,2 +1,2 @@\n",
+            "-DATABASE_URL=sqlite:///srv/orders/orders.db\n",
+            "+DATABASE_URL=sqlite:///var/lib/runbook/work/orders.db\n",
+            " LOG_LEVEL=info\n",
+        )
+        .into(),
+        reply,
+    }));
+    answer
+}
+
+/// Every step up to the gate passed.
+fn at_the_gate() -> App {
+    let mut app = app(&history());
+    for (n, step) in ["fresh", "apart", "restore", "checksum", "verify"].into_iter().enumerate() {
+        started(&mut app, step, n as u64 * 60);
+        step_finished(&mut app, step, StepStatus::Passed, 50_000, None);
+    }
+    check(&mut app, "verify", "orders present", true, Some("`sql(..)` is 1042"));
+    app
+}
+
+#[test]
+fn start() {
+    let app = app(&Typical::default());
+    insta::assert_snapshot!(frame(&app, 100, 30, 0));
+}
+
+#[test]
+fn running_with_output() {
+    let app = restoring(&history());
+    insta::assert_snapshot!(frame(&app, 100, 30, 300));
+}
+
+#[test]
+fn gate_dialog() {
+    let mut app = at_the_gate();
+    let _answer = gate(&mut app, Some("flip"));
+    for c in "fl".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    insta::assert_snapshot!(frame(&app, 100, 30, 310));
+}
+
+#[test]
+fn failed_step_with_its_choices() {
+    let mut app = app(&history());
+    started(&mut app, "fresh", 0);
+    check(&mut app, "fresh", "a backup exists", true, None);
+    app.update(run(Event::Check {
+        step: "fresh".into(),
+        description: "within the RPO".into(),
+        passed: false,
+        expected: "age(newest(backup_dir, \"*.db\")) < rpo".into(),
+        observed: Some("`age(newest(backup_dir, \"*.db\"))` is 3d 4h and `rpo` is 15m".into()),
+        error: None,
+        pending: false,
+    }));
+    let error = "check \"within the RPO\" failed: the newest backup is 3d 4h old";
+    step_finished(&mut app, "fresh", StepStatus::Failed, 12, Some(error));
+    let (reply, _choice) = channel();
+    app.update(Msg::Failed(FailAsk {
+        step: "fresh".into(),
+        error: error.into(),
+        reply,
+    }));
+    insta::assert_snapshot!(frame(&app, 100, 30, 5));
+}
+
+#[test]
+fn finished() {
+    let mut app = at_the_gate();
+    app.update(run(Event::GateAnswered {
+        gate: "before_flip".into(),
+        question: String::new(),
+        answer: Answer::Approve,
+        by: "alice".into(),
+        how: "typed `flip` in the terminal UI".into(),
+        at: String::new(),
+    }));
+    for step in ["flip", "announce"] {
+        started(&mut app, step, 320);
+        step_finished(&mut app, step, StepStatus::Passed, 150, None);
+    }
+    app.update(run(Event::RunFinished {
+        status: RunStatus::Passed,
+        duration_ms: 321_500,
+        within_rto: Some(true),
+        recovery_point_age_ms: Some(7 * 60_000),
+        within_rpo: Some(true),
+        failed_step: None,
+        error: None,
+        at: String::new(),
+    }));
+    app.update(Msg::Finished(Ok(RunStatus::Passed)));
+    insta::assert_snapshot!(frame(&app, 100, 30, 400));
+}
+
+#[test]
+fn narrow_terminal() {
+    let mut app = restoring(&history());
+    let _answer = gate(&mut app, None);
+    insta::assert_snapshot!(frame(&app, 80, 24, 300));
+}
+
+#[test]
+fn a_gate_is_approved_only_by_its_word_and_enter() {
+    let mut app = at_the_gate();
+    let answer = gate(&mut app, Some("flip"));
+    for c in "flop".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    app.update(key(KeyCode::Enter));
+    assert!(answer.try_recv().is_err(), "a wrong word must not answer the gate");
+    assert!(frame(&app, 100, 30, 310).contains("That is not `flip`"));
+    for _ in 0..4 {
+        app.update(key(KeyCode::Backspace));
+    }
+    for c in "flip".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    app.update(key(KeyCode::Enter));
+    let decision = answer.try_recv().expect("the gate is answered");
+    assert_eq!(decision.answer, Answer::Approve);
+    assert_eq!(decision.by, "alice");
+    assert!(app.dialog.is_none());
+}
+
+#[test]
+fn a_gate_is_denied_with_n_esc_or_ctrl_c() {
+    for (confirm, deny) in [(None, key(KeyCode::Char('n'))), (Some("flip"), key(KeyCode::Esc)), (None, ctrl_c())] {
+        let mut app = at_the_gate();
+        let answer = gate(&mut app, confirm);
+        // Keys that mean nothing here are ignored, not taken as an answer.
+        app.update(key(KeyCode::Down));
+        assert!(answer.try_recv().is_err());
+        app.update(deny);
+        assert_eq!(answer.try_recv().expect("answered").answer, Answer::Deny);
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_running_step_then_the_operator_chooses() {
+    let mut app = restoring(&history());
+    assert_eq!(app.update(ctrl_c()), Effect::Interrupt);
+    assert!(frame(&app, 100, 30, 300).contains("Stopping the step"));
+    let (reply, choice) = channel();
+    app.update(Msg::Failed(FailAsk {
+        step: "restore".into(),
+        error: "interrupted".into(),
+        reply,
+    }));
+    app.update(key(KeyCode::Char('x')));
+    assert!(choice.try_recv().is_err());
+    app.update(key(KeyCode::Char('u')));
+    assert_eq!(choice.try_recv().unwrap(), Choice::Undo);
+}
+
+#[test]
+fn quitting_is_only_possible_once_the_run_is_over() {
+    let mut app = restoring(&history());
+    assert_eq!(app.update(key(KeyCode::Char('q'))), Effect::None);
+    app.update(Msg::Finished(Err("the journal could not be written".into())));
+    assert!(frame(&app, 100, 30, 300).contains("the run could not go on: the journal could not be written"));
+    assert_eq!(app.update(key(KeyCode::Char('q'))), Effect::Quit);
+}
+
+#[test]
+fn the_eta_adds_what_is_left_of_each_step() {
+    let app = restoring(&history());
+    // At 5 minutes: the restore (21 min usually) started at 1 s, so 16 min 1 s are left of
+    // it, then checksum, verify, flip and announce.
+    let eta = app.eta(at(300)).unwrap();
+    let left = eta.duration_since(at(300)).unwrap();
+    assert_eq!(left, Duration::from_millis(1_260_000 - 299_000 + 95_000 + 30_000 + 200 + 300));
+    assert!(app.eta(at(300)).is_some());
+    assert!(self::app(&Typical::default()).eta(at(0)).is_none());
+}
+
+#[test]
+fn the_loop_answers_keys_while_output_floods_in() {
+    let mut app = restoring(&history());
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let (to_screen, messages) = sync_channel(super::QUEUE);
+    let flood = std::thread::spawn({
+        let to_screen = to_screen.clone();
+        move || {
+            for n in 0..200_000 {
+                let line = format!("line {n}");
+                let output = Event::Output {
+                    step: "restore".into(),
+                    stream: Stream::Stdout,
+                    line,
+                };
+                if to_screen.send(run(output)).is_err() {
+                    return;
+                }
+            }
+            let _ = to_screen.send(Msg::Finished(Ok(RunStatus::Passed)));
+            let _ = to_screen.send(key(KeyCode::Char('q')));
+        }
+    });
+    drop(to_screen);
+    super::event_loop(&mut terminal, &mut app, messages, || {}).unwrap();
+    flood.join().unwrap();
+    let row = app.rows.iter().find(|r| r.id == "restore").unwrap();
+    assert_eq!(row.lines.len(), super::app::KEPT_LINES);
+    assert_eq!(row.lines.back().unwrap().1, "line 199999");
+}
