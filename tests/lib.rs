@@ -14,3 +14,4 @@ mod resume;
 mod robustness;
 mod run;
 mod support;
+mod tui;
