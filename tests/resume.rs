@@ -12,7 +12,7 @@ const RUNBOOK: &str = r#"runbook "Resumable" {
     }
     step second "Second" {
         set "{workdir}/app.env" STAGE = "second"
-        shell `echo second >> ../runs; if [ $(grep -c second ../runs) -eq 1 ]; then touch ../second-started; exec sleep 30; fi`
+        shell `echo second >> ../runs; if [ ! -e ../../../crashed ]; then touch ../../../crashed ../second-started; exec sleep 30; fi`
     }
     step third "Third" {
         shell `echo third >> ../runs`
@@ -28,10 +28,21 @@ struct Crashed {
 impl Crashed {
     /// Starts a drill and kills the runner (SIGKILL) while the second step runs.
     fn new() -> Self {
+        Self::killed(&["drill"])
+    }
+
+    /// The same with an incident run, in plain mode.
+    fn incident() -> Self {
+        Self::killed(&["run", "--no-tui"])
+    }
+
+    fn killed(command: &[&str]) -> Self {
         let test = Test::new().file("resumable.runbook", RUNBOOK);
         let state = test.path().join("state");
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
-            .args(["drill", "resumable.runbook", "--state-dir", &state.display().to_string()])
+            .args(command)
+            .args(["resumable.runbook", "--state-dir", &state.display().to_string()])
+            .stdin(std::process::Stdio::null())
             .current_dir(test.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -234,4 +245,88 @@ fn ctrl_c_stops_the_step_exits_130_and_can_be_resumed() {
         std::fs::read_to_string(run_dir.join("runs")).expect("runs"),
         "first\nsecond\nsecond\nthird\n"
     );
+}
+
+fn run_again(crashed: &Crashed, stdin: Option<&str>) -> crate::support::Outcome {
+    let state = crashed.test.path().join("state");
+    let mut test = Test::new()
+        .args(["run", "resumable.runbook", "--no-tui", "--state-dir", &state.display().to_string()])
+        .current_dir(crashed.test.path());
+    if let Some(stdin) = stdin {
+        test = test.stdin(stdin);
+    }
+    test.run()
+}
+
+#[test]
+fn run_offers_to_resume_the_last_unfinished_run_of_the_file() {
+    let crashed = Crashed::incident();
+    let outcome = run_again(&crashed, Some("y\n"));
+    outcome.expect_code(0);
+    assert!(
+        outcome.stderr.contains("The last run of this file did not finish: run "),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("stopped at the step `second`, 1 of 3 steps done"),
+        "{}",
+        outcome.stderr
+    );
+    // The first step is not run again; the cut-off one starts again from its start.
+    assert_eq!(crashed.read("runs"), "first\nsecond\nsecond\nthird\n");
+}
+
+#[test]
+fn declining_the_offer_starts_a_new_run_and_so_does_a_closed_stdin() {
+    for stdin in [Some("n\n"), None] {
+        let crashed = Crashed::incident();
+        let outcome = run_again(&crashed, stdin);
+        outcome.expect_code(0);
+        assert!(outcome.stderr.contains("did not finish"), "{}", outcome.stderr);
+        // The old run stays as it was; a second run folder did everything.
+        assert_eq!(crashed.read("runs"), "first\nsecond\n");
+        let runs = std::fs::read_dir(crashed.test.path().join("state"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .count();
+        assert_eq!(runs, 2);
+    }
+}
+
+#[test]
+fn a_run_that_cannot_be_resumed_is_not_offered_and_the_operator_is_told_why() {
+    let crashed = Crashed::incident();
+    edit(&crashed.test.path().join("resumable.runbook"), "echo first", "echo FIRST");
+    let outcome = run_again(&crashed, Some("y\n"));
+    outcome.expect_code(0);
+    assert!(
+        outcome
+            .stderr
+            .contains("cannot be resumed: the step `first` finished in this run, but the runbook has changed it since"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!outcome.stderr.contains("Resume it?"), "{}", outcome.stderr);
+}
+
+#[test]
+fn the_terminal_ui_offers_the_same_resume() {
+    let crashed = Crashed::incident();
+    let state = crashed.test.path().join("state").display().to_string();
+    let args = ["run", "resumable.runbook", "--state-dir", &state].map(String::from);
+    let binary = assert_cmd::cargo::cargo_bin("runbook");
+    let Some(screen) = crate::support::tmux::Screen::start(crashed.test.path(), &binary, &args, &[], 100, 30) else {
+        return;
+    };
+    let offer = screen.wait_for("UNFINISHED RUN");
+    assert!(offer.contains("the step `second`, 1 of 3 steps done"), "{offer}");
+    screen.key("r");
+    let done = screen.wait_for("PASSED");
+    // The steps done before the crash show as done, from the journal.
+    assert!(done.contains("✓ first"), "{done}");
+    screen.key("q");
+    assert_eq!(screen.exit_code(), 0);
+    assert_eq!(crashed.read("runs"), "first\nsecond\nsecond\nthird\n");
 }
