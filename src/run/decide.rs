@@ -31,6 +31,12 @@ pub trait Decider {
     /// `plan` says what the next step will do, for the person deciding.
     fn gate(&mut self, gate: &Gate, plan: &str) -> GateDecision;
     fn failed(&mut self, step: &Step, error: &str) -> (Choice, String);
+
+    /// Whether a person answers. Ctrl-C with nobody to ask ends the run, to be resumed;
+    /// with a person, it stops the step and asks them.
+    fn is_person(&self) -> bool {
+        true
+    }
 }
 
 /// A drill: each gate answers with its own `drill:` policy; a failed step fails the drill.
@@ -53,6 +59,10 @@ impl Decider for DrillPolicy {
 
     fn failed(&mut self, _step: &Step, _error: &str) -> (Choice, String) {
         (Choice::Undo, "drill".into())
+    }
+
+    fn is_person(&self) -> bool {
+        false
     }
 }
 

@@ -27,7 +27,7 @@ use rhai::Engine;
 use sha2::Digest;
 
 use crate::duration::Duration;
-use crate::model::{Action, ActionKind, Check, Mode, Model, Node, Step, stdlib};
+use crate::model::{Action, ActionKind, Check, Model, Node, Step, stdlib};
 use decide::{Choice, Decider, DrillPolicy};
 use event::{Answer, StepStatus, now};
 pub use event::{Event, Listener, RunStatus};
@@ -346,12 +346,12 @@ impl<'m> Runner<'m> {
                             break;
                         }
                         Answer::Fail => {
-                            let error = match (self.model.mode, gate.drill) {
-                                (Mode::Drill, Some(_)) => format!("the gate \"{}\" fails drills by its policy", gate.question),
-                                (Mode::Drill, None) => {
+                            let error = match (self.decider.is_person(), gate.drill) {
+                                (false, Some(_)) => format!("the gate \"{}\" fails drills by its policy", gate.question),
+                                (false, None) => {
                                     format!("the gate \"{}\" has no drill policy, so a drill cannot pass it", gate.question)
                                 }
-                                (Mode::Incident, _) => format!("the gate \"{}\" could not be answered: {}", gate.question, decision.how),
+                                (true, _) => format!("the gate \"{}\" could not be answered: {}", gate.question, decision.how),
                             };
                             failure = Some(Failed {
                                 step: gate.id.clone(),
@@ -422,7 +422,7 @@ impl<'m> Runner<'m> {
             let Err(error) = self.step(step, number, total)? else {
                 return Ok(Settled::Done);
             };
-            if INTERRUPTED.load(Ordering::SeqCst) && self.model.mode == Mode::Drill {
+            if INTERRUPTED.load(Ordering::SeqCst) && !self.decider.is_person() {
                 return Ok(Settled::Interrupted);
             }
             INTERRUPTED.store(false, Ordering::SeqCst);
