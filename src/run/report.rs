@@ -354,7 +354,7 @@ fn without_tag(event: &Event) -> Value {
 }
 
 /// How long each step usually takes, from the past drills of one runbook in `history.jsonl`:
-/// the median of the last [`Typical::RECENT`] passed drills that ran the step.
+/// the median of the last ten passed drills that ran the step.
 #[derive(Debug, Default)]
 pub struct Typical {
     pub steps: std::collections::HashMap<String, u64>,

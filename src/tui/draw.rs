@@ -32,7 +32,7 @@ pub fn draw(frame: &mut Frame, app: &App, now: SystemTime) {
     let [list, pane] = Layout::horizontal([Constraint::Length(list_width), Constraint::Min(20)]).areas(body);
     draw_steps(frame, app, list, now);
     draw_pane(frame, app, pane);
-    draw_status(frame, app, status);
+    draw_status(frame, app, status, now);
     draw_footer(frame, app, footer);
     match &app.dialog {
         Some(Dialog::Gate { ask, typed, wrong }) => draw_gate(frame, body, ask, typed, *wrong),
@@ -248,7 +248,7 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(check_lines.into_iter().skip(skip).collect::<Vec<_>>()), checks);
 }
 
-fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
+fn draw_status(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
     let line = if let Some(finished) = &app.finished {
         let style = match &finished.status {
             Ok(RunStatus::Passed) => Style::new().green().bold(),
@@ -268,7 +268,22 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             .position(|r| r.id == row.id)
             .map_or(0, |n| n + 1);
         let total = app.rows.iter().filter(|r| !r.gate).count();
-        Line::from(format!("Running step {number} of {total}: {}", row.title))
+        // The timing first: the title is also in the pane's border, and may be cut here.
+        let mut spans = vec![Span::raw(format!("Step {number} of {total} running"))];
+        if let (Some(usual), Some(started)) = (row.usual, row.started) {
+            let late = row.elapsed(now).is_some_and(|took| took > usual);
+            let text = if late {
+                format!(" · usually {}, running longer than usual", short(usual))
+            } else {
+                format!(" · usually {}, ETA {}", short(usual), (app.clock)(started + usual))
+            };
+            spans.push(Span::styled(
+                text,
+                if late { Style::new().yellow().bold() } else { Style::new().bold() },
+            ));
+        }
+        spans.push(Span::styled(format!(" · {}", row.title), Style::new().dark_gray()));
+        Line::from(spans)
     } else {
         Line::default()
     };
