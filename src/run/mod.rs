@@ -68,10 +68,27 @@ pub fn install_interrupt_handler() {
             }
         }
     }
-    // SAFETY: installing a handler that only touches atomics and calls killpg.
+    /// The terminal went away (a dropped SSH session): nobody is left to ask, and the
+    /// step's processes are not in the terminal's process group, so they would outlive us.
+    /// Kill them and end; the journal stays, so the next `run` offers to resume.
+    extern "C" fn on_hangup(_: libc::c_int) {
+        let group = RUNNING_GROUP.load(Ordering::SeqCst);
+        // SAFETY: killpg and _exit are async-signal-safe.
+        unsafe {
+            if group > 0 {
+                libc::killpg(group, libc::SIGKILL);
+            }
+            libc::_exit(129);
+        }
+    }
+    // SAFETY: installing handlers that only touch atomics and call async-signal-safe functions.
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        // Under nohup, a hangup stays ignored.
+        if libc::signal(libc::SIGHUP, on_hangup as *const () as libc::sighandler_t) == libc::SIG_IGN {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        }
     }
 }
 
@@ -362,12 +379,16 @@ impl<'m> Runner<'m> {
                     }
                 }
             }
-            if INTERRUPTED.load(Ordering::SeqCst) {
+            if self.decider.is_person() {
+                // A Ctrl-C that came as a step ended stopped nothing; the run goes on, and
+                // the person is asked at the next failure, not surprised by an ending.
+                INTERRUPTED.store(false, Ordering::SeqCst);
+            } else if INTERRUPTED.load(Ordering::SeqCst) {
                 status = RunStatus::Interrupted;
                 break;
             }
         }
-        if INTERRUPTED.load(Ordering::SeqCst) {
+        if INTERRUPTED.load(Ordering::SeqCst) && !self.decider.is_person() {
             status = RunStatus::Interrupted;
         }
 
@@ -395,6 +416,10 @@ impl<'m> Runner<'m> {
             // leaves everything as it is, for the operator to look at.
             if status != RunStatus::Aborted && failed.step != "rto" && failed.step != "rpo" {
                 self.rollback()?;
+            }
+            // Ctrl-C during the undo stopped what it was running; `on failure` still runs.
+            if self.decider.is_person() {
+                INTERRUPTED.store(false, Ordering::SeqCst);
             }
             if status != RunStatus::Aborted {
                 status = RunStatus::Failed;

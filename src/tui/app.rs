@@ -146,6 +146,10 @@ pub struct App {
     pub stopping: bool,
     /// Frames drawn, for the spinner.
     pub tick: u64,
+    /// Keys that arrive this soon after a question opens are ignored: a double-tapped `y`
+    /// meant for one gate must not approve the next.
+    pub key_guard: Duration,
+    asked_at: Option<std::time::Instant>,
 }
 
 pub struct Finished {
@@ -182,6 +186,8 @@ impl App {
             clock: local_time,
             stopping: false,
             tick: 0,
+            key_guard: Duration::from_millis(300),
+            asked_at: None,
         }
     }
 
@@ -194,6 +200,8 @@ impl App {
                     row.status = Status::Waiting;
                 }
                 self.selected = None;
+                self.stopping = false;
+                self.asked_at = Some(std::time::Instant::now());
                 self.dialog = Some(Dialog::Gate {
                     ask,
                     typed: String::new(),
@@ -202,9 +210,13 @@ impl App {
             }
             Msg::Failed(ask) => {
                 self.stopping = false;
+                self.asked_at = Some(std::time::Instant::now());
                 self.dialog = Some(Dialog::Failed(ask));
             }
-            Msg::Resume(ask) => self.dialog = Some(Dialog::Resume(ask)),
+            Msg::Resume(ask) => {
+                self.asked_at = Some(std::time::Instant::now());
+                self.dialog = Some(Dialog::Resume(ask));
+            }
             Msg::Finished(status) => {
                 let seen = self.finished.take();
                 let duration = seen.as_ref().and_then(|f| f.duration);
@@ -261,6 +273,7 @@ impl App {
                     }
                 }
                 self.scroll = 0;
+                self.notice = None;
             }
             Event::CommandStarted { step, argv, log } => {
                 if let Some(row) = self.row_mut(&step) {
@@ -378,6 +391,7 @@ impl App {
                 error,
                 ..
             } => {
+                self.stopping = false;
                 if let Some(row) = self.row_mut(&step) {
                     row.status = match status {
                         StepStatus::Passed => Status::Passed,
@@ -442,17 +456,19 @@ impl App {
     fn key(&mut self, key: KeyEvent) -> Effect {
         let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
         if let Some(dialog) = self.dialog.take() {
+            if self.asked_at.is_some_and(|at| at.elapsed() < self.key_guard) {
+                self.dialog = Some(dialog);
+                return Effect::None;
+            }
             return self.answer(dialog, key, ctrl_c);
         }
         if ctrl_c {
             if self.finished.is_some() {
                 return Effect::Quit;
             }
-            if self.running().is_some() {
-                self.stopping = true;
-                return Effect::Interrupt;
-            }
-            return Effect::None;
+            // Whatever runs now (a step, an undo, `on failure`) is stopped; the run then asks.
+            self.stopping = true;
+            return Effect::Interrupt;
         }
         match key.code {
             KeyCode::Char('q') | KeyCode::Esc | KeyCode::Enter if self.finished.is_some() => return Effect::Quit,
@@ -462,12 +478,16 @@ impl App {
                 self.selected = None;
                 self.scroll = 0;
             }
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_add(10),
+            KeyCode::PageUp => self.scroll = (self.scroll + 10).min(self.shown_lines()),
             KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(10),
-            KeyCode::Home => self.scroll = KEPT_LINES,
+            KeyCode::Home => self.scroll = self.shown_lines(),
             _ => {}
         }
         Effect::None
+    }
+
+    fn shown_lines(&self) -> usize {
+        self.shown().map_or(0, |index| self.rows[index].lines.len())
     }
 
     fn select(&mut self, by: isize) {
@@ -520,8 +540,9 @@ impl App {
                 }
             }
             Dialog::Failed(ask) => {
+                // Ctrl-C twice (once to stop the step, once by reflex) must not choose.
                 let choice = match key.code {
-                    _ if ctrl_c => Some(Choice::Abort),
+                    _ if ctrl_c => None,
                     KeyCode::Char('r') => Some(Choice::Retry),
                     KeyCode::Char('s') => Some(Choice::Skip),
                     KeyCode::Char('u') => Some(Choice::Undo),
@@ -545,6 +566,7 @@ impl App {
                     Some(resume) => {
                         let _ = ask.reply.send(resume);
                     }
+                    // Nobody answered: the run starts nothing, and the screen closes.
                     None if ctrl_c => return Effect::Quit,
                     None => self.dialog = Some(Dialog::Resume(ask)),
                 }
@@ -619,6 +641,7 @@ pub fn printable(text: &str) -> String {
         }
         match c {
             '\t' => out.push_str("    "),
+            '\n' => out.push(' '),
             // CSI: ESC [ parameters, then one final byte in @..~.
             '\u{1b}' if chars.peek() == Some(&'[') => {
                 chars.next();

@@ -75,9 +75,10 @@ impl Ask {
         answer.recv().ok()
     }
 
-    /// Whether to resume the last run, which did not finish.
-    pub fn resume(&self, description: String) -> bool {
-        self.ask(|reply| Msg::Resume(ResumeAsk { description, reply })).unwrap_or(false)
+    /// Whether to resume the last run, which did not finish; `None` if nobody answered
+    /// (the operator quit), in which case nothing may run at all.
+    pub fn resume(&self, description: String) -> Option<bool> {
+        self.ask(|reply| Msg::Resume(ResumeAsk { description, reply }))
     }
 }
 
@@ -92,8 +93,10 @@ impl Decider for Ask {
                 reply,
             })
         });
+        // With the screen gone nobody can approve, and nothing may be undone on nobody's
+        // say: the run stops at the gate as if denied.
         asked.unwrap_or_else(|| GateDecision {
-            answer: Answer::Fail,
+            answer: Answer::Deny,
             by: self.user.clone(),
             how: "no answer: the screen closed before anyone answered".into(),
         })

@@ -335,9 +335,11 @@ fn draw_gate(frame: &mut Frame, area: Rect, ask: &super::bridge::GateAsk, typed:
     // Question, blank, heading, the plan, blank, the prompt and a line for a wrong word.
     let height = (plan.len() as u16).saturating_add(9);
     let inner = popup(frame, area, "GATE", Style::new().yellow().bold(), height);
+    // The prompt has its own rows at the bottom, so a long plan can never push it away.
+    let [top, bottom] = Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(inner);
     let mut lines = vec![Line::styled(ask.question.clone(), Style::new().bold()), Line::default()];
     lines.push(Line::from("If you approve, the next step will:").dark_gray());
-    let room = (inner.height as usize).saturating_sub(5);
+    let room = (top.height as usize).saturating_sub(4);
     for line in plan.iter().take(room) {
         let style = match line.chars().next() {
             Some('+') if !line.starts_with("+++") => Style::new().green(),
@@ -349,30 +351,31 @@ fn draw_gate(frame: &mut Frame, area: Rect, ask: &super::bridge::GateAsk, typed:
     if plan.len() > room {
         lines.push(Line::from(format!("… {} more lines (see `runbook plan`)", plan.len() - room)).dark_gray());
     }
-    lines.push(Line::default());
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top);
+    let mut prompt = vec![Line::default()];
     match &ask.confirm {
         Some(word) => {
-            lines.push(Line::from(vec![
+            prompt.push(Line::from(vec![
                 Span::raw("Type "),
                 Span::styled(word.clone(), Style::new().bold()),
                 Span::raw(" and press Enter to approve, Esc to deny: "),
                 Span::styled(format!("{typed}▏"), Style::new().bold().underlined()),
             ]));
             if wrong {
-                lines.push(Line::styled(
+                prompt.push(Line::styled(
                     format!("That is not `{word}`: nothing was approved."),
                     Style::new().red().bold(),
                 ));
             }
         }
-        None => lines.push(Line::from(vec![
+        None => prompt.push(Line::from(vec![
             Span::styled(" y ", Style::new().black().on_green().bold()),
             Span::raw(" approve    "),
             Span::styled(" n ", Style::new().black().on_red().bold()),
             Span::raw(" deny: the run stops here"),
         ])),
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    frame.render_widget(Paragraph::new(prompt), bottom);
 }
 
 fn draw_failed(frame: &mut Frame, area: Rect, step: &str, error: &str) {

@@ -55,7 +55,10 @@ pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Summar
     app.notice = start.notice;
 
     install_panic_hook();
-    let mut terminal = ratatui::try_init().map_err(|e| format!("cannot take over the terminal: {e}"))?;
+    let mut terminal = ratatui::try_init().map_err(|e| {
+        restore();
+        format!("cannot take over the terminal ({e}); run again with --no-tui")
+    })?;
     let (to_screen, messages) = sync_channel(QUEUE);
     spawn_input(to_screen.clone());
     let result = std::thread::scope(|scope| {
@@ -65,10 +68,22 @@ pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Summar
             result
         });
         let shown = event_loop(&mut terminal, &mut app, messages, run::interrupt);
-        let result = runner.join().unwrap_or_else(|_| Err("the run stopped on an internal error".into()));
-        shown.map_err(|e| format!("the screen failed: {e}")).and(result)
+        // The terminal is the operator's again before anything else: if the screen failed
+        // mid-run, what is running is stopped, and the run ends at its next question.
+        restore();
+        if let Err(error) = &shown {
+            eprintln!("runbook: the screen failed ({error}); stopping the run");
+            run::interrupt();
+        }
+        runner.join().unwrap_or_else(|_| Err("the run stopped on an internal error".into()))
     });
-    restore();
+    // What was on the screen is gone with it: say how the run ended, and where it is.
+    if let Some(finished) = &app.finished {
+        eprintln!("{}", finished.summary);
+    }
+    if let Some(run_id) = &app.run_id {
+        eprintln!("run {run_id}: journal and logs in {}", options.state_dir.join(run_id).display());
+    }
     result
 }
 
@@ -77,7 +92,10 @@ fn run_steps(model: &Model, options: &run::Options, offer: Option<Unfinished>, t
     let listeners: Vec<Box<dyn Listener>> = vec![Box::new(Forward(to_screen.clone()))];
     let ask = Ask::new(to_screen.clone());
     if let Some(found) = offer {
-        if ask.resume(found.describe()) {
+        let Some(resume) = ask.resume(found.describe()) else {
+            return Err("nobody answered whether to resume the unfinished run, so nothing ran".into());
+        };
+        if resume {
             // The screen starts from what the run had done before it stopped.
             for event in found.events() {
                 let _ = to_screen.send(Msg::Run(Box::new(event.clone())));
@@ -93,7 +111,8 @@ fn spawn_input(to_screen: SyncSender<Msg>) {
     std::thread::spawn(move || {
         loop {
             let msg = match event::read() {
-                Ok(TermEvent::Key(key)) if key.kind != KeyEventKind::Release => Msg::Key(key),
+                // A held key repeats; a repeat must never answer a question.
+                Ok(TermEvent::Key(key)) if key.kind == KeyEventKind::Press => Msg::Key(key),
                 Ok(TermEvent::Resize(..)) => Msg::Resize,
                 Ok(_) => continue,
                 Err(_) => return,

@@ -40,6 +40,8 @@ fn app(typical: &Typical) -> App {
     let model = crate::model::load(&Source::new("orders-sqlite.runbook", EXAMPLE), &options).expect("the example loads");
     let mut app = App::new(&model, typical, "alice".into());
     app.clock = utc_time;
+    // Keys come at once here; the guard against a double tap has its own test.
+    app.key_guard = Duration::ZERO;
     app.update(run(Event::RunStarted {
         run_id: "20261121T031200Z-04242".into(),
         runbook: "/srv/runbooks/orders-sqlite.runbook".into(),
@@ -323,8 +325,11 @@ fn ctrl_c_stops_the_running_step_then_the_operator_chooses() {
         error: "interrupted".into(),
         reply,
     }));
+    // Neither a stray key nor a second Ctrl-C by reflex chooses anything.
     app.update(key(KeyCode::Char('x')));
+    app.update(ctrl_c());
     assert!(choice.try_recv().is_err());
+    assert!(app.dialog.is_some());
     app.update(key(KeyCode::Char('u')));
     assert_eq!(choice.try_recv().unwrap(), Choice::Undo);
 }
@@ -379,4 +384,67 @@ fn the_loop_answers_keys_while_output_floods_in() {
     let row = app.rows.iter().find(|r| r.id == "restore").unwrap();
     assert_eq!(row.lines.len(), super::app::KEPT_LINES);
     assert_eq!(row.lines.back().unwrap().1, "line 199999");
+}
+
+#[test]
+fn a_key_right_after_a_question_opens_is_not_an_answer() {
+    let mut app = at_the_gate();
+    app.key_guard = Duration::from_secs(60);
+    let answer = gate(&mut app, None);
+    app.update(key(KeyCode::Char('y')));
+    assert!(answer.try_recv().is_err(), "a double-tapped y approved the gate");
+    assert!(app.dialog.is_some());
+}
+
+#[test]
+fn ctrl_c_at_the_resume_offer_quits_and_answers_nothing() {
+    let mut app = app(&Typical::default());
+    let (reply, answer) = channel();
+    app.update(Msg::Resume(super::bridge::ResumeAsk {
+        description: "run x started earlier".into(),
+        reply,
+    }));
+    assert_eq!(app.update(ctrl_c()), Effect::Quit);
+    // The question was dropped unanswered: the run side starts nothing.
+    assert!(answer.recv().is_err());
+}
+
+#[test]
+fn a_long_plan_never_hides_the_prompt() {
+    let mut app = at_the_gate();
+    let (reply, _answer) = channel();
+    let plan: String = (1..=80).map(|n| format!("+LINE_{n}=value\n")).collect();
+    app.update(Msg::Gate(GateAsk {
+        id: "before_flip".into(),
+        question: "Point production at the restored database?".into(),
+        confirm: Some("flip".into()),
+        plan,
+        reply,
+    }));
+    app.update(key(KeyCode::Enter));
+    let screen = frame(&app, 80, 24, 310);
+    assert!(screen.contains("Type flip and press Enter"), "{screen}");
+    assert!(screen.contains("That is not `flip`"), "{screen}");
+    assert!(screen.contains("more lines (see `runbook plan`)"), "{screen}");
+}
+
+#[test]
+fn tiny_terminals_draw_without_panicking() {
+    let mut app = restoring(&history());
+    let _answer = gate(&mut app, Some("flip"));
+    for (width, height) in [(1, 1), (10, 5), (20, 8), (40, 12), (200, 3)] {
+        frame(&app, width, height, 300);
+    }
+}
+
+#[test]
+fn scrolling_stops_at_the_oldest_line_kept() {
+    let mut app = restoring(&history());
+    app.update(key(KeyCode::Home));
+    assert_eq!(app.scroll, 41);
+    app.update(key(KeyCode::PageUp));
+    assert_eq!(app.scroll, 41);
+    app.update(key(KeyCode::PageDown));
+    assert_eq!(app.scroll, 31);
+    assert!(frame(&app, 100, 30, 300).contains("$ pg_restore --jobs 4"));
 }

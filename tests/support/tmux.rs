@@ -76,6 +76,14 @@ impl Screen {
         }
     }
 
+    /// Waits until a question shows `text`, then as long again as the screen ignores keys
+    /// after a question opens (300 ms, against a double-tapped key answering it).
+    pub fn wait_for_question(&self, text: &str) -> String {
+        let screen = self.wait_for(text);
+        std::thread::sleep(Duration::from_millis(400));
+        screen
+    }
+
     /// Sends keys as tmux names them: `"flip"` is typed literally with `-l`; a name such as
     /// `Enter`, `Escape` or `C-c` is a key.
     pub fn keys(&self, keys: &str, literal: bool) {
@@ -94,6 +102,11 @@ impl Screen {
 
     pub fn type_text(&self, text: &str) {
         self.keys(text, true);
+    }
+
+    /// Closes the terminal under the binary, as a dropped SSH session does: SIGHUP.
+    pub fn hang_up(&self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
     }
 
     /// Waits for the binary to exit and returns its exit code.
