@@ -176,6 +176,16 @@ fn finish(runner: &Runner<'_>, options: &Options, status: RunStatus, run_id: Str
     Ok(Summary { status, run_id, run_dir })
 }
 
+/// How runs name their runbook in the journal and in `history.jsonl`: its canonical path,
+/// so past drills of the same file are found whatever path a later run was given.
+pub fn runbook_id(model: &Model) -> String {
+    model
+        .source
+        .path()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .map_or_else(|| model.source.name().to_string(), |p| p.display().to_string())
+}
+
 fn new_run_id() -> String {
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let compact: String = stamp.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
@@ -258,14 +268,9 @@ impl<'m> Runner<'m> {
             params.push((param.name.clone(), self.values.masker.mask(&value)));
         }
         let binding = format!("{text}\0{}\0{params:?}", model.mode);
-        let runbook = model
-            .source
-            .path()
-            .and_then(|p| std::fs::canonicalize(p).ok())
-            .map_or_else(|| model.source.name().to_string(), |p| p.display().to_string());
         self.emit(Event::RunStarted {
             run_id: self.values.run_id.clone(),
-            runbook,
+            runbook: runbook_id(model),
             title: model.title.clone(),
             mode: model.mode.to_string(),
             runbook_sha256: hex(text.as_bytes()),

@@ -40,7 +40,6 @@ pub enum Kind {
     Stderr,
     /// What the run did: a command started, a flip, a restore, a notification.
     Note,
-    Good,
     Bad,
 }
 

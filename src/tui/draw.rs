@@ -213,7 +213,6 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
             Kind::Stdout => Style::new(),
             Kind::Stderr => Style::new().yellow(),
             Kind::Note => Style::new().cyan(),
-            Kind::Good => Style::new().green(),
             Kind::Bad => Style::new().red().bold(),
         };
         lines.push(Line::styled(text.as_str(), style));

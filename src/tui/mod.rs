@@ -45,12 +45,7 @@ pub struct Start {
 /// Runs the model with the screen: returns how the run ended, once the operator has read the
 /// outcome and quit.
 pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Summary, String> {
-    let runbook = model
-        .source
-        .path()
-        .and_then(|p| std::fs::canonicalize(p).ok())
-        .map_or_else(|| model.source.name().to_string(), |p| p.display().to_string());
-    let typical = Typical::read(&options.state_dir, &runbook);
+    let typical = Typical::read(&options.state_dir, &run::runbook_id(model));
     let mut app = App::new(model, &typical, run::decide::operator());
     app.notice = start.notice;
 
