@@ -121,7 +121,7 @@ fn pathological_shapes_are_bounded() {
         format!("runbook \"t\" {{ step s \"S\" {{ check \"c\" {{ {} }} }} }}", "[".repeat(5_000)),
         format!("runbook \"{}", "a".repeat(1_000_000)),
         format!("runbook \"t\" {{ step s \"S\" {{ run `{}` }} }}", "'".repeat(100_001)),
-        format!("runbook \"t\" {{ {} }}", "param p = \"x\"\n".repeat(20_000)),
+        format!("runbook \"t\" {{ {} }}", "param p = \"x\"\n".repeat(10_000)),
         format!(
             "runbook \"t\" {{ step s \"S\" {{ check \"c\" {{ {} }} }} }}",
             "1 + ".repeat(20_000) + "1"

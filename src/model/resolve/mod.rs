@@ -288,10 +288,12 @@ impl<'a> Resolver<'a> {
             }
         }
         // Defaults are resolved after every name is declared, so order does not matter.
+        let declared: std::collections::HashMap<Span, usize> =
+            self.params.iter().enumerate().map(|(index, p)| (p.name_span, index)).collect();
         for item in &runbook.items {
             let ast::Item::Param(param) = item else { continue };
             let Some(default) = &param.default else { continue };
-            let Some(index) = self.params.iter().position(|p| p.name_span == param.name.span) else {
+            let Some(&index) = declared.get(&param.name.span) else {
                 continue;
             };
             let expr = self.value(default);
