@@ -144,7 +144,7 @@ pub fn run(
             break status;
         }
         if open {
-            poll_pipes(&mut pipes, if exited.is_some() { 50 } else { 20 }, &mut emit);
+            poll_pipes(&mut pipes, if exited.is_some() { 50 } else { 20 }, masker, &mut emit);
         }
         let limit = match (terminated_at, deadline) {
             (Some(at), _) => Some(at + GRACE),
@@ -221,7 +221,7 @@ impl Pipe {
     }
 
     /// Reads what is ready and hands over every complete line (long lines in pieces).
-    fn read(&mut self, emit: &mut dyn FnMut(Stream, &str)) {
+    fn read(&mut self, masker: &Masker, emit: &mut dyn FnMut(Stream, &str)) {
         let Some(reader) = &mut self.reader else { return };
         let mut buffer = [0u8; 64 * 1024];
         match reader.read(&mut buffer) {
@@ -241,8 +241,15 @@ impl Pipe {
                     start += end + 1;
                 }
                 self.partial.drain(..start);
+                // A line too long to keep whole goes out in pieces, cut where no secret and
+                // no character is split; past a hard limit, cut anyway to bound memory.
                 while self.partial.len() >= MAX_LINE {
-                    let piece: Vec<u8> = self.partial.drain(..MAX_LINE).collect();
+                    let cut = match masker.safe_cut(&self.partial, MAX_LINE) {
+                        Some(cut) => cut,
+                        None if self.partial.len() >= 8 * MAX_LINE => MAX_LINE,
+                        None => break,
+                    };
+                    let piece: Vec<u8> = self.partial.drain(..cut).collect();
                     emit(self.stream, &String::from_utf8_lossy(&piece));
                 }
             }
@@ -261,7 +268,7 @@ impl Pipe {
 }
 
 /// Waits up to `timeout_ms` for output on the open pipes and reads what arrived.
-fn poll_pipes(pipes: &mut [Pipe; 2], timeout_ms: i32, emit: &mut dyn FnMut(Stream, &str)) {
+fn poll_pipes(pipes: &mut [Pipe; 2], timeout_ms: i32, masker: &Masker, emit: &mut dyn FnMut(Stream, &str)) {
     use std::os::fd::AsRawFd;
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(2);
     let mut which = Vec::with_capacity(2);
@@ -282,7 +289,7 @@ fn poll_pipes(pipes: &mut [Pipe; 2], timeout_ms: i32, emit: &mut dyn FnMut(Strea
     }
     for (fd, index) in fds.iter().zip(which) {
         if fd.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
-            pipes[index].read(emit);
+            pipes[index].read(masker, emit);
         }
     }
 }
