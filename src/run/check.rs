@@ -33,48 +33,329 @@ impl Outcome {
 pub fn evaluate(engine: &Engine, budget: &Budget, check: &Check, values: &Values<'_>) -> Outcome {
     budget.reset();
     let expected = check.source.clone();
+    let failed = |error: String| Outcome {
+        passed: false,
+        expected: expected.clone(),
+        observed: None,
+        error: Some(values.masker.mask(&error)),
+    };
     let mut scope = match scope_for(check, values) {
         Ok(scope) => scope,
-        Err(error) => {
-            return Outcome {
-                passed: false,
-                expected,
-                observed: None,
-                error: Some(error),
-            };
-        }
+        Err(error) => return failed(error),
     };
-    let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &check.compiled.ast);
-    let mask = |text: String| values.masker.mask(&text);
+    // The verdict and what is shown come from one evaluation of each part, so the values
+    // shown are the ones that decided, and an expensive query runs once.
+    let mut seer = Seer {
+        engine,
+        masker: &values.masker,
+        scope: &mut scope,
+        seen: Vec::new(),
+        bound: 0,
+    };
+    let result = match seer.shape(&Shape::of(&check.source)) {
+        Err(Problem::Unreadable) => {
+            seer.seen.clear();
+            engine
+                .eval_ast_with_scope::<Dynamic>(seer.scope, &check.compiled.ast)
+                .map_err(|error| Problem::Failed(plain_error(&error)))
+        }
+        other => other,
+    };
     match result {
         Ok(value) if value.is_bool() => {
-            let passed = value.as_bool().unwrap_or(false);
-            let observed = if passed {
-                None
-            } else {
-                budget.reset();
-                observe(engine, &mut scope, &check.source).map(mask)
-            };
+            let observed = (!seer.seen.is_empty()).then(|| seer.seen.join("; "));
             Outcome {
-                passed,
+                passed: value.as_bool().unwrap_or(false),
                 expected,
                 observed,
                 error: None,
             }
         }
-        Ok(other) => Outcome {
-            passed: false,
-            expected,
-            observed: None,
-            error: Some(mask(format!("the check gave {}, not true or false", describe(&other)))),
-        },
-        Err(error) => Outcome {
-            passed: false,
-            expected,
-            observed: None,
-            error: Some(mask(plain_error(&error))),
-        },
+        Ok(other) => failed(format!("the check gave {}, not true or false", describe(&other, &values.masker))),
+        Err(Problem::Failed(error)) => failed(error),
+        Err(Problem::Unreadable) => failed("the check could not be evaluated".into()),
     }
+}
+
+/// A check's expression, cut at the places where what it saw can be shown: `a && b`,
+/// `!a`, `left < right`, `thing.method()`, `function(arguments)`.
+enum Shape<'t> {
+    All(Vec<Shape<'t>>),
+    Any(Vec<Shape<'t>>),
+    Not(Box<Shape<'t>>),
+    Compare { left: &'t str, op: &'t str, right: &'t str },
+    Method { receiver: &'t str, rest: &'t str },
+    Call { name: &'t str, args: Vec<&'t str> },
+    Opaque(&'t str),
+}
+
+impl<'t> Shape<'t> {
+    fn of(text: &'t str) -> Shape<'t> {
+        let text = unwrap_parens(text.trim());
+        for (separator, make) in [("||", Shape::Any as fn(Vec<Shape<'t>>) -> Shape<'t>), ("&&", Shape::All)] {
+            let parts = split_top_level(text, separator);
+            if parts.len() > 1 {
+                return make(parts.into_iter().map(Shape::of).collect());
+            }
+        }
+        if let Some((left, right)) = crate::model::checks::split_comparison(text) {
+            let op = text[left.len()..text.len() - right.len()].trim();
+            return Shape::Compare {
+                left: left.trim(),
+                op,
+                right: right.trim(),
+            };
+        }
+        if let Some(rest) = text.strip_prefix('!') {
+            return Shape::Not(Box::new(Shape::of(rest)));
+        }
+        if let Some(dot) = method_dot(text) {
+            return Shape::Method {
+                receiver: &text[..dot],
+                rest: &text[dot..],
+            };
+        }
+        if let Some(open) = text.find('(') {
+            let name = &text[..open];
+            let is_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if is_name && closing(text, open) == Some(text.len() - 1) {
+                let inside = &text[open + 1..text.len() - 1];
+                let args = if inside.trim().is_empty() {
+                    Vec::new()
+                } else {
+                    split_top_level(inside, ",").into_iter().map(str::trim).collect()
+                };
+                return Shape::Call { name, args };
+            }
+        }
+        Shape::Opaque(text)
+    }
+}
+
+enum Problem {
+    /// A part could not be compiled on its own: evaluate the check whole instead.
+    Unreadable,
+    Failed(String),
+}
+
+/// Evaluates a [`Shape`] part by part, noting what each part was.
+struct Seer<'e, 's> {
+    engine: &'e Engine,
+    masker: &'e super::mask::Masker,
+    scope: &'e mut Scope<'s>,
+    seen: Vec<String>,
+    bound: usize,
+}
+
+impl Seer<'_, '_> {
+    fn value(&mut self, text: &str) -> Result<Dynamic, Problem> {
+        let ast = self
+            .engine
+            .compile_expression_with_scope(self.scope, crate::model::checks::to_rhai(text))
+            .map_err(|_| Problem::Unreadable)?;
+        self.engine
+            .eval_ast_with_scope::<Dynamic>(self.scope, &ast)
+            .map_err(|error| Problem::Failed(plain_error(&error)))
+    }
+
+    /// Puts an evaluated value in scope under a fresh name, to use it without computing it
+    /// again.
+    fn bind(&mut self, value: Dynamic) -> String {
+        let name = format!("runbook_seen_{}", self.bound);
+        self.bound += 1;
+        self.scope.push_dynamic(name.clone(), value);
+        name
+    }
+
+    fn note(&mut self, text: &str, value: &Dynamic) {
+        let line = format!("`{text}` is {}", describe(value, self.masker));
+        if !self.seen.contains(&line) {
+            self.seen.push(line);
+        }
+    }
+
+    fn shape(&mut self, shape: &Shape<'_>) -> Result<Dynamic, Problem> {
+        match shape {
+            Shape::All(parts) | Shape::Any(parts) => {
+                let stop_at = matches!(shape, Shape::Any(_));
+                for part in parts {
+                    let value = self.shape(part)?;
+                    let Some(truth) = value.as_bool().ok() else {
+                        return Err(Problem::Failed(format!("`{}` is not true or false", part_text(part))));
+                    };
+                    if truth == stop_at {
+                        return Ok(truth.into());
+                    }
+                }
+                Ok((!stop_at).into())
+            }
+            Shape::Not(inner) => {
+                let value = self.shape(inner)?;
+                value
+                    .as_bool()
+                    .map(|truth| (!truth).into())
+                    .map_err(|_| Problem::Failed(format!("`!` needs true or false, and got {}", describe_whole(&value))))
+            }
+            Shape::Compare { left, op, right } => {
+                let left_value = self.value(left)?;
+                let right_value = self.value(right)?;
+                let (left_shown, right_shown) = (describe_whole(&left_value), describe_whole(&right_value));
+                let shown = |text: &str, value: &Dynamic| format!("`{text}` is {}", describe(value, self.masker));
+                let line = match (is_literal(left, &left_shown), is_literal(right, &right_shown)) {
+                    (true, true) => None,
+                    (false, true) => Some(shown(left, &left_value)),
+                    (true, false) => Some(shown(right, &right_value)),
+                    (false, false) => Some(format!("{} and {}", shown(left, &left_value), shown(right, &right_value))),
+                };
+                if let Some(line) = line.filter(|line| !self.seen.contains(line)) {
+                    self.seen.push(line);
+                }
+                let (l, r) = (self.bind(left_value), self.bind(right_value));
+                self.value(&format!("{l} {op} {r}"))
+            }
+            Shape::Method { receiver, rest } => {
+                let value = self.value(receiver)?;
+                if !is_literal(receiver, &describe_whole(&value)) {
+                    self.note(receiver, &value);
+                }
+                let bound = self.bind(value);
+                self.value(&format!("{bound}{rest}"))
+            }
+            Shape::Call { name, args } => {
+                let mut bound = Vec::with_capacity(args.len());
+                for arg in args {
+                    let value = self.value(arg)?;
+                    if !is_literal(arg, &describe_whole(&value)) {
+                        self.note(arg, &value);
+                    }
+                    bound.push(self.bind(value));
+                }
+                let value = self.value(&format!("{name}({})", bound.join(", ")))?;
+                if args.is_empty() || self.seen.is_empty() {
+                    self.note(part_text(shape), &value);
+                }
+                Ok(value)
+            }
+            Shape::Opaque(text) => {
+                let value = self.value(text)?;
+                self.note(text, &value);
+                Ok(value)
+            }
+        }
+    }
+}
+
+fn part_text<'t>(shape: &Shape<'t>) -> &'t str {
+    match shape {
+        Shape::Opaque(text) | Shape::Method { receiver: text, .. } | Shape::Call { name: text, .. } => text,
+        Shape::Compare { left, .. } => left,
+        Shape::Not(inner) => part_text(inner),
+        Shape::All(parts) | Shape::Any(parts) => parts.first().map_or("", part_text),
+    }
+}
+
+/// Whether a part of a check is written as the value it has (`0`, `"ok"`, `true`), so
+/// saying what it was would only repeat the runbook.
+fn is_literal(text: &str, shown: &str) -> bool {
+    let text = text.trim();
+    text == shown || text.trim_matches('"') == shown.trim_matches('"') && !text.contains('{')
+}
+
+/// Byte offsets of `text` that are outside strings and brackets, with their byte.
+fn top_level(text: &str) -> Vec<(usize, u8)> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut depth = 0i32;
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match quote {
+            Some(_) if c == b'\\' => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                b'"' | b'\'' | b'`' => quote = Some(c),
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth -= 1,
+                _ if depth == 0 => found.push((i, c)),
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    found
+}
+
+fn split_top_level<'t>(text: &'t str, separator: &str) -> Vec<&'t str> {
+    let first = separator.as_bytes()[0];
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for (at, c) in top_level(text) {
+        if c == first && at >= start && text[at..].starts_with(separator) {
+            parts.push(&text[start..at]);
+            start = at + separator.len();
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// `( ... )` around the whole text, taken off.
+fn unwrap_parens(text: &str) -> &str {
+    if text.starts_with('(') && closing(text, 0) == Some(text.len() - 1) {
+        unwrap_parens(text[1..text.len() - 1].trim())
+    } else {
+        text
+    }
+}
+
+/// The `)` that closes the `(` at `open`.
+fn closing(text: &str, open: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut quote: Option<u8> = None;
+    let bytes = text.as_bytes();
+    let mut i = open;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match quote {
+            Some(_) if c == b'\\' => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                b'"' | b'\'' | b'`' => quote = Some(c),
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(i);
+                    }
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The `.` of a last method call, as in `sql(...).is_empty()`, when what is before it is
+/// one value (no operator at its top level, so the call binds to all of it).
+fn method_dot(text: &str) -> Option<usize> {
+    if !text.ends_with(')') {
+        return None;
+    }
+    let top = top_level(text);
+    let (dot, _) = top.iter().rev().find(|(_, c)| *c == b'.').copied()?;
+    let receiver = &text[..dot];
+    let rest = &text[dot + 1..];
+    let open = rest.find('(')?;
+    let is_method = open > 0 && rest[..open].chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let one_value = top
+        .iter()
+        .filter(|(at, _)| *at < dot)
+        .all(|(_, c)| !b" +-*/%<>=!&|^,?:".contains(c));
+    (is_method && one_value && !receiver.is_empty() && closing(text, dot + 1 + open) == Some(text.len() - 1)).then_some(dot)
 }
 
 fn scope_for(check: &Check, values: &Values<'_>) -> Result<Scope<'static>, String> {
@@ -122,37 +403,15 @@ fn dynamic(value: Value) -> Dynamic {
     }
 }
 
-/// For `left OP right`, evaluates both sides so a failure can say what each was, in the
-/// words the runbook wrote them in.
-fn observe(engine: &Engine, scope: &mut Scope<'_>, source: &str) -> Option<String> {
-    let (left, right) = crate::model::checks::split_comparison(source)?;
-    let side = |text: &str, scope: &mut Scope<'_>| -> String {
-        match engine
-            .compile_expression_with_scope(scope, crate::model::checks::to_rhai(text))
-            .map(|ast| engine.eval_ast_with_scope::<Dynamic>(scope, &ast))
-        {
-            Ok(Ok(value)) => describe(&value),
-            Ok(Err(error)) => format!("an error ({})", plain_error(&error)),
-            Err(_) => "not computable".into(),
-        }
-    };
-    let left_value = side(left, scope);
-    let right_value = side(right, scope);
-    let is_literal = |text: &str, value: &str| text.trim() == value || text.trim().trim_matches('"') == value.trim_matches('"');
-    Some(match (is_literal(left, &left_value), is_literal(right, &right_value)) {
-        (_, true) => format!("`{}` is {left_value}", left.trim()),
-        (true, false) => format!("`{}` is {right_value}", right.trim()),
-        (false, false) => format!("`{}` is {left_value} and `{}` is {right_value}", left.trim(), right.trim()),
-    })
-}
-
-fn describe(value: &Dynamic) -> String {
+/// A value as a person reads it, whole: masked and cut by the caller, in that order, so a
+/// secret is never cut into a piece the masker no longer recognises.
+fn describe_whole(value: &Dynamic) -> String {
     if let Some(duration) = value.clone().try_cast::<Duration>() {
         return duration.to_string();
     }
     if value.is_string() {
         let text = value.clone().into_string().unwrap_or_default();
-        return format!("{:?}", truncate(&text, 200));
+        return format!("{text:?}");
     }
     if value.is_unit() {
         return "nothing".into();
@@ -160,11 +419,15 @@ fn describe(value: &Dynamic) -> String {
     if let Some(array) = value.read_lock::<rhai::Array>() {
         return match array.len() {
             0 => "empty (no rows)".into(),
-            1 => format!("1 row: {}", truncate(&array[0].to_string(), 200)),
-            n => format!("{n} rows, the first {}", truncate(&array[0].to_string(), 200)),
+            1 => format!("1 row: {}", array[0]),
+            n => format!("{n} rows, the first {}", array[0]),
         };
     }
-    truncate(&value.to_string(), 200)
+    value.to_string()
+}
+
+fn describe(value: &Dynamic, masker: &super::mask::Masker) -> String {
+    truncate(&masker.mask(&describe_whole(value)), 200)
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -186,4 +449,76 @@ fn plain_error(error: &rhai::EvalAltResult) -> String {
         other => other.to_string(),
     };
     text.split(" (line ").next().unwrap_or(&text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ActionKind, Options};
+    use crate::source::Source;
+
+    /// Evaluates every check of a one-step runbook, with `secret` masked.
+    fn outcomes(checks: &str, secret: &str) -> Vec<Outcome> {
+        let text = format!("runbook \"t\" {{\n  param dir = \"/tmp\"\n  param count: int = 1042\n  step s \"S\" {{\n{checks}\n  }}\n}}\n");
+        let model = crate::model::load(&Source::new("t.runbook", text), &Options::default()).expect("a runbook");
+        let masker = super::super::mask::Masker::default();
+        masker.add(secret);
+        let values = Values::new(&model, std::env::temp_dir(), "run".into(), masker);
+        let (engine, budget) = super::super::functions::engine(Default::default());
+        let step = model.steps().next().expect("a step");
+        step.actions
+            .iter()
+            .filter_map(|action| match &action.kind {
+                ActionKind::Check(check) => Some(evaluate(&engine, &budget, check, &values)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_passing_check_says_what_it_saw() {
+        let seen = outcomes(
+            r#"check "orders" { count > 0 }
+               check "dir" { exists(dir) && !"abc".is_empty() }
+               check "rows" { [1, 2].len() == 2 }
+               check "none" { [].is_empty() }
+               check "plain" { true }"#,
+            "unused-secret",
+        );
+        assert!(seen.iter().all(|o| o.passed), "{seen:?}");
+        assert_eq!(seen[0].observed.as_deref(), Some("`count` is 1042"));
+        assert_eq!(seen[1].observed.as_deref(), Some("`dir` is \"/tmp\""));
+        assert_eq!(seen[2].observed.as_deref(), Some("`[1, 2].len()` is 2"));
+        assert_eq!(seen[3].observed.as_deref(), Some("`[]` is empty (no rows)"));
+        assert_eq!(seen[4].observed.as_deref(), Some("`true` is true"));
+    }
+
+    #[test]
+    fn a_failing_check_says_the_same_and_short_circuits() {
+        let seen = outcomes(
+            r#"check "both" { count < 10 && count.bad_method() }
+               check "either" { count > 10 || count.bad_method() }"#,
+            "unused-secret",
+        );
+        assert!(!seen[0].passed);
+        assert_eq!(seen[0].error, None, "the right side is never evaluated: {seen:?}");
+        assert_eq!(seen[0].observed.as_deref(), Some("`count` is 1042"));
+        assert!(seen[1].passed, "{seen:?}");
+    }
+
+    #[test]
+    fn a_secret_in_what_a_check_saw_is_masked_in_every_spelling() {
+        let secret = "p\"a$s\ns\\w0rd-and-then-some";
+        let long = format!("{}{secret}", "x".repeat(300));
+        let seen = outcomes(
+            &format!("check \"quoted\" {{ {long:?} == \"other\" }}\n check \"broken\" {{ {long:?}.len() + \"x\" }}"),
+            secret,
+        );
+        for outcome in &seen {
+            let text = format!("{:?} {:?}", outcome.observed, outcome.error);
+            for piece in ["w0rd-and", "p\\\"a$s", "p\"a$s"] {
+                assert!(!text.contains(piece), "{piece} leaked in {text}");
+            }
+        }
+    }
 }

@@ -96,7 +96,10 @@ impl<W: Write> Listener for Progress<W> {
                 ..
             } => {
                 if *passed {
-                    writeln!(out, "      ✓ {description}")
+                    match observed {
+                        Some(observed) => writeln!(out, "      ✓ {description}: {observed}"),
+                        None => writeln!(out, "      ✓ {description}"),
+                    }
                 } else if *pending {
                     writeln!(out, "      … {description}: not yet")
                 } else {
