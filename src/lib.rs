@@ -4,6 +4,9 @@
 //! [`syntax`] (text to tree) → [`model`] (names resolved, modes and parameters applied,
 //! checks compiled) → [`lint`] (rules over the model) → [`plan`] and [`render`].
 
+// A write to a closed pipe must never panic: use `say!`, which drops the line instead.
+#![deny(clippy::print_stderr, clippy::print_stdout)]
+
 pub mod cli;
 pub mod diagnostic;
 pub mod duration;
@@ -13,6 +16,7 @@ pub mod model;
 pub mod plan;
 pub mod render;
 pub mod run;
+pub mod say;
 pub mod shell;
 pub mod source;
 pub mod syntax;

@@ -1,6 +1,9 @@
 //! `runbook`: parses the command line, runs the command, and turns the outcome into one of
 //! the documented exit codes. The only place errors are flattened.
 
+// A write to a closed pipe must never panic: use `say!`, which drops the line instead.
+#![deny(clippy::print_stderr, clippy::print_stdout)]
+
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,7 +16,7 @@ use runbook::diagnostic::Diagnostic;
 use runbook::files::{self, ReadError};
 use runbook::model::{self, Loaded, Model, Options};
 use runbook::source::Source;
-use runbook::{lint, plan, render, run};
+use runbook::{lint, plan, render, run, say};
 
 /// Exit codes, for every command (see BRIEF.md and `runbook --help`).
 mod exit {
@@ -82,7 +85,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(Failure::Io(error)) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(exit::SUCCESS),
         Err(Failure::Io(error)) => {
-            eprintln!("runbook: cannot write the output: {}", runbook::io_error_words(&error));
+            say!("runbook: cannot write the output: {}", runbook::io_error_words(&error));
             ExitCode::from(exit::INVALID)
         }
         Err(Failure::Reported) => ExitCode::from(exit::INVALID),
@@ -98,6 +101,28 @@ enum Failure {
 impl From<io::Error> for Failure {
     fn from(error: io::Error) -> Self {
         Failure::Io(error)
+    }
+}
+
+/// The first error writing a command's output. A reader that went away (a closed pipe) stops
+/// the output but never the verdict: `lint . | head` still exits 2 when there are errors.
+#[derive(Default)]
+struct Written {
+    error: Option<io::Error>,
+}
+
+impl Written {
+    fn keep(&mut self, result: io::Result<()>) {
+        if let Err(error) = result {
+            self.error.get_or_insert(error);
+        }
+    }
+
+    fn result(self) -> Result<(), Failure> {
+        match self.error {
+            Some(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(Failure::Io(error)),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -192,35 +217,64 @@ fn run_runbook(
     match answerer {
         Answerer::DrillPolicy => exit_code(run::drill(&model, &options, vec![progress()])),
         Answerer::Operator { screen } => {
-            let last = run::resume::last_unfinished(&options.state_dir, file, mode);
-            // A run that cannot be resumed is not offered; the operator is told why.
-            let (offer, notice) = match last {
-                Some(found) => match found.check_against(&model) {
-                    Ok(_) => (Some(found), None),
-                    Err(reason) => {
-                        let notice = format!("The last run {} did not finish, but cannot be resumed: {reason}.", found.run_id);
-                        (None, Some(notice))
-                    }
-                },
-                None => (None, None),
-            };
+            let start = resume_offer(&model, &options.state_dir, file, mode);
             if screen {
-                return exit_code(runbook::tui::run(&model, &options, runbook::tui::Start { offer, notice }));
-            }
-            if let Some(notice) = notice {
-                eprintln!("{notice} Starting a new run.");
+                return exit_code(runbook::tui::run(&model, &options, start));
             }
             let mut console = run::decide::Console::new(io::stdin().lock());
+            if let Some(notice) = &start.notice {
+                if !console.new_run_instead(notice) {
+                    say!("Nothing ran.");
+                    return Ok(exit::DENIED);
+                }
+            }
             // Questions go to stderr, so progress stays plain lines rather than redrawn bars.
             let listener: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr()));
-            if let Some(found) = offer {
+            if let Some(found) = &start.offer {
                 if console.resume(&found.describe()) {
-                    return exit_code(run::resume(&model, &found, &options, vec![listener], Box::new(console)));
+                    return exit_code(run::resume(&model, found, &options, vec![listener], Box::new(console)));
+                }
+            }
+            // The old run is over for good: nothing it started may race the new one.
+            for old in start.offer.iter().chain(&start.replaces) {
+                if let Some(stopped) = old.abandon() {
+                    say!("{stopped}");
                 }
             }
             exit_code(run::start(&model, &options, vec![listener], Box::new(console)))
         }
     }
+}
+
+/// The last run of the file, if it did not finish: offered for resume when it can be, or
+/// else a notice that says why not (and what was done about what its cut-off step left
+/// running).
+fn resume_offer(model: &Model, state_dir: &Path, file: &Path, mode: model::Mode) -> runbook::tui::Start {
+    let mut start = runbook::tui::Start::default();
+    let Some(found) = run::resume::last_unfinished(state_dir, file, mode) else {
+        return start;
+    };
+    if let Some(running) = found.running {
+        start.notice = Some(format!(
+            "The last run {} of this file has not stopped: {}.",
+            found.run_id,
+            running.describe()
+        ));
+        return start;
+    }
+    match found.check_against(model) {
+        Ok(_) => start.offer = Some(found),
+        Err(reason) => {
+            let mut notice = format!("The last run {} did not finish, but cannot be resumed: {reason}.", found.run_id);
+            if let Some(stopped) = found.stop_cut_off() {
+                notice.push(' ');
+                notice.push_str(&stopped);
+            }
+            start.notice = Some(notice);
+            start.replaces = Some(found);
+        }
+    }
+    start
 }
 
 fn resume_command(
@@ -233,12 +287,12 @@ fn resume_command(
     let found = match run::resume::find(&state_dir, run_id) {
         Ok(found) => found,
         Err(error) => {
-            eprintln!("error: cannot resume: {error}");
+            say!("error: cannot resume: {error}");
             return Ok(exit::INVALID);
         }
     };
     if found.mode != model::Mode::Drill {
-        eprintln!(
+        say!(
             "error: cannot resume: the run {} is an incident run; resuming those needs `runbook run`",
             found.run_id
         );
@@ -257,7 +311,10 @@ fn resume_command(
     };
     match run::resume(&model, &found, &options, vec![progress()], Box::new(run::decide::DrillPolicy)) {
         Err(error) if error.starts_with("refused: ") => {
-            eprintln!("error: cannot resume the run {}: {}", found.run_id, &error["refused: ".len()..]);
+            say!("error: cannot resume the run {}: {}", found.run_id, &error["refused: ".len()..]);
+            if let Some(stopped) = found.stop_cut_off() {
+                say!("{stopped}");
+            }
             Ok(exit::INVALID)
         }
         result => exit_code(result),
@@ -277,13 +334,13 @@ fn exit_code(result: Result<run::Summary, String>) -> Result<u8, Failure> {
     match result {
         Ok(summary) => Ok(match summary.status {
             run::RunStatus::Passed => exit::SUCCESS,
-            run::RunStatus::Failed => exit::FAILED,
+            run::RunStatus::Failed | run::RunStatus::Incomplete => exit::FAILED,
             run::RunStatus::Denied => exit::DENIED,
             run::RunStatus::Interrupted => exit::INTERRUPTED,
             run::RunStatus::Aborted => exit::DENIED,
         }),
         Err(error) => {
-            eprintln!("error: the run could not go on: {error}");
+            say!("error: the run could not go on: {error}");
             Ok(exit::FAILED)
         }
     }
@@ -292,11 +349,11 @@ fn exit_code(result: Result<run::Summary, String>) -> Result<u8, Failure> {
 fn fmt_command(cli: &Cli, paths: &[std::path::PathBuf], check: bool) -> Result<u8, Failure> {
     let (found, path_errors) = files::discover(paths);
     for error in &path_errors {
-        eprintln!("error: cannot read {}: {}", error.path.display(), error.message);
+        say!("error: cannot read {}: {}", error.path.display(), error.message);
     }
     if found.is_empty() && path_errors.is_empty() {
         let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        eprintln!("error: no *.runbook files in {}", paths.join(", "));
+        say!("error: no *.runbook files in {}", paths.join(", "));
         return Ok(exit::INVALID);
     }
     enum Outcome {
@@ -316,6 +373,7 @@ fn fmt_command(cli: &Cli, paths: &[std::path::PathBuf], check: bool) -> Result<u
     });
     let mut err = stderr(cli);
     let mut out = io::stdout().lock();
+    let mut written = Written::default();
     let (mut changed, mut broken) = (0, path_errors.len());
     for (path, outcome) in found.iter().zip(outcomes) {
         match outcome {
@@ -329,7 +387,7 @@ fn fmt_command(cli: &Cli, paths: &[std::path::PathBuf], check: bool) -> Result<u
                         .context_radius(2)
                         .header(&name, &format!("{name} (formatted)"))
                         .to_string();
-                    out.write_all(diff.as_bytes())?;
+                    written.keep(out.write_all(diff.as_bytes()));
                 } else if let Err(error) = runbook::files::write_atomically(path, &after) {
                     let _ = writeln!(err, "error: {error}");
                     broken += 1;
@@ -347,7 +405,8 @@ fn fmt_command(cli: &Cli, paths: &[std::path::PathBuf], check: bool) -> Result<u
             }
         }
     }
-    out.flush()?;
+    written.keep(out.flush());
+    written.result()?;
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let verb = if check { "would be reformatted" } else { "reformatted" };
     let mut summary = format!("{} runbook{}: {changed} {verb}", found.len(), plural(found.len()));
@@ -366,15 +425,16 @@ fn fmt_command(cli: &Cli, paths: &[std::path::PathBuf], check: bool) -> Result<u
 
 fn lint_command(cli: &Cli, paths: &[std::path::PathBuf], format: LintFormat, deny_warnings: bool) -> Result<u8, Failure> {
     let mut out = StandardStream::stdout(color_choice(cli.color, io::stdout().is_terminal()));
+    let mut written = Written::default();
     let (found, path_errors) = files::discover(paths);
     let mut all: Vec<Diagnostic> = Vec::new();
     let mut unreadable = path_errors.len();
     for error in &path_errors {
-        eprintln!("error: cannot read {}: {}", error.path.display(), error.message);
+        say!("error: cannot read {}: {}", error.path.display(), error.message);
     }
     if found.is_empty() && path_errors.is_empty() {
         let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        eprintln!("error: no *.runbook files in {}", paths.join(", "));
+        say!("error: no *.runbook files in {}", paths.join(", "));
         return Ok(exit::INVALID);
     }
     let checked = files::parallel_map(&found, |path| {
@@ -389,23 +449,24 @@ fn lint_command(cli: &Cli, paths: &[std::path::PathBuf], format: LintFormat, den
             Ok(diagnostics) => diagnostics,
             Err(ReadError::Encoding(diagnostic)) => vec![*diagnostic],
             Err(ReadError::Path(error)) => {
-                eprintln!("error: cannot read {}: {}", error.path.display(), error.message);
+                say!("error: cannot read {}: {}", error.path.display(), error.message);
                 unreadable += 1;
                 continue;
             }
         };
         if format == LintFormat::Human {
-            emit(&mut out, &diagnostics)?;
+            written.keep(emit(&mut out, &diagnostics));
         }
         all.extend(diagnostics);
     }
     match format {
         LintFormat::Human => {}
-        LintFormat::Json => out.write_all(lint::output::json(&all).as_bytes())?,
-        LintFormat::Github => out.write_all(lint::output::github(&all).as_bytes())?,
-        LintFormat::Sarif => out.write_all(lint::output::sarif(&all).as_bytes())?,
+        LintFormat::Json => written.keep(out.write_all(lint::output::json(&all).as_bytes())),
+        LintFormat::Github => written.keep(out.write_all(lint::output::github(&all).as_bytes())),
+        LintFormat::Sarif => written.keep(out.write_all(lint::output::sarif(&all).as_bytes())),
     }
-    out.flush()?;
+    written.keep(out.flush());
+    written.result()?;
     let checked = found.len() - unreadable.saturating_sub(path_errors.len());
     let mut summary = summary_line(checked, &all);
     if unreadable > 0 {
@@ -414,7 +475,7 @@ fn lint_command(cli: &Cli, paths: &[std::path::PathBuf], format: LintFormat, den
             if unreadable == 1 { "" } else { "s" }
         ));
     }
-    eprintln!("{summary}");
+    say!("{summary}");
     let failed = unreadable > 0 || all.iter().any(|d| d.is_error() || deny_warnings);
     Ok(if failed { exit::INVALID } else { exit::SUCCESS })
 }

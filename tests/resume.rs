@@ -37,17 +37,29 @@ impl Crashed {
     }
 
     fn killed(command: &[&str]) -> Self {
-        let test = Test::new().file("resumable.runbook", RUNBOOK);
+        Self::killed_with(RUNBOOK, command, "")
+    }
+
+    /// Runs `runbook` on `text`, answering its questions with `answers`, and kills it while
+    /// the step `second` runs.
+    fn killed_with(text: &str, command: &[&str], answers: &str) -> Self {
+        let test = Test::new().file("resumable.runbook", text);
         let state = test.path().join("state");
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
             .args(command)
             .args(["resumable.runbook", "--state-dir", &state.display().to_string()])
-            .stdin(std::process::Stdio::null())
+            .env("USER", "alice")
+            .stdin(std::process::Stdio::piped())
             .current_dir(test.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start runbook");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("a pipe");
+            stdin.write_all(answers.as_bytes()).expect("answer");
+        }
         let started = Instant::now();
         let run_dir = loop {
             let found = std::fs::read_dir(&state)
@@ -78,6 +90,10 @@ impl Crashed {
             ])
             .current_dir(self.test.path())
             .run()
+    }
+
+    fn run_id(&self) -> String {
+        self.run_dir.file_name().expect("a run id").to_string_lossy().into_owned()
     }
 
     fn read(&self, path: &str) -> String {
@@ -158,6 +174,109 @@ fn resume_refuses_when_a_completed_step_changed() {
         outcome.stderr
     );
     assert_eq!(crashed.read("runs"), "first\nsecond\n", "nothing ran");
+    // The refused run cannot go on as the file is, so its cut-off step is not left running.
+    assert!(
+        outcome
+            .stderr
+            .contains("Stopped 1 process that its step `second` had left running."),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!leftover_of(&crashed.run_id()));
+}
+
+const SKIPPY: &str = r#"runbook "Skippy" {
+    step first "First" {
+        shell `echo first >> ../runs`
+    }
+    step flaky "Flaky" {
+        shell `echo flaky >> ../runs; exit 1`
+    }
+    step second "Second" {
+        shell `echo second >> ../runs; if [ ! -e ../../../crashed ]; then touch ../../../crashed ../second-started; exec sleep 30; fi`
+    }
+    step third "Third" {
+        shell `echo third >> ../runs`
+    }
+}
+"#;
+
+#[test]
+fn a_skipped_step_is_settled_and_resume_goes_on_after_it() {
+    let crashed = Crashed::killed_with(SKIPPY, &["run", "--no-tui"], "s\n");
+    let outcome = run_again(&crashed, Some("y\n"));
+    outcome.expect_code(1);
+    assert!(
+        outcome.stderr.contains("stopped at the step `second`, 2 of 4 steps done"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome
+            .stderr
+            .contains("resuming: 1 step already done and 1 step skipped; `second` was cut off"),
+        "{}",
+        outcome.stderr
+    );
+    // `flaky` was skipped and is not run again; the run is still not a pass.
+    assert_eq!(crashed.read("runs"), "first\nflaky\nsecond\nsecond\nthird\n");
+    let last = outcome.stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("✗ FINISHED with 1 step skipped: flaky"), "{}", outcome.stderr);
+}
+
+#[test]
+fn a_run_that_is_still_going_is_never_resumed_or_cleaned_up_after() {
+    let test = Test::new().file("resumable.runbook", RUNBOOK);
+    let state = test.path().join("state");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .args(["drill", "resumable.runbook", "--state-dir", &state.display().to_string()])
+        .current_dir(test.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start runbook");
+    let started = Instant::now();
+    while !test.path().join("crashed").exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "the second step never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let resumed = Test::new()
+        .args(["resume", "--state-dir", &state.display().to_string()])
+        .current_dir(test.path())
+        .run();
+    let rehearsal = Test::new()
+        .args([
+            "run",
+            "resumable.runbook",
+            "--no-tui",
+            "--mode",
+            "drill",
+            "--state-dir",
+            &state.display().to_string(),
+        ])
+        .current_dir(test.path())
+        .stdin("n\n")
+        .run();
+    let pid = child.id();
+    let _ = child.kill();
+    let _ = child.wait();
+    resumed.expect_code(2);
+    let still = format!("process {pid} is still running it (stop it with `kill {pid}`, or let it finish)");
+    assert!(resumed.stderr.contains(&still), "{}", resumed.stderr);
+    // `run` offers nothing to resume: it says the last run is still going, and asks.
+    rehearsal.expect_code(3);
+    assert!(
+        rehearsal.stderr.contains(&format!("has not stopped: {still}")),
+        "{}",
+        rehearsal.stderr
+    );
+    assert!(rehearsal.stderr.contains("Nothing ran."), "{}", rehearsal.stderr);
+    // Once its process is gone, the same run can be resumed (which also stops its `sleep`).
+    let after = Test::new()
+        .args(["resume", "--state-dir", &state.display().to_string()])
+        .current_dir(test.path())
+        .run();
+    after.expect_code(0);
 }
 
 #[test]
@@ -299,16 +418,34 @@ fn declining_the_offer_starts_a_new_run_and_so_does_a_closed_stdin() {
 fn a_run_that_cannot_be_resumed_is_not_offered_and_the_operator_is_told_why() {
     let crashed = Crashed::incident();
     edit(&crashed.test.path().join("resumable.runbook"), "echo first", "echo FIRST");
-    let outcome = run_again(&crashed, Some("y\n"));
-    outcome.expect_code(0);
+    let declined = run_again(&crashed, Some("n\n"));
+    declined.expect_code(3);
     assert!(
-        outcome
+        declined
             .stderr
             .contains("cannot be resumed: the step `first` finished in this run, but the runbook has changed it since"),
         "{}",
-        outcome.stderr
+        declined.stderr
     );
-    assert!(!outcome.stderr.contains("Resume it?"), "{}", outcome.stderr);
+    assert!(!declined.stderr.contains("Resume it?"), "{}", declined.stderr);
+    assert!(
+        declined.stderr.contains("Start a new run from the first step? [Y/n]"),
+        "{}",
+        declined.stderr
+    );
+    // What the cut-off step left running is stopped, the first time it is refused.
+    assert!(
+        declined
+            .stderr
+            .contains("Stopped 1 process that its step `second` had left running."),
+        "{}",
+        declined.stderr
+    );
+    assert!(!leftover_of(&crashed.run_id()));
+    assert_eq!(crashed.read("runs"), "first\nsecond\n", "nothing ran");
+
+    let outcome = run_again(&crashed, Some("y\n"));
+    outcome.expect_code(0);
 }
 
 #[test]

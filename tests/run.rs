@@ -118,7 +118,7 @@ fn after_a_failure_the_operator_chooses() {
     assert!(journal(&retried.1).contains(r#""event":"chose","step":"flaky","choice":"retry","by":"alice""#));
 
     let skipped = run(Test::new().file("r.runbook", FLAKY), Some("s\n"));
-    skipped.0.expect_code(0);
+    skipped.0.expect_code(1);
     assert!(work(&skipped.1).join("last").exists(), "the next step ran");
 
     let undone = run(Test::new().file("r.runbook", FLAKY), Some("u\n"));
@@ -130,4 +130,141 @@ fn after_a_failure_the_operator_chooses() {
     let aborted = run(Test::new().file("r.runbook", FLAKY), Some("a\n"));
     aborted.0.expect_code(3);
     assert!(work(&aborted.1).join("app.env").exists(), "an abort leaves everything as it is");
+}
+
+fn events(test: &Test, kind: &str) -> Vec<serde_json::Value> {
+    journal(test)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a journal line"))
+        .filter(|event| event["event"] == kind)
+        .collect()
+}
+
+#[test]
+fn a_skipped_step_is_never_a_pass() {
+    let test = Test::new()
+        .file("r.runbook", FLAKY)
+        .args([
+            "run",
+            "r.runbook",
+            "--no-tui",
+            "--mode",
+            "drill",
+            "--state-dir",
+            "state",
+            "--report",
+            "report",
+        ])
+        .env("USER", "alice")
+        .stdin("s\n");
+    let outcome = test.run();
+    outcome.expect_code(1);
+    let last = outcome.stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("✗ FINISHED with 1 step skipped: flaky ("), "{}", outcome.stderr);
+    assert!(!last.contains("passed"), "{last}");
+
+    let finished = &events(&test, "run_finished")[0];
+    assert_eq!(finished["status"], "incomplete");
+    assert_eq!(finished["skipped"], serde_json::json!(["flaky"]));
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(test.path().join("report/report.json")).expect("report")).expect("json");
+    assert_eq!(report["result"]["status"], "incomplete");
+    assert_eq!(report["result"]["skipped"], serde_json::json!(["flaky"]));
+    let flaky = report["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["id"] == "flaky")
+        .expect("flaky");
+    assert_eq!(flaky["status"], "skipped");
+    assert!(
+        flaky["error"]
+            .as_str()
+            .expect("why")
+            .starts_with("skipped by alice after it failed: "),
+        "{flaky}"
+    );
+    let junit = std::fs::read_to_string(test.path().join("report/junit.xml")).expect("junit");
+    assert!(junit.contains("<skipped message=\"skipped by alice after it failed: "), "{junit}");
+
+    let history = std::fs::read_to_string(test.path().join("state/history.jsonl")).expect("history");
+    assert!(history.contains(r#""status":"incomplete""#), "{history}");
+    // Nothing that learns from past drills counts it as a clean one.
+    let runbook = std::fs::canonicalize(test.path().join("r.runbook")).expect("the file");
+    let typical = runbook::run::report::Typical::read(&test.path().join("state"), &runbook.display().to_string());
+    assert_eq!(typical.drills, 0);
+}
+
+#[test]
+fn an_operator_retry_counts_on_from_the_last_attempt() {
+    let (outcome, test) = run(Test::new().file("r.runbook", FLAKY), Some("r\n"));
+    outcome.expect_code(0);
+    let attempts: Vec<u64> = events(&test, "step_started")
+        .iter()
+        .filter(|e| e["step"] == "flaky")
+        .map(|e| e["attempt"].as_u64().expect("a number"))
+        .collect();
+    assert_eq!(attempts, [1, 2]);
+    assert!(outcome.stderr.contains("[2/3] flaky: Flaky (attempt 2)"), "{}", outcome.stderr);
+}
+
+#[test]
+fn with_no_user_in_the_environment_the_operator_is_the_account_name() {
+    let test = Test::new()
+        .file("r.runbook", RUNBOOK)
+        .args(["run", "r.runbook", "--no-tui", "--state-dir", "state"])
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .env_remove("SUDO_USER")
+        .stdin("flip\n");
+    test.run().expect_code(0);
+    let gate = &events(&test, "gate_answered")[0];
+    let by = gate["by"].as_str().expect("who");
+    assert!(!by.is_empty() && !by.starts_with("uid "), "{gate}");
+}
+
+/// Runs `runbook` with stdout and stderr on pipes whose readers are already gone.
+fn with_closed_pipes(test: &Test, args: &[&str]) -> std::process::ExitStatus {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .args(args)
+        .current_dir(test.path())
+        .env("USER", "alice")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start runbook");
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    child.wait().expect("wait")
+}
+
+#[test]
+fn no_command_panics_when_its_reader_goes_away() {
+    let test = Test::new().file("r.runbook", RUNBOOK);
+    // A person's run with no stdin fails at the gate: exit 1, and the journal is finished.
+    let run = with_closed_pipes(&test, &["run", "r.runbook", "--no-tui", "--state-dir", "state"]);
+    assert_eq!(run.code(), Some(1), "{run:?}");
+    let journal = journal(&test);
+    let last: serde_json::Value = serde_json::from_str(journal.lines().last().expect("a line")).expect("json");
+    assert_eq!(last["event"], "run_finished", "{journal}");
+
+    let drill = with_closed_pipes(&test, &["drill", "r.runbook", "--state-dir", "drills"]);
+    assert_eq!(drill.code(), Some(0), "{drill:?}");
+    // A verdict stands when nobody reads the output: lint errors still exit 2, an
+    // unformatted file still fails `fmt --check`.
+    let test = test.file("broken.runbook", "runbook \"b\" {\n  step s \"S\" { run `echo {nope}` }\n}\n");
+    for (args, code) in [
+        (&["lint", "r.runbook"][..], 0),
+        (&["lint", "broken.runbook"], 2),
+        (&["lint", "--format", "json", "broken.runbook"], 2),
+        (&["fmt", "--check", "broken.runbook"], 1),
+        (&["plan", "r.runbook"], 0),
+        (&["render", "r.runbook"], 0),
+        (&["lint", "missing.runbook"], 2),
+    ] {
+        let status = with_closed_pipes(&test, args);
+        assert_eq!(status.code(), Some(code), "{args:?}: {status:?}");
+    }
 }

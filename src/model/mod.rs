@@ -44,6 +44,14 @@ impl Mode {
             Mode::Drill => "drill",
         }
     }
+
+    /// What a person calls a run in this mode: "the drill took 50m", "the run took 50m".
+    pub fn run_word(self) -> &'static str {
+        match self {
+            Mode::Incident => "run",
+            Mode::Drill => "drill",
+        }
+    }
 }
 
 impl fmt::Display for Mode {

@@ -384,7 +384,7 @@ fn scope_for(check: &Check, values: &Values<'_>) -> Result<Scope<'static>, Strin
     }
     if let Some(failed) = &values.failed {
         let mut map = rhai::Map::new();
-        map.insert("step".into(), failed.step.clone().into());
+        map.insert("step".into(), failed.what().into());
         map.insert("error".into(), failed.error.clone().into());
         scope.push("failed", map);
     }

@@ -2,7 +2,9 @@
 //! own policy answers; in an incident a person does, on the terminal. Every answer is
 //! journaled with who gave it and how.
 
-use std::io::{BufRead, Write};
+use std::io::BufRead;
+
+use crate::say;
 
 use super::event::Answer;
 use crate::model::{Gate, Policy, Step};
@@ -66,13 +68,32 @@ impl Decider for DrillPolicy {
     }
 }
 
-/// The operator's name for the journal.
+/// The operator's name for the journal: who logged in (through `sudo` too), or the account's
+/// name in the user database when the environment does not say.
 pub fn operator() -> String {
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
     ["SUDO_USER", "USER", "LOGNAME"]
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-        // SAFETY: getuid cannot fail.
-        .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }))
+        .or_else(|| account_name(uid))
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
+fn account_name(uid: libc::uid_t) -> Option<String> {
+    let mut buffer = vec![0u8; 4096];
+    // SAFETY: a zeroed passwd is a valid out-parameter; getpwuid_r writes into `entry` and
+    // `buffer` (whose length it is told), and `found` points at `entry` or is null.
+    unsafe {
+        let mut entry: libc::passwd = std::mem::zeroed();
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let status = libc::getpwuid_r(uid, &mut entry, buffer.as_mut_ptr().cast(), buffer.len(), &mut found);
+        if status != 0 || found.is_null() || entry.pw_name.is_null() {
+            return None;
+        }
+        let name = std::ffi::CStr::from_ptr(entry.pw_name).to_string_lossy().into_owned();
+        (!name.is_empty()).then_some(name)
+    }
 }
 
 /// A person at a plain terminal (or a pipe): questions on stderr, answers on stdin. With no
@@ -88,12 +109,11 @@ impl<R: BufRead> Console<R> {
     }
 
     fn ask(&mut self, prompt: &str) -> Option<String> {
-        eprint!("{prompt}");
-        let _ = std::io::stderr().flush();
+        crate::say::prompt(prompt);
         let mut line = String::new();
         match self.input.read_line(&mut line) {
             Ok(0) | Err(_) => {
-                eprintln!();
+                say!("");
                 None
             }
             Ok(_) => Some(line.trim().to_string()),
@@ -105,12 +125,27 @@ impl<R: BufRead> Console<R> {
     /// Whether to resume the last run of the file, which did not finish. With no answer
     /// (no stdin), a new run starts: nobody agreed to pick the old one up.
     pub fn resume(&mut self, description: &str) -> bool {
-        eprintln!("The last run of this file did not finish: {description}.");
+        say!("The last run of this file did not finish: {description}.");
         match self.ask("Resume it? Completed steps are not run again. [Y/n] ") {
             Some(reply) => !matches!(reply.to_lowercase().as_str(), "n" | "no"),
             None => {
-                eprintln!("No answer (standard input is closed): starting a new run.");
+                say!("No answer (standard input is closed): starting a new run.");
                 false
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Console<R> {
+    /// Says why the last run is not offered for resume, and whether to start a new one.
+    /// With no answer (no stdin), a new run starts, as when a resume offer gets none.
+    pub fn new_run_instead(&mut self, notice: &str) -> bool {
+        say!("{notice}");
+        match self.ask("Start a new run from the first step? [Y/n] ") {
+            Some(reply) => !matches!(reply.to_lowercase().as_str(), "n" | "no"),
+            None => {
+                say!("No answer (standard input is closed): starting a new run.");
+                true
             }
         }
     }
@@ -118,9 +153,9 @@ impl<R: BufRead> Console<R> {
 
 impl<R: BufRead> Decider for Console<R> {
     fn gate(&mut self, gate: &Gate, plan: &str) -> GateDecision {
-        eprintln!("\nGATE: {}", gate.question);
+        say!("\nGATE: {}", gate.question);
         if !plan.trim().is_empty() {
-            eprintln!("Next:\n{plan}");
+            say!("Next:\n{plan}");
         }
         let prompt = match &gate.confirm {
             Some(word) => format!("Type `{word}` to approve, anything else to deny: "),
@@ -149,7 +184,7 @@ impl<R: BufRead> Decider for Console<R> {
     }
 
     fn failed(&mut self, step: &Step, error: &str) -> (Choice, String) {
-        eprintln!("\nThe step `{}` failed: {error}", step.id);
+        say!("\nThe step `{}` failed: {error}", step.id);
         loop {
             let Some(reply) = self.ask("[r]etry, [s]kip, [u]ndo the completed steps, or [a]bort? ") else {
                 return (Choice::Abort, format!("{} (no answer: standard input is closed)", self.user));
@@ -163,5 +198,16 @@ impl<R: BufRead> Decider for Console<R> {
             };
             return (choice, self.user.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_account_has_a_name_in_the_user_database() {
+        // SAFETY: getuid cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let name = super::account_name(uid).expect("the test's own account has a name");
+        assert!(!name.is_empty() && !name.starts_with("uid "), "{name}");
     }
 }

@@ -25,6 +25,9 @@ pub enum RunStatus {
     Interrupted,
     /// The operator stopped the run after a failure, leaving things as they were.
     Aborted,
+    /// Every step ran to its end, but the operator skipped some after they failed: not a
+    /// pass, whatever the other steps did.
+    Incomplete,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +66,9 @@ pub enum Event {
     RunResumed {
         /// Steps already done, which are not run again.
         completed: Vec<String>,
+        /// Steps the operator skipped before the stop; they stay skipped.
+        #[serde(default)]
+        skipped: Vec<String>,
         /// The step that was cut off, which runs again from its start.
         restarting: Option<String>,
         /// Processes of the cut-off step still running, stopped before it starts again.
@@ -163,8 +169,12 @@ pub enum Event {
         within_rto: Option<bool>,
         recovery_point_age_ms: Option<u64>,
         within_rpo: Option<bool>,
+        /// The step or gate that failed the run; `None` also when only an objective was missed.
         failed_step: Option<String>,
         error: Option<String>,
+        /// The steps the operator skipped after they failed, in order.
+        #[serde(default)]
+        skipped: Vec<String>,
         at: String,
     },
 }
@@ -178,6 +188,13 @@ impl Event {
 
 pub trait Listener {
     fn event(&mut self, event: &Event);
+}
+
+/// How a run that finished with skipped steps is named, on its last line and on the screen:
+/// "FINISHED with 2 steps skipped: flaky, nap".
+pub fn finished_with_skips(skipped: &[String]) -> String {
+    let steps = if skipped.len() == 1 { "step" } else { "steps" };
+    format!("FINISHED with {} {steps} skipped: {}", skipped.len(), skipped.join(", "))
 }
 
 pub fn now() -> String {

@@ -2,6 +2,11 @@
 //! disk before the run's next side effect (a command, a flip, a notification, a gate's
 //! consequence) and at the end, so a crash or a lost laptop leaves a true record to resume
 //! from. Events between two side effects share one sync.
+//!
+//! The process writing a journal holds an exclusive `flock` on it for as long as it runs;
+//! the kernel lets go when the process dies, however it dies. So a journal with no end and no
+//! lock belongs to a run that is over, and one that is still locked to a run still going
+//! (see [`still_running`]), which nobody else may resume or clean up after.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -22,6 +27,7 @@ impl Journal {
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot create the journal {}: {}", path.display(), crate::io_error_words(&e)))?;
+        lock(&file, path)?;
         Ok(Self {
             file,
             path: path.to_path_buf(),
@@ -35,6 +41,7 @@ impl Journal {
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot open the journal {}: {}", path.display(), crate::io_error_words(&e)))?;
+        lock(&file, path)?;
         Ok(Self {
             file,
             path: path.to_path_buf(),
@@ -68,6 +75,65 @@ impl Journal {
     }
 }
 
+/// Takes the journal's lock for this process, or says who holds it.
+fn lock(file: &File, path: &Path) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a file descriptor we own; it only takes or tests a lock.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(());
+    }
+    let error = std::io::Error::last_os_error();
+    if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        let who = holder(file).map_or("another process".to_string(), |pid| format!("process {pid}"));
+        return Err(format!("the run is still going: {who} is writing its journal {}", path.display()));
+    }
+    Err(format!(
+        "cannot lock the journal {}: {}",
+        path.display(),
+        crate::io_error_words(&error)
+    ))
+}
+
+/// A run that is still going: the process that writes its journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Running {
+    /// Known when the system lists its locks (Linux's `/proc/locks`).
+    pub pid: Option<u32>,
+}
+
+impl Running {
+    /// How to stop it, for a person.
+    pub fn describe(&self) -> String {
+        match self.pid {
+            Some(pid) => format!("process {pid} is still running it (stop it with `kill {pid}`, or let it finish)"),
+            None => "another process is still running it".to_string(),
+        }
+    }
+}
+
+/// Whether the run that wrote `path` is still going (its process holds the journal's lock).
+pub fn still_running(path: &Path) -> Option<Running> {
+    use std::os::fd::AsRawFd;
+    let file = File::open(path).ok()?;
+    // SAFETY: as in `lock`; a shared lock is refused only while someone holds the exclusive one.
+    let free = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0;
+    (!free).then(|| Running { pid: holder(&file) })
+}
+
+/// The process holding a `flock` on `file`, from `/proc/locks`.
+fn holder(file: &File) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().ok()?;
+    let wanted = format!("{:02x}:{:02x}:{}", libc::major(meta.dev()), libc::minor(meta.dev()), meta.ino());
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let at = fields.iter().position(|f| *f == wanted)?;
+        let is_flock = fields.get(1) == Some(&"FLOCK");
+        is_flock.then(|| fields.get(at.checked_sub(1)?)?.parse().ok()).flatten()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +163,19 @@ mod tests {
             "{\"event\":\"undone\",\"step\":\"s\",\"what\":\"w\",\"ok\":true,\"error\":null}\n"
         );
         assert!(Journal::create(&path).is_err(), "a journal is never overwritten");
+    }
+
+    #[test]
+    fn a_journal_being_written_is_known_to_be_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let journal = Journal::create(&path).unwrap();
+        let running = still_running(&path).expect("the writer holds the lock");
+        assert_eq!(running.pid, Some(std::process::id()));
+        let error = Journal::append(&path).err().expect("a second writer is refused");
+        assert!(error.contains(&format!("process {} is writing", std::process::id())), "{error}");
+        drop(journal);
+        assert_eq!(still_running(&path), None);
+        assert!(Journal::append(&path).is_ok());
     }
 }

@@ -32,6 +32,7 @@ use decide::{Choice, Decider, DrillPolicy};
 use event::{Answer, StepStatus, now};
 pub use event::{Event, Listener, RunStatus};
 use functions::{StepResult, StepResults};
+pub use journal::Running;
 pub use live::Live;
 pub use progress::Progress;
 use values::{Failed, Values};
@@ -205,6 +206,36 @@ enum Settled {
     Failed { error: String, undo: bool },
 }
 
+/// The objectives as the run met them.
+struct Measured {
+    elapsed: Duration,
+    within_rto: Option<bool>,
+    within_rpo: Option<bool>,
+    recovery_point: Option<Duration>,
+}
+
+impl Measured {
+    /// A missed RTO or RPO, when every step passed: both are said when both are missed.
+    fn failure(&self, model: &Model) -> Option<Failed> {
+        let mut missed = Vec::new();
+        let mut errors = Vec::new();
+        if let (Some(false), Some(rto)) = (self.within_rto, model.rto) {
+            missed.push("rto");
+            let run = model.mode.run_word();
+            errors.push(format!("the {run} took {}, past the RTO of {}", self.elapsed, rto.value));
+        }
+        if let (Some(false), Some(rpo), Some(point)) = (self.within_rpo, model.rpo, self.recovery_point) {
+            missed.push("rpo");
+            errors.push(format!("the restored backup was {point} old, past the RPO of {}", rpo.value));
+        }
+        (!missed.is_empty()).then(|| Failed {
+            step: None,
+            missed,
+            error: errors.join("; "),
+        })
+    }
+}
+
 struct Runner<'m> {
     model: &'m Model,
     values: Values<'m>,
@@ -218,6 +249,10 @@ struct Runner<'m> {
     /// The age of the newest backup a restore brought back.
     recovery_point: Option<Duration>,
     decider: Box<dyn Decider + 'm>,
+    /// The last attempt number of each step that started.
+    attempts: std::collections::HashMap<String, u32>,
+    /// Steps the operator chose to skip after they failed, in order.
+    skipped: Vec<String>,
 }
 
 impl<'m> Runner<'m> {
@@ -235,6 +270,8 @@ impl<'m> Runner<'m> {
             completed: Vec::new(),
             recovery_point: None,
             decider: Box::new(DrillPolicy),
+            attempts: std::collections::HashMap::new(),
+            skipped: Vec::new(),
         }
     }
 
@@ -292,134 +329,25 @@ impl<'m> Runner<'m> {
     }
 
     fn run(&mut self, resumed: Option<resume::Point>) -> Result<RunStatus, String> {
-        let model = self.model;
-        let mut done = 0;
-        match resumed {
-            None => self.start()?,
-            Some(point) => {
-                done = point.done;
-                self.values.started = point.started;
-                self.recovery_point = point.recovery_point;
-                for (id, flips) in point.completed {
-                    if let Some(step) = model.steps().find(|s| s.id == id) {
-                        self.completed.push(Completed { step, flips });
-                    }
-                }
-                // Whatever the cut-off step left running must not race its second run.
-                let stopped = point
-                    .restarting
-                    .as_ref()
-                    .map_or(0, |(id, _)| process::stop_leftovers(&self.values.run_id, id));
-                self.emit(Event::RunResumed {
-                    completed: self.completed.iter().map(|c| c.step.id.clone()).collect(),
-                    restarting: point.restarting.as_ref().map(|(id, _)| id.clone()),
-                    stopped,
-                    at: now(),
-                })?;
-                // The step that was cut off starts again from nothing.
-                if let Some((id, flips)) = point.restarting {
-                    self.revert(&id, &flips)?;
-                }
+        let done = match resumed {
+            None => {
+                self.start()?;
+                0
             }
-        }
-
-        let total = model.steps().count();
-        let mut number = model.procedure[..done].iter().filter(|n| matches!(n, Node::Step(_))).count();
-        let mut failure: Option<Failed> = None;
-        let mut status = RunStatus::Passed;
-        for node in &model.procedure[done..] {
-            match node {
-                Node::Step(step) => {
-                    number += 1;
-                    match self.step_until_settled(step, number, total)? {
-                        Settled::Done => {}
-                        // Ctrl-C in a drill is the operator's choice, not a failure: nothing is
-                        // undone or paged, and `resume` can pick the run up again.
-                        Settled::Interrupted => break,
-                        Settled::Failed { error, undo } => {
-                            failure = Some(Failed {
-                                step: step.id.clone(),
-                                error,
-                            });
-                            if !undo {
-                                status = RunStatus::Aborted;
-                            }
-                            break;
-                        }
-                    }
-                }
-                Node::Gate(gate) => {
-                    let plan = self.next_step_plan(gate);
-                    self.barrier()?;
-                    let decision = self.decider.gate(gate, &plan);
-                    let answer = decision.answer;
-                    self.emit(Event::GateAnswered {
-                        gate: gate.id.clone(),
-                        question: gate.question.clone(),
-                        answer,
-                        by: decision.by,
-                        how: decision.how.clone(),
-                        at: now(),
-                    })?;
-                    match answer {
-                        Answer::Approve => {}
-                        Answer::Deny => {
-                            status = RunStatus::Denied;
-                            break;
-                        }
-                        Answer::Fail => {
-                            let error = match (self.decider.is_person(), gate.drill) {
-                                (false, Some(_)) => format!("the gate \"{}\" fails drills by its policy", gate.question),
-                                (false, None) => {
-                                    format!("the gate \"{}\" has no drill policy, so a drill cannot pass it", gate.question)
-                                }
-                                (true, _) => format!("the gate \"{}\" could not be answered: {}", gate.question, decision.how),
-                            };
-                            failure = Some(Failed {
-                                step: gate.id.clone(),
-                                error,
-                            });
-                            break;
-                        }
-                    }
-                }
-            }
-            if self.decider.is_person() {
-                // A Ctrl-C that came as a step ended stopped nothing; the run goes on, and
-                // the person is asked at the next failure, not surprised by an ending.
-                INTERRUPTED.store(false, Ordering::SeqCst);
-            } else if INTERRUPTED.load(Ordering::SeqCst) {
-                status = RunStatus::Interrupted;
-                break;
-            }
-        }
-        if INTERRUPTED.load(Ordering::SeqCst) && !self.decider.is_person() {
-            status = RunStatus::Interrupted;
-        }
-
-        let elapsed = Duration::from_millis(self.values.started.elapsed().as_millis() as u64);
-        let within_rto = model.rto.map(|rto| elapsed <= rto.value);
-        let within_rpo = match (model.rpo, self.recovery_point) {
-            (Some(rpo), Some(point)) => Some(point <= rpo.value),
-            _ => None,
+            Some(point) => self.pick_up(point)?,
         };
+        let (mut status, mut failure) = self.procedure(done)?;
+        let measured = self.objectives();
         if failure.is_none() && status == RunStatus::Passed {
-            if let (Some(false), Some(rto)) = (within_rto, model.rto) {
-                failure = Some(Failed {
-                    step: "rto".into(),
-                    error: format!("the drill took {elapsed}, past the RTO of {}", rto.value),
-                });
-            } else if let (Some(false), Some(rpo), Some(point)) = (within_rpo, model.rpo, self.recovery_point) {
-                failure = Some(Failed {
-                    step: "rpo".into(),
-                    error: format!("the restored backup was {point} old, past the RPO of {}", rpo.value),
-                });
-            }
+            failure = measured.failure(self.model);
+        }
+        if status == RunStatus::Passed && failure.is_none() && !self.skipped.is_empty() {
+            status = RunStatus::Incomplete;
         }
         if let Some(failed) = &failure {
             // A blown objective is not a broken step: the restore itself stands. An abort
             // leaves everything as it is, for the operator to look at.
-            if status != RunStatus::Aborted && failed.step != "rto" && failed.step != "rpo" {
+            if status != RunStatus::Aborted && failed.step.is_some() {
                 self.rollback()?;
             }
             // Ctrl-C during the undo stopped what it was running; `on failure` still runs.
@@ -435,15 +363,127 @@ impl<'m> Runner<'m> {
         self.emit(Event::RunFinished {
             status,
             duration_ms: self.values.started.elapsed().as_millis() as u64,
-            within_rto,
+            within_rto: measured.within_rto,
             recovery_point_age_ms: self.recovery_point.map(Duration::as_millis),
-            within_rpo,
-            failed_step: failure.as_ref().map(|f| f.step.clone()),
+            within_rpo: measured.within_rpo,
+            failed_step: failure.as_ref().and_then(|f| f.step.clone()),
             error: failure.map(|f| f.error),
+            skipped: self.skipped.clone(),
             at: now(),
         })?;
         self.barrier()?;
         Ok(status)
+    }
+
+    /// Takes a resumed run up where it stopped: what it had done, and what the cut-off step
+    /// left behind. Returns how many steps and gates at the start are settled.
+    fn pick_up(&mut self, point: resume::Point) -> Result<usize, String> {
+        let model = self.model;
+        self.values.started = point.started;
+        self.recovery_point = point.recovery_point;
+        self.attempts = point.attempts;
+        self.skipped = point.skipped;
+        for (id, flips) in point.completed {
+            if let Some(step) = model.steps().find(|s| s.id == id) {
+                self.completed.push(Completed { step, flips });
+            }
+        }
+        // Whatever the cut-off step left running must not race its second run.
+        let stopped = point
+            .restarting
+            .as_ref()
+            .map_or(0, |(id, _)| process::stop_leftovers(&self.values.run_id, Some(id.as_str())));
+        self.emit(Event::RunResumed {
+            completed: self.completed.iter().map(|c| c.step.id.clone()).collect(),
+            skipped: self.skipped.clone(),
+            restarting: point.restarting.as_ref().map(|(id, _)| id.clone()),
+            stopped,
+            at: now(),
+        })?;
+        // The step that was cut off starts again from nothing.
+        if let Some((id, flips)) = point.restarting {
+            self.revert(&id, &flips)?;
+        }
+        Ok(point.done)
+    }
+
+    /// Runs the steps and gates from `done` on, until the end or until one stops the run.
+    fn procedure(&mut self, done: usize) -> Result<(RunStatus, Option<Failed>), String> {
+        let model = self.model;
+        let total = model.steps().count();
+        let mut number = model.procedure[..done].iter().filter(|n| matches!(n, Node::Step(_))).count();
+        for node in &model.procedure[done..] {
+            let stop = match node {
+                Node::Step(step) => {
+                    number += 1;
+                    match self.step_until_settled(step, number, total)? {
+                        Settled::Done => None,
+                        // Ctrl-C in a drill is the operator's choice, not a failure: nothing is
+                        // undone or paged, and `resume` can pick the run up again.
+                        Settled::Interrupted => Some((RunStatus::Interrupted, None)),
+                        Settled::Failed { error, undo } => {
+                            let status = if undo { RunStatus::Failed } else { RunStatus::Aborted };
+                            Some((status, Some(Failed::at(&step.id, error))))
+                        }
+                    }
+                }
+                Node::Gate(gate) => self.gate(gate)?,
+            };
+            if let Some(stop) = stop {
+                return Ok(stop);
+            }
+            if self.decider.is_person() {
+                // A Ctrl-C that came as a step ended stopped nothing; the run goes on, and
+                // the person is asked at the next failure, not surprised by an ending.
+                INTERRUPTED.store(false, Ordering::SeqCst);
+            } else if INTERRUPTED.load(Ordering::SeqCst) {
+                return Ok((RunStatus::Interrupted, None));
+            }
+        }
+        Ok((RunStatus::Passed, None))
+    }
+
+    /// Asks at a gate; says how the run stops there, if it does.
+    fn gate(&mut self, gate: &crate::model::Gate) -> Result<Option<(RunStatus, Option<Failed>)>, String> {
+        let plan = self.next_step_plan(gate);
+        self.barrier()?;
+        let decision = self.decider.gate(gate, &plan);
+        let answer = decision.answer;
+        self.emit(Event::GateAnswered {
+            gate: gate.id.clone(),
+            question: gate.question.clone(),
+            answer,
+            by: decision.by,
+            how: decision.how.clone(),
+            at: now(),
+        })?;
+        Ok(match answer {
+            Answer::Approve => None,
+            Answer::Deny => Some((RunStatus::Denied, None)),
+            Answer::Fail => {
+                let error = match (self.decider.is_person(), gate.drill) {
+                    (false, Some(_)) => format!("the gate \"{}\" fails drills by its policy", gate.question),
+                    (false, None) => format!("the gate \"{}\" has no drill policy, so a drill cannot pass it", gate.question),
+                    (true, _) => format!("the gate \"{}\" could not be answered: {}", gate.question, decision.how),
+                };
+                Some((RunStatus::Failed, Some(Failed::at(&gate.id, error))))
+            }
+        })
+    }
+
+    /// The run's time against the RTO, and the restored data's age against the RPO.
+    fn objectives(&self) -> Measured {
+        let model = self.model;
+        let elapsed = Duration::from_millis(self.values.started.elapsed().as_millis() as u64);
+        Measured {
+            elapsed,
+            within_rto: model.rto.map(|rto| elapsed <= rto.value),
+            within_rpo: match (model.rpo, self.recovery_point) {
+                (Some(rpo), Some(point)) => Some(point <= rpo.value),
+                _ => None,
+            },
+            recovery_point: self.recovery_point,
+        }
     }
 
     /// Runs a step until it passes, or the decider gives up on it.
@@ -461,7 +501,7 @@ impl<'m> Runner<'m> {
             self.emit(Event::Chose {
                 step: step.id.clone(),
                 choice,
-                by,
+                by: by.clone(),
                 at: now(),
             })?;
             match choice {
@@ -470,11 +510,12 @@ impl<'m> Runner<'m> {
                     self.emit(Event::StepFinished {
                         step: step.id.clone(),
                         status: StepStatus::Skipped,
-                        attempt: 0,
+                        attempt: self.attempts.get(&step.id).copied().unwrap_or(0),
                         duration_ms: 0,
-                        error: Some("skipped by the operator".into()),
+                        error: Some(format!("skipped by {by} after it failed: {error}")),
                         at: now(),
                     })?;
+                    self.skipped.push(step.id.clone());
                     return Ok(Settled::Done);
                 }
                 Choice::Undo => return Ok(Settled::Failed { error, undo: true }),
@@ -524,9 +565,12 @@ impl<'m> Runner<'m> {
     /// Runs a step, with its retries. The outer error is fatal to the run (the journal could
     /// not be written); the inner one is the step failing.
     fn step(&mut self, step: &'m Step, number: usize, total: usize) -> Result<Result<(), String>, String> {
+        // An operator's retry goes on counting: the journal never has two attempts 1.
+        let before = self.attempts.get(&step.id).copied().unwrap_or(0);
         let attempts = 1 + step.retry.map_or(0, |r| r.attempts);
         let mut last_error = String::new();
-        for attempt in 1..=attempts {
+        for attempt in (before + 1)..=(before + attempts) {
+            self.attempts.insert(step.id.clone(), attempt);
             let started = Instant::now();
             self.emit(Event::StepStarted {
                 step: step.id.clone(),
@@ -566,7 +610,7 @@ impl<'m> Runner<'m> {
                     // A failed attempt leaves nothing flipped behind it.
                     self.revert(&step.id, &flips)?;
                     last_error = error;
-                    if attempt < attempts && !INTERRUPTED.load(Ordering::SeqCst) {
+                    if attempt < before + attempts && !INTERRUPTED.load(Ordering::SeqCst) {
                         std::thread::sleep(step.retry.and_then(|r| r.every).map_or(StdDuration::ZERO, Duration::to_std));
                     }
                 }

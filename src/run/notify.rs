@@ -49,7 +49,7 @@ pub fn send(channel: &Channel, message: &str, values: &Values<'_>) -> Result<(),
                 "run_id": values.run_id,
                 "mode": values.model.mode.as_str(),
                 "message": message,
-                "failed": values.failed.as_ref().map(|f| serde_json::json!({ "step": f.step, "error": values.masker.mask(&f.error) })),
+                "failed": values.failed.as_ref().map(|f| serde_json::json!({ "step": f.what(), "error": values.masker.mask(&f.error) })),
                 "at": super::event::now(),
             });
             super::http::post_json(&url, &payload, timeout)

@@ -294,12 +294,13 @@ fn poll_pipes(pipes: &mut [Pipe; 2], timeout_ms: i32, masker: &Masker, emit: &mu
     }
 }
 
-/// Stops what is left of a step after its runner died: every process whose environment says
-/// it belongs to `run_id` and `step` (commands get RUNBOOK_RUN_ID and RUNBOOK_STEP, and
-/// whatever they start inherits them), by process group, TERM then KILL. Returns how many
-/// processes there were.
-pub fn stop_leftovers(run_id: &str, step: &str) -> usize {
-    let wanted = [format!("RUNBOOK_RUN_ID={run_id}"), format!("RUNBOOK_STEP={step}")];
+/// Stops what is left of a run after its runner died: every process whose environment says
+/// it belongs to `run_id` (and to `step`, if given) — commands get RUNBOOK_RUN_ID and
+/// RUNBOOK_STEP, and whatever they start inherits them — by process group, TERM then KILL.
+/// Returns how many processes there were.
+pub fn stop_leftovers(run_id: &str, step: Option<&str>) -> usize {
+    let mut wanted = vec![format!("RUNBOOK_RUN_ID={run_id}")];
+    wanted.extend(step.map(|step| format!("RUNBOOK_STEP={step}")));
     let leftovers = || -> Vec<(i32, i32)> {
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return Vec::new();

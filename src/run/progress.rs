@@ -46,6 +46,7 @@ impl<W: Write> Listener for Progress<W> {
             }
             Event::RunResumed {
                 completed,
+                skipped,
                 restarting,
                 stopped,
                 ..
@@ -59,7 +60,16 @@ impl<W: Write> Listener for Progress<W> {
                 } else {
                     String::new()
                 };
-                writeln!(out, "resuming: {} already done{again}{leftovers}", plural(completed.len(), "step"))
+                let skips = if skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and {} skipped", plural(skipped.len(), "step"))
+                };
+                writeln!(
+                    out,
+                    "resuming: {} already done{skips}{again}{leftovers}",
+                    plural(completed.len(), "step")
+                )
             }
             Event::StepStarted {
                 step,
@@ -169,6 +179,7 @@ impl<W: Write> Listener for Progress<W> {
                 within_rpo,
                 failed_step,
                 error,
+                skipped,
                 ..
             } => {
                 let time = match within_rto {
@@ -187,6 +198,7 @@ impl<W: Write> Listener for Progress<W> {
                     RunStatus::Denied => writeln!(out, "■ stopped at a denied gate {time}"),
                     RunStatus::Interrupted => writeln!(out, "■ interrupted {time}"),
                     RunStatus::Aborted => writeln!(out, "■ aborted by the operator {time}: {}", error.as_deref().unwrap_or("")),
+                    RunStatus::Incomplete => writeln!(out, "✗ {} ({time}{point})", super::event::finished_with_skips(skipped)),
                     RunStatus::Failed => {
                         let at = failed_step.as_ref().map_or(String::new(), |s| format!(" at {s}"));
                         writeln!(out, "✗ FAILED{at} {time}{point}: {}", error.as_deref().unwrap_or(""))

@@ -87,7 +87,7 @@ impl Report {
     /// A testcase per step; its checks are its assertions; steps that never ran are skipped.
     pub fn to_junit(&self) -> String {
         let title = self.run["title"].as_str().unwrap_or("runbook");
-        let objectives_failed = matches!(self.finished["failed_step"].as_str(), Some("rto" | "rpo"));
+        let objectives_failed = self.objectives_missed();
         let failures = self.steps.iter().filter(|s| s.status == Some(StepStatus::Failed)).count() + usize::from(objectives_failed);
         let skipped = self
             .steps
@@ -130,7 +130,13 @@ impl Report {
                         escape(&checks_text(step))
                     );
                 }
-                None | Some(StepStatus::Skipped) => xml.push_str("\n      <skipped/>"),
+                None | Some(StepStatus::Skipped) => match &step.error {
+                    // Skipped by the operator after it failed: say so, and why it failed.
+                    Some(error) => {
+                        let _ = write!(xml, "\n      <skipped message=\"{}\"/>", escape(error));
+                    }
+                    None => xml.push_str("\n      <skipped/>"),
+                },
                 Some(StepStatus::Passed) => {
                     if !step.checks.is_empty() {
                         let _ = write!(xml, "\n      <system-out>{}</system-out>", escape(&checks_text(step)));
@@ -151,6 +157,12 @@ impl Report {
         !self.run["rto_ms"].is_null() || !self.run["rpo_ms"].is_null()
     }
 
+    /// Every step passed, but the run missed its RTO or its RPO.
+    fn objectives_missed(&self) -> bool {
+        let result = &self.finished;
+        result["status"] == "failed" && result["failed_step"].is_null() && (result["within_rto"] == false || result["within_rpo"] == false)
+    }
+
     /// The RTO and RPO as one more test, so a drill that blows them fails in CI's test view.
     fn objectives_testcase(&self, title: &str) -> Option<String> {
         if !self.has_objectives() {
@@ -160,11 +172,11 @@ impl Report {
             "    <testcase classname=\"{}\" name=\"objectives: RTO and RPO\" time=\"0.000\">",
             escape(title)
         );
-        match (self.finished["failed_step"].as_str(), self.finished["error"].as_str()) {
-            (Some("rto" | "rpo"), Some(error)) => {
+        match self.finished["error"].as_str() {
+            Some(error) if self.objectives_missed() => {
                 let _ = write!(case, "\n      <failure message=\"{}\"/>\n    </testcase>\n", escape(error));
             }
-            _ if self.finished["status"] == "passed" => case.push_str("</testcase>\n"),
+            _ if matches!(self.finished["status"].as_str(), Some("passed" | "incomplete")) => case.push_str("</testcase>\n"),
             // Stopped before the end: the objectives were never measured.
             _ => case.push_str("\n      <skipped/>\n    </testcase>\n"),
         }

@@ -23,6 +23,8 @@ pub struct Unfinished {
     pub mode: Mode,
     /// The `-p` values the run started with.
     pub command_line: Vec<(String, String)>,
+    /// Set when the run is not over at all: its process is still writing the journal.
+    pub running: Option<super::journal::Running>,
     pub(super) events: Vec<Event>,
 }
 
@@ -35,6 +37,10 @@ pub struct Point {
     pub(super) restarting: Option<(String, Vec<Applied>)>,
     pub(super) recovery_point: Option<Duration>,
     pub(super) started: Instant,
+    /// The last attempt number of each step that started, so a retry counts on.
+    pub(super) attempts: HashMap<String, u32>,
+    /// Steps the operator skipped: settled, not run again, and the run is not a pass.
+    pub(super) skipped: Vec<String>,
 }
 
 /// Each step's id and a hash of its text.
@@ -61,7 +67,7 @@ pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, String
         if let Some(status) = unfinished.finished() {
             return Err(format!("the run {run_id} already finished ({status}); there is nothing to resume"));
         }
-        return Ok(unfinished);
+        return unfinished.not_running();
     }
     let mut runs: Vec<PathBuf> = std::fs::read_dir(state_dir)
         .map_err(|e| format!("cannot read {}: {}", state_dir.display(), crate::io_error_words(&e)))?
@@ -73,7 +79,7 @@ pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, String
     for run_dir in runs.iter().rev() {
         let run = read(run_dir)?;
         if run.finished().is_none() {
-            return Ok(run);
+            return run.not_running();
         }
     }
     Err(format!("there is no unfinished run in {}", state_dir.display()))
@@ -100,6 +106,56 @@ pub fn last_unfinished(state_dir: &Path, runbook: &Path, mode: Mode) -> Option<U
 }
 
 impl Unfinished {
+    /// The run, if it really stopped: one that is still going cannot be resumed.
+    fn not_running(self) -> Result<Self, String> {
+        match self.running {
+            Some(running) => Err(format!("the run {} has not stopped: {}", self.run_id, running.describe())),
+            None => Ok(self),
+        }
+    }
+
+    /// Stops everything the run left running, now that a new run replaces it: a command it
+    /// started must not race the new run. Says what was done, for the operator; a run that is
+    /// still going is left alone, and the sentence says how to stop it.
+    pub fn abandon(&self) -> Option<String> {
+        self.stop(None)
+    }
+
+    /// Stops what the step that was cut off left running, when resuming is refused: resuming
+    /// later would start that step again anyway, while what earlier steps started (a scratch
+    /// server, say) is kept for the steps after them.
+    pub fn stop_cut_off(&self) -> Option<String> {
+        let step = self.cut_off()?;
+        self.stop(Some(step))
+    }
+
+    fn stop(&self, step: Option<&str>) -> Option<String> {
+        if let Some(running) = self.running {
+            return Some(format!("The run {} is still going: {}.", self.run_id, running.describe()));
+        }
+        let stopped = super::process::stop_leftovers(&self.run_id, step);
+        let plural = if stopped == 1 { "process" } else { "processes" };
+        let whose = step.map_or(format!("the run {}", self.run_id), |step| format!("its step `{step}`"));
+        (stopped > 0).then(|| format!("Stopped {stopped} {plural} that {whose} had left running."))
+    }
+
+    /// The step that started last and never settled: where the run was cut off.
+    fn cut_off(&self) -> Option<&str> {
+        let mut last: Option<&str> = None;
+        for event in &self.events {
+            match event {
+                Event::StepStarted { step, .. } => last = Some(step),
+                Event::StepFinished {
+                    step,
+                    status: StepStatus::Passed | StepStatus::Skipped,
+                    ..
+                } if last == Some(step.as_str()) => last = None,
+                _ => {}
+            }
+        }
+        last
+    }
+
     /// What the run journaled before it stopped.
     pub fn events(&self) -> &[Event] {
         &self.events
@@ -157,6 +213,7 @@ fn read(run_dir: &Path) -> Result<Unfinished, String> {
         return Err(format!("the journal {} does not start with the run's start", path.display()));
     };
     Ok(Unfinished {
+        running: super::journal::still_running(&path),
         run_id: run_id.clone(),
         run_dir: run_dir.to_path_buf(),
         runbook: PathBuf::from(runbook),
@@ -175,6 +232,7 @@ impl Unfinished {
                 RunStatus::Failed => Some("failed"),
                 RunStatus::Denied => Some("stopped at a denied gate"),
                 RunStatus::Aborted => Some("aborted by the operator"),
+                RunStatus::Incomplete => Some("finished with steps skipped"),
                 RunStatus::Interrupted => None,
             },
             _ => None,
@@ -193,21 +251,29 @@ impl Unfinished {
             return Err("the journal does not start with the run's start".into());
         };
         let mut completed: Vec<String> = Vec::new();
+        let mut skipped: Vec<String> = Vec::new();
+        let mut attempts: HashMap<String, u32> = HashMap::new();
         let mut approved: Vec<String> = Vec::new();
         let mut flips: HashMap<String, Vec<Applied>> = HashMap::new();
         let mut recovery_point: Option<Duration> = None;
         let mut last_started: Option<String> = None;
         for event in &self.events {
             match event {
-                Event::StepStarted { step, .. } => {
+                Event::StepStarted { step, attempt, .. } => {
                     last_started = Some(step.clone());
                     flips.insert(step.clone(), Vec::new());
+                    attempts.insert(step.clone(), *attempt);
                 }
                 Event::StepFinished {
                     step,
                     status: StepStatus::Passed,
                     ..
                 } => completed.push(step.clone()),
+                Event::StepFinished {
+                    step,
+                    status: StepStatus::Skipped,
+                    ..
+                } => skipped.push(step.clone()),
                 Event::GateAnswered {
                     gate,
                     answer: Answer::Approve,
@@ -244,14 +310,18 @@ impl Unfinished {
 
         let now = fingerprints(model);
         let fingerprint = |list: &[(String, String)], id: &str| list.iter().find(|(i, _)| i == id).map(|(_, f)| f.clone());
+        // A step that passed or that the operator skipped is settled: resume goes on after
+        // the last settled step, and neither runs again.
+        let settled: Vec<&String> = completed.iter().chain(&skipped).collect();
         let mut done = 0;
         let mut steps_done = 0;
         for node in &model.procedure {
             match node {
-                Node::Step(step) if completed.contains(&step.id) => {
+                Node::Step(step) if settled.contains(&&step.id) => {
                     if fingerprint(old, &step.id) != fingerprint(&now, &step.id) {
+                        let what = if skipped.contains(&step.id) { "was skipped" } else { "finished" };
                         return Err(format!(
-                            "the step `{}` finished in this run, but the runbook has changed it since; resuming would skip a step that no longer matches the file",
+                            "the step `{}` {what} in this run, but the runbook has changed it since; resuming would skip a step that no longer matches the file",
                             step.id
                         ));
                     }
@@ -262,12 +332,12 @@ impl Unfinished {
             }
             done += 1;
         }
-        if steps_done != completed.len() {
-            let missing = completed
+        if steps_done != settled.len() {
+            let missing = settled
                 .iter()
-                .find(|id| !model.procedure[..done].iter().any(|n| matches!(n, Node::Step(s) if &&s.id == id)));
+                .find(|id| !model.procedure[..done].iter().any(|n| matches!(n, Node::Step(s) if &&&s.id == id)));
             let what = match missing {
-                Some(id) if model.steps().any(|s| &s.id == id) => format!("the step `{id}` finished in this run but has moved since"),
+                Some(id) if model.steps().any(|s| &s.id == *id) => format!("the step `{id}` finished in this run but has moved since"),
                 Some(id) => format!("the step `{id}` finished in this run but is no longer in the runbook"),
                 None => "the steps that finished in this run are no longer first in the runbook".to_string(),
             };
@@ -292,7 +362,7 @@ impl Unfinished {
                 ));
             }
         }
-        let restarting = last_started.filter(|id| !completed.contains(id)).map(|id| {
+        let restarting = last_started.filter(|id| !settled.contains(&id)).map(|id| {
             let applied = flips.remove(&id).unwrap_or_default();
             (id, applied)
         });
@@ -310,6 +380,8 @@ impl Unfinished {
             restarting,
             recovery_point,
             started: Instant::now().checked_sub(already).unwrap_or_else(Instant::now),
+            attempts,
+            skipped,
         })
     }
 }

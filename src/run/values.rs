@@ -36,8 +36,28 @@ impl std::fmt::Display for Value {
 /// The failure `on failure` handlers are told about.
 #[derive(Clone, Debug)]
 pub struct Failed {
-    pub step: String,
+    /// The step or gate that failed; `None` when every step passed but the run missed its
+    /// RTO or RPO.
+    pub step: Option<String>,
+    /// The objectives missed when every step passed: `rto`, `rpo`.
+    pub missed: Vec<&'static str>,
     pub error: String,
+}
+
+impl Failed {
+    pub fn at(step: &str, error: String) -> Self {
+        Self {
+            step: Some(step.to_string()),
+            missed: Vec::new(),
+            error,
+        }
+    }
+
+    /// What `{failed.step}` says in messages: the step or gate, or the objective missed
+    /// (`rto`, `rpo`, `rto and rpo`).
+    pub fn what(&self) -> String {
+        self.step.clone().unwrap_or_else(|| self.missed.join(" and "))
+    }
 }
 
 /// Everything needed to turn the model's templates into text for this run.
@@ -162,7 +182,7 @@ impl<'m> Values<'m> {
             Builtin::Elapsed => Value::Str(Duration::from_millis(self.started.elapsed().as_millis() as u64).to_string()),
             Builtin::Rto => Value::Duration(self.model.rto.map(|o| o.value).unwrap_or_default()),
             Builtin::Rpo => Value::Duration(self.model.rpo.map(|o| o.value).unwrap_or_default()),
-            Builtin::FailedStep => Value::Str(self.failed.as_ref().map_or(String::new(), |f| f.step.clone())),
+            Builtin::FailedStep => Value::Str(self.failed.as_ref().map(Failed::what).unwrap_or_default()),
             Builtin::FailedError => Value::Str(self.failed.as_ref().map_or(String::new(), |f| f.error.clone())),
         }
     }

@@ -226,6 +226,12 @@ impl App {
                 self.finished = Some(Finished { status, duration, summary });
                 self.dialog = None;
             }
+            Msg::Notice(text) => {
+                // Kept in the first step's pane, which is what the screen shows next.
+                if let Some(row) = self.rows.first_mut() {
+                    row.push(Kind::Note, &text);
+                }
+            }
             Msg::Key(key) => return self.key(key),
             Msg::Resize => {}
         }
@@ -422,10 +428,15 @@ impl App {
                 within_rpo,
                 recovery_point_age_ms,
                 error,
+                skipped,
                 ..
             } => {
                 let duration = Duration::from_millis(duration_ms);
-                let mut summary = format!("{} in {}", status_word(status), short(duration));
+                let verdict = match status {
+                    RunStatus::Incomplete => crate::run::event::finished_with_skips(&skipped),
+                    other => status_word(other).to_string(),
+                };
+                let mut summary = format!("{verdict} in {}", short(duration));
                 match (within_rto, self.rto) {
                     (Some(true), Some(rto)) => summary.push_str(&format!(", within the RTO of {}", short(rto))),
                     (Some(false), Some(rto)) => summary.push_str(&format!(", PAST the RTO of {}", short(rto))),
@@ -557,16 +568,17 @@ impl App {
             }
             Dialog::Resume(ask) => {
                 let resume = match key.code {
-                    KeyCode::Char('r') => Some(true),
+                    KeyCode::Char('r') if ask.resumable => Some(true),
                     KeyCode::Char('n') => Some(false),
                     _ => None,
                 };
+                let quit = ctrl_c || matches!(key.code, KeyCode::Char('q') | KeyCode::Esc);
                 match resume {
                     Some(resume) => {
                         let _ = ask.reply.send(resume);
                     }
                     // Nobody answered: the run starts nothing, and the screen closes.
-                    None if ctrl_c => return Effect::Quit,
+                    None if quit => return Effect::Quit,
                     None => self.dialog = Some(Dialog::Resume(ask)),
                 }
             }
@@ -612,6 +624,7 @@ fn status_word(status: RunStatus) -> &'static str {
         RunStatus::Denied => "STOPPED at a denied gate",
         RunStatus::Interrupted => "INTERRUPTED",
         RunStatus::Aborted => "ABORTED by the operator",
+        RunStatus::Incomplete => "FINISHED with steps skipped",
     }
 }
 

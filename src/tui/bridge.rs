@@ -17,6 +17,8 @@ pub enum Msg {
     Gate(GateAsk),
     Failed(FailAsk),
     Resume(ResumeAsk),
+    /// A line for the operator that is not a question (what was done before the run).
+    Notice(String),
     /// The run is over: how it ended, or why it could not go on.
     Finished(Result<RunStatus, String>),
     Key(KeyEvent),
@@ -42,6 +44,10 @@ pub struct FailAsk {
 
 pub struct ResumeAsk {
     pub description: String,
+    /// False when the last run cannot be resumed: the description says why, and the only
+    /// choices are a new run or none.
+    pub resumable: bool,
+    /// True to resume; false for a new run from the first step.
     pub reply: Sender<bool>,
 }
 
@@ -78,7 +84,27 @@ impl Ask {
     /// Whether to resume the last run, which did not finish; `None` if nobody answered
     /// (the operator quit), in which case nothing may run at all.
     pub fn resume(&self, description: String) -> Option<bool> {
-        self.ask(|reply| Msg::Resume(ResumeAsk { description, reply }))
+        self.ask(|reply| {
+            Msg::Resume(ResumeAsk {
+                description,
+                resumable: true,
+                reply,
+            })
+        })
+    }
+
+    /// Tells the operator why the last run is not offered, and asks whether to start a new
+    /// one: `Some(true)` if they agreed, anything else if nothing may run.
+    pub fn new_run_instead(&self, notice: String) -> Option<bool> {
+        let resume = self.ask(|reply| {
+            Msg::Resume(ResumeAsk {
+                description: notice,
+                resumable: false,
+                reply,
+            })
+        });
+        // The dialog answers "resume?"; here, no means a new run.
+        resume.map(|resume| !resume)
     }
 }
 

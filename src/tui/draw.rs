@@ -37,7 +37,7 @@ pub fn draw(frame: &mut Frame, app: &App, now: SystemTime) {
     match &app.dialog {
         Some(Dialog::Gate { ask, typed, wrong }) => draw_gate(frame, body, ask, typed, *wrong),
         Some(Dialog::Failed(ask)) => draw_failed(frame, body, &ask.step, &ask.error),
-        Some(Dialog::Resume(ask)) => draw_resume(frame, body, &ask.description),
+        Some(Dialog::Resume(ask)) => draw_resume(frame, body, &ask.description, ask.resumable),
         None => {}
     }
 }
@@ -294,7 +294,8 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
         Some(Dialog::Gate { ask, .. }) if ask.confirm.is_some() => &[("type the word, Enter", "approve"), ("Esc", "deny")],
         Some(Dialog::Gate { .. }) => &[("y", "approve"), ("n", "deny")],
         Some(Dialog::Failed(_)) => &[("r", "retry"), ("s", "skip"), ("u", "undo"), ("a", "abort")],
-        Some(Dialog::Resume(_)) => &[("r", "resume"), ("n", "new run")],
+        Some(Dialog::Resume(ask)) if ask.resumable => &[("r", "resume"), ("n", "new run")],
+        Some(Dialog::Resume(_)) => &[("n", "new run"), ("q", "quit")],
         None if app.finished.is_some() => &[("q", "quit"), ("↑↓", "step"), ("PgUp/PgDn", "scroll")],
         None if app.running().is_some() => &[
             ("Ctrl-C", "stop the step"),
@@ -408,20 +409,31 @@ fn draw_failed(frame: &mut Frame, area: Rect, step: &str, error: &str) {
     frame.render_widget(Paragraph::new(options), bottom);
 }
 
-fn draw_resume(frame: &mut Frame, area: Rect, description: &str) {
-    let inner = popup(frame, area, "UNFINISHED RUN", Style::new().yellow().bold(), 9);
-    let lines = vec![
-        Line::from("The last run of this file did not finish:"),
-        Line::styled(description.to_string(), Style::new().bold()),
-        Line::default(),
-        Line::from(vec![
-            Span::styled(" r ", Style::new().black().on_green().bold()),
-            Span::raw(" resume it: completed steps are not run again"),
-        ]),
-        Line::from(vec![
-            Span::styled(" n ", Style::new().black().on_gray().bold()),
-            Span::raw(" start a new run from the first step"),
-        ]),
-    ];
+fn draw_resume(frame: &mut Frame, area: Rect, description: &str, resumable: bool) {
+    // The popup's inner width; a wrapped line may need one more row than the count says.
+    let width = area.width.saturating_sub(6).clamp(1, 76) as usize;
+    let description_lines = (description.chars().count() / width + 1) as u16;
+    let height = description_lines + 6 + u16::from(resumable);
+    let inner = popup(frame, area, "UNFINISHED RUN", Style::new().yellow().bold(), height);
+    let key = |key: &str, style: Style, what: &str| {
+        Line::from(vec![Span::styled(format!(" {key} "), style.bold()), Span::raw(format!(" {what}"))])
+    };
+    let mut lines = Vec::new();
+    if resumable {
+        lines.push(Line::from("The last run of this file did not finish:"));
+    }
+    lines.push(Line::styled(description.to_string(), Style::new().bold()));
+    lines.push(Line::default());
+    if resumable {
+        lines.push(key(
+            "r",
+            Style::new().black().on_green(),
+            "resume it: completed steps are not run again",
+        ));
+    }
+    lines.push(key("n", Style::new().black().on_gray(), "start a new run from the first step"));
+    if !resumable {
+        lines.push(key("q", Style::new().black().on_gray(), "quit: run nothing"));
+    }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

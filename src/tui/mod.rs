@@ -12,6 +12,8 @@ pub mod bridge;
 pub mod draw;
 
 use std::io;
+
+use crate::say;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -35,11 +37,16 @@ const FRAME: Duration = Duration::from_millis(50);
 const DRAIN_BUDGET: Duration = Duration::from_millis(20);
 
 /// What to start with.
+#[derive(Default)]
 pub struct Start {
     /// The last run of this file, which did not finish: offered for resume.
     pub offer: Option<Unfinished>,
-    /// A line shown at the start (why the last run cannot be resumed, say).
+    /// Why the last run is not offered for resume. The operator reads it and agrees to a
+    /// new run before anything runs.
     pub notice: Option<String>,
+    /// The last run, which cannot be resumed: what it left running is stopped once a new
+    /// run replaces it.
+    pub replaces: Option<Unfinished>,
 }
 
 /// Runs the model with the screen: returns how the run ended, once the operator has read the
@@ -47,7 +54,6 @@ pub struct Start {
 pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Summary, String> {
     let typical = Typical::read(&options.state_dir, &run::runbook_id(model));
     let mut app = App::new(model, &typical, run::decide::operator());
-    app.notice = start.notice;
 
     install_panic_hook();
     let mut terminal = ratatui::try_init().map_err(|e| {
@@ -58,7 +64,7 @@ pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Summar
     spawn_input(to_screen.clone());
     let result = std::thread::scope(|scope| {
         let runner = scope.spawn(move || {
-            let result = run_steps(model, options, start.offer, &to_screen);
+            let result = run_steps(model, options, start, &to_screen);
             let _ = to_screen.send(Msg::Finished(result.as_ref().map(|s| s.status).map_err(Clone::clone)));
             result
         });
@@ -67,26 +73,32 @@ pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Summar
         // mid-run, what is running is stopped, and the run ends at its next question.
         restore();
         if let Err(error) = &shown {
-            eprintln!("runbook: the screen failed ({error}); stopping the run");
+            say!("runbook: the screen failed ({error}); stopping the run");
             run::interrupt();
         }
         runner.join().unwrap_or_else(|_| Err("the run stopped on an internal error".into()))
     });
     // What was on the screen is gone with it: say how the run ended, and where it is.
     if let Some(finished) = &app.finished {
-        eprintln!("{}", finished.summary);
+        say!("{}", finished.summary);
     }
     if let Some(run_id) = &app.run_id {
-        eprintln!("run {run_id}: journal and logs in {}", options.state_dir.join(run_id).display());
+        say!("run {run_id}: journal and logs in {}", options.state_dir.join(run_id).display());
     }
     result
 }
 
-/// The run's side: offer to resume, then run every step, telling the screen everything.
-fn run_steps(model: &Model, options: &run::Options, offer: Option<Unfinished>, to_screen: &SyncSender<Msg>) -> Result<Summary, String> {
+/// The run's side: offer to resume (or say why not), then run every step, telling the
+/// screen everything.
+fn run_steps(model: &Model, options: &run::Options, start: Start, to_screen: &SyncSender<Msg>) -> Result<Summary, String> {
     let listeners: Vec<Box<dyn Listener>> = vec![Box::new(Forward(to_screen.clone()))];
     let ask = Ask::new(to_screen.clone());
-    if let Some(found) = offer {
+    if let Some(notice) = start.notice {
+        if ask.new_run_instead(notice) != Some(true) {
+            return Err("the operator did not start a new run, so nothing ran".into());
+        }
+    }
+    if let Some(found) = &start.offer {
         let Some(resume) = ask.resume(found.describe()) else {
             return Err("nobody answered whether to resume the unfinished run, so nothing ran".into());
         };
@@ -95,7 +107,13 @@ fn run_steps(model: &Model, options: &run::Options, offer: Option<Unfinished>, t
             for event in found.events() {
                 let _ = to_screen.send(Msg::Run(Box::new(event.clone())));
             }
-            return run::resume(model, &found, options, listeners, Box::new(ask));
+            return run::resume(model, found, options, listeners, Box::new(ask));
+        }
+    }
+    // The old run is over for good: nothing it started may race the new one.
+    for old in start.offer.iter().chain(&start.replaces) {
+        if let Some(stopped) = old.abandon() {
+            let _ = to_screen.send(Msg::Notice(stopped));
         }
     }
     run::start(model, options, listeners, Box::new(ask))
@@ -165,7 +183,7 @@ fn install_panic_hook() {
         run::kill_running();
         let _ = ratatui::crossterm::execute!(io::stdout(), ratatui::crossterm::cursor::Show);
         previous(info);
-        eprintln!("runbook: stopped on an internal error; the journal is kept, and `runbook run` on the same file offers to resume");
+        say!("runbook: stopped on an internal error; the journal is kept, and `runbook run` on the same file offers to resume");
         std::process::exit(101);
     }));
 }

@@ -265,6 +265,7 @@ fn finished() {
         within_rpo: Some(true),
         failed_step: None,
         error: None,
+        skipped: Vec::new(),
         at: String::new(),
     }));
     app.update(Msg::Finished(Ok(RunStatus::Passed)));
@@ -402,11 +403,34 @@ fn ctrl_c_at_the_resume_offer_quits_and_answers_nothing() {
     let (reply, answer) = channel();
     app.update(Msg::Resume(super::bridge::ResumeAsk {
         description: "run x started earlier".into(),
+        resumable: true,
         reply,
     }));
     assert_eq!(app.update(ctrl_c()), Effect::Quit);
     // The question was dropped unanswered: the run side starts nothing.
     assert!(answer.recv().is_err());
+}
+
+#[test]
+fn why_the_last_run_cannot_be_resumed_stays_on_screen_until_answered() {
+    let mut app = app(&Typical::default());
+    app.key_guard = Duration::ZERO;
+    let (reply, answer) = channel();
+    let why = "The last run 20261201T101500Z-04242 did not finish, but cannot be resumed: the step `first` finished in this run, but the runbook has changed it since; resuming would skip a step that no longer matches the file. Stopped 1 process that its step `second` had left running.";
+    app.update(Msg::Resume(super::bridge::ResumeAsk {
+        description: why.into(),
+        resumable: false,
+        reply,
+    }));
+    for (width, height) in [(80, 24), (120, 35)] {
+        insta::assert_snapshot!(format!("cannot_resume_{width}x{height}"), frame(&app, width, height, 0));
+    }
+    // There is nothing to resume: `r` does nothing, and the question stays.
+    assert_eq!(app.update(key(KeyCode::Char('r'))), Effect::None);
+    assert!(answer.try_recv().is_err());
+    assert!(app.dialog.is_some());
+    assert_eq!(app.update(key(KeyCode::Char('n'))), Effect::None);
+    assert_eq!(answer.try_recv(), Ok(false), "n asks for a new run");
 }
 
 #[test]

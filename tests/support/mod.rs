@@ -13,6 +13,7 @@ pub struct Test {
     args: Vec<String>,
     current_dir: Option<PathBuf>,
     env: Vec<(String, String)>,
+    env_removed: Vec<String>,
     stdin: Option<String>,
 }
 
@@ -29,6 +30,7 @@ impl Test {
             args: Vec::new(),
             current_dir: None,
             env: Vec::new(),
+            env_removed: Vec::new(),
             stdin: None,
         }
     }
@@ -64,6 +66,12 @@ impl Test {
         self
     }
 
+    /// Runs without this variable in the environment.
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.env_removed.push(key.to_string());
+        self
+    }
+
     /// Run somewhere other than the temporary folder (a fixture folder, say).
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.current_dir = Some(dir.into());
@@ -87,13 +95,17 @@ impl Test {
     }
 
     pub fn run(&self) -> Outcome {
-        let output = Command::cargo_bin("runbook")
-            .expect("the runbook binary")
+        let mut command = Command::cargo_bin("runbook").expect("the runbook binary");
+        command
             .args(&self.args)
             .current_dir(self.current_dir.as_deref().unwrap_or(self.dir.path()))
             .env("NO_COLOR", "1")
             .env_remove("PAGER_ROUTING_KEY")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        for key in &self.env_removed {
+            command.env_remove(key);
+        }
+        let output = command
             .write_stdin(self.stdin.clone().unwrap_or_default())
             .output()
             .expect("run runbook");
