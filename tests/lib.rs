@@ -13,5 +13,6 @@ mod postgres;
 mod resume;
 mod robustness;
 mod run;
+mod secrets;
 mod support;
 mod tui;

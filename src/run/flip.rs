@@ -42,6 +42,7 @@ pub fn preview(path: &Path, format: Option<FileFormat>, key: &str, value: &str) 
             ));
         }
     };
+    refuse_what_breaks(path, format, key, value)?;
     let (before, created) = match std::fs::read_to_string(path) {
         Ok(text) => (text, false),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), true),
@@ -63,6 +64,29 @@ pub fn preview(path: &Path, format: Option<FileFormat>, key: &str, value: &str) 
         diff: diff(path, &before, &after),
     };
     Ok((applied, after))
+}
+
+/// A value no quoting can keep on its line, in the formats read a line at a time. Refused
+/// before anything is written, so a parameter can never add a key or a section.
+fn refuse_what_breaks(path: &Path, format: FileFormat, key: &str, value: &str) -> Result<(), String> {
+    // TOML and JSON have escapes for anything; .env and INI files have none that every
+    // reader agrees on.
+    if !matches!(format, FileFormat::Env | FileFormat::Ini) {
+        return Ok(());
+    }
+    let Some(bad) = value.chars().find(|c| matches!(c, '\n' | '\r' | '\0')) else {
+        return Ok(());
+    };
+    let what = match bad {
+        '\0' => "a NUL character, which a file read as text lines cannot hold",
+        _ => {
+            "a line break, and this file is read a line at a time (as systemd and `docker --env-file` read .env files), so it would become lines of their own"
+        }
+    };
+    Err(format!(
+        "will not set {key} in {}: the new value holds {what}; nothing was written",
+        path.display()
+    ))
 }
 
 /// Puts a `set` back as it was: the old value, or no file at all if the flip created it.
@@ -259,9 +283,11 @@ fn unquote(value: &str) -> String {
     }
 }
 
-/// Quotes the new value the way the old one was, or in double quotes when it needs them.
+/// Quotes the new value the way the old one was, or in double quotes when it needs them:
+/// anything but plain word characters, so a file a shell sources runs nothing it holds.
 fn env_value(value: &str, old: &str) -> String {
-    let needs = value.is_empty() || value.contains(|c: char| c.is_whitespace() || "#\"'$`\\".contains(c));
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:@%+,=".contains(c);
+    let needs = value.is_empty() || !value.chars().all(plain);
     if old.starts_with('\'') && !value.contains('\'') {
         format!("'{value}'")
     } else if old.starts_with('"') || needs {
@@ -652,5 +678,105 @@ mod tests {
         assert_eq!(std::fs::read_link(&path).unwrap(), Path::new("/new"));
         revert(&applied).unwrap();
         assert_eq!(std::fs::read_link(&path).unwrap(), Path::new("/old"));
+    }
+
+    /// Values an attacker would pass with `-p`: quotes, `$()`, new lines, new sections.
+    fn hostile() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let pieces = prop_oneof![
+            Just("\n".to_string()),
+            Just("\r\n".to_string()),
+            Just("\n[admin]\nsuper = yes".to_string()),
+            Just("\nOTHER=1".to_string()),
+            Just("$(touch pwned)".to_string()),
+            Just("`touch pwned`".to_string()),
+            Just("; touch pwned".to_string()),
+            Just("' \" \\ # ;".to_string()),
+            Just("\0".to_string()),
+            "[ -~]{0,8}",
+            "\\PC{0,4}",
+        ];
+        proptest::collection::vec(pieces, 0..5).prop_map(|parts| parts.concat())
+    }
+
+    /// The keys a line-based reader sees: `KEY` of each `KEY=...` line, `[section]` lines.
+    fn line_keys(text: &str) -> Vec<String> {
+        text.lines()
+            .filter_map(|line| {
+                let line = line.trim();
+                if line.starts_with('[') {
+                    return Some(line.to_string());
+                }
+                let (key, _) = line.split_once('=')?;
+                Some(key.trim().trim_start_matches("export ").to_string())
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, failure_persistence: None, ..Default::default() })]
+
+        #[test]
+        fn no_value_changes_the_structure_of_an_env_or_ini_file(value in hostile()) {
+            for (name, before, key) in [
+                ("app.env", "A=1\nURL=old\n", "URL"),
+                ("app.env", "A=1\nURL='old'\n", "URL"),
+                ("app.ini", "[db]\nurl = old\n\n[other]\nx = 1\n", "db.url"),
+            ] {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join(name);
+                std::fs::write(&path, before).unwrap();
+                match set(&path, None, key, &value) {
+                    Err(error) => {
+                        proptest::prop_assert!(value.contains(['\n', '\r', '\0']), "{error}");
+                        proptest::prop_assert!(error.contains("nothing was written"), "{error}");
+                        proptest::prop_assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+                    }
+                    Ok(_) => {
+                        let after = std::fs::read_to_string(&path).unwrap();
+                        proptest::prop_assert_eq!(line_keys(&after), line_keys(before), "{}", after);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn an_env_file_a_shell_sources_gives_the_value_back_and_runs_nothing(value in hostile()) {
+            let dir = tempfile::tempdir().unwrap();
+            for before in ["URL=old\n", "URL='old'\n", "URL=\"old\"\n"] {
+                let path = dir.path().join("app.env");
+                std::fs::write(&path, before).unwrap();
+                if set(&path, None, "URL", &value).is_err() {
+                    continue;
+                }
+                let output = std::process::Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(". ./app.env && printf %s \"$URL\"")
+                    .current_dir(dir.path())
+                    .output()
+                    .unwrap();
+                proptest::prop_assert!(!dir.path().join("pwned").exists(), "sourcing ran a command");
+                proptest::prop_assert_eq!(String::from_utf8_lossy(&output.stdout), value.as_str());
+            }
+        }
+
+        #[test]
+        fn toml_and_json_encode_any_value_and_keep_every_other_key(value in hostile()) {
+            let dir = tempfile::tempdir().unwrap();
+            let toml_path = dir.path().join("app.toml");
+            std::fs::write(&toml_path, "[db]\nurl = \"old\"\n[admin]\nsuper = false\n").unwrap();
+            set(&toml_path, None, "db.url", &value).unwrap();
+            let document: toml_edit::DocumentMut = std::fs::read_to_string(&toml_path).unwrap().parse().unwrap();
+            proptest::prop_assert_eq!(document["db"]["url"].as_str(), Some(value.as_str()));
+            proptest::prop_assert_eq!(document["admin"]["super"].as_bool(), Some(false));
+            proptest::prop_assert_eq!(document.as_table().len(), 2);
+
+            let json_path = dir.path().join("app.json");
+            std::fs::write(&json_path, "{\"db\": {\"url\": \"old\"}, \"admin\": false}\n").unwrap();
+            set(&json_path, None, "db.url", &value).unwrap();
+            let parsed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+            proptest::prop_assert_eq!(parsed["db"]["url"].as_str(), Some(value.as_str()));
+            proptest::prop_assert_eq!(&parsed["admin"], &serde_json::json!(false));
+        }
     }
 }

@@ -1,0 +1,122 @@
+//! Secrets never leave the process, in any form `runbook` itself gives them: a property test
+//! with random secrets (quotes, `$`, backslashes, several lines, a line cut where output is
+//! read in pieces) through commands, output, flips, failed checks and notifications, read
+//! back from every place a value can land.
+
+use proptest::prelude::*;
+
+use crate::support::Test;
+use crate::support::http::Server;
+
+/// A line longer than 64 KiB is read in pieces: this long a line, then the secret with its
+/// line end a moment later, puts the cut `offset` characters into the secret.
+const PIECE: usize = 64 * 1024;
+
+fn runbook(url: &str, single_line: bool, offset: usize) -> String {
+    let filler = PIECE - offset;
+    let env_flip = if single_line {
+        "        set \"{workdir}/app.env\" PASSWORD = \"{token}\"\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"runbook "Secrets" {{
+    secret token = env("RB_TEST_TOKEN")
+    channel hook webhook {{ url = "{url}/hook" }}
+    channel notes file {{ path = "{{workdir}}/notes.log" }}
+    step echo "Echo" {{
+        run `printf '%s\n' {{token}}`
+        shell `printf '%s|' {{token}} '{{token}}' "{{token}}"; echo`
+        shell `printf '_%.0s' $(seq 1 {filler}); printf '%s' "$RB_TEST_TOKEN"; sleep 0.1; echo`
+        notify notes "sent {{token}}"
+        notify hook "sent {{token}}"
+    }}
+    step flip "Flip" {{
+        set "{{workdir}}/app.toml" db.password = "{{token}}"
+        set "{{workdir}}/app.json" db.password = "{{token}}"
+{env_flip}    }}
+    step verify "Verify" {{
+        check "the token is the expected one" {{ token + "" == "not it" }}
+    }}
+    on failure {{
+        notify hook "failed at {{failed.step}}: {{failed.error}}"
+    }}
+}}
+"#
+    )
+}
+
+/// What a real password or key may hold: each line has a distinctive run of letters and
+/// digits, with quotes, `$`, backslashes and other shell characters around it.
+fn secret() -> impl Strategy<Value = String> {
+    let line = ("[A-Za-z0-9]{6,12}", "[$'\"`\\\\ #;={}!%&|<>*-]{0,4}", "[A-Za-z0-9+/=]{0,16}").prop_map(|(a, b, c)| format!("{a}{b}{c}"));
+    proptest::collection::vec(line, 1..4).prop_map(|lines| lines.join("\n"))
+}
+
+/// Every place a value of the run can land, as (where, text).
+fn everything_written(test: &Test, outcome: &crate::support::Outcome, server: &Server) -> Vec<(String, String)> {
+    let mut seen = vec![
+        ("stderr".to_string(), outcome.stderr.clone()),
+        ("stdout".to_string(), outcome.stdout.clone()),
+    ];
+    let state = test.path().join("state");
+    let run = std::fs::read_dir(&state)
+        .expect("state")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a run");
+    let mut files = vec![
+        run.join("journal.jsonl"),
+        run.join("work/notes.log"),
+        state.join("history.jsonl"),
+        test.path().join("report/report.json"),
+        test.path().join("report/junit.xml"),
+    ];
+    files.extend(std::fs::read_dir(run.join("logs")).expect("logs").flatten().map(|e| e.path()));
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        seen.push((file.display().to_string(), text));
+    }
+    for request in server.requests() {
+        seen.push((format!("the webhook body {}", request.path), request.body));
+    }
+    seen
+}
+
+/// The text around `needle`, so a failure shows the leak and not a megabyte of output.
+fn around(text: &str, needle: &str) -> String {
+    let at = text.find(needle).unwrap_or(0);
+    let start = runbook::source::floor_char_boundary(text, at.saturating_sub(300));
+    let end = runbook::source::floor_char_boundary(text, (at + needle.len() + 300).min(text.len()));
+    format!("…{}…", &text[start..end])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_secret_reaches_any_output_in_any_form(secret in secret(), offset in 1usize..6) {
+        let server = Server::start(&[], "{}");
+        let single_line = !secret.contains('\n');
+        let test = Test::new()
+            .file("s.runbook", runbook(&server.url, single_line, offset))
+            .args(["drill", "s.runbook", "--state-dir", "state", "--report", "report"])
+            .env("RB_TEST_TOKEN", &secret);
+        let outcome = test.run();
+        // The check fails on purpose, so `on failure` sends the error too.
+        prop_assert_eq!(outcome.code, 1, "{}", around(&outcome.stderr, "FAILED"));
+        prop_assert!(server.requests().len() >= 2, "both notifications arrived");
+        let lines: Vec<&str> = secret.lines().filter(|l| l.chars().count() >= 4 && !l.trim().is_empty()).collect();
+        // The head of the secret that a careless cut would leave at the end of the first piece.
+        let head: String = secret.chars().take(offset).collect();
+        let cut_head = format!("____{head}");
+        for (place, text) in everything_written(&test, &outcome, &server) {
+            prop_assert!(!text.contains(&secret), "the secret leaked into {}: {}", place, around(&text, &secret));
+            prop_assert!(!text.contains(&cut_head), "the secret's head leaked at a cut into {}: {}", place, around(&text, &cut_head));
+            for line in &lines {
+                prop_assert!(!text.contains(line), "a line of the secret ({:?}) leaked into {}: {}", line, place, around(&text, line));
+            }
+        }
+    }
+}
