@@ -209,11 +209,15 @@ fn run_runbook(
         require_values: true,
     };
     let model = load_one(cli, file, &options)?;
-    run::install_interrupt_handler();
     let options = run::Options {
-        state_dir: state_dir.unwrap_or_else(run::default_state_dir),
+        state_dir: state_dir.clone().unwrap_or_else(run::default_state_dir),
         report_dir: report,
     };
+    if let Err(unusable) = options.check() {
+        say!("error: {}", unusable_words(&unusable, state_dir.is_some()));
+        return Ok(exit::INVALID);
+    }
+    run::install_interrupt_handler();
     match answerer {
         Answerer::DrillPolicy => exit_code(run::drill(&model, &options, vec![progress()])),
         Answerer::Operator { screen } => {
@@ -304,11 +308,15 @@ fn resume_command(
         require_values: true,
     };
     let model = load_one(cli, &found.runbook, &options)?;
-    run::install_interrupt_handler();
     let options = run::Options {
         state_dir,
         report_dir: report,
     };
+    if let Err(unusable) = options.check() {
+        say!("error: {}", unusable_words(&unusable, true));
+        return Ok(exit::INVALID);
+    }
+    run::install_interrupt_handler();
     match run::resume(&model, &found, &options, vec![progress()], Box::new(run::decide::DrillPolicy)) {
         Err(error) if error.starts_with("refused: ") => {
             say!("error: cannot resume the run {}: {}", found.run_id, &error["refused: ".len()..]);
@@ -319,6 +327,18 @@ fn resume_command(
         }
         result => exit_code(result),
     }
+}
+
+/// A folder the run cannot use, named by the flag that chose it: nothing has run yet.
+fn unusable_words(unusable: &run::Unusable, state_dir_given: bool) -> String {
+    let path = unusable.path.display();
+    let reason = &unusable.reason;
+    let told = match unusable.which {
+        run::Folder::Report => format!("--report {path}"),
+        run::Folder::State if state_dir_given => format!("--state-dir {path}"),
+        run::Folder::State => format!("the state folder {path} (the default; choose another with --state-dir)"),
+    };
+    format!("{told} {reason}; nothing ran")
 }
 
 /// A spinner and a bar on a terminal; plain lines for CI logs and pipes.

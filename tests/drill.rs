@@ -576,3 +576,51 @@ fn checks_see_earlier_steps_and_stay_in_their_sandbox() {
         .to_string();
     assert!(error.contains("too large"), "{error}");
 }
+
+#[test]
+fn a_folder_the_drill_cannot_use_is_said_before_anything_runs() {
+    let test = Test::new()
+        .file("r.runbook", "runbook \"t\" {\n step s \"S\" {\n run `touch ran`\n }\n}\n")
+        .file("a-file", "");
+    let report = test.run_with(&["drill", "r.runbook", "--report", "a-file"]);
+    report.expect_code(2);
+    assert_eq!(report.stderr, "error: --report a-file is a file, not a folder; nothing ran\n");
+    let state = test.run_with(&["drill", "r.runbook", "--state-dir", "a-file/state"]);
+    state.expect_code(2);
+    assert_eq!(
+        state.stderr,
+        "error: --state-dir a-file/state cannot be created: not a directory; nothing ran\n"
+    );
+    let resumed = test.run_with(&["resume", "--state-dir", "a-file/state"]);
+    resumed.expect_code(2);
+    assert!(!test.path().join("ran").exists());
+
+    // A folder nobody may write into: as root, the drill runs as `nobody` to see it.
+    let locked = test.path().join("locked");
+    std::fs::create_dir(&locked).expect("a folder");
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o555)).expect("lock it");
+    // A copy of the binary beside the runbook, where `nobody` can run it whatever the
+    // permissions of the checkout.
+    let binary = test.path().join("runbook");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("runbook"), &binary).expect("copy the binary");
+    // SAFETY: getuid cannot fail.
+    let mut command = if unsafe { libc::getuid() } == 0 {
+        let mut command = std::process::Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&binary);
+        command
+    } else {
+        std::process::Command::new(&binary)
+    };
+    std::fs::set_permissions(test.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("open the test folder");
+    let output = command
+        .args(["drill", "r.runbook", "--state-dir", "locked"])
+        .current_dir(test.path())
+        .output()
+        .expect("run runbook");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: --state-dir locked is not writable: permission denied; nothing ran\n"
+    );
+}

@@ -50,6 +50,54 @@ pub struct Options {
     pub report_dir: Option<PathBuf>,
 }
 
+/// A folder a run needs that it cannot use: found before the first step, so a 40-minute
+/// drill never ends on a typo in `--report`.
+#[derive(Debug)]
+pub struct Unusable {
+    /// Which folder: `state` or `report`.
+    pub which: Folder,
+    pub path: PathBuf,
+    /// What is wrong with it, to follow its name: "is not writable: permission denied".
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Folder {
+    State,
+    Report,
+}
+
+impl Options {
+    /// Makes sure the state folder and the report folder exist and can be written.
+    pub fn check(&self) -> Result<(), Unusable> {
+        usable(&self.state_dir).map_err(|reason| Unusable {
+            which: Folder::State,
+            path: self.state_dir.clone(),
+            reason,
+        })?;
+        if let Some(dir) = &self.report_dir {
+            usable(dir).map_err(|reason| Unusable {
+                which: Folder::Report,
+                path: dir.clone(),
+                reason,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Creates `dir` if needed and writes (then removes) a file in it.
+fn usable(dir: &Path) -> Result<(), String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err("is a file, not a folder".into());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot be created: {}", crate::io_error_words(&e)))?;
+    let probe = dir.join(format!(".runbook-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| format!("is not writable: {}", crate::io_error_words(&e)))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 pub struct Summary {
     pub status: RunStatus,
     pub run_id: String,
