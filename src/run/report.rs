@@ -39,12 +39,16 @@ pub struct Report {
     /// What the operator chose after failures.
     choices: Vec<Value>,
     /// What `on failure` ran: its commands and checks are not a step's.
-    on_failure: Vec<Value>,
+    on_failure: StepReport,
     finished: Value,
 }
 
 impl Report {
+    /// Where a step's evidence goes; `on failure` has its own place, not a step of its own.
     fn step(&mut self, id: &str) -> &mut StepReport {
+        if id == "on_failure" {
+            return &mut self.on_failure;
+        }
         if let Some(index) = self.steps.iter().position(|s| s.id == id) {
             return &mut self.steps[index];
         }
@@ -80,7 +84,7 @@ impl Report {
             "undone": self.undone,
             "resumed": self.resumed,
             "choices": self.choices,
-            "on_failure": self.on_failure,
+            "on_failure": { "commands": self.on_failure.commands, "checks": self.on_failure.checks },
         })
     }
 
@@ -270,13 +274,6 @@ impl Listener for Report {
                 }
                 for (id, title) in steps {
                     self.step(id).title = title.clone();
-                }
-            }
-            Event::CommandStarted { step, .. } | Event::CommandFinished { step, .. } | Event::Check { step, .. }
-                if step == "on_failure" =>
-            {
-                if !matches!(event, Event::Check { pending: true, .. }) {
-                    self.on_failure.push(without_tag(event));
                 }
             }
             Event::StepStarted { step, title, attempt, .. } => {
