@@ -223,7 +223,14 @@ fn run_runbook(
         Answerer::Operator { screen } => {
             let start = resume_offer(&model, &options.state_dir, file, mode);
             if screen {
-                return exit_code(runbook::tui::run(&model, &options, start));
+                return match runbook::tui::run(&model, &options, start) {
+                    Ok(None) => {
+                        say!("Nothing ran.");
+                        Ok(exit::DENIED)
+                    }
+                    Ok(Some(summary)) => exit_code(Ok(summary)),
+                    Err(error) => exit_code(Err(error)),
+                };
             }
             let mut console = run::decide::Console::new(io::stdin().lock());
             if let Some(notice) = &start.notice {

@@ -467,3 +467,24 @@ fn the_terminal_ui_offers_the_same_resume() {
     assert_eq!(screen.exit_code(), 0);
     assert_eq!(crashed.read("runs"), "first\nsecond\nsecond\nthird\n");
 }
+
+#[test]
+fn the_terminal_ui_says_why_the_last_run_cannot_be_resumed_and_waits() {
+    let crashed = Crashed::incident();
+    edit(&crashed.test.path().join("resumable.runbook"), "echo first", "echo FIRST");
+    let state = crashed.test.path().join("state").display().to_string();
+    let args = ["run", "resumable.runbook", "--state-dir", &state].map(String::from);
+    let binary = assert_cmd::cargo::cargo_bin("runbook");
+    let Some(screen) = crate::support::tmux::Screen::start(crashed.test.path(), &binary, &args, &[], 100, 30) else {
+        return;
+    };
+    screen.wait_for("cannot be resumed");
+    screen.wait_for_question("start a new run from the first step");
+    // It stays until it is answered: nothing has started meanwhile.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(screen.text().contains("cannot be resumed"), "{}", screen.text());
+    assert_eq!(crashed.read("runs"), "first\nsecond\n");
+    screen.key("q");
+    assert_eq!(screen.exit_code(), 3, "{}", screen.text());
+    assert!(!leftover_of(&crashed.run_id()));
+}

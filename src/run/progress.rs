@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use super::decide::Choice;
 use super::event::{Answer, Event, Listener, RunStatus, StepStatus};
 use crate::duration::Duration;
 
@@ -152,7 +153,17 @@ impl<W: Write> Listener for Progress<W> {
                 };
                 writeln!(out, "gate {gate}: {question} → {answer} ({how})")
             }
-            Event::Chose { step, choice, by, .. } => writeln!(out, "      {by} chose to {} `{step}`", format!("{choice:?}").to_lowercase()),
+            // A drill always undoes and stops, by its rule: only a person's choice is news.
+            Event::Chose { by, .. } if by == "drill" => Ok(()),
+            Event::Chose { step, choice, by, .. } => {
+                let what = match choice {
+                    Choice::Retry => format!("retry `{step}`"),
+                    Choice::Skip => format!("skip `{step}`"),
+                    Choice::Undo => "undo the completed steps, then stop".to_string(),
+                    Choice::Abort => "abort, leaving everything as it is".to_string(),
+                };
+                writeln!(out, "      {by} chose to {what}")
+            }
             Event::StepFinished {
                 status,
                 duration_ms,

@@ -50,8 +50,8 @@ pub struct Start {
 }
 
 /// Runs the model with the screen: returns how the run ended, once the operator has read the
-/// outcome and quit.
-pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Summary, String> {
+/// outcome and quit; `None` when the operator chose, before anything ran, not to run at all.
+pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Option<Summary>, String> {
     let typical = Typical::read(&options.state_dir, &run::runbook_id(model));
     let mut app = App::new(model, &typical, run::decide::operator());
 
@@ -65,7 +65,9 @@ pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Summar
     let result = std::thread::scope(|scope| {
         let runner = scope.spawn(move || {
             let result = run_steps(model, options, start, &to_screen);
-            let _ = to_screen.send(Msg::Finished(result.as_ref().map(|s| s.status).map_err(Clone::clone)));
+            if let Some(status) = result.as_ref().map(|s| s.as_ref().map(|s| s.status)).transpose() {
+                let _ = to_screen.send(Msg::Finished(status.map_err(Clone::clone)));
+            }
             result
         });
         let shown = event_loop(&mut terminal, &mut app, messages, run::interrupt);
@@ -90,24 +92,25 @@ pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Summar
 
 /// The run's side: offer to resume (or say why not), then run every step, telling the
 /// screen everything.
-fn run_steps(model: &Model, options: &run::Options, start: Start, to_screen: &SyncSender<Msg>) -> Result<Summary, String> {
+fn run_steps(model: &Model, options: &run::Options, start: Start, to_screen: &SyncSender<Msg>) -> Result<Option<Summary>, String> {
     let listeners: Vec<Box<dyn Listener>> = vec![Box::new(Forward(to_screen.clone()))];
     let ask = Ask::new(to_screen.clone());
     if let Some(notice) = start.notice {
         if ask.new_run_instead(notice) != Some(true) {
-            return Err("the operator did not start a new run, so nothing ran".into());
+            return Ok(None);
         }
     }
     if let Some(found) = &start.offer {
+        // Quitting at the offer answers nothing: nothing runs.
         let Some(resume) = ask.resume(found.describe()) else {
-            return Err("nobody answered whether to resume the unfinished run, so nothing ran".into());
+            return Ok(None);
         };
         if resume {
             // The screen starts from what the run had done before it stopped.
             for event in found.events() {
                 let _ = to_screen.send(Msg::Run(Box::new(event.clone())));
             }
-            return run::resume(model, found, options, listeners, Box::new(ask));
+            return run::resume(model, found, options, listeners, Box::new(ask)).map(Some);
         }
     }
     // The old run is over for good: nothing it started may race the new one.
@@ -116,7 +119,7 @@ fn run_steps(model: &Model, options: &run::Options, start: Start, to_screen: &Sy
             let _ = to_screen.send(Msg::Notice(stopped));
         }
     }
-    run::start(model, options, listeners, Box::new(ask))
+    run::start(model, options, listeners, Box::new(ask)).map(Some)
 }
 
 /// Key presses and resizes, read on their own thread and sent to the loop.
