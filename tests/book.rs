@@ -79,7 +79,11 @@ fn documented_fields(markdown: &str) -> std::collections::HashMap<String, std::c
             like_steps.push(section.clone());
         }
         if let Some(heading) = line.strip_prefix("### ") {
-            section = if heading == "Top level" { Some(String::new()) } else { ticked(heading).into_iter().next() };
+            section = if heading == "Top level" {
+                Some(String::new())
+            } else {
+                ticked(heading).into_iter().next()
+            };
             scope = section.clone();
         } else if line.starts_with("## ") {
             (section, scope) = (None, None);
@@ -183,7 +187,17 @@ fn real_reports() -> Vec<serde_json::Value> {
     .expect_code(0);
     crate::support::Test::new()
         .current_dir(test.path())
-        .args(["run", "choices.runbook", "--no-tui", "--mode", "drill", "--state-dir", "s2", "--report", "r2"])
+        .args([
+            "run",
+            "choices.runbook",
+            "--no-tui",
+            "--mode",
+            "drill",
+            "--state-dir",
+            "s2",
+            "--report",
+            "r2",
+        ])
         .stdin("r\ns\nu\n")
         .run()
         .expect_code(1);
@@ -208,11 +222,27 @@ fn the_report_page_documents_every_field_a_real_report_has() {
     for report in &reports {
         undocumented(report, "", &fields, &mut missing);
     }
-    assert!(missing.is_empty(), "report.json fields missing from book/src/report.md: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "report.json fields missing from book/src/report.md: {missing:?}"
+    );
     // The runs above reach every part of the report.
     let seen = |key: &str| reports.iter().any(|r| r[key].as_array().is_some_and(|a| !a.is_empty()));
-    for key in ["steps", "gates", "restores", "flips", "notifications", "undone", "resumed", "choices"] {
+    for key in [
+        "steps",
+        "gates",
+        "restores",
+        "flips",
+        "notifications",
+        "undone",
+        "resumed",
+        "choices",
+    ] {
         assert!(seen(key), "no report had any `{key}`");
     }
-    assert!(reports.iter().any(|r| r["on_failure"]["commands"].as_array().is_some_and(|a| !a.is_empty())));
+    assert!(
+        reports
+            .iter()
+            .any(|r| r["on_failure"]["commands"].as_array().is_some_and(|a| !a.is_empty()))
+    );
 }

@@ -268,3 +268,17 @@ fn no_command_panics_when_its_reader_goes_away() {
         assert_eq!(status.code(), Some(code), "{args:?}: {status:?}");
     }
 }
+
+#[test]
+fn an_incident_run_past_its_rto_says_the_run_took_not_the_drill() {
+    let test = Test::new()
+        .file(
+            "r.runbook",
+            "runbook \"t\" {\n rto 1ms\n step s \"S\" {\n run `sleep 0.05`\n }\n}\n",
+        )
+        .args(["run", "r.runbook", "--no-tui", "--state-dir", "state"]);
+    let outcome = test.run();
+    outcome.expect_code(1);
+    assert!(outcome.stderr.contains(": the run took "), "{}", outcome.stderr);
+    assert!(!outcome.stderr.contains("the drill took"), "{}", outcome.stderr);
+}

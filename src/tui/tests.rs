@@ -472,3 +472,36 @@ fn scrolling_stops_at_the_oldest_line_kept() {
     assert_eq!(app.scroll, 31);
     assert!(frame(&app, 100, 30, 300).contains("$ pg_restore --jobs 4"));
 }
+
+#[test]
+fn a_run_with_skipped_steps_ends_as_finished_with_them_named_never_passed() {
+    let mut app = app(&Typical::default());
+    for (step, status) in [
+        ("fresh", StepStatus::Passed),
+        ("apart", StepStatus::Skipped),
+        ("restore", StepStatus::Skipped),
+    ] {
+        started(&mut app, step, 10);
+        step_finished(&mut app, step, status, 100, None);
+    }
+    app.update(run(Event::RunFinished {
+        status: RunStatus::Incomplete,
+        duration_ms: 12_000,
+        within_rto: Some(true),
+        recovery_point_age_ms: None,
+        within_rpo: None,
+        failed_step: None,
+        error: None,
+        skipped: vec!["apart".into(), "restore".into()],
+        at: String::new(),
+    }));
+    app.update(Msg::Finished(Ok(RunStatus::Incomplete)));
+    let summary = &app.finished.as_ref().expect("finished").summary;
+    assert!(
+        summary.starts_with("FINISHED with 2 steps skipped: apart, restore in 12.0s"),
+        "{summary}"
+    );
+    let screen = frame(&app, 120, 30, 20);
+    assert!(screen.contains("FINISHED with 2 steps skipped: apart, restore"), "{screen}");
+    assert!(!screen.contains("PASSED"), "{screen}");
+}
