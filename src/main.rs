@@ -234,7 +234,7 @@ fn run_runbook(
             }
             let mut console = run::decide::Console::new(io::stdin().lock());
             if let Some(notice) = &start.notice {
-                if !console.new_run_instead(notice) {
+                if !console.new_run_instead(notice, start.last_still_going) {
                     say!("Nothing ran.");
                     return Ok(exit::DENIED);
                 }
@@ -271,6 +271,7 @@ fn resume_offer(model: &Model, state_dir: &Path, file: &Path, mode: model::Mode)
             found.run_id,
             running.describe()
         ));
+        start.last_still_going = true;
         return start;
     }
     match found.check_against(model) {
@@ -302,6 +303,13 @@ fn resume_command(
             return Ok(exit::INVALID);
         }
     };
+    if let Some((name, _)) = found.command_line.iter().find(|(_, value)| value.contains(runbook::plan::MASK)) {
+        say!(
+            "error: cannot resume the run {}: its -p {name} held a secret, which the journal does not keep; start a new drill",
+            found.run_id
+        );
+        return Ok(exit::INVALID);
+    }
     if found.mode != model::Mode::Drill {
         say!(
             "error: cannot resume: the run {} is an incident run; resuming those needs `runbook run`",
@@ -325,8 +333,8 @@ fn resume_command(
     }
     run::install_interrupt_handler();
     match run::resume(&model, &found, &options, vec![progress()], Box::new(run::decide::DrillPolicy)) {
-        Err(error) if error.starts_with("refused: ") => {
-            say!("error: cannot resume the run {}: {}", found.run_id, &error["refused: ".len()..]);
+        Err(run::Error::Refused(reason)) => {
+            say!("error: cannot resume the run {}: {reason}", found.run_id);
             if let Some(stopped) = found.stop_cut_off() {
                 say!("{stopped}");
             }
@@ -357,20 +365,26 @@ fn progress() -> Box<dyn run::Listener> {
     }
 }
 
-fn exit_code(result: Result<run::Summary, String>) -> Result<u8, Failure> {
-    match result {
-        Ok(summary) => Ok(match summary.status {
-            run::RunStatus::Passed => exit::SUCCESS,
-            run::RunStatus::Failed | run::RunStatus::Incomplete => exit::FAILED,
-            run::RunStatus::Denied => exit::DENIED,
-            run::RunStatus::Interrupted => exit::INTERRUPTED,
-            run::RunStatus::Aborted => exit::DENIED,
-        }),
-        Err(error) => {
-            say!("error: the run could not go on: {error}");
-            Ok(exit::FAILED)
-        }
-    }
+/// The documented exit code of a run's outcome, said once here for every command that runs.
+fn exit_code(result: Result<run::Summary, run::Error>) -> Result<u8, Failure> {
+    let code = |status| match status {
+        run::RunStatus::Passed => exit::SUCCESS,
+        run::RunStatus::Failed | run::RunStatus::Incomplete => exit::FAILED,
+        run::RunStatus::Denied | run::RunStatus::Aborted => exit::DENIED,
+        run::RunStatus::Interrupted => exit::INTERRUPTED,
+    };
+    let error = match result {
+        Ok(summary) => return Ok(code(summary.status)),
+        Err(error) => error,
+    };
+    say!("error: {error}");
+    Ok(match error {
+        // Nothing ran: a setup error, as for a bad argument.
+        run::Error::Refused(_) | run::Error::Screen(_) => exit::INVALID,
+        run::Error::Record(_) => exit::FAILED,
+        // Evidence that cannot be kept is a failure, whatever the steps did.
+        run::Error::Evidence { .. } => exit::FAILED,
+    })
 }
 
 fn fmt_command(cli: &Cli, paths: &[std::path::PathBuf], check: bool) -> Result<u8, Failure> {

@@ -138,6 +138,16 @@ fn expect_failure(drill: &Drill, outcome: &Outcome, step: &str, check: Option<&s
     let incidents = std::fs::read_to_string(drill.run_dir().join("work/incidents.log")).expect("the failure notification");
     assert!(incidents.contains(&format!("Orders restore failed at {step}")), "{incidents}");
     assert!(drill.junit().contains("<failure message="), "{}", drill.junit());
+    // The recovery never happened, so its time is not said to be within the RTO.
+    assert!(report["result"]["within_rto"].is_null(), "{report:#}");
+    assert!(!outcome.stderr.contains("within the RTO"), "{}", outcome.stderr);
+    assert!(
+        drill
+            .junit()
+            .contains("<skipped message=\"not measured: the run did not get through every step\"/>"),
+        "{}",
+        drill.junit()
+    );
 }
 
 #[test]
@@ -593,6 +603,18 @@ fn a_folder_the_drill_cannot_use_is_said_before_anything_runs() {
     );
     let resumed = test.run_with(&["resume", "--state-dir", "a-file/state"]);
     resumed.expect_code(2);
+    // Files the run writes only at its end are looked at before its first step too.
+    std::fs::create_dir_all(test.path().join("report/report.json")).expect("a folder where a file goes");
+    let report_json = test.run_with(&["drill", "r.runbook", "--report", "report"]);
+    report_json.expect_code(2);
+    assert_eq!(
+        report_json.stderr,
+        "error: --report report holds a folder report.json, where the run must write a file; nothing ran\n"
+    );
+    std::fs::create_dir_all(test.path().join("state/history.jsonl")).expect("a folder where a file goes");
+    let history = test.run_with(&["drill", "r.runbook", "--state-dir", "state"]);
+    history.expect_code(2);
+    assert!(history.stderr.contains("holds a folder history.jsonl"), "{}", history.stderr);
     assert!(!test.path().join("ran").exists());
 
     // A folder nobody may write into: as root, the drill runs as `nobody` to see it.

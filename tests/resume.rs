@@ -207,7 +207,9 @@ fn a_skipped_step_is_settled_and_resume_goes_on_after_it() {
     let outcome = run_again(&crashed, Some("y\n"));
     outcome.expect_code(1);
     assert!(
-        outcome.stderr.contains("stopped at the step `second`, 2 of 4 steps done"),
+        outcome
+            .stderr
+            .contains("stopped at the step `second`, 1 of 4 steps done and 1 skipped"),
         "{}",
         outcome.stderr
     );
@@ -257,6 +259,29 @@ fn a_run_that_is_still_going_is_never_resumed_or_cleaned_up_after() {
         .current_dir(test.path())
         .stdin("n\n")
         .run();
+    // With nobody to ask, no second run starts beside one still going.
+    let unattended = Test::new()
+        .args([
+            "run",
+            "resumable.runbook",
+            "--no-tui",
+            "--mode",
+            "drill",
+            "--state-dir",
+            &state.display().to_string(),
+        ])
+        .current_dir(test.path())
+        .run();
+    // The live run's own command was left alone by all three.
+    let run_id = std::fs::read_dir(&state)
+        .expect("state")
+        .flatten()
+        .find(|e| e.path().is_dir())
+        .expect("a run")
+        .file_name()
+        .to_string_lossy()
+        .into_owned();
+    assert!(leftover_of(&run_id), "the live run's `sleep` was stopped");
     let pid = child.id();
     let _ = child.kill();
     let _ = child.wait();
@@ -271,6 +296,12 @@ fn a_run_that_is_still_going_is_never_resumed_or_cleaned_up_after() {
         rehearsal.stderr
     );
     assert!(rehearsal.stderr.contains("Nothing ran."), "{}", rehearsal.stderr);
+    unattended.expect_code(3);
+    assert!(
+        unattended.stderr.contains("not starting a run beside one still going"),
+        "{}",
+        unattended.stderr
+    );
     // Once its process is gone, the same run can be resumed (which also stops its `sleep`).
     let after = Test::new()
         .args(["resume", "--state-dir", &state.display().to_string()])
@@ -349,6 +380,12 @@ fn ctrl_c_stops_the_step_exits_130_and_can_be_resumed() {
         .expect("a run");
     let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).expect("journal");
     assert!(journal.contains("\"status\":\"interrupted\""), "{journal}");
+    // The step it stopped is not called broken.
+    assert!(
+        journal.contains(r#""step":"second","status":"interrupted","attempt":1"#)
+            && journal.contains("\"error\":\"stopped by Ctrl-C or SIGTERM after "),
+        "{journal}"
+    );
     assert!(
         !journal.contains("\"event\":\"undone\",\"step\":\"first\""),
         "an interrupt undoes no completed step: {journal}"

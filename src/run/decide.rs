@@ -138,11 +138,22 @@ impl<R: BufRead> Console<R> {
 
 impl<R: BufRead> Console<R> {
     /// Says why the last run is not offered for resume, and whether to start a new one.
-    /// With no answer (no stdin), a new run starts, as when a resume offer gets none.
-    pub fn new_run_instead(&mut self, notice: &str) -> bool {
+    /// With no answer (no stdin), a new run starts, as when a resume offer gets none; but
+    /// never beside a last run that is still going, unless someone says so.
+    pub fn new_run_instead(&mut self, notice: &str, last_still_going: bool) -> bool {
         say!("{notice}");
-        match self.ask("Start a new run from the first step? [Y/n] ") {
+        let prompt = if last_still_going {
+            "Start another run beside it, from the first step? [y/N] "
+        } else {
+            "Start a new run from the first step? [Y/n] "
+        };
+        match self.ask(prompt) {
+            Some(reply) if last_still_going => matches!(reply.to_lowercase().as_str(), "y" | "yes"),
             Some(reply) => !matches!(reply.to_lowercase().as_str(), "n" | "no"),
+            None if last_still_going => {
+                say!("No answer (standard input is closed): not starting a run beside one still going.");
+                false
+            }
             None => {
                 say!("No answer (standard input is closed): starting a new run.");
                 true
@@ -204,10 +215,11 @@ impl<R: BufRead> Decider for Console<R> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_account_has_a_name_in_the_user_database() {
+    fn the_account_name_is_the_one_the_user_database_gives() {
         // SAFETY: getuid cannot fail.
         let uid = unsafe { libc::getuid() };
-        let name = super::account_name(uid).expect("the test's own account has a name");
-        assert!(!name.is_empty() && !name.starts_with("uid "), "{name}");
+        let id = std::process::Command::new("id").arg("-un").output().expect("run id");
+        let expected = id.status.success().then(|| String::from_utf8_lossy(&id.stdout).trim().to_string());
+        assert_eq!(super::account_name(uid), expected);
     }
 }

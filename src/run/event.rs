@@ -11,7 +11,10 @@ use super::process::Stream;
 pub enum StepStatus {
     Passed,
     Failed,
+    /// Never ran, or the operator skipped it after it failed (the error says which).
     Skipped,
+    /// Stopped by Ctrl-C or SIGTERM while it ran: not broken, and it runs again on resume.
+    Interrupted,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +31,20 @@ pub enum RunStatus {
     /// Every step ran to its end, but the operator skipped some after they failed: not a
     /// pass, whatever the other steps did.
     Incomplete,
+}
+
+impl RunStatus {
+    /// The status as the report and the journal spell it.
+    pub fn word(self) -> &'static str {
+        match self {
+            RunStatus::Passed => "passed",
+            RunStatus::Failed => "failed",
+            RunStatus::Denied => "denied",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Aborted => "aborted",
+            RunStatus::Incomplete => "incomplete",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

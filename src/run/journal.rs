@@ -111,6 +111,20 @@ impl Running {
     }
 }
 
+/// Takes the journal's lock, to act for a run that has stopped (stop what it left running)
+/// with no other process resuming it meanwhile; refused, saying who, while one holds it. The
+/// lock lasts as long as the returned file is open.
+pub fn hold(path: &Path) -> Result<File, Option<Running>> {
+    use std::os::fd::AsRawFd;
+    let file = File::open(path).map_err(|_| None)?;
+    // SAFETY: flock on a file descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        Ok(file)
+    } else {
+        Err(Some(Running { pid: holder(&file) }))
+    }
+}
+
 /// Whether the run that wrote `path` is still going (its process holds the journal's lock).
 pub fn still_running(path: &Path) -> Option<Running> {
     use std::os::fd::AsRawFd;

@@ -4,6 +4,7 @@
 mod actions;
 mod check;
 pub mod decide;
+mod error;
 pub mod event;
 mod flip;
 pub mod functions;
@@ -29,6 +30,7 @@ use sha2::Digest;
 use crate::duration::Duration;
 use crate::model::{Action, ActionKind, Check, Model, Node, Step, stdlib};
 use decide::{Choice, Decider, DrillPolicy};
+pub use error::Error;
 use event::{Answer, StepStatus, now};
 pub use event::{Event, Listener, RunStatus};
 use functions::{StepResult, StepResults};
@@ -70,24 +72,18 @@ pub enum Folder {
 impl Options {
     /// Makes sure the state folder and the report folder exist and can be written.
     pub fn check(&self) -> Result<(), Unusable> {
-        usable(&self.state_dir).map_err(|reason| Unusable {
-            which: Folder::State,
-            path: self.state_dir.clone(),
-            reason,
-        })?;
+        let unusable = |which, path: PathBuf| move |reason| Unusable { which, path, reason };
+        usable(&self.state_dir, &["history.jsonl"]).map_err(unusable(Folder::State, self.state_dir.clone()))?;
         if let Some(dir) = &self.report_dir {
-            usable(dir).map_err(|reason| Unusable {
-                which: Folder::Report,
-                path: dir.clone(),
-                reason,
-            })?;
+            usable(dir, &["report.json", "junit.xml"]).map_err(unusable(Folder::Report, dir.clone()))?;
         }
         Ok(())
     }
 }
 
-/// Creates `dir` if needed and writes (then removes) a file in it.
-fn usable(dir: &Path) -> Result<(), String> {
+/// Creates `dir` if needed, writes (then removes) a file in it, and makes sure each of the
+/// `files` the run will write there at its end is a file it can write, if it is there.
+fn usable(dir: &Path, files: &[&str]) -> Result<(), String> {
     if dir.exists() && !dir.is_dir() {
         return Err("is a file, not a folder".into());
     }
@@ -95,6 +91,18 @@ fn usable(dir: &Path) -> Result<(), String> {
     let probe = dir.join(format!(".runbook-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(|e| format!("is not writable: {}", crate::io_error_words(&e)))?;
     let _ = std::fs::remove_file(&probe);
+    for name in files {
+        let path = dir.join(name);
+        if path.is_dir() {
+            return Err(format!("holds a folder {name}, where the run must write a file"));
+        }
+        if path.exists() {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("holds {name}, which cannot be written: {}", crate::io_error_words(&e)))?;
+        }
+    }
     Ok(())
 }
 
@@ -172,7 +180,7 @@ pub fn default_state_dir() -> PathBuf {
 }
 
 /// Runs every step in drill mode: gates are answered by their drill policy.
-pub fn drill(model: &Model, options: &Options, listeners: Vec<Box<dyn Listener + '_>>) -> Result<Summary, String> {
+pub fn drill(model: &Model, options: &Options, listeners: Vec<Box<dyn Listener + '_>>) -> Result<Summary, Error> {
     start(model, options, listeners, Box::new(DrillPolicy))
 }
 
@@ -182,19 +190,20 @@ pub fn start<'m>(
     options: &Options,
     listeners: Vec<Box<dyn Listener + 'm>>,
     decider: Box<dyn Decider + 'm>,
-) -> Result<Summary, String> {
+) -> Result<Summary, Error> {
     let run_id = new_run_id();
     // Commands run inside the work folder, so every path to it must be absolute.
-    let state_dir =
-        std::path::absolute(&options.state_dir).map_err(|e| format!("cannot use the state folder {}: {e}", options.state_dir.display()))?;
+    let state_dir = std::path::absolute(&options.state_dir)
+        .map_err(|e| Error::Record(format!("cannot use the state folder {}: {e}", options.state_dir.display())))?;
     let run_dir = state_dir.join(&run_id);
     for dir in [run_dir.join("work"), run_dir.join("logs")] {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {}", dir.display(), crate::io_error_words(&e)))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::Record(format!("cannot create {}: {}", dir.display(), crate::io_error_words(&e))))?;
     }
-    let journal = journal::Journal::create(&run_dir.join("journal.jsonl"))?;
+    let journal = journal::Journal::create(&run_dir.join("journal.jsonl")).map_err(Error::Record)?;
     let mut runner = Runner::new(model, &run_dir, run_id.clone(), journal, listeners);
     runner.decider = decider;
-    let status = runner.run(None)?;
+    let status = runner.run(None).map_err(Error::Record)?;
     finish(&runner, options, status, run_id, run_dir)
 }
 
@@ -205,23 +214,26 @@ pub fn resume<'m>(
     options: &Options,
     listeners: Vec<Box<dyn Listener + 'm>>,
     decider: Box<dyn Decider + 'm>,
-) -> Result<Summary, String> {
-    let point = found.check_against(model).map_err(|reason| format!("refused: {reason}"))?;
-    let journal = journal::Journal::append(&found.run_dir.join("journal.jsonl"))?;
+) -> Result<Summary, Error> {
+    let point = found.check_against(model).map_err(Error::Refused)?;
+    // Taking the journal's lock fails when another process resumed the run meanwhile.
+    let journal = journal::Journal::append(&found.run_dir.join("journal.jsonl")).map_err(Error::Refused)?;
+    found.unchanged().map_err(Error::Refused)?;
     let mut runner = Runner::new(model, &found.run_dir, found.run_id.clone(), journal, listeners);
     runner.decider = decider;
     for event in &found.events {
         runner.report.event(event);
     }
-    let status = runner.run(Some(point))?;
+    let status = runner.run(Some(point)).map_err(Error::Record)?;
     finish(&runner, options, status, found.run_id.clone(), found.run_dir.clone())
 }
 
-fn finish(runner: &Runner<'_>, options: &Options, status: RunStatus, run_id: String, run_dir: PathBuf) -> Result<Summary, String> {
+fn finish(runner: &Runner<'_>, options: &Options, status: RunStatus, run_id: String, run_dir: PathBuf) -> Result<Summary, Error> {
+    let evidence = |error| Error::Evidence { status, error };
     if let Some(dir) = &options.report_dir {
-        runner.report.write(dir)?;
+        runner.report.write(dir).map_err(evidence)?;
     }
-    runner.report.append_history(&options.state_dir)?;
+    runner.report.append_history(&options.state_dir).map_err(evidence)?;
     Ok(Summary { status, run_id, run_dir })
 }
 
@@ -301,6 +313,8 @@ struct Runner<'m> {
     attempts: std::collections::HashMap<String, u32>,
     /// Steps the operator chose to skip after they failed, in order.
     skipped: Vec<String>,
+    /// How long the last failed attempt of a step took, for the step the operator skips.
+    last_attempt_ms: u64,
 }
 
 impl<'m> Runner<'m> {
@@ -320,6 +334,7 @@ impl<'m> Runner<'m> {
             decider: Box::new(DrillPolicy),
             attempts: std::collections::HashMap::new(),
             skipped: Vec::new(),
+            last_attempt_ms: 0,
         }
     }
 
@@ -334,14 +349,18 @@ impl<'m> Runner<'m> {
         Ok(())
     }
 
-    fn start(&mut self) -> Result<(), String> {
-        let model = self.model;
-        // Every secret that can be read is read now, so its value is masked from the first
-        // line of output on, even where a command prints it from its own environment. One
-        // that cannot be read yet is left until it is needed, where the error belongs.
-        for secret in &model.secrets {
+    /// Every secret that can be read is read now, so its value is masked from the first line
+    /// of output on, even where a command prints it from its own environment. One that cannot
+    /// be read yet is left until it is needed, where the error belongs.
+    fn read_secrets(&mut self) {
+        for secret in &self.model.secrets {
             let _ = self.values.secret(&secret.name);
         }
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        let model = self.model;
+        self.read_secrets();
         let text = model.source.text();
         let mut params: Vec<(String, String)> = Vec::new();
         for param in &model.params {
@@ -361,7 +380,12 @@ impl<'m> Runner<'m> {
             runbook_sha256: hex(text.as_bytes()),
             binding_sha256: hex(binding.as_bytes()),
             params,
-            command_line: model.command_line.clone(),
+            // A `-p` value may hold a secret (a URL with a password): the journal never does.
+            command_line: model
+                .command_line
+                .iter()
+                .map(|(name, value)| (name.clone(), self.values.masker.mask(value)))
+                .collect(),
             fingerprints: resume::fingerprints(model),
             rto_ms: model.rto.map(|o| o.value.as_millis()),
             rpo_ms: model.rpo.map(|o| o.value.as_millis()),
@@ -385,11 +409,12 @@ impl<'m> Runner<'m> {
             Some(point) => self.pick_up(point)?,
         };
         let (mut status, mut failure) = self.procedure(done)?;
-        let measured = self.objectives();
-        if failure.is_none() && status == RunStatus::Passed {
+        // The recovery time is only known of a recovery that happened: every step passed.
+        let recovered = status == RunStatus::Passed && failure.is_none() && self.skipped.is_empty();
+        let measured = self.objectives(recovered);
+        if recovered {
             failure = measured.failure(self.model);
-        }
-        if status == RunStatus::Passed && failure.is_none() && !self.skipped.is_empty() {
+        } else if status == RunStatus::Passed && failure.is_none() {
             status = RunStatus::Incomplete;
         }
         if let Some(failed) = &failure {
@@ -427,6 +452,7 @@ impl<'m> Runner<'m> {
     /// left behind. Returns how many steps and gates at the start are settled.
     fn pick_up(&mut self, point: resume::Point) -> Result<usize, String> {
         let model = self.model;
+        self.read_secrets();
         self.values.started = point.started;
         self.recovery_point = point.recovery_point;
         self.attempts = point.attempts;
@@ -519,13 +545,14 @@ impl<'m> Runner<'m> {
         })
     }
 
-    /// The run's time against the RTO, and the restored data's age against the RPO.
-    fn objectives(&self) -> Measured {
+    /// The run's time against the RTO (when the recovery happened: every step passed), and
+    /// the restored data's age against the RPO (when something was restored).
+    fn objectives(&self, recovered: bool) -> Measured {
         let model = self.model;
         let elapsed = Duration::from_millis(self.values.started.elapsed().as_millis() as u64);
         Measured {
             elapsed,
-            within_rto: model.rto.map(|rto| elapsed <= rto.value),
+            within_rto: model.rto.filter(|_| recovered).map(|rto| elapsed <= rto.value),
             within_rpo: match (model.rpo, self.recovery_point) {
                 (Some(rpo), Some(point)) => Some(point <= rpo.value),
                 _ => None,
@@ -559,7 +586,7 @@ impl<'m> Runner<'m> {
                         step: step.id.clone(),
                         status: StepStatus::Skipped,
                         attempt: self.attempts.get(&step.id).copied().unwrap_or(0),
-                        duration_ms: 0,
+                        duration_ms: self.last_attempt_ms,
                         error: Some(format!("skipped by {by} after it failed: {error}")),
                         at: now(),
                     })?;
@@ -646,15 +673,22 @@ impl<'m> Runner<'m> {
                     return Ok(Ok(()));
                 }
                 Err(error) => {
-                    let error = self.values.masker.mask(&error);
+                    // Stopped on purpose is not broken: it is said as what it is.
+                    let (status, error) = if INTERRUPTED.load(Ordering::SeqCst) {
+                        let took = Duration::from_millis(duration_ms);
+                        (StepStatus::Interrupted, format!("stopped by Ctrl-C or SIGTERM after {took}"))
+                    } else {
+                        (StepStatus::Failed, self.values.masker.mask(&error))
+                    };
                     self.emit(Event::StepFinished {
                         step: step.id.clone(),
-                        status: StepStatus::Failed,
+                        status,
                         attempt,
                         duration_ms,
                         error: Some(error.clone()),
                         at: now(),
                     })?;
+                    self.last_attempt_ms = duration_ms;
                     // A failed attempt leaves nothing flipped behind it.
                     self.revert(&step.id, &flips)?;
                     last_error = error;

@@ -8,11 +8,13 @@ use crate::duration::Duration;
 
 pub struct Progress<W: Write> {
     out: W,
+    /// Who made the last choice after a failure: an abort is said as theirs.
+    chosen_by: Option<String>,
 }
 
 impl<W: Write> Progress<W> {
     pub fn new(out: W) -> Self {
-        Self { out }
+        Self { out, chosen_by: None }
     }
 
     pub fn out_mut(&mut self) -> &mut W {
@@ -55,7 +57,11 @@ impl<W: Write> Listener for Progress<W> {
                 let again = restarting
                     .as_ref()
                     .map_or(String::new(), |s| format!("; `{s}` was cut off and starts again"));
-                let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+                let plural = |n: usize, word: &str| match (n, word) {
+                    (1, word) => format!("1 {word}"),
+                    (n, "process") => format!("{n} processes"),
+                    (n, word) => format!("{n} {word}s"),
+                };
                 let leftovers = if *stopped > 0 {
                     format!(" (after stopping {} it left running)", plural(*stopped, "process"))
                 } else {
@@ -156,6 +162,7 @@ impl<W: Write> Listener for Progress<W> {
             // A drill always undoes and stops, by its rule: only a person's choice is news.
             Event::Chose { by, .. } if by == "drill" => Ok(()),
             Event::Chose { step, choice, by, .. } => {
+                self.chosen_by = Some(by.clone());
                 let what = match choice {
                     Choice::Retry => format!("retry `{step}`"),
                     Choice::Skip => format!("skip `{step}`"),
@@ -177,6 +184,7 @@ impl<W: Write> Listener for Progress<W> {
                     None => writeln!(out, "      ✗ failed after {}", ms(*duration_ms)),
                 },
                 StepStatus::Skipped => writeln!(out, "      skipped"),
+                StepStatus::Interrupted => writeln!(out, "      ■ {}", error.as_deref().unwrap_or("stopped")),
             },
             Event::Undone { step, what, ok, error } => match ok {
                 true => writeln!(out, "      undid {step}: {what}"),
@@ -208,7 +216,10 @@ impl<W: Write> Listener for Progress<W> {
                     RunStatus::Passed => writeln!(out, "✓ passed {time}{point}"),
                     RunStatus::Denied => writeln!(out, "■ stopped at a denied gate {time}"),
                     RunStatus::Interrupted => writeln!(out, "■ interrupted {time}"),
-                    RunStatus::Aborted => writeln!(out, "■ aborted by the operator {time}: {}", error.as_deref().unwrap_or("")),
+                    RunStatus::Aborted => {
+                        let by = self.chosen_by.as_deref().unwrap_or("the operator");
+                        writeln!(out, "■ aborted by {by} {time}: {}", error.as_deref().unwrap_or(""))
+                    }
                     RunStatus::Incomplete => writeln!(out, "✗ {} ({time}{point})", super::event::finished_with_skips(skipped)),
                     RunStatus::Failed => {
                         let at = failed_step.as_ref().map_or(String::new(), |s| format!(" at {s}"));

@@ -96,7 +96,7 @@ impl Report {
         let skipped = self
             .steps
             .iter()
-            .filter(|s| matches!(s.status, None | Some(StepStatus::Skipped)))
+            .filter(|s| matches!(s.status, None | Some(StepStatus::Skipped | StepStatus::Interrupted)))
             .count();
         let tests = self.steps.len() + usize::from(self.has_objectives());
         let total_ms = self.finished["duration_ms"].as_u64().unwrap_or(0);
@@ -133,6 +133,10 @@ impl Report {
                         escape(message),
                         escape(&checks_text(step))
                     );
+                }
+                Some(StepStatus::Interrupted) => {
+                    let message = step.error.as_deref().unwrap_or("stopped by Ctrl-C or SIGTERM");
+                    let _ = write!(xml, "\n      <skipped message=\"{}\"/>", escape(message));
                 }
                 None | Some(StepStatus::Skipped) => match &step.error {
                     // Skipped by the operator after it failed: say so, and why it failed.
@@ -180,9 +184,9 @@ impl Report {
             Some(error) if self.objectives_missed() => {
                 let _ = write!(case, "\n      <failure message=\"{}\"/>\n    </testcase>\n", escape(error));
             }
-            _ if matches!(self.finished["status"].as_str(), Some("passed" | "incomplete")) => case.push_str("</testcase>\n"),
-            // Stopped before the end: the objectives were never measured.
-            _ => case.push_str("\n      <skipped/>\n    </testcase>\n"),
+            _ if self.finished["status"] == "passed" => case.push_str("</testcase>\n"),
+            // A step failed or was skipped, or the run stopped: no recovery, nothing to time.
+            _ => case.push_str("\n      <skipped message=\"not measured: the run did not get through every step\"/>\n    </testcase>\n"),
         }
         Some(case)
     }

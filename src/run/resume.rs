@@ -25,6 +25,8 @@ pub struct Unfinished {
     pub command_line: Vec<(String, String)>,
     /// Set when the run is not over at all: its process is still writing the journal.
     pub running: Option<super::journal::Running>,
+    /// How long the journal was when it was read: if it grew since, someone else went on.
+    pub(super) journal_len: usize,
     pub(super) events: Vec<Event>,
 }
 
@@ -106,6 +108,20 @@ pub fn last_unfinished(state_dir: &Path, runbook: &Path, mode: Mode) -> Option<U
 }
 
 impl Unfinished {
+    /// Whether the journal is as it was read, once its lock is held: another process may have
+    /// resumed the run (and even finished it) while a person was deciding.
+    pub(super) fn unchanged(&self) -> Result<(), String> {
+        let now = std::fs::metadata(self.run_dir.join("journal.jsonl")).map_or(0, |m| m.len() as usize);
+        if now == self.journal_len {
+            Ok(())
+        } else {
+            Err(format!(
+                "the run {} went on in another process since it was read; look at it again before resuming",
+                self.run_id
+            ))
+        }
+    }
+
     /// The run, if it really stopped: one that is still going cannot be resumed.
     fn not_running(self) -> Result<Self, String> {
         match self.running {
@@ -130,9 +146,13 @@ impl Unfinished {
     }
 
     fn stop(&self, step: Option<&str>) -> Option<String> {
-        if let Some(running) = self.running {
-            return Some(format!("The run {} is still going: {}.", self.run_id, running.describe()));
-        }
+        // Held while stopping: a run that another process resumed since it was read must not
+        // lose its commands.
+        let _held = match super::journal::hold(&self.run_dir.join("journal.jsonl")) {
+            Ok(held) => held,
+            Err(Some(running)) => return Some(format!("The run {} is still going: {}.", self.run_id, running.describe())),
+            Err(None) => return None,
+        };
         let stopped = super::process::stop_leftovers(&self.run_id, step);
         let plural = if stopped == 1 { "process" } else { "processes" };
         let whose = step.map_or(format!("the run {}", self.run_id), |step| format!("its step `{step}`"));
@@ -165,6 +185,7 @@ impl Unfinished {
     pub fn describe(&self) -> String {
         let mut started_at = String::new();
         let mut done = 0;
+        let mut skipped = 0;
         let mut total = 0;
         let mut last_step: Option<&str> = None;
         for event in &self.events {
@@ -175,15 +196,24 @@ impl Unfinished {
                 }
                 Event::StepStarted { step, .. } => last_step = Some(step),
                 Event::StepFinished {
-                    status: StepStatus::Passed | StepStatus::Skipped,
+                    status: StepStatus::Passed,
                     ..
                 } => done += 1,
+                Event::StepFinished {
+                    status: StepStatus::Skipped,
+                    ..
+                } => skipped += 1,
                 _ => {}
             }
         }
         let stopped = last_step.map_or("before its first step".to_string(), |step| format!("at the step `{step}`"));
+        let skipped = if skipped > 0 {
+            format!(" and {skipped} skipped")
+        } else {
+            String::new()
+        };
         format!(
-            "run {} started {started_at} and stopped {stopped}, {done} of {total} steps done",
+            "run {} started {started_at} and stopped {stopped}, {done} of {total} steps done{skipped}",
             self.run_id
         )
     }
@@ -214,6 +244,7 @@ fn read(run_dir: &Path) -> Result<Unfinished, String> {
     };
     Ok(Unfinished {
         running: super::journal::still_running(&path),
+        journal_len: text.len(),
         run_id: run_id.clone(),
         run_dir: run_dir.to_path_buf(),
         runbook: PathBuf::from(runbook),
@@ -351,10 +382,14 @@ impl Unfinished {
             self.run_id.clone(),
             super::mask::Masker::default(),
         );
+        // The journal keeps parameters masked: compare them masked, and never show a secret.
+        for secret in &model.secrets {
+            let _ = values.secret(&secret.name);
+        }
         for (name, old_value) in params {
             let new_value = values
                 .var(&crate::model::Var::Param(name.clone()))
-                .map(|v| v.to_string())
+                .map(|v| values.masker.mask(&v.to_string()))
                 .unwrap_or_default();
             if &new_value != old_value {
                 return Err(format!(

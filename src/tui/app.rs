@@ -400,7 +400,7 @@ impl App {
                 if let Some(row) = self.row_mut(&step) {
                     row.status = match status {
                         StepStatus::Passed => Status::Passed,
-                        StepStatus::Failed => Status::Failed,
+                        StepStatus::Failed | StepStatus::Interrupted => Status::Failed,
                         StepStatus::Skipped => Status::Skipped,
                     };
                     if status != StepStatus::Skipped {
@@ -432,11 +432,7 @@ impl App {
                 ..
             } => {
                 let duration = Duration::from_millis(duration_ms);
-                let verdict = match status {
-                    RunStatus::Incomplete => crate::run::event::finished_with_skips(&skipped),
-                    other => status_word(other).to_string(),
-                };
-                let mut summary = format!("{verdict} in {}", short(duration));
+                let mut summary = format!("in {}", short(duration));
                 match (within_rto, self.rto) {
                     (Some(true), Some(rto)) => summary.push_str(&format!(", within the RTO of {}", short(rto))),
                     (Some(false), Some(rto)) => summary.push_str(&format!(", PAST the RTO of {}", short(rto))),
@@ -451,6 +447,11 @@ impl App {
                     };
                     summary.push_str(&format!("; restored data {age} old{verdict}"));
                 }
+                // The skipped steps' names come last or in brackets, never run into the time.
+                summary = match status {
+                    RunStatus::Incomplete => format!("{} ({summary})", crate::run::event::finished_with_skips(&skipped)),
+                    other => format!("{} {summary}", status_word(other)),
+                };
                 if let Some(error) = error {
                     summary.push_str(&format!(": {error}"));
                 }

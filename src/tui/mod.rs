@@ -47,18 +47,20 @@ pub struct Start {
     /// The last run, which cannot be resumed: what it left running is stopped once a new
     /// run replaces it.
     pub replaces: Option<Unfinished>,
+    /// The last run has not stopped: its process still holds the journal.
+    pub last_still_going: bool,
 }
 
 /// Runs the model with the screen: returns how the run ended, once the operator has read the
 /// outcome and quit; `None` when the operator chose, before anything ran, not to run at all.
-pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Option<Summary>, String> {
+pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Option<Summary>, run::Error> {
     let typical = Typical::read(&options.state_dir, &run::runbook_id(model));
     let mut app = App::new(model, &typical, run::decide::operator());
 
     install_panic_hook();
     let mut terminal = ratatui::try_init().map_err(|e| {
         restore();
-        format!("cannot take over the terminal ({e}); run again with --no-tui")
+        run::Error::Screen(format!("cannot take over the terminal ({e}); run again with --no-tui"))
     })?;
     let (to_screen, messages) = sync_channel(QUEUE);
     spawn_input(to_screen.clone());
@@ -66,7 +68,7 @@ pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Option
         let runner = scope.spawn(move || {
             let result = run_steps(model, options, start, &to_screen);
             if let Some(status) = result.as_ref().map(|s| s.as_ref().map(|s| s.status)).transpose() {
-                let _ = to_screen.send(Msg::Finished(status.map_err(Clone::clone)));
+                let _ = to_screen.send(Msg::Finished(status.map_err(ToString::to_string)));
             }
             result
         });
@@ -78,7 +80,9 @@ pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Option
             say!("runbook: the screen failed ({error}); stopping the run");
             run::interrupt();
         }
-        runner.join().unwrap_or_else(|_| Err("the run stopped on an internal error".into()))
+        runner
+            .join()
+            .unwrap_or_else(|_| Err(run::Error::Record("the run stopped on an internal error".into())))
     });
     // What was on the screen is gone with it: say how the run ended, and where it is.
     if let Some(finished) = &app.finished {
@@ -92,7 +96,7 @@ pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Option
 
 /// The run's side: offer to resume (or say why not), then run every step, telling the
 /// screen everything.
-fn run_steps(model: &Model, options: &run::Options, start: Start, to_screen: &SyncSender<Msg>) -> Result<Option<Summary>, String> {
+fn run_steps(model: &Model, options: &run::Options, start: Start, to_screen: &SyncSender<Msg>) -> Result<Option<Summary>, run::Error> {
     let listeners: Vec<Box<dyn Listener>> = vec![Box::new(Forward(to_screen.clone()))];
     let ask = Ask::new(to_screen.clone());
     if let Some(notice) = start.notice {

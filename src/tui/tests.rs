@@ -498,7 +498,7 @@ fn a_run_with_skipped_steps_ends_as_finished_with_them_named_never_passed() {
     app.update(Msg::Finished(Ok(RunStatus::Incomplete)));
     let summary = &app.finished.as_ref().expect("finished").summary;
     assert!(
-        summary.starts_with("FINISHED with 2 steps skipped: apart, restore in 12.0s"),
+        summary.starts_with("FINISHED with 2 steps skipped: apart, restore (in 12.0s, within the RTO"),
         "{summary}"
     );
     let screen = frame(&app, 120, 30, 20);
