@@ -192,7 +192,7 @@ fn a_skipped_step_is_never_a_pass() {
     assert!(history.contains(r#""status":"incomplete""#), "{history}");
     // Nothing that learns from past drills counts it as a clean one.
     let runbook = std::fs::canonicalize(test.path().join("r.runbook")).expect("the file");
-    let typical = runbook::run::report::Typical::read(&test.path().join("state"), &runbook.display().to_string());
+    let typical = runbook::run::Typical::read(&test.path().join("state"), &runbook.display().to_string());
     assert_eq!(typical.drills, 0);
 }
 

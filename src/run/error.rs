@@ -2,7 +2,7 @@
 //! of these: that is the run's outcome, in its [`RunStatus`]. `main` turns each kind into its
 //! exit code.
 
-use super::event::RunStatus;
+use super::evidence::event::RunStatus;
 
 #[derive(Debug)]
 pub enum Error {

@@ -10,8 +10,8 @@ use crate::duration::Duration;
 use crate::model::{Builtin, Expr, Function, Model, Part, Template, Var};
 use crate::shell::ScriptBuilder;
 
-use super::functions;
-use super::mask::Masker;
+use super::effects::files;
+use super::evidence::mask::Masker;
 
 /// A value as the runtime sees it.
 #[derive(Clone, Debug, PartialEq)]
@@ -130,7 +130,7 @@ impl<'m> Values<'m> {
                 .map(|text| text.trim_end_matches(['\n', '\r']).to_string())
                 .map_err(|error| format!("cannot read {}: {}", args[0], crate::io_error_words(&error))),
             Function::Newest => {
-                let found = functions::newest(&args[0], &args[1])?;
+                let found = files::newest(&args[0], &args[1])?;
                 found.ok_or_else(|| format!("no file in {} matches {}", args[0], args[1]))
             }
         }

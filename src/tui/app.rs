@@ -9,10 +9,10 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::bridge::{FailAsk, GateAsk, Msg, ResumeAsk};
 use crate::model::{Mode, Model, Node};
+use crate::run::Typical;
 use crate::run::decide::{Choice, GateDecision};
-use crate::run::event::{Answer, StepStatus};
-use crate::run::process::Stream;
-use crate::run::report::Typical;
+use crate::run::evidence::event::Stream;
+use crate::run::evidence::event::{Answer, StepStatus};
 use crate::run::{Event, RunStatus};
 
 /// Lines of output kept per step on screen; the log file has all of them.
@@ -449,7 +449,7 @@ impl App {
                 }
                 // The skipped steps' names come last or in brackets, never run into the time.
                 summary = match status {
-                    RunStatus::Incomplete => format!("{} ({summary})", crate::run::event::finished_with_skips(&skipped)),
+                    RunStatus::Incomplete => format!("{} ({summary})", crate::run::evidence::event::finished_with_skips(&skipped)),
                     other => format!("{} {summary}", status_word(other)),
                 };
                 if let Some(error) = error {

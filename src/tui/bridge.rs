@@ -9,7 +9,7 @@ use ratatui::crossterm::event::KeyEvent;
 
 use crate::model::{Gate, Step};
 use crate::run::decide::{Choice, Decider, GateDecision, operator};
-use crate::run::event::Answer;
+use crate::run::evidence::event::Answer;
 use crate::run::{Event, Listener, RunStatus};
 
 pub enum Msg {

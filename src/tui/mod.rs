@@ -22,7 +22,7 @@ use ratatui::backend::Backend;
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
 
 use crate::model::Model;
-use crate::run::report::Typical;
+use crate::run::Typical;
 use crate::run::resume::Unfinished;
 use crate::run::{self, Listener, Summary};
 use app::{App, Effect};

@@ -11,10 +11,10 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::app::{App, Effect, utc_time};
 use super::bridge::{FailAsk, GateAsk, Msg};
 use crate::model::{Mode, Options};
+use crate::run::Typical;
 use crate::run::decide::{Choice, GateDecision};
-use crate::run::event::{Answer, StepStatus};
-use crate::run::process::Stream;
-use crate::run::report::Typical;
+use crate::run::evidence::event::Stream;
+use crate::run::evidence::event::{Answer, StepStatus};
 use crate::run::{Event, RunStatus};
 use crate::source::Source;
 

@@ -105,10 +105,7 @@ impl<'m> Runner<'m> {
             &env,
             deadline,
             &masker,
-            &process::Control {
-                running_group: &RUNNING_GROUP,
-                stop: &INTERRUPTED,
-            },
+            &INTERRUPTION,
             &mut |stream, line| {
                 use std::io::Write;
                 if log.is_none() && log_error.is_none() {
@@ -186,7 +183,7 @@ impl<'m> Runner<'m> {
     }
 
     fn check(&mut self, step: &str, check: &'m Check, pending: bool) -> Result<Result<(), String>, String> {
-        let outcome = check::evaluate(&self.engine.0, &self.engine.1, check, &self.values);
+        let outcome = checks::evaluate(&self.engine.0, &self.engine.1, check, &self.values);
         let description = self
             .values
             .template(&check.description)
@@ -224,7 +221,7 @@ impl<'m> Runner<'m> {
             let last_try = Instant::now() >= limit;
             match self.check(step, check, !last_try)? {
                 Ok(()) => return Ok(Ok(())),
-                Err(error) if last_try || INTERRUPTED.load(Ordering::SeqCst) => {
+                Err(error) if last_try || INTERRUPTION.requested() => {
                     let waited = Duration::from_millis(started.elapsed().as_millis() as u64);
                     return Ok(Err(format!("gave up waiting after {waited}: {error}")));
                 }
@@ -286,7 +283,17 @@ impl<'m> Runner<'m> {
             }
         };
         let result = match self.model.channel(channel) {
-            Some(channel) => notify::send(channel, &text, &self.values),
+            Some(channel) => self.channel_settings(channel).and_then(|settings| {
+                let failed = self.values.failed.as_ref().map(|f| (f.what(), self.values.masker.mask(&f.error)));
+                let message = notify::Message {
+                    text: &text,
+                    runbook: &self.model.title,
+                    run_id: &self.values.run_id,
+                    mode: self.model.mode.as_str(),
+                    failed,
+                };
+                notify::send(channel.kind, &settings, &message)
+            }),
             None => Err(format!("no channel `{channel}`")),
         };
         let error = result.err().map(|e| self.values.masker.mask(&e));
@@ -296,5 +303,24 @@ impl<'m> Runner<'m> {
             ok: error.is_none(),
             error,
         })
+    }
+
+    /// A channel's settings with this run's values. A credential among them (a webhook URL,
+    /// a routing key) is masked from here on, wherever it would show.
+    fn channel_settings(&self, channel: &crate::model::Channel) -> Result<notify::Settings, String> {
+        let mut values = Vec::new();
+        let mut timeout = std::time::Duration::from_secs(10);
+        for (name, expr) in &channel.settings {
+            if let (true, crate::model::Expr::Duration(duration)) = (name == "timeout", expr) {
+                timeout = duration.to_std();
+                continue;
+            }
+            let value = self.values.expr(expr)?.to_string();
+            if notify::is_credential(channel.kind, name) {
+                self.values.masker.add(&value);
+            }
+            values.push((name.clone(), value));
+        }
+        Ok(notify::Settings { values, timeout })
     }
 }

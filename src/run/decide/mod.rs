@@ -6,27 +6,14 @@ use std::io::BufRead;
 
 use crate::say;
 
-use super::event::Answer;
+use super::evidence::event::Answer;
+pub use super::evidence::event::Choice;
 use crate::model::{Gate, Policy, Step};
 
 pub struct GateDecision {
     pub answer: Answer,
     pub by: String,
     pub how: String,
-}
-
-/// What to do about a step that failed (or that the operator stopped).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Choice {
-    /// Run the step again from its start.
-    Retry,
-    /// Leave it and go on with the next step.
-    Skip,
-    /// Undo the completed steps in reverse, then stop: the run failed.
-    Undo,
-    /// Stop here, leaving everything as it is.
-    Abort,
 }
 
 pub trait Decider {

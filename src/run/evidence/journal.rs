@@ -165,7 +165,7 @@ mod tests {
         };
         let output = Event::Output {
             step: "s".into(),
-            stream: super::super::process::Stream::Stdout,
+            stream: super::super::event::Stream::Stdout,
             line: "x".into(),
         };
         journal.record(&undone).unwrap();

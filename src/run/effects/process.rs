@@ -4,10 +4,10 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::mask::Masker;
+pub(crate) use crate::run::evidence::event::Stream;
+use crate::run::evidence::mask::Masker;
 
 /// Longest line kept whole; longer lines are split (the log still gets every byte).
 const MAX_LINE: usize = 64 * 1024;
@@ -16,18 +16,13 @@ const TAIL: usize = 64 * 1024;
 /// After SIGTERM, how long a process group gets to exit before SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(5);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
-
-/// How the rest of the process talks to a running command: where to publish its process
-/// group (for the interrupt handler) and the flag that asks it to stop.
-pub struct Control<'a> {
-    pub running_group: &'a AtomicI32,
-    pub stop: &'a AtomicBool,
+/// How the rest of the process talks to a running command: it is told the command's process
+/// group (so a stop reaches everything the command started), and asked whether to stop.
+pub(crate) trait Control {
+    /// The command now running leads this process group; 0 once it has ended.
+    fn running(&self, group: libc::pid_t);
+    /// Someone asked the running command to stop (Ctrl-C, SIGTERM).
+    fn requested(&self) -> bool;
 }
 
 pub enum Program {
@@ -87,10 +82,9 @@ pub fn run(
     env: &[(String, String)],
     deadline: Option<Instant>,
     masker: &Masker,
-    control: &Control<'_>,
+    control: &dyn Control,
     on_line: &mut dyn FnMut(Stream, &str),
 ) -> Result<Finished, String> {
-    let Control { running_group, stop } = control;
     let (program_path, args) = match program {
         Program::Argv(argv) => {
             let (first, rest) = argv.split_first().ok_or("the command is empty")?;
@@ -121,7 +115,7 @@ pub fn run(
     // see the end of output when the command's own copies close.
     drop(expression);
     let pid = handle.pids().first().copied().unwrap_or(0) as libc::pid_t;
-    running_group.store(pid, Ordering::SeqCst);
+    control.running(pid);
 
     let mut pipes = [Pipe::new(out_read, Stream::Stdout), Pipe::new(err_read, Stream::Stderr)];
     let mut tail = String::new();
@@ -164,7 +158,7 @@ pub fn run(
             }
         }
         // Ctrl-C: the handler already sent SIGTERM; make sure of it, and follow with SIGKILL.
-        if exited.is_none() && terminated_at.is_none() && stop.load(Ordering::SeqCst) {
+        if exited.is_none() && terminated_at.is_none() && control.requested() {
             signal_group(pid, libc::SIGTERM);
             terminated_at = Some(Instant::now());
             continue;
@@ -183,7 +177,7 @@ pub fn run(
             }
         }
     };
-    running_group.store(0, Ordering::SeqCst);
+    control.running(0);
     if timed_out {
         // Whatever the leader did, nothing of the group may outlive a timeout.
         signal_group(pid, libc::SIGKILL);

@@ -4,8 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::process::Stream;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
@@ -45,6 +43,28 @@ impl RunStatus {
             RunStatus::Incomplete => "incomplete",
         }
     }
+}
+
+/// Which of a command's outputs a line came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// What to do about a step that failed (or that the operator stopped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Choice {
+    /// Run the step again from its start.
+    Retry,
+    /// Leave it and go on with the next step.
+    Skip,
+    /// Undo the completed steps in reverse, then stop: the run failed.
+    Undo,
+    /// Stop here, leaving everything as it is.
+    Abort,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,7 +181,7 @@ pub enum Event {
     /// What the operator (or the drill) chose after a step failed.
     Chose {
         step: String,
-        choice: super::decide::Choice,
+        choice: Choice,
         by: String,
         at: String,
     },

@@ -2,9 +2,8 @@
 
 use std::io::Write;
 
-use super::decide::Choice;
-use super::event::{Answer, Event, Listener, RunStatus, StepStatus};
 use crate::duration::Duration;
+use crate::run::evidence::event::{Answer, Choice, Event, Listener, RunStatus, StepStatus, Stream};
 
 pub struct Progress<W: Write> {
     out: W,
@@ -99,7 +98,7 @@ impl<W: Write> Listener for Progress<W> {
                 argv.iter().map(|a| crate::shell::quote(a)).collect::<Vec<_>>().join(" ")
             ),
             Event::Output { stream, line, .. } => {
-                let mark = if *stream == super::process::Stream::Stderr { "!" } else { "│" };
+                let mark = if *stream == Stream::Stderr { "!" } else { "│" };
                 writeln!(out, "      {mark} {line}")
             }
             Event::CommandFinished { .. } => Ok(()),
@@ -220,7 +219,11 @@ impl<W: Write> Listener for Progress<W> {
                         let by = self.chosen_by.as_deref().unwrap_or("the operator");
                         writeln!(out, "■ aborted by {by} {time}: {}", error.as_deref().unwrap_or(""))
                     }
-                    RunStatus::Incomplete => writeln!(out, "✗ {} ({time}{point})", super::event::finished_with_skips(skipped)),
+                    RunStatus::Incomplete => writeln!(
+                        out,
+                        "✗ {} ({time}{point})",
+                        crate::run::evidence::event::finished_with_skips(skipped)
+                    ),
                     RunStatus::Failed => {
                         let at = failed_step.as_ref().map_or(String::new(), |s| format!(" at {s}"));
                         writeln!(out, "✗ FAILED{at} {time}{point}: {}", error.as_deref().unwrap_or(""))

@@ -7,11 +7,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString};
+use rhai::{Dynamic, Engine, EvalAltResult};
 use sha2::Digest;
 
 use crate::duration::Duration;
 use crate::model::checks::sandboxed_engine;
+use crate::run::effects::files;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
@@ -120,7 +121,8 @@ pub fn engine(steps: StepResults) -> (Engine, Budget) {
 /// timeout, giving `status`, `body` and, when the body is JSON, `json`.
 fn http(url: &str, headers: &rhai::Map) -> Fallible<rhai::Map> {
     let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let response = super::http::get(url, &headers, std::time::Duration::from_secs(10)).or_else(|e| fail(format!("{url}: {e}")))?;
+    let response =
+        crate::run::effects::http::get(url, &headers, std::time::Duration::from_secs(10)).or_else(|e| fail(format!("{url}: {e}")))?;
     let mut map = rhai::Map::new();
     map.insert("status".into(), Dynamic::from(i64::from(response.status)));
     let json = serde_json::from_str::<serde_json::Value>(&response.body)
@@ -142,60 +144,6 @@ fn rows_to_dynamic(mut rows: Vec<serde_json::Value>) -> Dynamic {
         }
     }
     rows.into_iter().map(json_to_dynamic).collect::<rhai::Array>().into()
-}
-
-/// A read-only query on PostgreSQL. Each row comes back as JSON (`to_jsonb`), so numbers,
-/// booleans, text and NULL keep their types; a statement that is not a SELECT (`SHOW`)
-/// falls back to text.
-fn postgres_sql(conn: &str, query: &str) -> Fallible<Dynamic> {
-    let mut config: postgres::Config = conn.parse().or_else(|e| fail(format!("not a PostgreSQL connection string: {e}")))?;
-    config.connect_timeout(std::time::Duration::from_secs(10));
-    config.options("-c statement_timeout=30000 -c default_transaction_read_only=on");
-    let mut client = config
-        .connect(postgres::NoTls)
-        .or_else(|e| fail(format!("cannot connect: {}", postgres_error(&e))))?;
-    let wrapped = format!(
-        "select to_jsonb(runbook_row) from ({}) as runbook_row limit 10001",
-        query.trim().trim_end_matches(';')
-    );
-    let rows = match client.query(wrapped.as_str(), &[]) {
-        Ok(rows) => rows.iter().map(|row| row.get::<_, serde_json::Value>(0)).collect::<Vec<_>>(),
-        Err(_) => {
-            let messages = client.simple_query(query).or_else(|e| fail(postgres_error(&e)))?;
-            messages
-                .iter()
-                .filter_map(|m| match m {
-                    postgres::SimpleQueryMessage::Row(row) => {
-                        let map: serde_json::Map<String, serde_json::Value> = row
-                            .columns()
-                            .iter()
-                            .enumerate()
-                            .map(|(i, c)| {
-                                (
-                                    c.name().to_string(),
-                                    row.get(i)
-                                        .map_or(serde_json::Value::Null, |v| serde_json::Value::String(v.to_string())),
-                                )
-                            })
-                            .collect();
-                        Some(serde_json::Value::Object(map))
-                    }
-                    _ => None,
-                })
-                .collect()
-        }
-    };
-    if rows.len() > 10_000 {
-        return fail("the query returned more than 10,000 rows; count them in SQL instead");
-    }
-    Ok(rows_to_dynamic(rows))
-}
-
-fn postgres_error(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => db.message().to_string(),
-        None => error.to_string(),
-    }
 }
 
 fn json_to_dynamic(value: serde_json::Value) -> Dynamic {
@@ -247,49 +195,21 @@ fn register_files(engine: &mut Engine) {
     engine.register_fn("age", |path: &str| -> Fallible<Duration> { age(path) });
     engine.register_fn("sha256", |path: &str| -> Fallible<String> { sha256(path) });
     engine.register_fn("newest", |dir: &str, pattern: &str| -> Fallible<String> {
-        newest(dir, pattern).map(Option::unwrap_or_default).map_err(Into::into)
+        files::newest(dir, pattern).map(Option::unwrap_or_default).map_err(Into::into)
     });
     engine.register_fn("count", |dir: &str, pattern: &str| -> Fallible<i64> {
-        Ok(matching(dir, pattern)?.len() as i64)
+        Ok(files::matching(dir, pattern)?.len() as i64)
     });
     engine.register_fn("canonical", |path: &str| -> Fallible<String> {
         std::fs::canonicalize(path)
             .map(|p| p.display().to_string())
             .or_else(|e| fail(format!("{path}: {}", crate::io_error_words(&e))))
     });
-    engine.register_fn("inside", |path: &str, dir: &str| inside(Path::new(path), Path::new(dir)));
+    engine.register_fn("inside", |path: &str, dir: &str| files::inside(Path::new(path), Path::new(dir)));
     engine.register_fn("device", |path: &str| -> Fallible<i64> {
         use std::os::unix::fs::MetadataExt;
         Ok(metadata(path)?.dev() as i64)
     });
-}
-
-/// Whether `path` is `dir` or inside it, following symlinks as far as the paths exist.
-pub fn inside(path: &Path, dir: &Path) -> bool {
-    resolve_existing(path).starts_with(resolve_existing(dir))
-}
-
-/// The canonical form of the longest part of `path` that exists, plus the rest as written.
-fn resolve_existing(path: &Path) -> std::path::PathBuf {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(path)
-    };
-    let mut existing = absolute.as_path();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(canonical) = std::fs::canonicalize(existing) {
-            return rest.iter().rev().fold(canonical, |p, part| p.join(part));
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                existing = parent;
-            }
-            _ => return absolute,
-        }
-    }
 }
 
 fn metadata(path: &str) -> Fallible<std::fs::Metadata> {
@@ -313,69 +233,8 @@ fn sha256(path: &str) -> Fallible<String> {
     Ok(format!("{:x}", hasher.finalize()))
 }
 
-fn matching(dir: &str, pattern: &str) -> Result<Vec<(SystemTime, String)>, String> {
-    let glob = glob::Pattern::new(pattern).map_err(|e| format!("`{pattern}` is not a valid pattern: {e}"))?;
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{dir}: {}", crate::io_error_words(&e)))?;
-    let mut found = Vec::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if !glob.matches(&name.to_string_lossy()) {
-            continue;
-        }
-        // Follow symlinks: `latest.db -> orders-2026-11-14.db` is a backup too.
-        let Ok(meta) = std::fs::metadata(entry.path()) else { continue };
-        if meta.is_file() {
-            found.push((
-                meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-                entry.path().display().to_string(),
-            ));
-        }
-    }
-    Ok(found)
-}
-
-/// The most recently modified file in `dir` whose name matches `pattern`.
-pub fn newest(dir: &str, pattern: &str) -> Result<Option<String>, String> {
-    let mut found = matching(dir, pattern)?;
-    found.sort();
-    Ok(found.pop().map(|(_, path)| path))
-}
-
 /// Runs a read-only query. One row of one column gives that value; otherwise an array of
 /// rows, each a map of column to value.
-pub fn sql(conn: &str, query: &str) -> Fallible<Dynamic> {
-    if conn.starts_with("postgres://") || conn.starts_with("postgresql://") {
-        return postgres_sql(conn, query);
-    }
-    if !Path::new(conn).exists() {
-        return fail(format!("{conn}: no such database file"));
-    }
-    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let db = rusqlite::Connection::open_with_flags(conn, flags).or_else(|e| fail(format!("{conn}: {e}")))?;
-    let mut statement = db.prepare(query).or_else(|e| fail(format!("{e}")))?;
-    let columns: Vec<String> = statement.column_names().iter().map(|c| c.to_string()).collect();
-    let mut rows = statement.query([]).or_else(|e| fail(format!("{e}")))?;
-    let mut result: Vec<Dynamic> = Vec::new();
-    while let Some(row) = rows.next().or_else(|e| fail(format!("{e}")))? {
-        let mut map = rhai::Map::new();
-        for (index, column) in columns.iter().enumerate() {
-            let value = match row.get_ref(index).or_else(|e| fail(format!("{e}")))? {
-                rusqlite::types::ValueRef::Null => Dynamic::UNIT,
-                rusqlite::types::ValueRef::Integer(i) => Dynamic::from(i),
-                rusqlite::types::ValueRef::Real(f) => Dynamic::from(f),
-                rusqlite::types::ValueRef::Text(t) => Dynamic::from(ImmutableString::from(String::from_utf8_lossy(t).as_ref())),
-                rusqlite::types::ValueRef::Blob(b) => Dynamic::from(b.len() as i64),
-            };
-            map.insert(column.as_str().into(), value);
-        }
-        result.push(map.into());
-        if result.len() > 10_000 {
-            return fail("the query returned more than 10,000 rows; count them in SQL instead");
-        }
-    }
-    if result.len() == 1 && columns.len() == 1 {
-        let map = result.pop().expect("one row").cast::<rhai::Map>();
-        return Ok(map.into_values().next().unwrap_or(Dynamic::UNIT));
-    }
-    Ok(result.into())
+fn sql(conn: &str, query: &str) -> Fallible<Dynamic> {
+    crate::run::effects::sql::query(conn, query).map(rows_to_dynamic).or_else(fail)
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::event::{Event, Listener};
-use super::progress::Progress;
+use super::plain::Progress;
+use crate::run::evidence::event::{Event, Listener};
 
 pub struct Live {
     lines: Progress<Vec<u8>>,

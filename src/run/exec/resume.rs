@@ -9,10 +9,11 @@ use std::time::{Instant, SystemTime};
 
 use sha2::Digest;
 
-use super::event::{Answer, Event, RunStatus, StepStatus};
-use super::flip::Applied;
 use crate::duration::Duration;
 use crate::model::{FileFormat, Mode, Model, Node};
+use crate::run::effects::flip::Applied;
+use crate::run::evidence::event::{Answer, Event, RunStatus, StepStatus};
+use crate::run::evidence::journal;
 
 /// A run whose journal has no end, as found in the state folder.
 pub struct Unfinished {
@@ -24,7 +25,7 @@ pub struct Unfinished {
     /// The `-p` values the run started with.
     pub command_line: Vec<(String, String)>,
     /// Set when the run is not over at all: its process is still writing the journal.
-    pub running: Option<super::journal::Running>,
+    pub running: Option<journal::Running>,
     /// How long the journal was when it was read: if it grew since, someone else went on.
     pub(super) journal_len: usize,
     pub(super) events: Vec<Event>,
@@ -148,12 +149,12 @@ impl Unfinished {
     fn stop(&self, step: Option<&str>) -> Option<String> {
         // Held while stopping: a run that another process resumed since it was read must not
         // lose its commands.
-        let _held = match super::journal::hold(&self.run_dir.join("journal.jsonl")) {
+        let _held = match journal::hold(&self.run_dir.join("journal.jsonl")) {
             Ok(held) => held,
             Err(Some(running)) => return Some(format!("The run {} is still going: {}.", self.run_id, running.describe())),
             Err(None) => return None,
         };
-        let stopped = super::process::stop_leftovers(&self.run_id, step);
+        let stopped = crate::run::effects::process::stop_leftovers(&self.run_id, step);
         let plural = if stopped == 1 { "process" } else { "processes" };
         let whose = step.map_or(format!("the run {}", self.run_id), |step| format!("its step `{step}`"));
         (stopped > 0).then(|| format!("Stopped {stopped} {plural} that {whose} had left running."))
@@ -243,7 +244,7 @@ fn read(run_dir: &Path) -> Result<Unfinished, String> {
         return Err(format!("the journal {} does not start with the run's start", path.display()));
     };
     Ok(Unfinished {
-        running: super::journal::still_running(&path),
+        running: journal::still_running(&path),
         journal_len: text.len(),
         run_id: run_id.clone(),
         run_dir: run_dir.to_path_buf(),
@@ -376,11 +377,11 @@ impl Unfinished {
                 "{what}; resuming would run the procedure in a different order than it started"
             ));
         }
-        let values = super::values::Values::new(
+        let values = crate::run::values::Values::new(
             model,
             self.run_dir.join("work"),
             self.run_id.clone(),
-            super::mask::Masker::default(),
+            crate::run::evidence::mask::Masker::default(),
         );
         // The journal keeps parameters masked: compare them masked, and never show a secret.
         for secret in &model.secrets {

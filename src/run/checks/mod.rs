@@ -5,8 +5,11 @@ use rhai::{Dynamic, Engine, Scope};
 use crate::duration::Duration;
 use crate::model::{Builtin, Check, ParamType};
 
-use super::functions::Budget;
 use super::values::{Value, Values};
+use crate::run::evidence::mask::Masker;
+use functions::Budget;
+
+pub(crate) mod functions;
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Outcome {
@@ -141,7 +144,7 @@ enum Problem {
 /// Evaluates a [`Shape`] part by part, noting what each part was.
 struct Seer<'e, 's> {
     engine: &'e Engine,
-    masker: &'e super::mask::Masker,
+    masker: &'e Masker,
     scope: &'e mut Scope<'s>,
     seen: Vec<String>,
     bound: usize,
@@ -426,7 +429,7 @@ fn describe_whole(value: &Dynamic) -> String {
     value.to_string()
 }
 
-fn describe(value: &Dynamic, masker: &super::mask::Masker) -> String {
+fn describe(value: &Dynamic, masker: &Masker) -> String {
     truncate(&masker.mask(&describe_whole(value)), 200)
 }
 
@@ -461,10 +464,10 @@ mod tests {
     fn outcomes(checks: &str, secret: &str) -> Vec<Outcome> {
         let text = format!("runbook \"t\" {{\n  param dir = \"/tmp\"\n  param count: int = 1042\n  step s \"S\" {{\n{checks}\n  }}\n}}\n");
         let model = crate::model::load(&Source::new("t.runbook", text), &Options::default()).expect("a runbook");
-        let masker = super::super::mask::Masker::default();
+        let masker = Masker::default();
         masker.add(secret);
         let values = Values::new(&model, std::env::temp_dir(), "run".into(), masker);
-        let (engine, budget) = super::super::functions::engine(Default::default());
+        let (engine, budget) = functions::engine(Default::default());
         let step = model.steps().next().expect("a step");
         step.actions
             .iter()

@@ -1,0 +1,101 @@
+//! Read-only SQL against the engines a restore is verified on: SQLite files and PostgreSQL
+//! servers, chosen by the connection text. Every row comes back as a JSON object of column to
+//! value, whatever the engine, so a check sees numbers, text, booleans and NULL the same way.
+//! A new engine's queries belong here, behind the same `query`.
+
+use std::path::Path;
+
+/// More rows than this is a mistake in the check: count them in SQL instead.
+const MAX_ROWS: usize = 10_000;
+
+/// Runs `query` read-only on `conn`: a `postgres://` URL or a SQLite file's path.
+pub(crate) fn query(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, String> {
+    let rows = if conn.starts_with("postgres://") || conn.starts_with("postgresql://") {
+        postgres(conn, query)?
+    } else {
+        sqlite(conn, query)?
+    };
+    if rows.len() > MAX_ROWS {
+        return Err(format!("the query returned more than {MAX_ROWS} rows; count them in SQL instead"));
+    }
+    Ok(rows)
+}
+
+fn sqlite(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, String> {
+    use rusqlite::types::ValueRef;
+    if !Path::new(conn).exists() {
+        return Err(format!("{conn}: no such database file"));
+    }
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let db = rusqlite::Connection::open_with_flags(conn, flags).map_err(|e| format!("{conn}: {e}"))?;
+    let mut statement = db.prepare(query).map_err(|e| e.to_string())?;
+    let columns: Vec<String> = statement.column_names().iter().map(|c| c.to_string()).collect();
+    let mut rows = statement.query([]).map_err(|e| e.to_string())?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let mut object = serde_json::Map::new();
+        for (index, column) in columns.iter().enumerate() {
+            let value = match row.get_ref(index).map_err(|e| e.to_string())? {
+                ValueRef::Null => serde_json::Value::Null,
+                ValueRef::Integer(i) => i.into(),
+                ValueRef::Real(f) => f.into(),
+                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                // A blob is shown by its size: its bytes mean nothing in a check.
+                ValueRef::Blob(b) => (b.len() as i64).into(),
+            };
+            object.insert(column.clone(), value);
+        }
+        found.push(serde_json::Value::Object(object));
+        if found.len() > MAX_ROWS {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+/// Each row comes back as JSON (`to_jsonb`), so numbers, booleans, text and NULL keep their
+/// types; a statement that is not a SELECT (`SHOW`) falls back to text.
+fn postgres(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, String> {
+    let mut config: postgres::Config = conn.parse().map_err(|e| format!("not a PostgreSQL connection string: {e}"))?;
+    config.connect_timeout(std::time::Duration::from_secs(10));
+    config.options("-c statement_timeout=30000 -c default_transaction_read_only=on");
+    let mut client = config
+        .connect(postgres::NoTls)
+        .map_err(|e| format!("cannot connect: {}", postgres_error(&e)))?;
+    let wrapped = format!(
+        "select to_jsonb(runbook_row) from ({}) as runbook_row limit {}",
+        query.trim().trim_end_matches(';'),
+        MAX_ROWS + 1
+    );
+    if let Ok(rows) = client.query(wrapped.as_str(), &[]) {
+        return Ok(rows.iter().map(|row| row.get::<_, serde_json::Value>(0)).collect());
+    }
+    let messages = client.simple_query(query).map_err(|e| postgres_error(&e))?;
+    Ok(messages
+        .iter()
+        .filter_map(|message| match message {
+            postgres::SimpleQueryMessage::Row(row) => {
+                let object: serde_json::Map<String, serde_json::Value> = row
+                    .columns()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let value = row
+                            .get(i)
+                            .map_or(serde_json::Value::Null, |v| serde_json::Value::String(v.to_string()));
+                        (c.name().to_string(), value)
+                    })
+                    .collect();
+                Some(serde_json::Value::Object(object))
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+fn postgres_error(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => error.to_string(),
+    }
+}

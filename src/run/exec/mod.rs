@@ -1,0 +1,421 @@
+//! The executor: how one run goes, from its start (or where a resumed run picks up) through
+//! its steps and gates to its end, the objectives measured and `on failure` run. It emits
+//! [`Event`]s for everything it does and asks a [`Decider`] whenever someone must choose; it
+//! knows nothing of screens. What it does to the world goes through `effects`, what it
+//! leaves through `evidence`. It may not draw, print or read a terminal.
+
+mod actions;
+pub(crate) mod interrupt;
+pub mod resume;
+mod step;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration as StdDuration, Instant};
+
+use rhai::Engine;
+use sha2::Digest;
+
+use super::checks::{self, functions};
+use super::decide::Decider;
+use super::effects::{flip, notify, process, sqlite};
+use super::error::Error;
+use super::evidence::event::{Answer, Choice, Event, Listener, RunStatus, StepStatus, now};
+pub(crate) use super::evidence::journal;
+use super::evidence::{mask, report};
+use super::options::{Options, Summary};
+use super::values::{Failed, Values};
+use crate::duration::Duration;
+use crate::model::{Action, ActionKind, Check, Model, Node, Step, stdlib};
+use functions::{StepResult, StepResults};
+use interrupt::INTERRUPTION;
+
+/// How long a `wait until` with no `within` and no step timeout keeps trying.
+const DEFAULT_WAIT: StdDuration = StdDuration::from_secs(3600);
+const DEFAULT_POLL: StdDuration = StdDuration::from_secs(5);
+
+/// Runs every step with a person deciding at gates and failures (`runbook run`).
+pub(crate) fn start<'m>(
+    model: &'m Model,
+    options: &Options,
+    listeners: Vec<Box<dyn Listener + 'm>>,
+    decider: Box<dyn Decider + 'm>,
+) -> Result<Summary, Error> {
+    let run_id = new_run_id();
+    // Commands run inside the work folder, so every path to it must be absolute.
+    let state_dir = std::path::absolute(&options.state_dir)
+        .map_err(|e| Error::Record(format!("cannot use the state folder {}: {e}", options.state_dir.display())))?;
+    let run_dir = state_dir.join(&run_id);
+    for dir in [run_dir.join("work"), run_dir.join("logs")] {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::Record(format!("cannot create {}: {}", dir.display(), crate::io_error_words(&e))))?;
+    }
+    let journal = journal::Journal::create(&run_dir.join("journal.jsonl")).map_err(Error::Record)?;
+    let mut runner = Runner::new(model, &run_dir, run_id.clone(), journal, listeners, decider);
+    let status = runner.run(None).map_err(Error::Record)?;
+    finish(&runner, options, status, run_id, run_dir)
+}
+
+/// Continues a run that stopped before it finished (a crash, a kill, a lost laptop).
+pub(crate) fn continue_run<'m>(
+    model: &'m Model,
+    found: &resume::Unfinished,
+    options: &Options,
+    listeners: Vec<Box<dyn Listener + 'm>>,
+    decider: Box<dyn Decider + 'm>,
+) -> Result<Summary, Error> {
+    let point = found.check_against(model).map_err(Error::Refused)?;
+    // Taking the journal's lock fails when another process resumed the run meanwhile.
+    let journal = journal::Journal::append(&found.run_dir.join("journal.jsonl")).map_err(Error::Refused)?;
+    found.unchanged().map_err(Error::Refused)?;
+    let mut runner = Runner::new(model, &found.run_dir, found.run_id.clone(), journal, listeners, decider);
+    for event in found.events() {
+        runner.report.event(event);
+    }
+    let status = runner.run(Some(point)).map_err(Error::Record)?;
+    finish(&runner, options, status, found.run_id.clone(), found.run_dir.clone())
+}
+
+fn finish(runner: &Runner<'_>, options: &Options, status: RunStatus, run_id: String, run_dir: PathBuf) -> Result<Summary, Error> {
+    let evidence = |error| Error::Evidence { status, error };
+    if let Some(dir) = &options.report_dir {
+        runner.report.write(dir).map_err(evidence)?;
+    }
+    runner.report.append_history(&options.state_dir).map_err(evidence)?;
+    Ok(Summary { status, run_id, run_dir })
+}
+
+/// A step that finished, with the flips it made, for undo.
+struct Completed<'m> {
+    step: &'m Step,
+    flips: Vec<flip::Applied>,
+}
+
+/// How a step ended once everyone had their say.
+enum Settled {
+    Done,
+    Interrupted,
+    Failed { error: String, undo: bool },
+}
+
+/// The objectives as the run met them.
+struct Measured {
+    elapsed: Duration,
+    within_rto: Option<bool>,
+    within_rpo: Option<bool>,
+    recovery_point: Option<Duration>,
+}
+
+impl Measured {
+    /// A missed RTO or RPO, when every step passed: both are said when both are missed.
+    fn failure(&self, model: &Model) -> Option<Failed> {
+        let mut missed = Vec::new();
+        let mut errors = Vec::new();
+        if let (Some(false), Some(rto)) = (self.within_rto, model.rto) {
+            missed.push("rto");
+            let run = model.mode.run_word();
+            errors.push(format!("the {run} took {}, past the RTO of {}", self.elapsed, rto.value));
+        }
+        if let (Some(false), Some(rpo), Some(point)) = (self.within_rpo, model.rpo, self.recovery_point) {
+            missed.push("rpo");
+            errors.push(format!("the restored backup was {point} old, past the RPO of {}", rpo.value));
+        }
+        (!missed.is_empty()).then(|| Failed {
+            step: None,
+            missed,
+            error: errors.join("; "),
+        })
+    }
+}
+
+pub(crate) struct Runner<'m> {
+    model: &'m Model,
+    values: Values<'m>,
+    engine: (Engine, functions::Budget),
+    steps: StepResults,
+    journal: journal::Journal,
+    report: report::Report,
+    listeners: Vec<Box<dyn Listener + 'm>>,
+    logs: PathBuf,
+    completed: Vec<Completed<'m>>,
+    /// The age of the newest backup a restore brought back.
+    recovery_point: Option<Duration>,
+    decider: Box<dyn Decider + 'm>,
+    /// The last attempt number of each step that started.
+    attempts: std::collections::HashMap<String, u32>,
+    /// Steps the operator chose to skip after they failed, in order.
+    skipped: Vec<String>,
+    /// How long the last failed attempt of a step took, for the step the operator skips.
+    last_attempt_ms: u64,
+}
+
+impl<'m> Runner<'m> {
+    fn new(
+        model: &'m Model,
+        run_dir: &Path,
+        run_id: String,
+        journal: journal::Journal,
+        listeners: Vec<Box<dyn Listener + 'm>>,
+        decider: Box<dyn Decider + 'm>,
+    ) -> Self {
+        let steps = StepResults::default();
+        Runner {
+            model,
+            values: Values::new(model, run_dir.join("work"), run_id, mask::Masker::default()),
+            engine: functions::engine(steps.clone()),
+            steps,
+            journal,
+            report: report::Report::default(),
+            listeners,
+            logs: run_dir.join("logs"),
+            completed: Vec::new(),
+            recovery_point: None,
+            decider,
+            attempts: std::collections::HashMap::new(),
+            skipped: Vec::new(),
+            last_attempt_ms: 0,
+        }
+    }
+
+    /// Journals the event, then tells the listeners. The journal reaches the disk at the next
+    /// [`Runner::barrier`].
+    fn emit(&mut self, event: Event) -> Result<(), String> {
+        self.journal.record(&event)?;
+        self.report.event(&event);
+        for listener in &mut self.listeners {
+            listener.event(&event);
+        }
+        Ok(())
+    }
+
+    /// Every secret that can be read is read now, so its value is masked from the first line
+    /// of output on, even where a command prints it from its own environment. One that cannot
+    /// be read yet is left until it is needed, where the error belongs.
+    fn read_secrets(&mut self) {
+        for secret in &self.model.secrets {
+            let _ = self.values.secret(&secret.name);
+        }
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        let model = self.model;
+        self.read_secrets();
+        let text = model.source.text();
+        let mut params: Vec<(String, String)> = Vec::new();
+        for param in &model.params {
+            let value = self
+                .values
+                .var(&crate::model::Var::Param(param.name.clone()))
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            params.push((param.name.clone(), self.values.masker.mask(&value)));
+        }
+        let binding = format!("{text}\0{}\0{params:?}", model.mode);
+        self.emit(Event::RunStarted {
+            run_id: self.values.run_id.clone(),
+            runbook: runbook_id(model),
+            title: model.title.clone(),
+            mode: model.mode.to_string(),
+            runbook_sha256: hex(text.as_bytes()),
+            binding_sha256: hex(binding.as_bytes()),
+            params,
+            // A `-p` value may hold a secret (a URL with a password): the journal never does.
+            command_line: model
+                .command_line
+                .iter()
+                .map(|(name, value)| (name.clone(), self.values.masker.mask(value)))
+                .collect(),
+            fingerprints: resume::fingerprints(model),
+            rto_ms: model.rto.map(|o| o.value.as_millis()),
+            rpo_ms: model.rpo.map(|o| o.value.as_millis()),
+            steps: model.steps().map(|s| (s.id.clone(), s.title.clone())).collect(),
+            workdir: self.values.workdir.display().to_string(),
+            at: now(),
+        })
+    }
+
+    /// Everything journaled so far is on disk before the run changes anything outside itself.
+    fn barrier(&mut self) -> Result<(), String> {
+        self.journal.sync()
+    }
+
+    fn run(&mut self, resumed: Option<resume::Point>) -> Result<RunStatus, String> {
+        let done = match resumed {
+            None => {
+                self.start()?;
+                0
+            }
+            Some(point) => self.pick_up(point)?,
+        };
+        let (mut status, mut failure) = self.procedure(done)?;
+        // The recovery time is only known of a recovery that happened: every step passed.
+        let recovered = status == RunStatus::Passed && failure.is_none() && self.skipped.is_empty();
+        let measured = self.objectives(recovered);
+        if recovered {
+            failure = measured.failure(self.model);
+        } else if status == RunStatus::Passed && failure.is_none() {
+            status = RunStatus::Incomplete;
+        }
+        if let Some(failed) = &failure {
+            // A blown objective is not a broken step: the restore itself stands. An abort
+            // leaves everything as it is, for the operator to look at.
+            if status != RunStatus::Aborted && failed.step.is_some() {
+                self.rollback()?;
+            }
+            // Ctrl-C during the undo stopped what it was running; `on failure` still runs.
+            if self.decider.is_person() {
+                INTERRUPTION.clear();
+            }
+            if status != RunStatus::Aborted {
+                status = RunStatus::Failed;
+            }
+            self.values.failed = Some(failed.clone());
+            self.on_failure()?;
+        }
+        self.emit(Event::RunFinished {
+            status,
+            duration_ms: self.values.started.elapsed().as_millis() as u64,
+            within_rto: measured.within_rto,
+            recovery_point_age_ms: self.recovery_point.map(Duration::as_millis),
+            within_rpo: measured.within_rpo,
+            failed_step: failure.as_ref().and_then(|f| f.step.clone()),
+            error: failure.map(|f| f.error),
+            skipped: self.skipped.clone(),
+            at: now(),
+        })?;
+        self.barrier()?;
+        Ok(status)
+    }
+
+    /// Takes a resumed run up where it stopped: what it had done, and what the cut-off step
+    /// left behind. Returns how many steps and gates at the start are settled.
+    fn pick_up(&mut self, point: resume::Point) -> Result<usize, String> {
+        let model = self.model;
+        self.read_secrets();
+        self.values.started = point.started;
+        self.recovery_point = point.recovery_point;
+        self.attempts = point.attempts;
+        self.skipped = point.skipped;
+        for (id, flips) in point.completed {
+            if let Some(step) = model.steps().find(|s| s.id == id) {
+                self.completed.push(Completed { step, flips });
+            }
+        }
+        // Whatever the cut-off step left running must not race its second run.
+        let stopped = point
+            .restarting
+            .as_ref()
+            .map_or(0, |(id, _)| process::stop_leftovers(&self.values.run_id, Some(id.as_str())));
+        self.emit(Event::RunResumed {
+            completed: self.completed.iter().map(|c| c.step.id.clone()).collect(),
+            skipped: self.skipped.clone(),
+            restarting: point.restarting.as_ref().map(|(id, _)| id.clone()),
+            stopped,
+            at: now(),
+        })?;
+        // The step that was cut off starts again from nothing.
+        if let Some((id, flips)) = point.restarting {
+            self.revert(&id, &flips)?;
+        }
+        Ok(point.done)
+    }
+
+    /// Runs the steps and gates from `done` on, until the end or until one stops the run.
+    fn procedure(&mut self, done: usize) -> Result<(RunStatus, Option<Failed>), String> {
+        let model = self.model;
+        let total = model.steps().count();
+        let mut number = model.procedure[..done].iter().filter(|n| matches!(n, Node::Step(_))).count();
+        for node in &model.procedure[done..] {
+            let stop = match node {
+                Node::Step(step) => {
+                    number += 1;
+                    match self.step_until_settled(step, number, total)? {
+                        Settled::Done => None,
+                        // Ctrl-C in a drill is the operator's choice, not a failure: nothing is
+                        // undone or paged, and `resume` can pick the run up again.
+                        Settled::Interrupted => Some((RunStatus::Interrupted, None)),
+                        Settled::Failed { error, undo } => {
+                            let status = if undo { RunStatus::Failed } else { RunStatus::Aborted };
+                            Some((status, Some(Failed::at(&step.id, error))))
+                        }
+                    }
+                }
+                Node::Gate(gate) => self.gate(gate)?,
+            };
+            if let Some(stop) = stop {
+                return Ok(stop);
+            }
+            if self.decider.is_person() {
+                // A Ctrl-C that came as a step ended stopped nothing; the run goes on, and
+                // the person is asked at the next failure, not surprised by an ending.
+                INTERRUPTION.clear();
+            } else if INTERRUPTION.requested() {
+                return Ok((RunStatus::Interrupted, None));
+            }
+        }
+        Ok((RunStatus::Passed, None))
+    }
+
+    /// Asks at a gate; says how the run stops there, if it does.
+    fn gate(&mut self, gate: &crate::model::Gate) -> Result<Option<(RunStatus, Option<Failed>)>, String> {
+        let plan = self.next_step_plan(gate);
+        self.barrier()?;
+        let decision = self.decider.gate(gate, &plan);
+        let answer = decision.answer;
+        self.emit(Event::GateAnswered {
+            gate: gate.id.clone(),
+            question: gate.question.clone(),
+            answer,
+            by: decision.by,
+            how: decision.how.clone(),
+            at: now(),
+        })?;
+        Ok(match answer {
+            Answer::Approve => None,
+            Answer::Deny => Some((RunStatus::Denied, None)),
+            Answer::Fail => {
+                let error = match (self.decider.is_person(), gate.drill) {
+                    (false, Some(_)) => format!("the gate \"{}\" fails drills by its policy", gate.question),
+                    (false, None) => format!("the gate \"{}\" has no drill policy, so a drill cannot pass it", gate.question),
+                    (true, _) => format!("the gate \"{}\" could not be answered: {}", gate.question, decision.how),
+                };
+                Some((RunStatus::Failed, Some(Failed::at(&gate.id, error))))
+            }
+        })
+    }
+
+    /// The run's time against the RTO (when the recovery happened: every step passed), and
+    /// the restored data's age against the RPO (when something was restored).
+    fn objectives(&self, recovered: bool) -> Measured {
+        let model = self.model;
+        let elapsed = Duration::from_millis(self.values.started.elapsed().as_millis() as u64);
+        Measured {
+            elapsed,
+            within_rto: model.rto.filter(|_| recovered).map(|rto| elapsed <= rto.value),
+            within_rpo: match (model.rpo, self.recovery_point) {
+                (Some(rpo), Some(point)) => Some(point <= rpo.value),
+                _ => None,
+            },
+            recovery_point: self.recovery_point,
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// How runs name their runbook in the journal and in `history.jsonl`: its canonical path,
+/// so past drills of the same file are found whatever path a later run was given.
+pub fn runbook_id(model: &Model) -> String {
+    model
+        .source
+        .path()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .map_or_else(|| model.source.name().to_string(), |p| p.display().to_string())
+}
+
+fn new_run_id() -> String {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let compact: String = stamp.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("{compact}-{:05}", std::process::id() % 100_000)
+}

@@ -1,0 +1,223 @@
+//! One step at a time: its attempts and retries, what happens when it fails (the decider's
+//! choice), and the undo of completed steps in reverse. Also what a gate shows of the step
+//! after it.
+
+use super::*;
+
+impl<'m> Runner<'m> {
+    /// Runs a step until it passes, or the decider gives up on it.
+    pub(super) fn step_until_settled(&mut self, step: &'m Step, number: usize, total: usize) -> Result<Settled, String> {
+        loop {
+            let Err(error) = self.step(step, number, total)? else {
+                return Ok(Settled::Done);
+            };
+            if INTERRUPTION.requested() && !self.decider.is_person() {
+                return Ok(Settled::Interrupted);
+            }
+            INTERRUPTION.clear();
+            self.barrier()?;
+            let (choice, by) = self.decider.failed(step, &error);
+            self.emit(Event::Chose {
+                step: step.id.clone(),
+                choice,
+                by: by.clone(),
+                at: now(),
+            })?;
+            match choice {
+                Choice::Retry => continue,
+                Choice::Skip => {
+                    self.emit(Event::StepFinished {
+                        step: step.id.clone(),
+                        status: StepStatus::Skipped,
+                        attempt: self.attempts.get(&step.id).copied().unwrap_or(0),
+                        duration_ms: self.last_attempt_ms,
+                        error: Some(format!("skipped by {by} after it failed: {error}")),
+                        at: now(),
+                    })?;
+                    self.skipped.push(step.id.clone());
+                    return Ok(Settled::Done);
+                }
+                Choice::Undo => return Ok(Settled::Failed { error, undo: true }),
+                Choice::Abort => return Ok(Settled::Failed { error, undo: false }),
+            }
+        }
+    }
+
+    /// What the step after a gate will do, as `plan` shows it.
+    pub(super) fn next_step_plan(&self, gate: &crate::model::Gate) -> String {
+        let mut after = false;
+        for node in &self.model.procedure {
+            match node {
+                Node::Gate(g) if std::ptr::eq(g, gate) => after = true,
+                Node::Step(step) if after => return self.step_preview(step),
+                _ => {}
+            }
+        }
+        String::new()
+    }
+
+    /// The step as `plan` shows it, then the diff of each flip as it would apply right now,
+    /// so the person at a gate sees the exact change they are approving.
+    pub(super) fn step_preview(&self, step: &Step) -> String {
+        let mut text = crate::plan::step_plan(self.model, step);
+        for action in &step.actions {
+            let preview = match &action.kind {
+                ActionKind::Set { file, format, key, value } => self.values.expr(file).and_then(|path| {
+                    let value = self.values.expr(value)?.to_string();
+                    flip::preview(Path::new(&path.to_string()), *format, key, &value).map(|(applied, _)| applied.diff)
+                }),
+                ActionKind::Link { path, target } => self.values.expr(path).and_then(|path| {
+                    let target = self.values.expr(target)?.to_string();
+                    let old = std::fs::read_link(path.to_string()).map_or("(no link)".into(), |old| old.display().to_string());
+                    Ok(format!("{path}: {old} -> {target}\n"))
+                }),
+                _ => continue,
+            };
+            match preview {
+                Ok(diff) => text.push_str(&format!("\n{}", self.values.masker.mask(&diff))),
+                Err(error) => text.push_str(&format!("\ncannot preview this change yet: {}\n", self.values.masker.mask(&error))),
+            }
+        }
+        text
+    }
+
+    /// Runs a step, with its retries. The outer error is fatal to the run (the journal could
+    /// not be written); the inner one is the step failing.
+    pub(super) fn step(&mut self, step: &'m Step, number: usize, total: usize) -> Result<Result<(), String>, String> {
+        // An operator's retry goes on counting: the journal never has two attempts 1.
+        let before = self.attempts.get(&step.id).copied().unwrap_or(0);
+        let attempts = 1 + step.retry.map_or(0, |r| r.attempts);
+        let mut last_error = String::new();
+        for attempt in (before + 1)..=(before + attempts) {
+            self.attempts.insert(step.id.clone(), attempt);
+            let started = Instant::now();
+            self.emit(Event::StepStarted {
+                step: step.id.clone(),
+                title: step.title.clone(),
+                number,
+                total,
+                attempt,
+                at: now(),
+            })?;
+            let deadline = step.timeout.map(|t| started + t.to_std());
+            let mut flips = Vec::new();
+            let result = self.actions(&step.id, &step.actions, deadline, step.timeout, &mut flips)?;
+            let duration_ms = started.elapsed().as_millis() as u64;
+            match result {
+                Ok(()) => {
+                    self.emit(Event::StepFinished {
+                        step: step.id.clone(),
+                        status: StepStatus::Passed,
+                        attempt,
+                        duration_ms,
+                        error: None,
+                        at: now(),
+                    })?;
+                    self.completed.push(Completed { step, flips });
+                    return Ok(Ok(()));
+                }
+                Err(error) => {
+                    // Stopped on purpose is not broken: it is said as what it is.
+                    let (status, error) = if INTERRUPTION.requested() {
+                        let took = Duration::from_millis(duration_ms);
+                        (StepStatus::Interrupted, format!("stopped by Ctrl-C or SIGTERM after {took}"))
+                    } else {
+                        (StepStatus::Failed, self.values.masker.mask(&error))
+                    };
+                    self.emit(Event::StepFinished {
+                        step: step.id.clone(),
+                        status,
+                        attempt,
+                        duration_ms,
+                        error: Some(error.clone()),
+                        at: now(),
+                    })?;
+                    self.last_attempt_ms = duration_ms;
+                    // A failed attempt leaves nothing flipped behind it.
+                    self.revert(&step.id, &flips)?;
+                    last_error = error;
+                    if attempt < before + attempts && !INTERRUPTION.requested() {
+                        std::thread::sleep(step.retry.and_then(|r| r.every).map_or(StdDuration::ZERO, Duration::to_std));
+                    }
+                }
+            }
+            if INTERRUPTION.requested() {
+                break;
+            }
+        }
+        Ok(Err(last_error))
+    }
+
+    pub(super) fn actions(
+        &mut self,
+        step: &str,
+        actions: &'m [Action],
+        deadline: Option<Instant>,
+        timeout: Option<Duration>,
+        flips: &mut Vec<flip::Applied>,
+    ) -> Result<Result<(), String>, String> {
+        for action in actions {
+            if INTERRUPTION.requested() {
+                return Ok(Err("interrupted".into()));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(Err(format!("the step ran past its timeout of {}", timeout.unwrap_or_default())));
+            }
+            let result = self.action(step, action, deadline, flips)?;
+            if let Err(error) = result {
+                let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
+                return Ok(Err(if timed_out {
+                    format!("the step ran past its timeout of {}: {error}", timeout.unwrap_or_default())
+                } else {
+                    error
+                }));
+            }
+        }
+        // An action that cannot be stopped midway (a check, a restore) may still overrun.
+        if deadline.is_some_and(|d| Instant::now() > d) {
+            return Ok(Err(format!("the step ran past its timeout of {}", timeout.unwrap_or_default())));
+        }
+        Ok(Ok(()))
+    }
+
+    pub(super) fn revert(&mut self, step: &str, flips: &[flip::Applied]) -> Result<(), String> {
+        for applied in flips.iter().rev() {
+            self.barrier()?;
+            let result = flip::revert(applied);
+            self.emit(Event::Undone {
+                step: step.to_string(),
+                what: applied.target.display().to_string(),
+                ok: result.is_ok(),
+                error: result.err().map(|e| self.values.masker.mask(&e)),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Undoes completed steps in reverse: each step's own `undo` actions, then its flips.
+    pub(super) fn rollback(&mut self) -> Result<(), String> {
+        while let Some(completed) = self.completed.pop() {
+            let step = completed.step;
+            if !step.undo.is_empty() {
+                let result = self.actions(&step.id, &step.undo, None, None, &mut Vec::new())?;
+                self.emit(Event::Undone {
+                    step: step.id.clone(),
+                    what: "the step's undo block".into(),
+                    ok: result.is_ok(),
+                    error: result.err().map(|e| self.values.masker.mask(&e)),
+                })?;
+            }
+            self.revert(&step.id, &completed.flips)?;
+        }
+        Ok(())
+    }
+
+    /// Runs every `on failure` action, whatever happens to the ones before it.
+    pub(super) fn on_failure(&mut self) -> Result<(), String> {
+        let model = self.model;
+        for action in &model.on_failure {
+            let _ = self.action("on_failure", action, None, &mut Vec::new())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,86 @@
+//! What a run is given and what it gives back: the folders it keeps its state and report
+//! in (checked before the first step, so a 40-minute drill never ends on a typo in
+//! `--report`), and the summary of how it ended.
+
+use std::path::{Path, PathBuf};
+
+use super::evidence::event::RunStatus;
+
+/// Where a run keeps its journal, logs, work folder and history, and where it writes its
+/// report.
+pub struct Options {
+    pub state_dir: PathBuf,
+    pub report_dir: Option<PathBuf>,
+}
+
+/// A folder a run needs that it cannot use: found before the first step, so a 40-minute
+/// drill never ends on a typo in `--report`.
+#[derive(Debug)]
+pub struct Unusable {
+    /// Which folder: `state` or `report`.
+    pub which: Folder,
+    pub path: PathBuf,
+    /// What is wrong with it, to follow its name: "is not writable: permission denied".
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Folder {
+    State,
+    Report,
+}
+
+impl Options {
+    /// Makes sure the state folder and the report folder exist and can be written.
+    pub fn check(&self) -> Result<(), Unusable> {
+        let unusable = |which, path: PathBuf| move |reason| Unusable { which, path, reason };
+        usable(&self.state_dir, &["history.jsonl"]).map_err(unusable(Folder::State, self.state_dir.clone()))?;
+        if let Some(dir) = &self.report_dir {
+            usable(dir, &["report.json", "junit.xml"]).map_err(unusable(Folder::Report, dir.clone()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Creates `dir` if needed, writes (then removes) a file in it, and makes sure each of the
+/// `files` the run will write there at its end is a file it can write, if it is there.
+fn usable(dir: &Path, files: &[&str]) -> Result<(), String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err("is a file, not a folder".into());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot be created: {}", crate::io_error_words(&e)))?;
+    let probe = dir.join(format!(".runbook-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| format!("is not writable: {}", crate::io_error_words(&e)))?;
+    let _ = std::fs::remove_file(&probe);
+    for name in files {
+        let path = dir.join(name);
+        if path.is_dir() {
+            return Err(format!("holds a folder {name}, where the run must write a file"));
+        }
+        if path.exists() {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("holds {name}, which cannot be written: {}", crate::io_error_words(&e)))?;
+        }
+    }
+    Ok(())
+}
+
+/// How a run ended, and where its folder is.
+pub struct Summary {
+    pub status: RunStatus,
+    pub run_id: String,
+    pub run_dir: PathBuf,
+}
+
+/// The folder for run state when `--state-dir` is not given.
+pub fn default_state_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("runbook");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/state/runbook"),
+        None => PathBuf::from(".runbook-state"),
+    }
+}
