@@ -187,13 +187,25 @@ pub enum Color {
     Never,
 }
 
-fn parse_param(text: &str) -> Result<(String, String), String> {
+/// A `-p` that is not `NAME=VALUE`; clap shows it as the argument's error.
+#[derive(Debug)]
+pub struct ParamError(String);
+
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+fn parse_param(text: &str) -> Result<(String, String), ParamError> {
     let (name, value) = text
         .split_once('=')
-        .ok_or_else(|| format!("`{text}` is not NAME=VALUE; write it as -p {text}=VALUE"))?;
+        .ok_or_else(|| ParamError(format!("`{text}` is not NAME=VALUE; write it as -p {text}=VALUE")))?;
     let name = name.trim();
     if name.is_empty() {
-        return Err(format!("`{text}` has no parameter name before `=`"));
+        return Err(ParamError(format!("`{text}` has no parameter name before `=`")));
     }
     Ok((name.to_string(), value.to_string()))
 }

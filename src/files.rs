@@ -86,7 +86,7 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync
 
 /// Replaces a file's text atomically: a sibling temporary file, synced, renamed over it,
 /// keeping the file's permissions. A crash leaves the old text or the new, never half.
-pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+pub fn write_atomically(path: &Path, text: &str) -> Result<(), PathError> {
     use std::io::Write;
     let name = path
         .file_name()
@@ -103,7 +103,10 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&temporary);
-        return Err(format!("cannot write {}: {}", path.display(), crate::io_error_words(&e)));
+        return Err(PathError {
+            path: path.to_path_buf(),
+            message: format!("cannot write {}: {}", path.display(), crate::io_error_words(&e)),
+        });
     }
     sync_parent(path);
     Ok(())

@@ -6,6 +6,7 @@
 
 // A write to a closed pipe must never panic: use `say!`, which drops the line instead.
 #![deny(clippy::print_stderr, clippy::print_stdout)]
+#![warn(unreachable_pub)]
 
 pub mod cli;
 pub mod diagnostic;

@@ -430,7 +430,7 @@ fn fmt_command(cli: &Cli, paths: &[std::path::PathBuf], check: bool) -> Result<u
                         .to_string();
                     written.keep(out.write_all(diff.as_bytes()));
                 } else if let Err(error) = runbook::files::write_atomically(path, &after) {
-                    let _ = writeln!(err, "error: {error}");
+                    let _ = writeln!(err, "error: {}", error.message);
                     broken += 1;
                 } else {
                     let _ = writeln!(err, "formatted {}", path.display());

@@ -4,11 +4,11 @@
 
 use super::evidence::event::RunStatus;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Error {
     /// `resume` would not continue the run: the runbook or a parameter changed since, or the
     /// run has not stopped. Nothing ran.
-    Refused(String),
+    Refused(super::exec::resume::Refusal),
     /// The run's own record could not be kept (its folder, its journal), so it stopped.
     Record(String),
     /// The run ended with `status`, but its report or its line in the history could not be

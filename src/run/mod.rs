@@ -16,6 +16,7 @@ mod effects;
 mod error;
 pub mod evidence;
 mod exec;
+mod failure;
 mod options;
 mod show;
 mod values;

@@ -33,10 +33,9 @@ pub enum Folder {
 impl Options {
     /// Makes sure the state folder and the report folder exist and can be written.
     pub fn check(&self) -> Result<(), Unusable> {
-        let unusable = |which, path: PathBuf| move |reason| Unusable { which, path, reason };
-        usable(&self.state_dir, &["history.jsonl"]).map_err(unusable(Folder::State, self.state_dir.clone()))?;
+        usable(Folder::State, &self.state_dir, &["history.jsonl"])?;
         if let Some(dir) = &self.report_dir {
-            usable(dir, &["report.json", "junit.xml"]).map_err(unusable(Folder::Report, dir.clone()))?;
+            usable(Folder::Report, dir, &["report.json", "junit.xml"])?;
         }
         Ok(())
     }
@@ -44,24 +43,29 @@ impl Options {
 
 /// Creates `dir` if needed, writes (then removes) a file in it, and makes sure each of the
 /// `files` the run will write there at its end is a file it can write, if it is there.
-fn usable(dir: &Path, files: &[&str]) -> Result<(), String> {
+fn usable(which: Folder, dir: &Path, files: &[&str]) -> Result<(), Unusable> {
+    let unusable = |reason: String| Unusable {
+        which,
+        path: dir.to_path_buf(),
+        reason,
+    };
     if dir.exists() && !dir.is_dir() {
-        return Err("is a file, not a folder".into());
+        return Err(unusable("is a file, not a folder".into()));
     }
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot be created: {}", crate::io_error_words(&e)))?;
+    std::fs::create_dir_all(dir).map_err(|e| unusable(format!("cannot be created: {}", crate::io_error_words(&e))))?;
     let probe = dir.join(format!(".runbook-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| format!("is not writable: {}", crate::io_error_words(&e)))?;
+    std::fs::write(&probe, b"").map_err(|e| unusable(format!("is not writable: {}", crate::io_error_words(&e))))?;
     let _ = std::fs::remove_file(&probe);
     for name in files {
         let path = dir.join(name);
         if path.is_dir() {
-            return Err(format!("holds a folder {name}, where the run must write a file"));
+            return Err(unusable(format!("holds a folder {name}, where the run must write a file")));
         }
         if path.exists() {
             std::fs::OpenOptions::new()
                 .append(true)
                 .open(&path)
-                .map_err(|e| format!("holds {name}, which cannot be written: {}", crate::io_error_words(&e)))?;
+                .map_err(|e| unusable(format!("holds {name}, which cannot be written: {}", crate::io_error_words(&e))))?;
         }
     }
     Ok(())

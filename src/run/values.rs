@@ -12,10 +12,11 @@ use crate::shell::ScriptBuilder;
 
 use super::effects::files;
 use super::evidence::mask::Masker;
+use super::failure::{Failure, Kind};
 
 /// A value as the runtime sees it.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub(super) enum Value {
     Str(String),
     Int(i64),
     Bool(bool),
@@ -35,7 +36,7 @@ impl std::fmt::Display for Value {
 
 /// The failure `on failure` handlers are told about.
 #[derive(Clone, Debug)]
-pub struct Failed {
+pub(super) struct Failed {
     /// The step or gate that failed; `None` when every step passed but the run missed its
     /// RTO or RPO.
     pub step: Option<String>,
@@ -45,7 +46,7 @@ pub struct Failed {
 }
 
 impl Failed {
-    pub fn at(step: &str, error: String) -> Self {
+    pub(super) fn at(step: &str, error: String) -> Self {
         Self {
             step: Some(step.to_string()),
             missed: Vec::new(),
@@ -55,13 +56,13 @@ impl Failed {
 
     /// What `{failed.step}` says in messages: the step or gate, or the objective missed
     /// (`rto`, `rpo`, `rto and rpo`).
-    pub fn what(&self) -> String {
+    pub(super) fn what(&self) -> String {
         self.step.clone().unwrap_or_else(|| self.missed.join(" and "))
     }
 }
 
 /// Everything needed to turn the model's templates into text for this run.
-pub struct Values<'m> {
+pub(super) struct Values<'m> {
     pub model: &'m Model,
     pub workdir: PathBuf,
     pub run_id: String,
@@ -72,7 +73,7 @@ pub struct Values<'m> {
 }
 
 impl<'m> Values<'m> {
-    pub fn new(model: &'m Model, workdir: PathBuf, run_id: String, masker: Masker) -> Self {
+    pub(super) fn new(model: &'m Model, workdir: PathBuf, run_id: String, masker: Masker) -> Self {
         Self {
             model,
             workdir,
@@ -84,7 +85,7 @@ impl<'m> Values<'m> {
         }
     }
 
-    pub fn template(&self, template: &Template) -> Result<String, String> {
+    pub(super) fn template(&self, template: &Template) -> Result<String, Failure> {
         let mut text = String::new();
         for part in &template.parts {
             match part {
@@ -97,7 +98,7 @@ impl<'m> Values<'m> {
     }
 
     /// A `shell` script: each value quoted for the place it lands in.
-    pub fn script(&self, template: &Template) -> Result<String, String> {
+    pub(super) fn script(&self, template: &Template) -> Result<String, Failure> {
         let mut script = ScriptBuilder::new();
         for part in &template.parts {
             match part {
@@ -109,7 +110,7 @@ impl<'m> Values<'m> {
         Ok(script.finish())
     }
 
-    pub fn expr(&self, expr: &Expr) -> Result<Value, String> {
+    pub(super) fn expr(&self, expr: &Expr) -> Result<Value, Failure> {
         match expr {
             Expr::Str(template) => self.template(template).map(Value::Str),
             Expr::Int(i) => Ok(Value::Int(*i)),
@@ -123,24 +124,32 @@ impl<'m> Values<'m> {
         }
     }
 
-    fn call(&self, function: Function, args: &[String]) -> Result<String, String> {
+    fn call(&self, function: Function, args: &[String]) -> Result<String, Failure> {
         match function {
-            Function::Env => std::env::var(&args[0]).map_err(|_| format!("the environment variable {} is not set", args[0])),
+            Function::Env => {
+                std::env::var(&args[0]).map_err(|_| Failure::new(Kind::Value, format!("the environment variable {} is not set", args[0])))
+            }
             Function::File => std::fs::read_to_string(&args[0])
                 .map(|text| text.trim_end_matches(['\n', '\r']).to_string())
-                .map_err(|error| format!("cannot read {}: {}", args[0], crate::io_error_words(&error))),
+                .map_err(|error| Failure::new(Kind::Value, format!("cannot read {}: {}", args[0], crate::io_error_words(&error)))),
             Function::Newest => {
                 let found = files::newest(&args[0], &args[1])?;
-                found.ok_or_else(|| format!("no file in {} matches {}", args[0], args[1]))
+                found.ok_or_else(|| Failure::new(Kind::Value, format!("no file in {} matches {}", args[0], args[1])))
             }
         }
     }
 
-    pub fn var(&self, var: &Var) -> Result<Value, String> {
+    pub(super) fn var(&self, var: &Var) -> Result<Value, Failure> {
         match var {
             Var::Param(name) => {
-                let param = self.model.param(name).ok_or_else(|| format!("no parameter `{name}`"))?;
-                let value = param.value.as_ref().ok_or_else(|| format!("the parameter `{name}` has no value"))?;
+                let param = self
+                    .model
+                    .param(name)
+                    .ok_or_else(|| Failure::new(Kind::Value, format!("no parameter `{name}`")))?;
+                let value = param
+                    .value
+                    .as_ref()
+                    .ok_or_else(|| Failure::new(Kind::Value, format!("the parameter `{name}` has no value")))?;
                 self.expr(value)
             }
             Var::Secret(name) => self.secret(name).map(Value::Str),
@@ -150,7 +159,7 @@ impl<'m> Values<'m> {
 
     /// Reads a secret the first time it is needed, so a drill that never pages does not
     /// need the pager's key, and registers it for masking.
-    pub fn secret(&self, name: &str) -> Result<String, String> {
+    pub(super) fn secret(&self, name: &str) -> Result<String, Failure> {
         let mut cache = self.secrets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(value) = cache.get(name) {
             return Ok(value.clone());
@@ -160,20 +169,20 @@ impl<'m> Values<'m> {
             .secrets
             .iter()
             .find(|s| s.name == name)
-            .ok_or_else(|| format!("no secret `{name}`"))?;
+            .ok_or_else(|| Failure::new(Kind::Value, format!("no secret `{name}`")))?;
         let value = self
             .expr(&secret.value)
-            .map_err(|error| format!("the secret `{name}` is not available: {error}"))?
+            .map_err(|error| Failure::new(Kind::Value, format!("the secret `{name}` is not available: {error}")))?
             .to_string();
         if value.is_empty() {
-            return Err(format!("the secret `{name}` is empty"));
+            return Err(Failure::new(Kind::Value, format!("the secret `{name}` is empty")));
         }
         self.masker.add(&value);
         cache.insert(name.to_string(), value.clone());
         Ok(value)
     }
 
-    pub fn builtin(&self, builtin: Builtin) -> Value {
+    pub(super) fn builtin(&self, builtin: Builtin) -> Value {
         match builtin {
             Builtin::Workdir => Value::Str(self.workdir.display().to_string()),
             Builtin::RunId => Value::Str(self.run_id.clone()),

@@ -38,7 +38,7 @@ fn span_of(pair: &P<'_>) -> Span {
 }
 
 impl<'s> Builder<'s> {
-    pub fn new(source: &'s Source) -> Self {
+    pub(super) fn new(source: &'s Source) -> Self {
         Self {
             source,
             comments: Vec::new(),
@@ -46,7 +46,7 @@ impl<'s> Builder<'s> {
         }
     }
 
-    pub fn parse_file(&mut self, file: P<'_>) -> File {
+    pub(super) fn parse_file(&mut self, file: P<'_>) -> File {
         self.comments = collect_comments(&file);
         let body = children(file)
             .find(|p| matches!(p.as_rule(), Rule::runbook | Rule::module))

@@ -152,7 +152,7 @@ pub struct App {
 }
 
 pub struct Finished {
-    pub status: Result<RunStatus, String>,
+    pub status: Result<RunStatus, std::sync::Arc<crate::run::Error>>,
     pub duration: Option<Duration>,
     pub summary: String,
 }
@@ -221,7 +221,7 @@ impl App {
                 let duration = seen.as_ref().and_then(|f| f.duration);
                 let summary = match &status {
                     Ok(_) => seen.map(|f| f.summary).unwrap_or_default(),
-                    Err(error) => format!("the run could not go on: {error}"),
+                    Err(error) => error.to_string(),
                 };
                 self.finished = Some(Finished { status, duration, summary });
                 self.dialog = None;

@@ -20,7 +20,7 @@ pub enum Msg {
     /// A line for the operator that is not a question (what was done before the run).
     Notice(String),
     /// The run is over: how it ended, or why it could not go on.
-    Finished(Result<RunStatus, String>),
+    Finished(Result<RunStatus, std::sync::Arc<crate::run::Error>>),
     Key(KeyEvent),
     /// The terminal changed size; the next frame redraws everything.
     Resize,

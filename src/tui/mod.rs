@@ -67,8 +67,13 @@ pub fn run(model: &Model, options: &run::Options, start: Start) -> Result<Option
     let result = std::thread::scope(|scope| {
         let runner = scope.spawn(move || {
             let result = run_steps(model, options, start, &to_screen);
-            if let Some(status) = result.as_ref().map(|s| s.as_ref().map(|s| s.status)).transpose() {
-                let _ = to_screen.send(Msg::Finished(status.map_err(ToString::to_string)));
+            let ended = match &result {
+                Ok(Some(summary)) => Some(Ok(summary.status)),
+                Ok(None) => None,
+                Err(error) => Some(Err(std::sync::Arc::new(error.clone()))),
+            };
+            if let Some(ended) = ended {
+                let _ = to_screen.send(Msg::Finished(ended));
             }
             result
         });

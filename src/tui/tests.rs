@@ -339,8 +339,10 @@ fn ctrl_c_stops_the_running_step_then_the_operator_chooses() {
 fn quitting_is_only_possible_once_the_run_is_over() {
     let mut app = restoring(&history());
     assert_eq!(app.update(key(KeyCode::Char('q'))), Effect::None);
-    app.update(Msg::Finished(Err("the journal could not be written".into())));
-    assert!(frame(&app, 100, 30, 300).contains("the run could not go on: the journal could not be written"));
+    app.update(Msg::Finished(Err(std::sync::Arc::new(crate::run::Error::Record(
+        "cannot write the journal /srv/j: no space left on device".into(),
+    )))));
+    assert!(frame(&app, 100, 30, 300).contains("the run could not go on: cannot write the journal /srv/j: no space left on device"));
     assert_eq!(app.update(key(KeyCode::Char('q'))), Effect::Quit);
 }
 

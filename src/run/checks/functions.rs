@@ -16,25 +16,32 @@ use crate::run::effects::files;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
+/// A failure of the world a check looks at (a file, a query) is the check's error.
+impl From<crate::run::failure::Failure> for Box<EvalAltResult> {
+    fn from(failure: crate::run::failure::Failure) -> Self {
+        failure.to_string().into()
+    }
+}
+
 fn fail<T>(message: impl Into<String>) -> Fallible<T> {
     Err(message.into().into())
 }
 
 /// What checks may know about steps that already ran.
 #[derive(Clone, Default)]
-pub struct StepResults {
+pub(crate) struct StepResults {
     inner: Arc<Mutex<HashMap<String, StepResult>>>,
 }
 
 #[derive(Clone, Debug, Default)]
-pub struct StepResult {
+pub(crate) struct StepResult {
     /// The tail of what the step's commands printed on stdout (bounded).
     pub output: String,
     pub exit_code: Option<i64>,
 }
 
 impl StepResults {
-    pub fn record(&self, step: &str, result: StepResult) {
+    pub(crate) fn record(&self, step: &str, result: StepResult) {
         self.inner
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -50,17 +57,17 @@ impl StepResults {
 /// into closures called by `map` or `filter`, but its progress hook does, so the budget is
 /// kept there: operations counted across the whole evaluation, and a wall-clock limit.
 #[derive(Clone, Default)]
-pub struct Budget {
+pub(crate) struct Budget {
     operations: Arc<std::sync::atomic::AtomicU64>,
     started: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 /// The longest a single check may run.
-pub const CHECK_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const CHECK_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Budget {
     /// Starts a fresh budget for the next evaluation.
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         self.operations.store(0, std::sync::atomic::Ordering::Relaxed);
         *self.started.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
     }
@@ -82,7 +89,7 @@ impl Budget {
 
 /// The engine checks run on: the load-time sandbox plus the drill functions, and the budget
 /// each evaluation must be started with.
-pub fn engine(steps: StepResults) -> (Engine, Budget) {
+pub(crate) fn engine(steps: StepResults) -> (Engine, Budget) {
     let mut engine = sandboxed_engine();
     let budget = Budget::default();
     let spender = budget.clone();
@@ -220,7 +227,7 @@ fn metadata(path: &str) -> Fallible<std::fs::Metadata> {
 }
 
 /// How long ago a file was last written.
-pub fn age(path: &str) -> Fallible<Duration> {
+pub(crate) fn age(path: &str) -> Fallible<Duration> {
     let modified = metadata(path)?.modified().or_else(|e| fail(format!("{path}: {e}")))?;
     let age = SystemTime::now().duration_since(modified).unwrap_or_default();
     Ok(Duration::from_millis(age.as_millis() as u64))
@@ -236,5 +243,5 @@ fn sha256(path: &str) -> Fallible<String> {
 /// Runs a read-only query. One row of one column gives that value; otherwise an array of
 /// rows, each a map of column to value.
 fn sql(conn: &str, query: &str) -> Fallible<Dynamic> {
-    crate::run::effects::sql::query(conn, query).map(rows_to_dynamic).or_else(fail)
+    Ok(rows_to_dynamic(crate::run::effects::sql::query(conn, query)?))
 }

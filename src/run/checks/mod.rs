@@ -7,12 +7,13 @@ use crate::model::{Builtin, Check, ParamType};
 
 use super::values::{Value, Values};
 use crate::run::evidence::mask::Masker;
+use crate::run::failure::Failure;
 use functions::Budget;
 
 pub(crate) mod functions;
 
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct Outcome {
+pub(super) struct Outcome {
     pub passed: bool,
     /// The expression that had to be true.
     pub expected: String,
@@ -24,7 +25,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// One line for a person: why this check failed.
-    pub fn explain(&self) -> String {
+    pub(super) fn explain(&self) -> String {
         match (&self.error, &self.observed) {
             (Some(error), _) => format!("could not evaluate `{}`: {error}", self.expected),
             (None, Some(observed)) => format!("expected `{}`, but {observed}", self.expected),
@@ -33,7 +34,7 @@ impl Outcome {
     }
 }
 
-pub fn evaluate(engine: &Engine, budget: &Budget, check: &Check, values: &Values<'_>) -> Outcome {
+pub(super) fn evaluate(engine: &Engine, budget: &Budget, check: &Check, values: &Values<'_>) -> Outcome {
     budget.reset();
     let expected = check.source.clone();
     let failed = |error: String| Outcome {
@@ -44,7 +45,7 @@ pub fn evaluate(engine: &Engine, budget: &Budget, check: &Check, values: &Values
     };
     let mut scope = match scope_for(check, values) {
         Ok(scope) => scope,
-        Err(error) => return failed(error),
+        Err(error) => return failed(error.to_string()),
     };
     // The verdict and what is shown come from one evaluation of each part, so the values
     // shown are the ones that decided, and an expensive query runs once.
@@ -361,7 +362,7 @@ fn method_dot(text: &str) -> Option<usize> {
     (is_method && one_value && !receiver.is_empty() && closing(text, dot + 1 + open) == Some(text.len() - 1)).then_some(dot)
 }
 
-fn scope_for(check: &Check, values: &Values<'_>) -> Result<Scope<'static>, String> {
+fn scope_for(check: &Check, values: &Values<'_>) -> Result<Scope<'static>, Failure> {
     let mut scope = Scope::new();
     for param in &values.model.params {
         let value = values.var(&crate::model::Var::Param(param.name.clone()))?;

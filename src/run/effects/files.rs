@@ -2,6 +2,7 @@
 //! newest, whether one path lies inside another (symlinks followed). Checks and values use
 //! these; nothing here writes.
 
+use crate::run::failure::{Failure, Kind};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -33,9 +34,9 @@ fn resolve_existing(path: &Path) -> PathBuf {
     }
 }
 
-pub(crate) fn matching(dir: &str, pattern: &str) -> Result<Vec<(SystemTime, String)>, String> {
-    let glob = glob::Pattern::new(pattern).map_err(|e| format!("`{pattern}` is not a valid pattern: {e}"))?;
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{dir}: {}", crate::io_error_words(&e)))?;
+pub(crate) fn matching(dir: &str, pattern: &str) -> Result<Vec<(SystemTime, String)>, Failure> {
+    let glob = glob::Pattern::new(pattern).map_err(|e| Failure::new(Kind::File, format!("`{pattern}` is not a valid pattern: {e}")))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Failure::new(Kind::File, format!("{dir}: {}", crate::io_error_words(&e))))?;
     let mut found = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
@@ -55,7 +56,7 @@ pub(crate) fn matching(dir: &str, pattern: &str) -> Result<Vec<(SystemTime, Stri
 }
 
 /// The most recently modified file in `dir` whose name matches `pattern`.
-pub(crate) fn newest(dir: &str, pattern: &str) -> Result<Option<String>, String> {
+pub(crate) fn newest(dir: &str, pattern: &str) -> Result<Option<String>, Failure> {
     let mut found = matching(dir, pattern)?;
     found.sort();
     Ok(found.pop().map(|(_, path)| path))

@@ -5,6 +5,7 @@
 //! the old file or the new one, never half of each. The old value is returned so undo can put
 //! it back.
 
+use crate::run::failure::{Failure, Kind};
 use std::path::{Path, PathBuf};
 
 use crate::model::FileFormat;
@@ -12,7 +13,7 @@ use crate::model::FileFormat;
 /// What a flip changed, for the journal, the diff shown and undo (also rebuilt from the
 /// journal when a run is resumed).
 #[derive(Clone, Debug)]
-pub struct Applied {
+pub(crate) struct Applied {
     pub target: PathBuf,
     pub key: Option<String>,
     pub format: Option<FileFormat>,
@@ -24,7 +25,7 @@ pub struct Applied {
     pub diff: String,
 }
 
-pub fn set(path: &Path, format: Option<FileFormat>, key: &str, value: &str) -> Result<Applied, String> {
+pub(crate) fn set(path: &Path, format: Option<FileFormat>, key: &str, value: &str) -> Result<Applied, Failure> {
     let (applied, after) = preview(path, format, key, value)?;
     write_atomically(path, &after)?;
     Ok(applied)
@@ -32,13 +33,13 @@ pub fn set(path: &Path, format: Option<FileFormat>, key: &str, value: &str) -> R
 
 /// What `set` would do, without doing it: the change it would make, and the file's new text.
 /// A gate shows this diff before the operator approves the step that flips.
-pub fn preview(path: &Path, format: Option<FileFormat>, key: &str, value: &str) -> Result<(Applied, String), String> {
+pub(crate) fn preview(path: &Path, format: Option<FileFormat>, key: &str, value: &str) -> Result<(Applied, String), Failure> {
     let format = match format.or_else(|| FileFormat::from_path(&path.display().to_string())) {
         Some(format) => format,
         None => {
-            return Err(format!(
-                "cannot tell how to edit {}: name it .env, .ini, .toml or .json",
-                path.display()
+            return Err(Failure::new(
+                Kind::Change,
+                format!("cannot tell how to edit {}: name it .env, .ini, .toml or .json", path.display()),
             ));
         }
     };
@@ -46,7 +47,12 @@ pub fn preview(path: &Path, format: Option<FileFormat>, key: &str, value: &str) 
     let (before, created) = match std::fs::read_to_string(path) {
         Ok(text) => (text, false),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), true),
-        Err(e) => return Err(format!("cannot read {}: {}", path.display(), crate::io_error_words(&e))),
+        Err(e) => {
+            return Err(Failure::new(
+                Kind::Change,
+                format!("cannot read {}: {}", path.display(), crate::io_error_words(&e)),
+            ));
+        }
     };
     let (after, old) = match format {
         FileFormat::Env => set_env(&before, key, value),
@@ -68,7 +74,7 @@ pub fn preview(path: &Path, format: Option<FileFormat>, key: &str, value: &str) 
 
 /// A value no quoting can keep on its line, in the formats read a line at a time. Refused
 /// before anything is written, so a parameter can never add a key or a section.
-fn refuse_what_breaks(path: &Path, format: FileFormat, key: &str, value: &str) -> Result<(), String> {
+fn refuse_what_breaks(path: &Path, format: FileFormat, key: &str, value: &str) -> Result<(), Failure> {
     // TOML and JSON have escapes for anything; .env and INI files have none that every
     // reader agrees on.
     if !matches!(format, FileFormat::Env | FileFormat::Ini) {
@@ -83,41 +89,60 @@ fn refuse_what_breaks(path: &Path, format: FileFormat, key: &str, value: &str) -
             "a line break, and this file is read a line at a time (as systemd and `docker --env-file` read .env files), so it would become lines of their own"
         }
     };
-    Err(format!(
-        "will not set {key} in {}: the new value holds {what}; nothing was written",
-        path.display()
+    Err(Failure::new(
+        Kind::Change,
+        format!(
+            "will not set {key} in {}: the new value holds {what}; nothing was written",
+            path.display()
+        ),
     ))
 }
 
 /// Puts a `set` back as it was: the old value, or no file at all if the flip created it.
-pub fn revert(applied: &Applied) -> Result<(), String> {
+pub(crate) fn revert(applied: &Applied) -> Result<(), Failure> {
     if let Some(key) = &applied.key {
         if applied.created {
-            return std::fs::remove_file(&applied.target)
-                .map_err(|e| format!("cannot remove {}: {}", applied.target.display(), crate::io_error_words(&e)));
+            return std::fs::remove_file(&applied.target).map_err(|e| {
+                Failure::new(
+                    Kind::Change,
+                    format!("cannot remove {}: {}", applied.target.display(), crate::io_error_words(&e)),
+                )
+            });
         }
         let Some(old) = &applied.old else {
             return remove(&applied.target, applied.format, key);
         };
         if old.contains(crate::plan::MASK) {
-            return Err(format!(
-                "the old {key} in {} held a secret, which the journal does not keep; put it back by hand",
-                applied.target.display()
+            return Err(Failure::new(
+                Kind::Change,
+                format!(
+                    "the old {key} in {} held a secret, which the journal does not keep; put it back by hand",
+                    applied.target.display()
+                ),
             ));
         }
         set(&applied.target, applied.format, key, old).map(|_| ())
     } else {
         match &applied.old {
             Some(old) => link(&applied.target, Path::new(old)).map(|_| ()),
-            None => std::fs::remove_file(&applied.target)
-                .map_err(|e| format!("cannot remove {}: {}", applied.target.display(), crate::io_error_words(&e))),
+            None => std::fs::remove_file(&applied.target).map_err(|e| {
+                Failure::new(
+                    Kind::Change,
+                    format!("cannot remove {}: {}", applied.target.display(), crate::io_error_words(&e)),
+                )
+            }),
         }
     }
 }
 
 /// Takes out a key a flip added, leaving the rest of the file as it is.
-fn remove(path: &Path, format: Option<FileFormat>, key: &str) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {}", path.display(), crate::io_error_words(&e)))?;
+fn remove(path: &Path, format: Option<FileFormat>, key: &str) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::new(
+            Kind::Change,
+            format!("cannot read {}: {}", path.display(), crate::io_error_words(&e)),
+        )
+    })?;
     let after = match format.or_else(|| FileFormat::from_path(&path.display().to_string())) {
         Some(FileFormat::Env) => text
             .split_inclusive('\n')
@@ -125,7 +150,9 @@ fn remove(path: &Path, format: Option<FileFormat>, key: &str) -> Result<(), Stri
             .collect(),
         Some(FileFormat::Ini) => remove_ini(&text, key),
         Some(FileFormat::Toml) => {
-            let mut document: toml_edit::DocumentMut = text.parse().map_err(|e| format!("the file is not valid TOML: {e}"))?;
+            let mut document: toml_edit::DocumentMut = text
+                .parse()
+                .map_err(|e| Failure::new(Kind::Change, format!("the file is not valid TOML: {e}")))?;
             let path: Vec<&str> = key.split('.').collect();
             let (last, parents) = path.split_last().expect("a key has one part at least");
             let mut table = Some(document.as_table_mut() as &mut dyn toml_edit::TableLike);
@@ -138,7 +165,8 @@ fn remove(path: &Path, format: Option<FileFormat>, key: &str) -> Result<(), Stri
             document.to_string()
         }
         Some(FileFormat::Json) => {
-            let mut parsed: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("the file is not valid JSON: {e}"))?;
+            let mut parsed: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| Failure::new(Kind::Change, format!("the file is not valid JSON: {e}")))?;
             let parts: Vec<&str> = key.split('.').collect();
             let (last, parents) = parts.split_last().expect("a key has one part at least");
             let mut cursor = Some(&mut parsed);
@@ -150,7 +178,7 @@ fn remove(path: &Path, format: Option<FileFormat>, key: &str) -> Result<(), Stri
             }
             serde_json::to_string_pretty(&parsed).expect("JSON encodes") + "\n"
         }
-        None => return Err(format!("cannot tell how to edit {}", path.display())),
+        None => return Err(Failure::new(Kind::Change, format!("cannot tell how to edit {}", path.display()))),
     };
     write_atomically(path, &after)
 }
@@ -175,29 +203,38 @@ fn remove_ini(text: &str, key: &str) -> String {
 }
 
 /// Points the symlink `path` at `target`, atomically; refuses to replace anything but a link.
-pub fn link(path: &Path, target: &Path) -> Result<Applied, String> {
+pub(crate) fn link(path: &Path, target: &Path) -> Result<Applied, Failure> {
     let old = match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => Some(
             std::fs::read_link(path)
-                .map_err(|e| format!("cannot read the link {}: {e}", path.display()))?
+                .map_err(|e| Failure::new(Kind::Change, format!("cannot read the link {}: {e}", path.display())))?
                 .display()
                 .to_string(),
         ),
         Ok(_) => {
-            return Err(format!(
-                "{} exists and is not a symlink; `link` only switches symlinks",
-                path.display()
+            return Err(Failure::new(
+                Kind::Change,
+                format!("{} exists and is not a symlink; `link` only switches symlinks", path.display()),
             ));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("cannot look at {}: {}", path.display(), crate::io_error_words(&e))),
+        Err(e) => {
+            return Err(Failure::new(
+                Kind::Change,
+                format!("cannot look at {}: {}", path.display(), crate::io_error_words(&e)),
+            ));
+        }
     };
     let temporary = sibling(path, "link");
-    std::os::unix::fs::symlink(target, &temporary)
-        .map_err(|e| format!("cannot create a link beside {}: {}", path.display(), crate::io_error_words(&e)))?;
+    std::os::unix::fs::symlink(target, &temporary).map_err(|e| {
+        Failure::new(
+            Kind::Change,
+            format!("cannot create a link beside {}: {}", path.display(), crate::io_error_words(&e)),
+        )
+    })?;
     std::fs::rename(&temporary, path).map_err(|e| {
         let _ = std::fs::remove_file(&temporary);
-        format!("cannot switch {}: {}", path.display(), crate::io_error_words(&e))
+        Failure::io(Kind::Change, format_args!("cannot switch {}", path.display()), &e)
     })?;
     crate::files::sync_parent(path);
     let new = target.display().to_string();
@@ -218,8 +255,8 @@ fn sibling(path: &Path, what: &str) -> PathBuf {
     path.with_file_name(format!(".{name}.runbook-{what}-{}", std::process::id()))
 }
 
-fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
-    crate::files::write_atomically(path, text)
+fn write_atomically(path: &Path, text: &str) -> Result<(), Failure> {
+    crate::files::write_atomically(path, text).map_err(|error| Failure::new(Kind::File, error.message))
 }
 
 fn diff(path: &Path, before: &str, after: &str) -> String {
@@ -305,7 +342,7 @@ fn env_value(value: &str, old: &str) -> String {
 }
 
 /// `section.key` in `[section]`, or a bare `key` before any section.
-fn set_ini(text: &str, key: &str, value: &str) -> Result<(String, Option<String>), String> {
+fn set_ini(text: &str, key: &str, value: &str) -> Result<(String, Option<String>), Failure> {
     let (section, name) = match key.rsplit_once('.') {
         Some((section, name)) => (Some(section), name),
         None => (None, key),
@@ -372,8 +409,10 @@ fn typed_toml(old: Option<&toml_edit::Value>, value: &str) -> toml_edit::Item {
     typed.unwrap_or_else(|| toml_edit::value(value))
 }
 
-fn set_toml(text: &str, key: &str, value: &str) -> Result<(String, Option<String>), String> {
-    let mut document: toml_edit::DocumentMut = text.parse().map_err(|e| format!("the file is not valid TOML: {e}"))?;
+fn set_toml(text: &str, key: &str, value: &str) -> Result<(String, Option<String>), Failure> {
+    let mut document: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| Failure::new(Kind::Change, format!("the file is not valid TOML: {e}")))?;
     let path: Vec<&str> = key.split('.').collect();
     let (last, parents) = path.split_last().expect("a key has one part at least");
     let mut table = document.as_table_mut() as &mut dyn toml_edit::TableLike;
@@ -381,7 +420,7 @@ fn set_toml(text: &str, key: &str, value: &str) -> Result<(String, Option<String
         let entry = table.entry(part).or_insert(toml_edit::Item::Table(toml_edit::Table::new()));
         table = entry
             .as_table_like_mut()
-            .ok_or_else(|| format!("`{part}` in {key} is not a table"))?;
+            .ok_or_else(|| Failure::new(Kind::Change, format!("`{part}` in {key} is not a table")))?;
     }
     let old = table.get(last).and_then(|item| item.as_value()).map(|v| match v.as_str() {
         Some(s) => s.to_string(),
@@ -410,11 +449,11 @@ fn typed_json(old: Option<&serde_json::Value>, value: &str) -> serde_json::Value
 }
 
 /// Replaces the value at a dotted path (`a.b.0.c`), touching only that value's bytes.
-fn set_json(text: &str, key: &str, value: &str) -> Result<(String, Option<String>), String> {
+fn set_json(text: &str, key: &str, value: &str) -> Result<(String, Option<String>), Failure> {
     let parsed: serde_json::Value = if text.trim().is_empty() {
         serde_json::json!({})
     } else {
-        serde_json::from_str(text).map_err(|e| format!("the file is not valid JSON: {e}"))?
+        serde_json::from_str(text).map_err(|e| Failure::new(Kind::Change, format!("the file is not valid JSON: {e}")))?
     };
     let pointer = format!(
         "/{}",
@@ -427,7 +466,8 @@ fn set_json(text: &str, key: &str, value: &str) -> Result<(String, Option<String
     let encoded = typed_json(current, value).to_string();
     match current {
         Some(current) => {
-            let (start, end) = json_value_span(text, key).ok_or_else(|| format!("cannot find {key} in the file"))?;
+            let (start, end) =
+                json_value_span(text, key).ok_or_else(|| Failure::new(Kind::Change, format!("cannot find {key} in the file")))?;
             let old = current.as_str().map_or_else(|| current.to_string(), str::to_string);
             Ok((format!("{}{encoded}{}", &text[..start], &text[end..]), Some(old)))
         }
@@ -438,7 +478,7 @@ fn set_json(text: &str, key: &str, value: &str) -> Result<(String, Option<String
             for (index, part) in parts.iter().enumerate() {
                 let object = cursor
                     .as_object_mut()
-                    .ok_or_else(|| format!("cannot add {key}: a part of its path is not an object"))?;
+                    .ok_or_else(|| Failure::new(Kind::Change, format!("cannot add {key}: a part of its path is not an object")))?;
                 if index + 1 == parts.len() {
                     object.insert(part.to_string(), typed_json(None, value));
                     break;
@@ -729,7 +769,8 @@ mod tests {
                 match set(&path, None, key, &value) {
                     Err(error) => {
                         proptest::prop_assert!(value.contains(['\n', '\r', '\0']), "{error}");
-                        proptest::prop_assert!(error.contains("nothing was written"), "{error}");
+                        proptest::prop_assert_eq!(error.kind, crate::run::failure::Kind::Change, "{}", error);
+                        proptest::prop_assert!(error.to_string().contains("nothing was written"), "{}", error);
                         proptest::prop_assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
                     }
                     Ok(_) => {

@@ -1,9 +1,10 @@
 //! Plain HTTP for notifications and for `http(url)` in checks: a timeout on everything,
 //! retries for notifications, and response bodies capped in size.
 
+use crate::run::failure::{Failure, Kind};
 use std::time::Duration;
 
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub body: String,
 }
@@ -17,12 +18,12 @@ fn agent(timeout: Duration) -> ureq::Agent {
         .into()
 }
 
-pub fn get(url: &str, headers: &[(String, String)], timeout: Duration) -> Result<Response, String> {
+pub(crate) fn get(url: &str, headers: &[(String, String)], timeout: Duration) -> Result<Response, Failure> {
     let mut request = agent(timeout).get(url);
     for (name, value) in headers {
         request = request.header(name, value);
     }
-    let mut response = request.call().map_err(|e| describe(&e))?;
+    let mut response = request.call().map_err(|e| Failure::new(Kind::Network, describe(&e)))?;
     let status = response.status().as_u16();
     let body = response
         .body_mut()
@@ -34,7 +35,7 @@ pub fn get(url: &str, headers: &[(String, String)], timeout: Duration) -> Result
 }
 
 /// POSTs JSON, trying up to three times when the network or the server (5xx, 429) fails.
-pub fn post_json(url: &str, payload: &serde_json::Value, timeout: Duration) -> Result<(), String> {
+pub(crate) fn post_json(url: &str, payload: &serde_json::Value, timeout: Duration) -> Result<(), Failure> {
     let agent = agent(timeout);
     let body = payload.to_string();
     let mut last_error = String::new();
@@ -64,7 +65,7 @@ pub fn post_json(url: &str, payload: &serde_json::Value, timeout: Duration) -> R
             Err(error) => last_error = describe(&error),
         }
     }
-    Err(last_error)
+    Err(Failure::new(Kind::Network, last_error))
 }
 
 fn describe(error: &ureq::Error) -> String {

@@ -3,6 +3,7 @@
 //! settings and masks the message first; a notification that fails is reported and never
 //! stops the run.
 
+use crate::run::failure::{Failure, Kind};
 use std::io::Write;
 
 use crate::model::ChannelKind;
@@ -19,8 +20,9 @@ impl Settings {
         self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
-    fn required(&self, name: &str) -> Result<&str, String> {
-        self.get(name).ok_or_else(|| format!("the channel has no {name}"))
+    fn required(&self, name: &str) -> Result<&str, Failure> {
+        self.get(name)
+            .ok_or_else(|| Failure::new(Kind::Value, format!("the channel has no {name}")))
     }
 }
 
@@ -43,22 +45,31 @@ pub(crate) fn is_credential(kind: ChannelKind, setting: &str) -> bool {
     )
 }
 
-pub(crate) fn send(kind: ChannelKind, settings: &Settings, message: &Message<'_>) -> Result<(), String> {
+pub(crate) fn send(kind: ChannelKind, settings: &Settings, message: &Message<'_>) -> Result<(), Failure> {
     let timeout = settings.timeout;
     match kind {
         ChannelKind::File => {
             let path = std::path::Path::new(settings.required("path")?);
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| format!("cannot create {}: {}", parent.display(), crate::io_error_words(&e)))?;
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Failure::new(
+                        Kind::Network,
+                        format!("cannot create {}: {}", parent.display(), crate::io_error_words(&e)),
+                    )
+                })?;
             }
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| format!("cannot open {}: {}", path.display(), crate::io_error_words(&e)))?;
-            writeln!(file, "{} {}", now(), message.text.replace('\n', " "))
-                .map_err(|e| format!("cannot write {}: {}", path.display(), crate::io_error_words(&e)))
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
+                Failure::new(
+                    Kind::Network,
+                    format!("cannot open {}: {}", path.display(), crate::io_error_words(&e)),
+                )
+            })?;
+            writeln!(file, "{} {}", now(), message.text.replace('\n', " ")).map_err(|e| {
+                Failure::new(
+                    Kind::Network,
+                    format!("cannot write {}: {}", path.display(), crate::io_error_words(&e)),
+                )
+            })
         }
         ChannelKind::Webhook => {
             let payload = serde_json::json!({

@@ -2,6 +2,7 @@
 //! started), with stdout and stderr streamed line by line, masked, to the log and to the
 //! listeners, and memory bounded whatever the command prints.
 
+use crate::run::failure::{Failure, Kind};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ const MAX_LINE: usize = 64 * 1024;
 /// How much of stdout a later check can read with `output("step")`.
 const TAIL: usize = 64 * 1024;
 /// After SIGTERM, how long a process group gets to exit before SIGKILL.
-pub const GRACE: Duration = Duration::from_secs(5);
+pub(crate) const GRACE: Duration = Duration::from_secs(5);
 
 /// How the rest of the process talks to a running command: it is told the command's process
 /// group (so a stop reaches everything the command started), and asked whether to stop.
@@ -25,14 +26,14 @@ pub(crate) trait Control {
     fn requested(&self) -> bool;
 }
 
-pub enum Program {
+pub(crate) enum Program {
     /// A program and its arguments; no shell.
     Argv(Vec<String>),
     /// A script for `/bin/sh -c`.
     Script(String),
 }
 
-pub struct Finished {
+pub(crate) struct Finished {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub timed_out: bool,
@@ -40,11 +41,11 @@ pub struct Finished {
 }
 
 impl Finished {
-    pub fn succeeded(&self) -> bool {
+    pub(crate) fn succeeded(&self) -> bool {
         self.exit_code == Some(0) && !self.timed_out
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match (self.timed_out, self.exit_code, self.signal) {
             (true, _, _) => "it ran past its timeout and was stopped".into(),
             (false, Some(code), _) => format!("it exited with status {code}"),
@@ -55,7 +56,7 @@ impl Finished {
 }
 
 /// Finds a program on PATH once, so spawning can skip the lookup (and use posix_spawn).
-pub fn resolve_program(name: &str) -> Result<PathBuf, String> {
+pub(crate) fn resolve_program(name: &str) -> Result<PathBuf, Failure> {
     if name.contains('/') {
         return Ok(PathBuf::from(name));
     }
@@ -66,7 +67,10 @@ pub fn resolve_program(name: &str) -> Result<PathBuf, String> {
             return Ok(candidate);
         }
     }
-    Err(format!("the program `{name}` is not installed (not found on PATH)"))
+    Err(Failure::new(
+        Kind::Command,
+        format!("the program `{name}` is not installed (not found on PATH)"),
+    ))
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -76,7 +80,7 @@ fn is_executable(path: &Path) -> bool {
 
 /// Runs `program` in `dir` until it exits or `deadline` passes. Each line goes, masked, to
 /// `on_line` as it arrives; both pipes are read on this thread with poll(2).
-pub fn run(
+pub(crate) fn run(
     program: &Program,
     dir: &Path,
     env: &[(String, String)],
@@ -84,16 +88,18 @@ pub fn run(
     masker: &Masker,
     control: &dyn Control,
     on_line: &mut dyn FnMut(Stream, &str),
-) -> Result<Finished, String> {
+) -> Result<Finished, Failure> {
     let (program_path, args) = match program {
         Program::Argv(argv) => {
-            let (first, rest) = argv.split_first().ok_or("the command is empty")?;
+            let (first, rest) = argv
+                .split_first()
+                .ok_or_else(|| Failure::new(Kind::Command, "the command is empty"))?;
             (resolve_program(first)?, rest.to_vec())
         }
         Program::Script(script) => (PathBuf::from("/bin/sh"), vec!["-c".to_string(), script.clone()]),
     };
-    let (out_read, out_write) = os_pipe::pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
-    let (err_read, err_write) = os_pipe::pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
+    let (out_read, out_write) = os_pipe::pipe().map_err(|e| Failure::new(Kind::Command, format!("cannot create a pipe: {e}")))?;
+    let (err_read, err_write) = os_pipe::pipe().map_err(|e| Failure::new(Kind::Command, format!("cannot create a pipe: {e}")))?;
     let mut expression = duct::cmd(&program_path, &args)
         .dir(dir)
         .stdin_null()
@@ -108,9 +114,12 @@ pub fn run(
     for (key, value) in env {
         expression = expression.env(key, value);
     }
-    let handle = expression
-        .start()
-        .map_err(|e| format!("cannot start {}: {}", program_path.display(), crate::io_error_words(&e)))?;
+    let handle = expression.start().map_err(|e| {
+        Failure::new(
+            Kind::Command,
+            format!("cannot start {}: {}", program_path.display(), crate::io_error_words(&e)),
+        )
+    })?;
     // The expression holds our copies of the pipes' write ends: close them, so the readers
     // see the end of output when the command's own copies close.
     drop(expression);
@@ -154,7 +163,7 @@ pub fn run(
             match waited {
                 Ok(Some(output)) => exited = Some((output.status, Instant::now())),
                 Ok(None) => {}
-                Err(error) => return Err(format!("lost track of the command: {error}")),
+                Err(error) => return Err(Failure::new(Kind::Command, format!("lost track of the command: {error}"))),
             }
         }
         // Ctrl-C: the handler already sent SIGTERM; make sure of it, and follow with SIGKILL.
@@ -171,7 +180,10 @@ pub fn run(
                     terminated_at = Some(Instant::now());
                 } else {
                     signal_group(pid, libc::SIGKILL);
-                    let status = handle.wait().map_err(|e| format!("lost track of the command: {e}"))?.status;
+                    let status = handle
+                        .wait()
+                        .map_err(|e| Failure::new(Kind::Command, format!("lost track of the command: {e}")))?
+                        .status;
                     exited = Some((status, Instant::now() - Duration::from_millis(1800)));
                 }
             }
@@ -292,7 +304,7 @@ fn poll_pipes(pipes: &mut [Pipe; 2], timeout_ms: i32, masker: &Masker, emit: &mu
 /// it belongs to `run_id` (and to `step`, if given) — commands get RUNBOOK_RUN_ID and
 /// RUNBOOK_STEP, and whatever they start inherits them — by process group, TERM then KILL.
 /// Returns how many processes there were.
-pub fn stop_leftovers(run_id: &str, step: Option<&str>) -> usize {
+pub(crate) fn stop_leftovers(run_id: &str, step: Option<&str>) -> usize {
     let mut wanted = vec![format!("RUNBOOK_RUN_ID={run_id}")];
     wanted.extend(step.map(|step| format!("RUNBOOK_STEP={step}")));
     let leftovers = || -> Vec<(i32, i32)> {
@@ -331,7 +343,7 @@ pub fn stop_leftovers(run_id: &str, step: Option<&str>) -> usize {
 }
 
 /// Signals every process in the group led by `pid`.
-pub fn signal_group(pid: libc::pid_t, signal: libc::c_int) {
+pub(crate) fn signal_group(pid: libc::pid_t, signal: libc::c_int) {
     if pid > 0 {
         // SAFETY: killpg only sends a signal; a stale group id makes it fail with ESRCH.
         unsafe {

@@ -3,39 +3,43 @@
 //! value, whatever the engine, so a check sees numbers, text, booleans and NULL the same way.
 //! A new engine's queries belong here, behind the same `query`.
 
+use crate::run::failure::{Failure, Kind};
 use std::path::Path;
 
 /// More rows than this is a mistake in the check: count them in SQL instead.
 const MAX_ROWS: usize = 10_000;
 
 /// Runs `query` read-only on `conn`: a `postgres://` URL or a SQLite file's path.
-pub(crate) fn query(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, String> {
+pub(crate) fn query(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, Failure> {
     let rows = if conn.starts_with("postgres://") || conn.starts_with("postgresql://") {
         postgres(conn, query)?
     } else {
         sqlite(conn, query)?
     };
     if rows.len() > MAX_ROWS {
-        return Err(format!("the query returned more than {MAX_ROWS} rows; count them in SQL instead"));
+        return Err(Failure::new(
+            Kind::Query,
+            format!("the query returned more than {MAX_ROWS} rows; count them in SQL instead"),
+        ));
     }
     Ok(rows)
 }
 
-fn sqlite(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, String> {
+fn sqlite(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, Failure> {
     use rusqlite::types::ValueRef;
     if !Path::new(conn).exists() {
-        return Err(format!("{conn}: no such database file"));
+        return Err(Failure::new(Kind::Query, format!("{conn}: no such database file")));
     }
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let db = rusqlite::Connection::open_with_flags(conn, flags).map_err(|e| format!("{conn}: {e}"))?;
-    let mut statement = db.prepare(query).map_err(|e| e.to_string())?;
+    let db = rusqlite::Connection::open_with_flags(conn, flags).map_err(|e| Failure::new(Kind::Query, format!("{conn}: {e}")))?;
+    let mut statement = db.prepare(query).map_err(|e| Failure::new(Kind::Query, e.to_string()))?;
     let columns: Vec<String> = statement.column_names().iter().map(|c| c.to_string()).collect();
-    let mut rows = statement.query([]).map_err(|e| e.to_string())?;
+    let mut rows = statement.query([]).map_err(|e| Failure::new(Kind::Query, e.to_string()))?;
     let mut found = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+    while let Some(row) = rows.next().map_err(|e| Failure::new(Kind::Query, e.to_string()))? {
         let mut object = serde_json::Map::new();
         for (index, column) in columns.iter().enumerate() {
-            let value = match row.get_ref(index).map_err(|e| e.to_string())? {
+            let value = match row.get_ref(index).map_err(|e| Failure::new(Kind::Query, e.to_string()))? {
                 ValueRef::Null => serde_json::Value::Null,
                 ValueRef::Integer(i) => i.into(),
                 ValueRef::Real(f) => f.into(),
@@ -55,13 +59,15 @@ fn sqlite(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, String> {
 
 /// Each row comes back as JSON (`to_jsonb`), so numbers, booleans, text and NULL keep their
 /// types; a statement that is not a SELECT (`SHOW`) falls back to text.
-fn postgres(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, String> {
-    let mut config: postgres::Config = conn.parse().map_err(|e| format!("not a PostgreSQL connection string: {e}"))?;
+fn postgres(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, Failure> {
+    let mut config: postgres::Config = conn
+        .parse()
+        .map_err(|e| Failure::new(Kind::Query, format!("not a PostgreSQL connection string: {e}")))?;
     config.connect_timeout(std::time::Duration::from_secs(10));
     config.options("-c statement_timeout=30000 -c default_transaction_read_only=on");
     let mut client = config
         .connect(postgres::NoTls)
-        .map_err(|e| format!("cannot connect: {}", postgres_error(&e)))?;
+        .map_err(|e| Failure::new(Kind::Query, format!("cannot connect: {}", postgres_error(&e))))?;
     let wrapped = format!(
         "select to_jsonb(runbook_row) from ({}) as runbook_row limit {}",
         query.trim().trim_end_matches(';'),
@@ -70,7 +76,9 @@ fn postgres(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, String> {
     if let Ok(rows) = client.query(wrapped.as_str(), &[]) {
         return Ok(rows.iter().map(|row| row.get::<_, serde_json::Value>(0)).collect());
     }
-    let messages = client.simple_query(query).map_err(|e| postgres_error(&e))?;
+    let messages = client
+        .simple_query(query)
+        .map_err(|e| Failure::new(Kind::Query, postgres_error(&e)))?;
     Ok(messages
         .iter()
         .filter_map(|message| match message {

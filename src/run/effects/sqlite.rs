@@ -2,26 +2,43 @@
 //! the backup really is a database, and needs no `sqlite3` program), and running SQL, which
 //! the stdlib uses to build fixtures.
 
+use crate::run::failure::{Failure, Kind};
 use std::path::Path;
 use std::time::SystemTime;
 
 use crate::duration::Duration;
 
 /// What a restore restored: the backup's age is the data the restore lost.
-pub struct Restored {
+pub(crate) struct Restored {
     pub recovery_point_age: Duration,
 }
 
-pub fn restore(from: &Path, into: &Path) -> Result<Restored, String> {
-    let meta = std::fs::metadata(from).map_err(|e| format!("the backup {}: {}", from.display(), crate::io_error_words(&e)))?;
+pub(crate) fn restore(from: &Path, into: &Path) -> Result<Restored, Failure> {
+    let meta = std::fs::metadata(from).map_err(|e| {
+        Failure::new(
+            Kind::Restore,
+            format!("the backup {}: {}", from.display(), crate::io_error_words(&e)),
+        )
+    })?;
     if meta.len() == 0 {
-        return Err(format!("the backup {} is empty (0 bytes)", from.display()));
+        return Err(Failure::new(
+            Kind::Restore,
+            format!("the backup {} is empty (0 bytes)", from.display()),
+        ));
     }
     if into.exists() {
-        return Err(format!("{} already exists; a restore only writes a new database", into.display()));
+        return Err(Failure::new(
+            Kind::Restore,
+            format!("{} already exists; a restore only writes a new database", into.display()),
+        ));
     }
     if let Some(parent) = into.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {}", parent.display(), crate::io_error_words(&e)))?;
+        std::fs::create_dir_all(parent).map_err(|e| {
+            Failure::new(
+                Kind::Restore,
+                format!("cannot create {}: {}", parent.display(), crate::io_error_words(&e)),
+            )
+        })?;
     }
     let age = SystemTime::now()
         .duration_since(meta.modified().unwrap_or(SystemTime::now()))
@@ -35,21 +52,30 @@ pub fn restore(from: &Path, into: &Path) -> Result<Restored, String> {
     })();
     if let Err(error) = result {
         let _ = std::fs::remove_file(into);
-        return Err(format!("{} does not restore: {}", from.display(), describe(&error)));
+        return Err(Failure::new(
+            Kind::Restore,
+            format!("{} does not restore: {}", from.display(), describe(&error)),
+        ));
     }
     Ok(Restored {
         recovery_point_age: Duration::from_millis(age.as_millis() as u64),
     })
 }
 
-pub fn execute(db: &Path, sql: &str) -> Result<(), String> {
+pub(crate) fn execute(db: &Path, sql: &str) -> Result<(), Failure> {
     if let Some(parent) = db.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {}", parent.display(), crate::io_error_words(&e)))?;
+        std::fs::create_dir_all(parent).map_err(|e| {
+            Failure::new(
+                Kind::Restore,
+                format!("cannot create {}: {}", parent.display(), crate::io_error_words(&e)),
+            )
+        })?;
     }
-    let connection = rusqlite::Connection::open(db).map_err(|e| format!("{}: {}", db.display(), describe(&e)))?;
+    let connection =
+        rusqlite::Connection::open(db).map_err(|e| Failure::new(Kind::Restore, format!("{}: {}", db.display(), describe(&e))))?;
     connection
         .execute_batch(sql)
-        .map_err(|e| format!("{}: {}", db.display(), describe(&e)))
+        .map_err(|e| Failure::new(Kind::Restore, format!("{}: {}", db.display(), describe(&e))))
 }
 
 fn describe(error: &rusqlite::Error) -> String {
@@ -81,7 +107,8 @@ mod tests {
         let garbage = dir.path().join("garbage.db");
         std::fs::write(&garbage, vec![7u8; 8192]).unwrap();
         let error = restore(&garbage, &dir.path().join("out.db")).err().unwrap();
-        assert!(error.contains("not a SQLite database"), "{error}");
+        assert_eq!(error.kind, Kind::Restore);
+        assert!(error.to_string().contains("not a SQLite database"), "{error}");
         assert!(!dir.path().join("out.db").exists());
     }
 }

@@ -13,20 +13,23 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::event::Event;
+use crate::run::failure::Record;
 
-pub struct Journal {
+pub(crate) struct Journal {
     file: File,
     path: PathBuf,
     unsynced: bool,
 }
 
 impl Journal {
-    pub fn create(path: &Path) -> Result<Self, String> {
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| format!("cannot create the journal {}: {}", path.display(), crate::io_error_words(&e)))?;
+    pub(crate) fn create(path: &Path) -> Result<Self, Record> {
+        let file = OpenOptions::new().create_new(true).append(true).open(path).map_err(|e| {
+            Record(format!(
+                "cannot create the journal {}: {}",
+                path.display(),
+                crate::io_error_words(&e)
+            ))
+        })?;
         lock(&file, path)?;
         Ok(Self {
             file,
@@ -36,11 +39,11 @@ impl Journal {
     }
 
     /// Opens an existing run's journal to go on writing it (for `resume`).
-    pub fn append(path: &Path) -> Result<Self, String> {
+    pub(crate) fn append(path: &Path) -> Result<Self, Record> {
         let file = OpenOptions::new()
             .append(true)
             .open(path)
-            .map_err(|e| format!("cannot open the journal {}: {}", path.display(), crate::io_error_words(&e)))?;
+            .map_err(|e| Record(format!("cannot open the journal {}: {}", path.display(), crate::io_error_words(&e))))?;
         lock(&file, path)?;
         Ok(Self {
             file,
@@ -50,11 +53,11 @@ impl Journal {
     }
 
     /// Appends the event; [`Journal::sync`] puts it on disk.
-    pub fn record(&mut self, event: &Event) -> Result<(), String> {
+    pub(crate) fn record(&mut self, event: &Event) -> Result<(), Record> {
         if !event.is_journaled() {
             return Ok(());
         }
-        let mut line = serde_json::to_vec(event).map_err(|e| format!("cannot encode an event: {e}"))?;
+        let mut line = serde_json::to_vec(event).map_err(|e| Record(format!("cannot encode an event: {e}")))?;
         line.push(b'\n');
         self.file.write_all(&line).map_err(|e| self.failed(&e))?;
         self.unsynced = true;
@@ -62,7 +65,7 @@ impl Journal {
     }
 
     /// Waits until every recorded event is on disk. Called before each side effect.
-    pub fn sync(&mut self) -> Result<(), String> {
+    pub(crate) fn sync(&mut self) -> Result<(), Record> {
         if self.unsynced {
             self.file.sync_data().map_err(|e| self.failed(&e))?;
             self.unsynced = false;
@@ -70,13 +73,17 @@ impl Journal {
         Ok(())
     }
 
-    fn failed(&self, error: &std::io::Error) -> String {
-        format!("cannot write the journal {}: {}", self.path.display(), crate::io_error_words(error))
+    fn failed(&self, error: &std::io::Error) -> Record {
+        Record(format!(
+            "cannot write the journal {}: {}",
+            self.path.display(),
+            crate::io_error_words(error)
+        ))
     }
 }
 
 /// Takes the journal's lock for this process, or says who holds it.
-fn lock(file: &File, path: &Path) -> Result<(), String> {
+fn lock(file: &File, path: &Path) -> Result<(), Record> {
     use std::os::fd::AsRawFd;
     // SAFETY: flock on a file descriptor we own; it only takes or tests a lock.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
@@ -85,13 +92,16 @@ fn lock(file: &File, path: &Path) -> Result<(), String> {
     let error = std::io::Error::last_os_error();
     if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
         let who = holder(file).map_or("another process".to_string(), |pid| format!("process {pid}"));
-        return Err(format!("the run is still going: {who} is writing its journal {}", path.display()));
+        return Err(Record(format!(
+            "the run is still going: {who} is writing its journal {}",
+            path.display()
+        )));
     }
-    Err(format!(
+    Err(Record(format!(
         "cannot lock the journal {}: {}",
         path.display(),
         crate::io_error_words(&error)
-    ))
+    )))
 }
 
 /// A run that is still going: the process that writes its journal.
@@ -114,7 +124,7 @@ impl Running {
 /// Takes the journal's lock, to act for a run that has stopped (stop what it left running)
 /// with no other process resuming it meanwhile; refused, saying who, while one holds it. The
 /// lock lasts as long as the returned file is open.
-pub fn hold(path: &Path) -> Result<File, Option<Running>> {
+pub(crate) fn hold(path: &Path) -> Result<File, Option<Running>> {
     use std::os::fd::AsRawFd;
     let file = File::open(path).map_err(|_| None)?;
     // SAFETY: flock on a file descriptor we own.
@@ -126,7 +136,7 @@ pub fn hold(path: &Path) -> Result<File, Option<Running>> {
 }
 
 /// Whether the run that wrote `path` is still going (its process holds the journal's lock).
-pub fn still_running(path: &Path) -> Option<Running> {
+pub(crate) fn still_running(path: &Path) -> Option<Running> {
     use std::os::fd::AsRawFd;
     let file = File::open(path).ok()?;
     // SAFETY: as in `lock`; a shared lock is refused only while someone holds the exclusive one.
@@ -187,7 +197,7 @@ mod tests {
         let running = still_running(&path).expect("the writer holds the lock");
         assert_eq!(running.pid, Some(std::process::id()));
         let error = Journal::append(&path).err().expect("a second writer is refused");
-        assert!(error.contains(&format!("process {} is writing", std::process::id())), "{error}");
+        assert!(error.0.contains(&format!("process {} is writing", std::process::id())), "{error}");
         drop(journal);
         assert_eq!(still_running(&path), None);
         assert!(Journal::append(&path).is_ok());

@@ -20,7 +20,7 @@ const SHORTEST_LINE: usize = 4;
 
 /// The secret values seen so far in this run; cheap to clone and share between threads.
 #[derive(Clone, Default)]
-pub struct Masker {
+pub(crate) struct Masker {
     inner: Arc<RwLock<Patterns>>,
 }
 
@@ -35,7 +35,7 @@ struct Patterns {
 }
 
 impl Masker {
-    pub fn add(&self, secret: &str) {
+    pub(crate) fn add(&self, secret: &str) {
         if secret.chars().count() < SHORTEST {
             return;
         }
@@ -52,7 +52,7 @@ impl Masker {
         patterns.spellings = spellings;
     }
 
-    pub fn mask(&self, text: &str) -> String {
+    pub(crate) fn mask(&self, text: &str) -> String {
         let patterns = self.inner.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Some(automaton) = &patterns.automaton else {
             return text.to_string();
@@ -68,7 +68,7 @@ impl Masker {
     /// Where to cut `bytes` (a long line read in pieces) at or before `want` so that no
     /// secret is split between two pieces, and no UTF-8 character either. `None` means no
     /// cut is safe yet: a secret may go on past the end, so more must be read first.
-    pub fn safe_cut(&self, bytes: &[u8], want: usize) -> Option<usize> {
+    pub(crate) fn safe_cut(&self, bytes: &[u8], want: usize) -> Option<usize> {
         let patterns = self.inner.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut cut = want.min(bytes.len());
         if let Some(automaton) = &patterns.automaton {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::event::{Event, Listener, RunStatus, StepStatus};
+use crate::run::failure::{Failure, Kind};
 
 pub const SCHEMA: &str = "runbook-report/1";
 
@@ -191,18 +192,18 @@ impl Report {
         Some(case)
     }
 
-    pub fn write(&self, dir: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {}", dir.display(), crate::io_error_words(&e)))?;
+    pub(crate) fn write(&self, dir: &Path) -> Result<(), Failure> {
+        std::fs::create_dir_all(dir).map_err(|e| Failure::io(Kind::File, format_args!("cannot create {}", dir.display()), &e))?;
         let json = serde_json::to_string_pretty(&self.to_json()).expect("a report is plain JSON");
         for (name, text) in [("report.json", json + "\n"), ("junit.xml", self.to_junit())] {
             let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {}", path.display(), crate::io_error_words(&e)))?;
+            std::fs::write(&path, text).map_err(|e| Failure::io(Kind::File, format_args!("cannot write {}", path.display()), &e))?;
         }
         Ok(())
     }
 
     /// Appends this run to `history.jsonl` in the state folder.
-    pub fn append_history(&self, state_dir: &Path) -> Result<(), String> {
+    pub(crate) fn append_history(&self, state_dir: &Path) -> Result<(), Failure> {
         let steps: serde_json::Map<String, Value> = self
             .steps
             .iter()
@@ -220,8 +221,8 @@ impl Report {
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|e| format!("cannot open {}: {}", path.display(), crate::io_error_words(&e)))?;
-        writeln!(file, "{line}").map_err(|e| format!("cannot write {}: {}", path.display(), crate::io_error_words(&e)))
+            .map_err(|e| Failure::io(Kind::File, format_args!("cannot open {}", path.display()), &e))?;
+        writeln!(file, "{line}").map_err(|e| Failure::io(Kind::File, format_args!("cannot write {}", path.display()), &e))
     }
 }
 

@@ -4,13 +4,7 @@
 use super::*;
 
 impl<'m> Runner<'m> {
-    pub(super) fn action(
-        &mut self,
-        step: &str,
-        action: &'m Action,
-        deadline: Option<Instant>,
-        flips: &mut Vec<flip::Applied>,
-    ) -> Result<Result<(), String>, String> {
+    pub(super) fn action(&mut self, step: &str, action: &'m Action, deadline: Option<Instant>, flips: &mut Vec<flip::Applied>) -> Outcome {
         let outcome = match &action.kind {
             ActionKind::Run { argv } => match argv.iter().map(|w| self.values.template(w)).collect::<Result<Vec<_>, _>>() {
                 Ok(argv) => return self.command(step, process::Program::Argv(argv), deadline),
@@ -47,12 +41,7 @@ impl<'m> Runner<'m> {
         Ok(outcome)
     }
 
-    fn flipped(
-        &mut self,
-        step: &str,
-        applied: Result<flip::Applied, String>,
-        flips: &mut Vec<flip::Applied>,
-    ) -> Result<Result<(), String>, String> {
+    fn flipped(&mut self, step: &str, applied: Result<flip::Applied, Failure>, flips: &mut Vec<flip::Applied>) -> Outcome {
         match applied {
             Ok(applied) => {
                 let mask = |t: &str| self.values.masker.mask(t);
@@ -74,21 +63,18 @@ impl<'m> Runner<'m> {
         }
     }
 
-    fn command(&mut self, step: &str, program: process::Program, deadline: Option<Instant>) -> Result<Result<(), String>, String> {
+    fn command(&mut self, step: &str, program: process::Program, deadline: Option<Instant>) -> Outcome {
         let argv = match &program {
             process::Program::Argv(argv) => argv.clone(),
             process::Program::Script(script) => vec!["/bin/sh".into(), "-c".into(), script.clone()],
         };
         let masker = self.values.masker.clone();
-        let log_path = self.logs.join(format!("{step}.log"));
+        let mut log = StepLog::new(self.logs.join(format!("{step}.log")));
         self.emit(Event::CommandStarted {
             step: step.to_string(),
             argv: argv.iter().map(|a| masker.mask(a)).collect(),
-            log: log_path.display().to_string(),
+            log: log.path.display().to_string(),
         })?;
-        // Created on the first line of output: a step that prints nothing leaves no empty file.
-        let mut log: Option<std::io::BufWriter<std::fs::File>> = None;
-        let mut log_error: Option<String> = None;
         let env = [
             ("RUNBOOK_WORKDIR".to_string(), self.values.workdir.display().to_string()),
             ("RUNBOOK_RUN_ID".to_string(), self.values.run_id.clone()),
@@ -107,28 +93,7 @@ impl<'m> Runner<'m> {
             &masker,
             &INTERRUPTION,
             &mut |stream, line| {
-                use std::io::Write;
-                if log.is_none() && log_error.is_none() {
-                    match std::fs::OpenOptions::new().create(true).append(true).open(&log_path) {
-                        Ok(file) => log = Some(std::io::BufWriter::new(file)),
-                        Err(e) => {
-                            log_error = Some(format!(
-                                "cannot write the log {}: {}",
-                                log_path.display(),
-                                crate::io_error_words(&e)
-                            ))
-                        }
-                    }
-                }
-                if let Some(log) = &mut log {
-                    if let Err(e) = writeln!(log, "{line}") {
-                        log_error.get_or_insert(format!(
-                            "cannot write the log {}: {}",
-                            log_path.display(),
-                            crate::io_error_words(&e)
-                        ));
-                    }
-                }
+                log.write(line);
                 let event = Event::Output {
                     step: step_name.clone(),
                     stream,
@@ -139,16 +104,7 @@ impl<'m> Runner<'m> {
                 }
             },
         );
-        use std::io::Write;
-        if let Some(mut log) = log {
-            if let Err(e) = log.flush() {
-                log_error.get_or_insert(format!(
-                    "cannot write the log {}: {}",
-                    log_path.display(),
-                    crate::io_error_words(&e)
-                ));
-            }
-        }
+        let kept = log.finish();
         let finished = match result {
             Ok(finished) => finished,
             Err(error) => return Ok(Err(error)),
@@ -167,22 +123,22 @@ impl<'m> Runner<'m> {
                 exit_code: finished.exit_code.map(i64::from),
             },
         );
-        if let Some(error) = log_error {
-            // Output that cannot be kept is a failure: the log is the evidence.
+        // Output that cannot be kept is a failure: the log is the evidence.
+        if let Err(error) = kept {
             return Ok(Err(error));
         }
         if finished.succeeded() {
             return Ok(Ok(()));
         }
-        let shown = masker.mask(&crate::shell::quote(&argv[0]));
-        Ok(Err(format!(
-            "`{shown}` failed: {} (output in {})",
-            finished.describe(),
-            log_path.display()
+        let shown = crate::shell::quote(&masker.mask(&argv[0]));
+        let how = finished.describe();
+        Ok(Err(Failure::new(
+            Kind::Command,
+            format!("`{shown}` failed: {how} (output in {})", log.path.display()),
         )))
     }
 
-    fn check(&mut self, step: &str, check: &'m Check, pending: bool) -> Result<Result<(), String>, String> {
+    fn check(&mut self, step: &str, check: &'m Check, pending: bool) -> Outcome {
         let outcome = checks::evaluate(&self.engine.0, &self.engine.1, check, &self.values);
         let description = self
             .values
@@ -201,7 +157,10 @@ impl<'m> Runner<'m> {
         Ok(if outcome.passed {
             Ok(())
         } else {
-            Err(format!("check \"{description}\" failed: {}", outcome.explain()))
+            Err(Failure::new(
+                Kind::Check,
+                format!("check \"{description}\" failed: {}", outcome.explain()),
+            ))
         })
     }
 
@@ -212,7 +171,7 @@ impl<'m> Runner<'m> {
         within: Option<Duration>,
         every: Option<Duration>,
         deadline: Option<Instant>,
-    ) -> Result<Result<(), String>, String> {
+    ) -> Outcome {
         let started = Instant::now();
         let limit = within.map_or(DEFAULT_WAIT, Duration::to_std);
         let limit = deadline.map_or(started + limit, |d| d.min(started + limit));
@@ -223,7 +182,7 @@ impl<'m> Runner<'m> {
                 Ok(()) => return Ok(Ok(())),
                 Err(error) if last_try || INTERRUPTION.requested() => {
                     let waited = Duration::from_millis(started.elapsed().as_millis() as u64);
-                    return Ok(Err(format!("gave up waiting after {waited}: {error}")));
+                    return Ok(Err(error.within(Kind::Wait, format_args!("gave up waiting after {waited}"))));
                 }
                 // Sleep until the next try, or until the deadline for one last try.
                 Err(_) => std::thread::sleep(every.min(limit.saturating_duration_since(Instant::now()))),
@@ -231,12 +190,7 @@ impl<'m> Runner<'m> {
         }
     }
 
-    fn builtin(
-        &mut self,
-        step: &str,
-        builtin: stdlib::Builtin,
-        args: &[(String, crate::model::Expr)],
-    ) -> Result<Result<(), String>, String> {
+    fn builtin(&mut self, step: &str, builtin: stdlib::Builtin, args: &[(String, crate::model::Expr)]) -> Outcome {
         self.barrier()?;
         let mut values = Vec::new();
         for (_, expr) in args {
@@ -267,13 +221,13 @@ impl<'m> Runner<'m> {
         }
     }
 
-    fn notify(&mut self, channel: &str, message: &crate::model::Template) -> Result<(), String> {
+    fn notify(&mut self, channel: &str, message: &crate::model::Template) -> Result<(), Record> {
         self.barrier()?;
         let text = match self.values.template(message) {
             Ok(text) => self.values.masker.mask(&text),
             Err(error) => {
                 let message = self.values.masker.mask(&message.to_string());
-                let error = Some(self.values.masker.mask(&error));
+                let error = Some(error.masked(&self.values.masker).to_string());
                 return self.emit(Event::Notified {
                     channel: channel.to_string(),
                     message,
@@ -294,9 +248,9 @@ impl<'m> Runner<'m> {
                 };
                 notify::send(channel.kind, &settings, &message)
             }),
-            None => Err(format!("no channel `{channel}`")),
+            None => Err(Failure::new(Kind::Value, format!("no channel `{channel}`"))),
         };
-        let error = result.err().map(|e| self.values.masker.mask(&e));
+        let error = result.err().map(|e| e.masked(&self.values.masker).to_string());
         self.emit(Event::Notified {
             channel: channel.to_string(),
             message: text,
@@ -307,7 +261,7 @@ impl<'m> Runner<'m> {
 
     /// A channel's settings with this run's values. A credential among them (a webhook URL,
     /// a routing key) is masked from here on, wherever it would show.
-    fn channel_settings(&self, channel: &crate::model::Channel) -> Result<notify::Settings, String> {
+    fn channel_settings(&self, channel: &crate::model::Channel) -> Result<notify::Settings, Failure> {
         let mut values = Vec::new();
         let mut timeout = std::time::Duration::from_secs(10);
         for (name, expr) in &channel.settings {
@@ -322,5 +276,50 @@ impl<'m> Runner<'m> {
             values.push((name.clone(), value));
         }
         Ok(notify::Settings { values, timeout })
+    }
+}
+
+/// A step's log file: made on the first line of output (a step that prints nothing leaves no
+/// empty file), every line kept, and the first error writing it remembered.
+struct StepLog {
+    path: PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    error: Option<Failure>,
+}
+
+impl StepLog {
+    fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            file: None,
+            error: None,
+        }
+    }
+
+    fn failed(&mut self, error: &std::io::Error) {
+        let what = format!("cannot write the log {}", self.path.display());
+        self.error.get_or_insert(Failure::io(Kind::File, what, error));
+    }
+
+    fn write(&mut self, line: &str) {
+        use std::io::Write;
+        if self.file.is_none() && self.error.is_none() {
+            match std::fs::OpenOptions::new().create(true).append(true).open(&self.path) {
+                Ok(file) => self.file = Some(std::io::BufWriter::new(file)),
+                Err(error) => self.failed(&error),
+            }
+        }
+        if let Some(Err(error)) = self.file.as_mut().map(|file| writeln!(file, "{line}")) {
+            self.failed(&error);
+        }
+    }
+
+    /// Everything written is on its way to the disk, or the first error.
+    fn finish(&mut self) -> Result<(), Failure> {
+        use std::io::Write;
+        if let Some(Err(error)) = self.file.take().map(|mut file| file.flush()) {
+            self.failed(&error);
+        }
+        self.error.take().map_or(Ok(()), Err)
     }
 }

@@ -22,6 +22,7 @@ use super::error::Error;
 use super::evidence::event::{Answer, Choice, Event, Listener, RunStatus, StepStatus, now};
 pub(crate) use super::evidence::journal;
 use super::evidence::{mask, report};
+use super::failure::{Failure, Kind, Outcome, Record};
 use super::options::{Options, Summary};
 use super::values::{Failed, Values};
 use crate::duration::Duration;
@@ -49,9 +50,9 @@ pub(crate) fn start<'m>(
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::Record(format!("cannot create {}: {}", dir.display(), crate::io_error_words(&e))))?;
     }
-    let journal = journal::Journal::create(&run_dir.join("journal.jsonl")).map_err(Error::Record)?;
+    let journal = journal::Journal::create(&run_dir.join("journal.jsonl")).map_err(|record| Error::Record(record.0))?;
     let mut runner = Runner::new(model, &run_dir, run_id.clone(), journal, listeners, decider);
-    let status = runner.run(None).map_err(Error::Record)?;
+    let status = runner.run(None).map_err(|record| Error::Record(record.0))?;
     finish(&runner, options, status, run_id, run_dir)
 }
 
@@ -65,18 +66,21 @@ pub(crate) fn continue_run<'m>(
 ) -> Result<Summary, Error> {
     let point = found.check_against(model).map_err(Error::Refused)?;
     // Taking the journal's lock fails when another process resumed the run meanwhile.
-    let journal = journal::Journal::append(&found.run_dir.join("journal.jsonl")).map_err(Error::Refused)?;
+    let journal = journal::Journal::append(&found.run_dir.join("journal.jsonl")).map_err(|record| Error::Refused(resume::Refusal::new(resume::RefusalKind::StillGoing, record.0)))?;
     found.unchanged().map_err(Error::Refused)?;
     let mut runner = Runner::new(model, &found.run_dir, found.run_id.clone(), journal, listeners, decider);
     for event in found.events() {
         runner.report.event(event);
     }
-    let status = runner.run(Some(point)).map_err(Error::Record)?;
+    let status = runner.run(Some(point)).map_err(|record| Error::Record(record.0))?;
     finish(&runner, options, status, found.run_id.clone(), found.run_dir.clone())
 }
 
 fn finish(runner: &Runner<'_>, options: &Options, status: RunStatus, run_id: String, run_dir: PathBuf) -> Result<Summary, Error> {
-    let evidence = |error| Error::Evidence { status, error };
+    let evidence = |error: Failure| Error::Evidence {
+        status,
+        error: error.to_string(),
+    };
     if let Some(dir) = &options.report_dir {
         runner.report.write(dir).map_err(evidence)?;
     }
@@ -94,7 +98,7 @@ struct Completed<'m> {
 enum Settled {
     Done,
     Interrupted,
-    Failed { error: String, undo: bool },
+    Failed { error: Failure, undo: bool },
 }
 
 /// The objectives as the run met them.
@@ -178,7 +182,7 @@ impl<'m> Runner<'m> {
 
     /// Journals the event, then tells the listeners. The journal reaches the disk at the next
     /// [`Runner::barrier`].
-    fn emit(&mut self, event: Event) -> Result<(), String> {
+    fn emit(&mut self, event: Event) -> Result<(), Record> {
         self.journal.record(&event)?;
         self.report.event(&event);
         for listener in &mut self.listeners {
@@ -196,7 +200,7 @@ impl<'m> Runner<'m> {
         }
     }
 
-    fn start(&mut self) -> Result<(), String> {
+    fn start(&mut self) -> Result<(), Record> {
         let model = self.model;
         self.read_secrets();
         let text = model.source.text();
@@ -234,11 +238,11 @@ impl<'m> Runner<'m> {
     }
 
     /// Everything journaled so far is on disk before the run changes anything outside itself.
-    fn barrier(&mut self) -> Result<(), String> {
+    fn barrier(&mut self) -> Result<(), Record> {
         self.journal.sync()
     }
 
-    fn run(&mut self, resumed: Option<resume::Point>) -> Result<RunStatus, String> {
+    fn run(&mut self, resumed: Option<resume::Point>) -> Result<RunStatus, Record> {
         let done = match resumed {
             None => {
                 self.start()?;
@@ -288,7 +292,7 @@ impl<'m> Runner<'m> {
 
     /// Takes a resumed run up where it stopped: what it had done, and what the cut-off step
     /// left behind. Returns how many steps and gates at the start are settled.
-    fn pick_up(&mut self, point: resume::Point) -> Result<usize, String> {
+    fn pick_up(&mut self, point: resume::Point) -> Result<usize, Record> {
         let model = self.model;
         self.read_secrets();
         self.values.started = point.started;
@@ -320,7 +324,7 @@ impl<'m> Runner<'m> {
     }
 
     /// Runs the steps and gates from `done` on, until the end or until one stops the run.
-    fn procedure(&mut self, done: usize) -> Result<(RunStatus, Option<Failed>), String> {
+    fn procedure(&mut self, done: usize) -> Result<(RunStatus, Option<Failed>), Record> {
         let model = self.model;
         let total = model.steps().count();
         let mut number = model.procedure[..done].iter().filter(|n| matches!(n, Node::Step(_))).count();
@@ -335,7 +339,7 @@ impl<'m> Runner<'m> {
                         Settled::Interrupted => Some((RunStatus::Interrupted, None)),
                         Settled::Failed { error, undo } => {
                             let status = if undo { RunStatus::Failed } else { RunStatus::Aborted };
-                            Some((status, Some(Failed::at(&step.id, error))))
+                            Some((status, Some(Failed::at(&step.id, error.to_string()))))
                         }
                     }
                 }
@@ -356,7 +360,7 @@ impl<'m> Runner<'m> {
     }
 
     /// Asks at a gate; says how the run stops there, if it does.
-    fn gate(&mut self, gate: &crate::model::Gate) -> Result<Option<(RunStatus, Option<Failed>)>, String> {
+    fn gate(&mut self, gate: &crate::model::Gate) -> Result<Option<(RunStatus, Option<Failed>)>, Record> {
         let plan = self.next_step_plan(gate);
         self.barrier()?;
         let decision = self.decider.gate(gate, &plan);

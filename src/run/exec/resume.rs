@@ -60,20 +60,23 @@ pub fn fingerprints(model: &Model) -> Vec<(String, String)> {
 }
 
 /// The run to resume: `run_id`, or else the newest unfinished run in `state_dir`.
-pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, String> {
+pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, Refusal> {
     if let Some(run_id) = run_id {
         let run_dir = state_dir.join(run_id);
         if !run_dir.join("journal.jsonl").exists() {
-            return Err(format!("there is no run {run_id} in {}", state_dir.display()));
+            return Err(Refusal::new(RefusalKind::NotFound, format!("there is no run {run_id} in {}", state_dir.display())));
         }
         let unfinished = read(&run_dir)?;
         if let Some(status) = unfinished.finished() {
-            return Err(format!("the run {run_id} already finished ({status}); there is nothing to resume"));
+            return Err(Refusal::new(
+                RefusalKind::Finished,
+                format!("the run {run_id} already finished ({status}); there is nothing to resume"),
+            ));
         }
         return unfinished.not_running();
     }
     let mut runs: Vec<PathBuf> = std::fs::read_dir(state_dir)
-        .map_err(|e| format!("cannot read {}: {}", state_dir.display(), crate::io_error_words(&e)))?
+        .map_err(|e| Refusal::new(RefusalKind::NotFound, format!("cannot read {}: {}", state_dir.display(), crate::io_error_words(&e))))?
         .flatten()
         .map(|entry| entry.path())
         .filter(|path| path.join("journal.jsonl").exists())
@@ -85,7 +88,7 @@ pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, String
             return run.not_running();
         }
     }
-    Err(format!("there is no unfinished run in {}", state_dir.display()))
+    Err(Refusal::new(RefusalKind::NotFound, format!("there is no unfinished run in {}", state_dir.display())))
 }
 
 /// The last run of `runbook` in `mode`, if it did not finish: what `runbook run` offers to
@@ -111,22 +114,25 @@ pub fn last_unfinished(state_dir: &Path, runbook: &Path, mode: Mode) -> Option<U
 impl Unfinished {
     /// Whether the journal is as it was read, once its lock is held: another process may have
     /// resumed the run (and even finished it) while a person was deciding.
-    pub(super) fn unchanged(&self) -> Result<(), String> {
+    pub(super) fn unchanged(&self) -> Result<(), Refusal> {
         let now = std::fs::metadata(self.run_dir.join("journal.jsonl")).map_or(0, |m| m.len() as usize);
         if now == self.journal_len {
             Ok(())
         } else {
-            Err(format!(
+            Err(Refusal::new(RefusalKind::Raced, format!(
                 "the run {} went on in another process since it was read; look at it again before resuming",
                 self.run_id
-            ))
+            )))
         }
     }
 
     /// The run, if it really stopped: one that is still going cannot be resumed.
-    fn not_running(self) -> Result<Self, String> {
+    fn not_running(self) -> Result<Self, Refusal> {
         match self.running {
-            Some(running) => Err(format!("the run {} has not stopped: {}", self.run_id, running.describe())),
+            Some(running) => Err(Refusal::new(
+                RefusalKind::StillGoing,
+                format!("the run {} has not stopped: {}", self.run_id, running.describe()),
+            )),
             None => Ok(self),
         }
     }
@@ -220,9 +226,9 @@ impl Unfinished {
     }
 }
 
-fn read(run_dir: &Path) -> Result<Unfinished, String> {
+fn read(run_dir: &Path) -> Result<Unfinished, Refusal> {
     let path = run_dir.join("journal.jsonl");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {}", path.display(), crate::io_error_words(&e)))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| Refusal::new(RefusalKind::Damaged, format!("cannot read {}: {}", path.display(), crate::io_error_words(&e))))?;
     let lines: Vec<&str> = text.lines().collect();
     let mut events = Vec::new();
     for (index, line) in lines.iter().enumerate() {
@@ -230,7 +236,10 @@ fn read(run_dir: &Path) -> Result<Unfinished, String> {
             Ok(event) => events.push(event),
             // A crash in the middle of a write leaves a torn last line: the event never happened.
             Err(_) if index + 1 == lines.len() => break,
-            Err(error) => return Err(format!("the journal {} is damaged at line {}: {error}", path.display(), index + 1)),
+            Err(error) => {
+                let damage = format!("the journal {} is damaged at line {}: {error}", path.display(), index + 1);
+                return Err(Refusal::new(RefusalKind::Damaged, damage));
+            }
         }
     }
     let Some(Event::RunStarted {
@@ -241,7 +250,10 @@ fn read(run_dir: &Path) -> Result<Unfinished, String> {
         ..
     }) = events.first()
     else {
-        return Err(format!("the journal {} does not start with the run's start", path.display()));
+        return Err(Refusal::new(
+            RefusalKind::Damaged,
+            format!("the journal {} does not start with the run's start", path.display()),
+        ));
     };
     Ok(Unfinished {
         running: journal::still_running(&path),
@@ -272,7 +284,7 @@ impl Unfinished {
     }
 
     /// Checks the runbook as it is now against the run, and finds where to pick up.
-    pub fn check_against(&self, model: &Model) -> Result<Point, String> {
+    pub fn check_against(&self, model: &Model) -> Result<Point, Refusal> {
         let Some(Event::RunStarted {
             fingerprints: old,
             params,
@@ -280,144 +292,226 @@ impl Unfinished {
             ..
         }) = self.events.first()
         else {
-            return Err("the journal does not start with the run's start".into());
+            return Err(Refusal::new(RefusalKind::Damaged, "the journal does not start with the run's start"));
         };
-        let mut completed: Vec<String> = Vec::new();
-        let mut skipped: Vec<String> = Vec::new();
-        let mut attempts: HashMap<String, u32> = HashMap::new();
-        let mut approved: Vec<String> = Vec::new();
-        let mut flips: HashMap<String, Vec<Applied>> = HashMap::new();
-        let mut recovery_point: Option<Duration> = None;
-        let mut last_started: Option<String> = None;
-        for event in &self.events {
-            match event {
-                Event::StepStarted { step, attempt, .. } => {
-                    last_started = Some(step.clone());
-                    flips.insert(step.clone(), Vec::new());
-                    attempts.insert(step.clone(), *attempt);
-                }
-                Event::StepFinished {
-                    step,
-                    status: StepStatus::Passed,
-                    ..
-                } => completed.push(step.clone()),
-                Event::StepFinished {
-                    step,
-                    status: StepStatus::Skipped,
-                    ..
-                } => skipped.push(step.clone()),
-                Event::GateAnswered {
-                    gate,
-                    answer: Answer::Approve,
-                    ..
-                } => approved.push(gate.clone()),
-                Event::Flipped {
-                    step,
-                    target,
-                    key,
-                    format,
-                    old,
-                    new,
-                    created,
-                    diff,
-                } => flips.entry(step.clone()).or_default().push(Applied {
-                    target: PathBuf::from(target),
-                    key: key.clone(),
-                    format: format.as_deref().and_then(|f| FileFormat::from_path(&format!("x.{f}"))),
-                    old: old.clone(),
-                    new: new.clone(),
-                    created: *created,
-                    diff: diff.clone(),
-                }),
-                Event::Undone { step, .. } => {
-                    flips.entry(step.clone()).or_default().pop();
-                }
-                Event::Restored { recovery_point_age_ms, .. } => {
-                    let age = Duration::from_millis(*recovery_point_age_ms);
-                    recovery_point = Some(recovery_point.map_or(age, |seen| seen.max(age)));
-                }
-                _ => {}
-            }
-        }
+        let mut journaled = Journaled::read(&self.events);
+        let done = journaled.settled_prefix(model, old)?;
+        self.same_parameters(model, params)?;
+        let restarting = journaled
+            .last_started
+            .take()
+            .filter(|id| !journaled.is_settled(id))
+            .map(|id| {
+                let applied = journaled.flips.remove(&id).unwrap_or_default();
+                (id, applied)
+            });
+        let started_at = humantime::parse_rfc3339(at).unwrap_or_else(|_| SystemTime::now());
+        let already = SystemTime::now().duration_since(started_at).unwrap_or_default();
+        let completed = std::mem::take(&mut journaled.completed)
+            .into_iter()
+            .map(|id| {
+                let applied = journaled.flips.remove(&id).unwrap_or_default();
+                (id, applied)
+            })
+            .collect();
+        Ok(Point {
+            done,
+            completed,
+            restarting,
+            recovery_point: journaled.recovery_point,
+            started: Instant::now().checked_sub(already).unwrap_or_else(Instant::now),
+            attempts: journaled.attempts,
+            skipped: journaled.skipped,
+        })
+    }
 
-        let now = fingerprints(model);
-        let fingerprint = |list: &[(String, String)], id: &str| list.iter().find(|(i, _)| i == id).map(|(_, f)| f.clone());
-        // A step that passed or that the operator skipped is settled: resume goes on after
-        // the last settled step, and neither runs again.
-        let settled: Vec<&String> = completed.iter().chain(&skipped).collect();
-        let mut done = 0;
-        let mut steps_done = 0;
-        for node in &model.procedure {
-            match node {
-                Node::Step(step) if settled.contains(&&step.id) => {
-                    if fingerprint(old, &step.id) != fingerprint(&now, &step.id) {
-                        let what = if skipped.contains(&step.id) { "was skipped" } else { "finished" };
-                        return Err(format!(
-                            "the step `{}` {what} in this run, but the runbook has changed it since; resuming would skip a step that no longer matches the file",
-                            step.id
-                        ));
-                    }
-                    steps_done += 1;
-                }
-                Node::Gate(gate) if approved.contains(&gate.id) => {}
-                _ => break,
-            }
-            done += 1;
-        }
-        if steps_done != settled.len() {
-            let missing = settled
-                .iter()
-                .find(|id| !model.procedure[..done].iter().any(|n| matches!(n, Node::Step(s) if &&&s.id == id)));
-            let what = match missing {
-                Some(id) if model.steps().any(|s| &s.id == *id) => format!("the step `{id}` finished in this run but has moved since"),
-                Some(id) => format!("the step `{id}` finished in this run but is no longer in the runbook"),
-                None => "the steps that finished in this run are no longer first in the runbook".to_string(),
-            };
-            return Err(format!(
-                "{what}; resuming would run the procedure in a different order than it started"
-            ));
-        }
+    /// The parameters are the ones the run started with. The journal keeps them masked, so
+    /// they are compared masked, and a secret is never shown.
+    fn same_parameters(&self, model: &Model, journaled: &[(String, String)]) -> Result<(), Refusal> {
         let values = crate::run::values::Values::new(
             model,
             self.run_dir.join("work"),
             self.run_id.clone(),
             crate::run::evidence::mask::Masker::default(),
         );
-        // The journal keeps parameters masked: compare them masked, and never show a secret.
         for secret in &model.secrets {
             let _ = values.secret(&secret.name);
         }
-        for (name, old_value) in params {
+        for (name, old_value) in journaled {
             let new_value = values
                 .var(&crate::model::Var::Param(name.clone()))
                 .map(|v| values.masker.mask(&v.to_string()))
                 .unwrap_or_default();
             if &new_value != old_value {
-                return Err(format!(
-                    "the parameter `{name}` was {old_value:?} when the run started and is {new_value:?} now; resume with the same values"
+                return Err(Refusal::new(
+                    RefusalKind::Parameter,
+                    format!("the parameter `{name}` was {old_value:?} when the run started and is {new_value:?} now; resume with the same values"),
                 ));
             }
         }
-        let restarting = last_started.filter(|id| !settled.contains(&id)).map(|id| {
-            let applied = flips.remove(&id).unwrap_or_default();
-            (id, applied)
-        });
-        let started_at = humantime::parse_rfc3339(at).unwrap_or_else(|_| SystemTime::now());
-        let already = SystemTime::now().duration_since(started_at).unwrap_or_default();
-        Ok(Point {
-            done,
-            completed: completed
-                .into_iter()
-                .map(|id| {
-                    let applied = flips.remove(&id).unwrap_or_default();
-                    (id, applied)
-                })
-                .collect(),
-            restarting,
-            recovery_point,
-            started: Instant::now().checked_sub(already).unwrap_or_else(Instant::now),
-            attempts,
-            skipped,
-        })
+        Ok(())
     }
 }
+
+/// What the journal says the run did, step by step.
+#[derive(Default)]
+struct Journaled {
+    completed: Vec<String>,
+    skipped: Vec<String>,
+    attempts: HashMap<String, u32>,
+    approved: Vec<String>,
+    flips: HashMap<String, Vec<Applied>>,
+    recovery_point: Option<Duration>,
+    last_started: Option<String>,
+}
+
+impl Journaled {
+    fn read(events: &[Event]) -> Journaled {
+        let mut journaled = Journaled::default();
+        for event in events {
+            journaled.event(event);
+        }
+        journaled
+    }
+
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::StepStarted { step, attempt, .. } => {
+                self.last_started = Some(step.clone());
+                self.flips.insert(step.clone(), Vec::new());
+                self.attempts.insert(step.clone(), *attempt);
+            }
+            Event::StepFinished { step, status, .. } => match status {
+                StepStatus::Passed => self.completed.push(step.clone()),
+                StepStatus::Skipped => self.skipped.push(step.clone()),
+                StepStatus::Failed | StepStatus::Interrupted => {}
+            },
+            Event::GateAnswered {
+                gate,
+                answer: Answer::Approve,
+                ..
+            } => self.approved.push(gate.clone()),
+            Event::Flipped {
+                step,
+                target,
+                key,
+                format,
+                old,
+                new,
+                created,
+                diff,
+            } => self.flips.entry(step.clone()).or_default().push(Applied {
+                target: PathBuf::from(target),
+                key: key.clone(),
+                format: format.as_deref().and_then(|f| FileFormat::from_path(&format!("x.{f}"))),
+                old: old.clone(),
+                new: new.clone(),
+                created: *created,
+                diff: diff.clone(),
+            }),
+            Event::Undone { step, .. } => {
+                self.flips.entry(step.clone()).or_default().pop();
+            }
+            Event::Restored { recovery_point_age_ms, .. } => {
+                let age = Duration::from_millis(*recovery_point_age_ms);
+                self.recovery_point = Some(self.recovery_point.map_or(age, |seen| seen.max(age)));
+            }
+            _ => {}
+        }
+    }
+
+    /// A step that passed or that the operator skipped is settled: resume goes on after the
+    /// last settled step, and neither runs again.
+    fn is_settled(&self, id: &str) -> bool {
+        self.completed.iter().chain(&self.skipped).any(|s| s == id)
+    }
+
+    /// How many steps and gates at the start of the procedure are settled, as the runbook is
+    /// now; refused when one of them changed or moved since it settled.
+    fn settled_prefix(&self, model: &Model, old: &[(String, String)]) -> Result<usize, Refusal> {
+        let now = fingerprints(model);
+        let fingerprint = |list: &[(String, String)], id: &str| list.iter().find(|(i, _)| i == id).map(|(_, f)| f.clone());
+        let mut done = 0;
+        let mut steps_done = 0;
+        for node in &model.procedure {
+            match node {
+                Node::Step(step) if self.is_settled(&step.id) => {
+                    if fingerprint(old, &step.id) != fingerprint(&now, &step.id) {
+                        let what = if self.skipped.contains(&step.id) { "was skipped" } else { "finished" };
+                        return Err(Refusal::new(
+                            RefusalKind::Changed,
+                            format!(
+                                "the step `{}` {what} in this run, but the runbook has changed it since; resuming would skip a step that no longer matches the file",
+                                step.id
+                            ),
+                        ));
+                    }
+                    steps_done += 1;
+                }
+                Node::Gate(gate) if self.approved.contains(&gate.id) => {}
+                _ => break,
+            }
+            done += 1;
+        }
+        let settled = self.completed.len() + self.skipped.len();
+        if steps_done == settled {
+            return Ok(done);
+        }
+        let in_prefix = |id: &String| model.procedure[..done].iter().any(|n| matches!(n, Node::Step(s) if &s.id == id));
+        let missing = self.completed.iter().chain(&self.skipped).find(|id| !in_prefix(id));
+        let what = match missing {
+            Some(id) if model.steps().any(|s| &s.id == id) => format!("the step `{id}` finished in this run but has moved since"),
+            Some(id) => format!("the step `{id}` finished in this run but is no longer in the runbook"),
+            None => "the steps that finished in this run are no longer first in the runbook".to_string(),
+        };
+        Err(Refusal::new(
+            RefusalKind::Moved,
+            format!("{what}; resuming would run the procedure in a different order than it started"),
+        ))
+    }
+}
+
+/// Why a run cannot be resumed; `main` says it and exits 2, as nothing ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    message: String,
+}
+
+/// What stands in the way of resuming.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// No such run, or no unfinished one, in the state folder.
+    NotFound,
+    /// The run ended already (passed, failed, denied, incomplete).
+    Finished,
+    /// The run's process is still going.
+    StillGoing,
+    /// The journal cannot be read, or is not a run's journal.
+    Damaged,
+    /// A step that settled has changed in the runbook since.
+    Changed,
+    /// A step that settled has moved, or is gone.
+    Moved,
+    /// A parameter has another value now.
+    Parameter,
+    /// Another process went on with the run while this one was deciding.
+    Raced,
+}
+
+impl Refusal {
+    pub(crate) fn new(kind: RefusalKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refusal {}

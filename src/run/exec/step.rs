@@ -6,7 +6,7 @@ use super::*;
 
 impl<'m> Runner<'m> {
     /// Runs a step until it passes, or the decider gives up on it.
-    pub(super) fn step_until_settled(&mut self, step: &'m Step, number: usize, total: usize) -> Result<Settled, String> {
+    pub(super) fn step_until_settled(&mut self, step: &'m Step, number: usize, total: usize) -> Result<Settled, Record> {
         loop {
             let Err(error) = self.step(step, number, total)? else {
                 return Ok(Settled::Done);
@@ -16,7 +16,7 @@ impl<'m> Runner<'m> {
             }
             INTERRUPTION.clear();
             self.barrier()?;
-            let (choice, by) = self.decider.failed(step, &error);
+            let (choice, by) = self.decider.failed(step, &error.to_string());
             self.emit(Event::Chose {
                 step: step.id.clone(),
                 choice,
@@ -75,7 +75,10 @@ impl<'m> Runner<'m> {
             };
             match preview {
                 Ok(diff) => text.push_str(&format!("\n{}", self.values.masker.mask(&diff))),
-                Err(error) => text.push_str(&format!("\ncannot preview this change yet: {}\n", self.values.masker.mask(&error))),
+                Err(error) => text.push_str(&format!(
+                    "\ncannot preview this change yet: {}\n",
+                    error.masked(&self.values.masker)
+                )),
             }
         }
         text
@@ -83,11 +86,11 @@ impl<'m> Runner<'m> {
 
     /// Runs a step, with its retries. The outer error is fatal to the run (the journal could
     /// not be written); the inner one is the step failing.
-    pub(super) fn step(&mut self, step: &'m Step, number: usize, total: usize) -> Result<Result<(), String>, String> {
+    pub(super) fn step(&mut self, step: &'m Step, number: usize, total: usize) -> Outcome {
         // An operator's retry goes on counting: the journal never has two attempts 1.
         let before = self.attempts.get(&step.id).copied().unwrap_or(0);
         let attempts = 1 + step.retry.map_or(0, |r| r.attempts);
-        let mut last_error = String::new();
+        let mut last_error = Failure::new(Kind::Command, "the step did not run");
         for attempt in (before + 1)..=(before + attempts) {
             self.attempts.insert(step.id.clone(), attempt);
             let started = Instant::now();
@@ -120,16 +123,17 @@ impl<'m> Runner<'m> {
                     // Stopped on purpose is not broken: it is said as what it is.
                     let (status, error) = if INTERRUPTION.requested() {
                         let took = Duration::from_millis(duration_ms);
-                        (StepStatus::Interrupted, format!("stopped by Ctrl-C or SIGTERM after {took}"))
+                        let stopped = format!("stopped by Ctrl-C or SIGTERM after {took}");
+                        (StepStatus::Interrupted, Failure::new(Kind::Interrupted, stopped))
                     } else {
-                        (StepStatus::Failed, self.values.masker.mask(&error))
+                        (StepStatus::Failed, error.masked(&self.values.masker))
                     };
                     self.emit(Event::StepFinished {
                         step: step.id.clone(),
                         status,
                         attempt,
                         duration_ms,
-                        error: Some(error.clone()),
+                        error: Some(error.to_string()),
                         at: now(),
                     })?;
                     self.last_attempt_ms = duration_ms;
@@ -155,32 +159,30 @@ impl<'m> Runner<'m> {
         deadline: Option<Instant>,
         timeout: Option<Duration>,
         flips: &mut Vec<flip::Applied>,
-    ) -> Result<Result<(), String>, String> {
+    ) -> Outcome {
         for action in actions {
             if INTERRUPTION.requested() {
-                return Ok(Err("interrupted".into()));
+                return Ok(Err(Failure::new(Kind::Interrupted, "interrupted")));
             }
+            let past = || format!("the step ran past its timeout of {}", timeout.unwrap_or_default());
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(Err(format!("the step ran past its timeout of {}", timeout.unwrap_or_default())));
+                return Ok(Err(Failure::new(Kind::Timeout, past())));
             }
             let result = self.action(step, action, deadline, flips)?;
             if let Err(error) = result {
                 let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
-                return Ok(Err(if timed_out {
-                    format!("the step ran past its timeout of {}: {error}", timeout.unwrap_or_default())
-                } else {
-                    error
-                }));
+                return Ok(Err(if timed_out { error.within(Kind::Timeout, past()) } else { error }));
             }
         }
         // An action that cannot be stopped midway (a check, a restore) may still overrun.
         if deadline.is_some_and(|d| Instant::now() > d) {
-            return Ok(Err(format!("the step ran past its timeout of {}", timeout.unwrap_or_default())));
+            let past = format!("the step ran past its timeout of {}", timeout.unwrap_or_default());
+            return Ok(Err(Failure::new(Kind::Timeout, past)));
         }
         Ok(Ok(()))
     }
 
-    pub(super) fn revert(&mut self, step: &str, flips: &[flip::Applied]) -> Result<(), String> {
+    pub(super) fn revert(&mut self, step: &str, flips: &[flip::Applied]) -> Result<(), Record> {
         for applied in flips.iter().rev() {
             self.barrier()?;
             let result = flip::revert(applied);
@@ -188,14 +190,14 @@ impl<'m> Runner<'m> {
                 step: step.to_string(),
                 what: applied.target.display().to_string(),
                 ok: result.is_ok(),
-                error: result.err().map(|e| self.values.masker.mask(&e)),
+                error: result.err().map(|e| e.masked(&self.values.masker).to_string()),
             })?;
         }
         Ok(())
     }
 
     /// Undoes completed steps in reverse: each step's own `undo` actions, then its flips.
-    pub(super) fn rollback(&mut self) -> Result<(), String> {
+    pub(super) fn rollback(&mut self) -> Result<(), Record> {
         while let Some(completed) = self.completed.pop() {
             let step = completed.step;
             if !step.undo.is_empty() {
@@ -204,7 +206,7 @@ impl<'m> Runner<'m> {
                     step: step.id.clone(),
                     what: "the step's undo block".into(),
                     ok: result.is_ok(),
-                    error: result.err().map(|e| self.values.masker.mask(&e)),
+                    error: result.err().map(|e| e.masked(&self.values.masker).to_string()),
                 })?;
             }
             self.revert(&step.id, &completed.flips)?;
@@ -213,7 +215,7 @@ impl<'m> Runner<'m> {
     }
 
     /// Runs every `on failure` action, whatever happens to the ones before it.
-    pub(super) fn on_failure(&mut self) -> Result<(), String> {
+    pub(super) fn on_failure(&mut self) -> Result<(), Record> {
         let model = self.model;
         for action in &model.on_failure {
             let _ = self.action("on_failure", action, None, &mut Vec::new())?;
