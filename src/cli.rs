@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::Mode;
 
+/// The whole command line, parsed.
 #[derive(Parser, Debug)]
 #[command(
     name = "runbook",
@@ -18,6 +19,7 @@ use crate::model::Mode;
         3 aborted or a gate was denied · 130 interrupted"
 )]
 pub struct Cli {
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 
@@ -26,6 +28,7 @@ pub struct Cli {
     pub color: Color,
 }
 
+/// One command, with its own arguments.
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check runbooks for errors and risky patterns, without running anything.
@@ -61,6 +64,7 @@ pub enum Command {
     Plan {
         /// The runbook to plan.
         file: PathBuf,
+        /// The `-p` parameters.
         #[command(flatten)]
         inputs: Inputs,
         /// Apply this mode's overrides.
@@ -75,6 +79,7 @@ pub enum Command {
     Drill {
         /// The runbook to drill.
         file: PathBuf,
+        /// The `-p` parameters.
         #[command(flatten)]
         inputs: Inputs,
         /// Write report.json and junit.xml into this folder.
@@ -97,6 +102,7 @@ pub enum Command {
     Run {
         /// The runbook to run.
         file: PathBuf,
+        /// The `-p` parameters.
         #[command(flatten)]
         inputs: Inputs,
         /// Apply this mode's overrides.
@@ -145,6 +151,7 @@ pub struct Inputs {
     pub params: Vec<(String, String)>,
 }
 
+/// Which mode's overrides apply.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum ModeArg {
     /// A real recovery: the runbook's `incident { ... }` overrides apply.
@@ -162,6 +169,7 @@ impl From<ModeArg> for Mode {
     }
 }
 
+/// How `lint` writes its findings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LintFormat {
     /// rustc-style, with the source line and a caret; coloured on a terminal.
@@ -174,22 +182,27 @@ pub enum LintFormat {
     Sarif,
 }
 
+/// What `--deny` turns into errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Deny {
     /// Any warning fails the lint, like an error.
     Warnings,
 }
 
+/// When to colour output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Color {
+    /// On a terminal, unless `NO_COLOR` is set.
     Auto,
+    /// Always, even into a pipe.
     Always,
+    /// Never.
     Never,
 }
 
 /// A `-p` that is not `NAME=VALUE`; clap shows it as the argument's error.
 #[derive(Debug)]
-pub struct ParamError(String);
+pub(crate) struct ParamError(String);
 
 impl std::fmt::Display for ParamError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

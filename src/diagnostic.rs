@@ -8,13 +8,13 @@ use codespan_reporting::term::{self, termcolor::WriteColor};
 use crate::source::{Source, Span};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
+pub(crate) enum Severity {
     Warning,
     Error,
 }
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::Warning => "warning",
             Severity::Error => "error",
@@ -24,28 +24,30 @@ impl Severity {
 
 /// A secondary place in the source that explains the primary one.
 #[derive(Clone, Debug)]
-pub struct Label {
-    pub span: Span,
+pub(crate) struct Label {
+    pub(crate) span: Span,
     pub message: String,
 }
 
+/// One finding in one file: a syntax error, an error of meaning or a lint warning, with where it is and what to do about it. Every stage reports with this one type, drawn by one renderer.
 #[derive(Clone, Debug)]
 pub struct Diagnostic {
-    pub severity: Severity,
+    pub(crate) severity: Severity,
     /// A stable code: `E...` for errors of the language, `RB...` for lint rules.
-    pub code: &'static str,
+    pub(crate) code: &'static str,
+    /// What is wrong, in one line.
     pub message: String,
-    pub source: Source,
-    pub span: Span,
+    pub(crate) source: Source,
+    pub(crate) span: Span,
     /// What to say under the caret; empty draws a bare caret.
-    pub primary_label: String,
-    pub labels: Vec<Label>,
-    pub notes: Vec<String>,
-    pub help: Option<String>,
+    pub(crate) primary_label: String,
+    pub(crate) labels: Vec<Label>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) help: Option<String>,
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, source: &Source, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn error(code: &'static str, source: &Source, span: Span, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,
             code,
@@ -59,19 +61,19 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: &'static str, source: &Source, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(code: &'static str, source: &Source, span: Span, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Warning,
             ..Self::error(code, source, span, message)
         }
     }
 
-    pub fn with_label(mut self, message: impl Into<String>) -> Self {
+    pub(crate) fn with_label(mut self, message: impl Into<String>) -> Self {
         self.primary_label = message.into();
         self
     }
 
-    pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Self {
         self.labels.push(Label {
             span,
             message: message.into(),
@@ -79,23 +81,23 @@ impl Diagnostic {
         self
     }
 
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
-    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+    pub(crate) fn with_note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
         self
     }
 
     /// In-place forms of the builders, for a diagnostic already pushed to a list.
-    pub fn add_label(&mut self, message: impl Into<String>) -> &mut Self {
+    pub(crate) fn add_label(&mut self, message: impl Into<String>) -> &mut Self {
         self.primary_label = message.into();
         self
     }
 
-    pub fn add_secondary(&mut self, span: Span, message: impl Into<String>) -> &mut Self {
+    pub(crate) fn add_secondary(&mut self, span: Span, message: impl Into<String>) -> &mut Self {
         self.labels.push(Label {
             span,
             message: message.into(),
@@ -103,14 +105,9 @@ impl Diagnostic {
         self
     }
 
+    /// An error, not a warning: it fails `lint` and stops a load.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
-    }
-
-    /// `file:line:col` of the primary span.
-    pub fn location(&self) -> String {
-        let (line, column) = self.source.line_col(self.span.start);
-        format!("{}:{line}:{column}", self.source.name())
     }
 
     /// Draws the diagnostic the way rustc does, in colour when `out` supports it.
@@ -164,7 +161,7 @@ impl Diagnostic {
 
 /// Did-you-mean: the closest candidate by edit distance (a swap of two neighbours counts
 /// once), if it is close enough to help.
-pub fn suggest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (wrong.chars().count() / 3).max(1);
     candidates
         .into_iter()

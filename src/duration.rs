@@ -4,7 +4,7 @@ use std::fmt;
 
 /// A span of time in milliseconds. Whole milliseconds are all a runbook can express.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Duration(u64);
+pub(crate) struct Duration(u64);
 
 const UNITS: [(&str, u64); 6] = [
     ("w", 7 * 24 * 3_600_000),
@@ -16,25 +16,25 @@ const UNITS: [(&str, u64); 6] = [
 ];
 
 impl Duration {
-    pub const fn from_millis(millis: u64) -> Self {
+    pub(crate) const fn from_millis(millis: u64) -> Self {
         Self(millis)
     }
 
-    pub const fn from_secs(secs: u64) -> Self {
+    pub(crate) const fn from_secs(secs: u64) -> Self {
         Self(secs * 1000)
     }
 
-    pub fn as_millis(self) -> u64 {
+    pub(crate) fn as_millis(self) -> u64 {
         self.0
     }
 
-    pub fn to_std(self) -> std::time::Duration {
+    pub(crate) fn to_std(self) -> std::time::Duration {
         std::time::Duration::from_millis(self.0)
     }
 
     /// Parses `30m`, `1h30m`, `250ms`. Returns `None` for anything else, including
     /// a number with no unit and values that overflow.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let mut total: u64 = 0;
         let mut rest = text;
         if rest.is_empty() {
@@ -90,7 +90,7 @@ impl fmt::Display for Duration {
 
 impl Duration {
     /// The shortest form the language accepts back: `1h30m`, `45m`, `250ms`.
-    pub fn to_source(self) -> String {
+    pub(crate) fn to_source(self) -> String {
         if self.0 == 0 {
             return "0s".to_string();
         }

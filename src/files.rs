@@ -8,7 +8,9 @@ use crate::source::{Source, Span};
 /// A path given on the command line that could not be used.
 #[derive(Debug)]
 pub struct PathError {
+    /// The path as given.
     pub path: PathBuf,
+    /// What is wrong with it, in words.
     pub message: String,
 }
 
@@ -113,7 +115,7 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), PathError> {
 }
 
 /// Makes a rename in `path`'s folder durable.
-pub fn sync_parent(path: &Path) {
+pub(crate) fn sync_parent(path: &Path) {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         if let Ok(dir) = std::fs::File::open(parent) {
             let _ = dir.sync_all();
@@ -164,8 +166,11 @@ mod tests {
     }
 }
 
+/// Why a runbook file could not be read.
 #[derive(Debug)]
 pub enum ReadError {
+    /// The path is missing, unreadable or not a file.
     Path(PathError),
+    /// The file is not UTF-8 text; the diagnostic points at the first bad byte.
     Encoding(Box<Diagnostic>),
 }

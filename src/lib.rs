@@ -2,15 +2,18 @@
 //!
 //! The pipeline, one module per stage, each consuming only the previous stage's types:
 //! [`syntax`] (text to tree) → [`model`] (names resolved, modes and parameters applied,
-//! checks compiled) → [`lint`] (rules over the model) → [`plan`] and [`render`].
+//! checks compiled) → [`lint`] (rules over the model), [`plan`] and [`render`] (what a
+//! reader sees), and [`run`] (drills and incident runs, with [`tui`] as the screen of a
+//! person's run). The public surface is what the `runbook` binary and a tool embedding it
+//! need: load a runbook, lint, plan, render and run it, and follow its events.
 
 // A write to a closed pipe must never panic: use `say!`, which drops the line instead.
 #![deny(clippy::print_stderr, clippy::print_stdout)]
-#![warn(unreachable_pub)]
+#![warn(unreachable_pub, missing_docs)]
 
 pub mod cli;
 pub mod diagnostic;
-pub mod duration;
+pub(crate) mod duration;
 pub mod files;
 pub mod lint;
 pub mod model;

@@ -11,12 +11,12 @@ pub const MASK: &str = "•••";
 
 /// A value as this run would use it; `{workdir}`-like built-ins stay as placeholders, since
 /// they are only known once the run starts.
-pub fn show_template(template: &Template, model: &Model) -> String {
+pub(crate) fn show_template(template: &Template, model: &Model) -> String {
     show_template_depth(template, model, 0)
 }
 
 /// A `shell` script as it will be run: values quoted for where they land.
-pub fn show_script(template: &Template, model: &Model) -> String {
+pub(crate) fn show_script(template: &Template, model: &Model) -> String {
     let mut script = ScriptBuilder::new();
     for part in &template.parts {
         match part {
@@ -60,7 +60,7 @@ fn show_template_depth(template: &Template, model: &Model, depth: usize) -> Stri
 }
 
 /// An expression with its values filled in: `newest("/srv/backups", "*.db")`.
-pub fn show_expr(expr: &Expr, model: &Model, depth: usize) -> String {
+pub(crate) fn show_expr(expr: &Expr, model: &Model, depth: usize) -> String {
     match expr {
         Expr::Str(template) => show_template_depth(template, model, depth),
         Expr::Int(i) => i.to_string(),
@@ -80,6 +80,7 @@ pub fn show_expr(expr: &Expr, model: &Model, depth: usize) -> String {
     }
 }
 
+/// The procedure as it would run: parameters filled in, secrets masked, every command's exact argv, every check, gate and change. Runs nothing.
 pub fn plan(model: &Model) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} ({} mode)", model.title, model.mode);
@@ -150,7 +151,7 @@ fn write_params(out: &mut String, model: &Model) {
 }
 
 /// One step as `plan` shows it: for a gate's dialog, what approving will let happen.
-pub fn step_plan(model: &Model, step: &Step) -> String {
+pub(crate) fn step_plan(model: &Model, step: &Step) -> String {
     let mut out = String::new();
     write_step(&mut out, model, step, 0);
     out.split_once('\n').map_or(out.clone(), |(_, rest)| rest.to_string())

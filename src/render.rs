@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use crate::model::*;
 
+/// The runbook as a Markdown page for the docs.
 pub fn markdown(model: &Model) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", escape(&model.title));

@@ -21,7 +21,7 @@ pub fn line(text: std::fmt::Arguments<'_>) {
 }
 
 /// Writes a prompt to stderr with no line end, flushed so it shows before the answer.
-pub fn prompt(text: &str) {
+pub(crate) fn prompt(text: &str) {
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(text.as_bytes());
     let _ = err.flush();

@@ -16,7 +16,7 @@ enum Context {
 /// Builds a script from literal pieces (written by the runbook's author, trusted) and values
 /// (from parameters, untrusted), in order.
 #[derive(Debug)]
-pub struct ScriptBuilder {
+pub(crate) struct ScriptBuilder {
     script: String,
     context: Context,
     escaped: bool,
@@ -29,7 +29,7 @@ impl Default for ScriptBuilder {
 }
 
 impl ScriptBuilder {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             script: String::new(),
             context: Context::Bare,
@@ -37,7 +37,7 @@ impl ScriptBuilder {
         }
     }
 
-    pub fn literal(&mut self, text: &str) {
+    pub(crate) fn literal(&mut self, text: &str) {
         for c in text.chars() {
             if self.escaped {
                 self.escaped = false;
@@ -54,7 +54,7 @@ impl ScriptBuilder {
         }
     }
 
-    pub fn value(&mut self, value: &str) {
+    pub(crate) fn value(&mut self, value: &str) {
         match self.context {
             Context::Bare if self.escaped => {
                 self.escaped = false;
@@ -74,17 +74,17 @@ impl ScriptBuilder {
         }
     }
 
-    pub fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         self.script
     }
 }
 
 /// One word for a POSIX shell, quoted only when it needs it.
-pub fn quote(word: &str) -> String {
+pub(crate) fn quote(word: &str) -> String {
     quote_unless(word, "")
 }
 
-/// Like [`quote`], for showing a word to a person: a placeholder for what is only known at
+/// Like `quote`, for showing a word to a person: a placeholder for what is only known at
 /// run time, such as `{workdir}` or `{newest("/srv", "*.db")}`, stays readable.
 pub fn quote_for_display(word: &str) -> String {
     let mut outside = String::new();

@@ -1,6 +1,6 @@
 //! A runbook's text and where it came from.
 //!
-//! Everything after loading points into a `Source` with byte [`Span`]s; lines and columns
+//! Everything after loading points into a `Source` with byte `Span`s; lines and columns
 //! are computed only when a diagnostic is drawn.
 
 use std::fmt;
@@ -9,21 +9,21 @@ use std::sync::Arc;
 
 /// A half-open byte range into a [`Source`]'s text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Span {
-    pub start: usize,
-    pub end: usize,
+pub(crate) struct Span {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 impl Span {
-    pub fn new(start: usize, end: usize) -> Self {
+    pub(crate) fn new(start: usize, end: usize) -> Self {
         Self { start, end }
     }
 
-    pub fn to(self, other: Span) -> Span {
+    pub(crate) fn to(self, other: Span) -> Span {
         Span::new(self.start.min(other.start), self.end.max(other.end))
     }
 
-    pub fn range(self) -> std::ops::Range<usize> {
+    pub(crate) fn range(self) -> std::ops::Range<usize> {
         self.start..self.end
     }
 }
@@ -47,6 +47,7 @@ struct SourceInner {
 }
 
 impl Source {
+    /// A text with the name diagnostics show for it.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         Self {
             inner: Arc::new(SourceInner {
@@ -57,7 +58,7 @@ impl Source {
         }
     }
 
-    pub fn from_path(path: &Path, text: String) -> Self {
+    pub(crate) fn from_path(path: &Path, text: String) -> Self {
         Self {
             inner: Arc::new(SourceInner {
                 name: path.display().to_string(),
@@ -67,24 +68,26 @@ impl Source {
         }
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.inner.name
     }
 
+    /// The file it was read from, if it was.
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()
     }
 
+    /// The whole text.
     pub fn text(&self) -> &str {
         &self.inner.text
     }
 
-    pub fn slice(&self, span: Span) -> &str {
+    pub(crate) fn slice(&self, span: Span) -> &str {
         self.text().get(span.range()).unwrap_or("")
     }
 
     /// 1-based line and column (in characters) of a byte offset.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         let text = self.text();
         let offset = floor_char_boundary(text, offset.min(text.len()));
         let before = &text[..offset];
@@ -94,7 +97,7 @@ impl Source {
         (line, column)
     }
 
-    pub fn same_file(&self, other: &Source) -> bool {
+    pub(crate) fn same_file(&self, other: &Source) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 }
@@ -105,6 +108,7 @@ impl fmt::Debug for Source {
     }
 }
 
+/// The largest character boundary of `text` at or before `offset`.
 pub fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     while offset > 0 && !text.is_char_boundary(offset) {
         offset -= 1;

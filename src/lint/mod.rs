@@ -8,28 +8,28 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::Model;
 
 /// What a rule is, for `--help`, the docs and machine-readable output.
-pub struct RuleInfo {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub severity: Severity,
+pub(crate) struct RuleInfo {
+    pub(crate) id: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) severity: Severity,
     /// Which recovery failure the rule prevents, in one paragraph.
-    pub rationale: &'static str,
+    pub(crate) rationale: &'static str,
 }
 
-pub trait Rule: Sync {
+pub(crate) trait Rule: Sync {
     fn info(&self) -> &'static RuleInfo;
     fn check(&self, model: &Model, findings: &mut Findings<'_>);
 }
 
 /// Collects a rule's findings, stamped with the rule's id and severity.
-pub struct Findings<'m> {
+pub(crate) struct Findings<'m> {
     model: &'m Model,
     info: &'static RuleInfo,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Findings<'_> {
-    pub fn add(&mut self, span: crate::source::Span, message: impl Into<String>) -> &mut Diagnostic {
+    pub(crate) fn add(&mut self, span: crate::source::Span, message: impl Into<String>) -> &mut Diagnostic {
         let diagnostic = match self.info.severity {
             Severity::Error => Diagnostic::error(self.info.id, &self.model.source, span, message),
             Severity::Warning => Diagnostic::warning(self.info.id, &self.model.source, span, message),
@@ -40,7 +40,7 @@ impl Findings<'_> {
     }
 }
 
-pub fn rules() -> &'static [&'static dyn Rule] {
+pub(crate) fn rules() -> &'static [&'static dyn Rule] {
     rules::ALL
 }
 

@@ -35,6 +35,7 @@ fn rule_name(code: &str) -> Option<&'static str> {
         .map(|info| info.name)
 }
 
+/// Every finding as one JSON document, for tools.
 pub fn json(diagnostics: &[Diagnostic]) -> String {
     let items: Vec<Value> = diagnostics
         .iter()

@@ -15,10 +15,10 @@ use crate::duration::Duration;
 use crate::source::{Source, Span};
 
 /// Operations one evaluation of a check may take before it is stopped.
-pub const MAX_OPERATIONS: u64 = 1_000_000;
+pub(crate) const MAX_OPERATIONS: u64 = 1_000_000;
 
 /// The limits every check runs under; the runtime adds its functions to an engine made here.
-pub fn sandboxed_engine() -> Engine {
+pub(crate) fn sandboxed_engine() -> Engine {
     let mut engine = Engine::new();
     engine
         .set_strict_variables(true)
@@ -41,13 +41,13 @@ fn compiler() -> &'static Engine {
 
 /// A compiled check, and the Rhai text it was compiled from.
 #[derive(Clone, Debug)]
-pub struct Compiled {
-    pub ast: Arc<AST>,
-    pub rhai: String,
+pub(crate) struct Compiled {
+    pub(crate) ast: Arc<AST>,
+    pub(crate) rhai: String,
 }
 
 /// Compiles `expr` (which starts at `expr_span.start` in `source`) with `names` in scope.
-pub fn compile(source: &Source, expr: &str, expr_span: Span, names: &[String]) -> Result<Compiled, Box<Diagnostic>> {
+pub(crate) fn compile(source: &Source, expr: &str, expr_span: Span, names: &[String]) -> Result<Compiled, Box<Diagnostic>> {
     if expr.trim().is_empty() {
         return Err(Box::new(
             Diagnostic::error("E0301", source, expr_span, "this check is empty")
@@ -112,7 +112,7 @@ fn to_diagnostic(source: &Source, expr_span: Span, rewritten: &Rewritten, error:
 }
 
 /// The identifiers in a Rhai expression, skipping string contents.
-pub fn identifiers(rhai: &str) -> Vec<&str> {
+pub(crate) fn identifiers(rhai: &str) -> Vec<&str> {
     let mut names = Vec::new();
     let mut in_string = false;
     let mut start = None;
@@ -136,7 +136,7 @@ pub fn identifiers(rhai: &str) -> Vec<&str> {
 }
 
 /// Splits at the one top-level comparison operator, if the expression is a single comparison.
-pub fn split_comparison(rhai: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_comparison(rhai: &str) -> Option<(&str, &str)> {
     let bytes = rhai.as_bytes();
     let mut depth = 0i32;
     let mut quote: Option<u8> = None;
@@ -224,7 +224,7 @@ impl Rewritten {
 }
 
 /// The Rhai text a runbook expression becomes (see the module header).
-pub fn to_rhai(expr: &str) -> String {
+pub(crate) fn to_rhai(expr: &str) -> String {
     rewrite(expr).text
 }
 

@@ -7,12 +7,12 @@ use crate::duration::Duration;
 
 /// A string whose `{name}`s are resolved to what they name.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Template {
-    pub parts: Vec<Part>,
+pub(crate) struct Template {
+    pub(crate) parts: Vec<Part>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Part {
+pub(crate) enum Part {
     Text(String),
     Var(Var),
     /// A piece argument that is not a string, such as `newest(dir, "*.db")`, spliced in.
@@ -21,7 +21,7 @@ pub enum Part {
 
 /// What a name refers to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Var {
+pub(crate) enum Var {
     Param(String),
     Secret(String),
     Builtin(Builtin),
@@ -29,7 +29,7 @@ pub enum Var {
 
 /// Names every runbook has without declaring them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Builtin {
+pub(crate) enum Builtin {
     /// A fresh folder for this run, inside the state folder.
     Workdir,
     RunId,
@@ -47,7 +47,7 @@ pub enum Builtin {
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 9] = [
+    pub(crate) const ALL: [Builtin; 9] = [
         Builtin::Workdir,
         Builtin::RunId,
         Builtin::Mode,
@@ -59,7 +59,7 @@ impl Builtin {
         Builtin::FailedError,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Builtin::Workdir => "workdir",
             Builtin::RunId => "run_id",
@@ -73,18 +73,18 @@ impl Builtin {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|b| b.name() == name)
     }
 
     /// Only known once something has failed.
-    pub fn is_failure_only(self) -> bool {
+    pub(crate) fn is_failure_only(self) -> bool {
         matches!(self, Builtin::FailedStep | Builtin::FailedError)
     }
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Expr {
+pub(crate) enum Expr {
     Str(Template),
     Int(i64),
     Bool(bool),
@@ -95,7 +95,7 @@ pub enum Expr {
 
 /// The functions a value outside a check may call; all are evaluated when the step runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Function {
+pub(crate) enum Function {
     /// `env("NAME")`: an environment variable of the runbook process.
     Env,
     /// `file("/run/secrets/x")`: the contents of a file, trimmed.
@@ -105,9 +105,9 @@ pub enum Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 3] = [Function::Env, Function::File, Function::Newest];
+    pub(crate) const ALL: [Function; 3] = [Function::Env, Function::File, Function::Newest];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Function::Env => "env",
             Function::File => "file",
@@ -115,14 +115,14 @@ impl Function {
         }
     }
 
-    pub fn arity(self) -> usize {
+    pub(crate) fn arity(self) -> usize {
         match self {
             Function::Env | Function::File => 1,
             Function::Newest => 2,
         }
     }
 
-    pub fn signature(self) -> &'static str {
+    pub(crate) fn signature(self) -> &'static str {
         match self {
             Function::Env => "env(\"NAME\")",
             Function::File => "file(\"/path/to/file\")",
@@ -130,20 +130,20 @@ impl Function {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.name() == name)
     }
 }
 
 impl Template {
-    pub fn literal(text: impl Into<String>) -> Self {
+    pub(crate) fn literal(text: impl Into<String>) -> Self {
         Self {
             parts: vec![Part::Text(text.into())],
         }
     }
 
     /// The text, if nothing in it is resolved later.
-    pub fn as_literal(&self) -> Option<String> {
+    pub(crate) fn as_literal(&self) -> Option<String> {
         let mut text = String::new();
         for part in &self.parts {
             match part {
@@ -154,7 +154,7 @@ impl Template {
         Some(text)
     }
 
-    pub fn vars(&self) -> impl Iterator<Item = &Var> {
+    pub(crate) fn vars(&self) -> impl Iterator<Item = &Var> {
         self.parts.iter().flat_map(|part| -> Box<dyn Iterator<Item = &Var>> {
             match part {
                 Part::Var(var) => Box::new(std::iter::once(var)),
@@ -166,7 +166,7 @@ impl Template {
 }
 
 impl Expr {
-    pub fn vars(&self) -> Box<dyn Iterator<Item = &Var> + '_> {
+    pub(crate) fn vars(&self) -> Box<dyn Iterator<Item = &Var> + '_> {
         match self {
             Expr::Str(template) => Box::new(template.vars()),
             Expr::Var(var) => Box::new(std::iter::once(var)),
@@ -214,7 +214,7 @@ impl fmt::Display for Template {
 }
 
 impl Var {
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             Var::Param(name) | Var::Secret(name) => name,
             Var::Builtin(builtin) => builtin.name(),

@@ -4,8 +4,8 @@
 //! pieces), the mode's overrides and `-p` values are applied and type-checked, `use` is
 //! expanded, and every check is compiled. Nothing after this stage reads the syntax tree.
 
-pub mod checks;
-pub mod expr;
+pub(crate) mod checks;
+pub(crate) mod expr;
 mod params;
 mod resolve;
 mod resolve_types {
@@ -18,7 +18,7 @@ mod resolve_types {
         Secret,
     }
 }
-pub mod stdlib;
+pub(crate) mod stdlib;
 
 use std::fmt;
 
@@ -26,19 +26,21 @@ use crate::diagnostic::Diagnostic;
 use crate::duration::Duration;
 use crate::source::{Source, Span};
 use crate::syntax;
-pub use crate::syntax::ast::{ParamType, Policy};
-pub use expr::{Builtin, Expr, Function, Part, Template, Var};
+pub(crate) use crate::syntax::ast::{ParamType, Policy};
+pub(crate) use expr::{Builtin, Expr, Function, Part, Template, Var};
 
 /// How the runbook is being used: the overrides of this mode's block apply.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
+    /// A real recovery: a person answers, the `incident { }` overrides apply.
     #[default]
     Incident,
+    /// A rehearsal: the `drill { }` overrides apply.
     Drill,
 }
 
 impl Mode {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Mode::Incident => "incident",
             Mode::Drill => "drill",
@@ -46,7 +48,7 @@ impl Mode {
     }
 
     /// What a person calls a run in this mode: "the drill took 50m", "the run took 50m".
-    pub fn run_word(self) -> &'static str {
+    pub(crate) fn run_word(self) -> &'static str {
         match self {
             Mode::Incident => "run",
             Mode::Drill => "drill",
@@ -63,6 +65,7 @@ impl fmt::Display for Mode {
 /// What the caller asks of the model.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
+    /// Which mode's overrides apply.
     pub mode: Mode,
     /// `-p name=value`, in the order given.
     pub params: Vec<(String, String)>,
@@ -71,54 +74,58 @@ pub struct Options {
     pub require_values: bool,
 }
 
+/// A runbook after loading: names resolved, the mode's overrides and the parameters applied, checks compiled. Every later stage reads it; none changes it.
 #[derive(Clone, Debug)]
 pub struct Model {
-    pub source: Source,
+    pub(crate) source: Source,
+    /// The title, as written.
     pub title: String,
-    pub owner: Option<String>,
+    pub(crate) owner: Option<String>,
     /// The `description`, or else the comment right above `runbook`.
-    pub description: Option<String>,
-    pub rto: Option<Objective>,
-    pub rpo: Option<Objective>,
+    pub(crate) description: Option<String>,
+    pub(crate) rto: Option<Objective>,
+    pub(crate) rpo: Option<Objective>,
+    /// Which mode's overrides apply.
     pub mode: Mode,
     /// The `-p` values as given on the command line.
-    pub command_line: Vec<(String, String)>,
-    pub params: Vec<Param>,
-    pub secrets: Vec<Secret>,
-    pub channels: Vec<Channel>,
+    pub(crate) command_line: Vec<(String, String)>,
+    pub(crate) params: Vec<Param>,
+    pub(crate) secrets: Vec<Secret>,
+    pub(crate) channels: Vec<Channel>,
     /// Steps and gates, in the order they run.
-    pub procedure: Vec<Node>,
-    pub on_failure: Vec<Action>,
-    pub span: Span,
-    pub title_span: Span,
+    pub(crate) procedure: Vec<Node>,
+    pub(crate) on_failure: Vec<Action>,
+    #[allow(dead_code, reason = "every node keeps its span, for the diagnostics that will need it")]
+    pub(crate) span: Span,
+    pub(crate) title_span: Span,
     /// Every `# ...` comment in the file, for `# lint: allow(...)`.
-    pub comments: Vec<crate::syntax::ast::Comment>,
+    pub(crate) comments: Vec<crate::syntax::ast::Comment>,
 }
 
 #[derive(Clone, Copy, Debug)]
-pub struct Objective {
-    pub value: Duration,
-    pub span: Span,
+pub(crate) struct Objective {
+    pub(crate) value: Duration,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Param {
-    pub name: String,
-    pub ty: ParamType,
-    pub default: Option<Expr>,
-    pub help: Option<String>,
+pub(crate) struct Param {
+    pub(crate) name: String,
+    pub(crate) ty: ParamType,
+    pub(crate) default: Option<Expr>,
+    pub(crate) help: Option<String>,
     /// The value this run uses, after the mode's overrides and `-p`.
-    pub value: Option<Expr>,
-    pub origin: Origin,
+    pub(crate) value: Option<Expr>,
+    pub(crate) origin: Origin,
     /// Every mode's override, whichever mode this run is in.
-    pub overrides: Vec<(Mode, Expr)>,
-    pub span: Span,
-    pub name_span: Span,
+    pub(crate) overrides: Vec<(Mode, Expr)>,
+    pub(crate) span: Span,
+    pub(crate) name_span: Span,
 }
 
 /// Where a parameter's value came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     Default,
     Mode(Mode),
     CommandLine,
@@ -127,15 +134,15 @@ pub enum Origin {
 }
 
 #[derive(Clone, Debug)]
-pub struct Secret {
-    pub name: String,
-    pub value: Expr,
-    pub span: Span,
-    pub name_span: Span,
+pub(crate) struct Secret {
+    pub(crate) name: String,
+    pub(crate) value: Expr,
+    pub(crate) span: Span,
+    pub(crate) name_span: Span,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChannelKind {
+pub(crate) enum ChannelKind {
     File,
     Webhook,
     Slack,
@@ -143,9 +150,9 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 4] = [ChannelKind::File, ChannelKind::Webhook, ChannelKind::Slack, ChannelKind::Pagerduty];
+    pub(crate) const ALL: [ChannelKind; 4] = [ChannelKind::File, ChannelKind::Webhook, ChannelKind::Slack, ChannelKind::Pagerduty];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ChannelKind::File => "file",
             ChannelKind::Webhook => "webhook",
@@ -155,7 +162,7 @@ impl ChannelKind {
     }
 
     /// The settings it must have, then the ones it may have.
-    pub fn settings(self) -> (&'static [&'static str], &'static [&'static str]) {
+    pub(crate) fn settings(self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
             ChannelKind::File => (&["path"], &[]),
             ChannelKind::Webhook => (&["url"], &["timeout"]),
@@ -166,63 +173,66 @@ impl ChannelKind {
 }
 
 #[derive(Clone, Debug)]
-pub struct Channel {
-    pub name: String,
-    pub kind: ChannelKind,
-    pub settings: Vec<(String, Expr)>,
-    pub span: Span,
+pub(crate) struct Channel {
+    pub(crate) name: String,
+    pub(crate) kind: ChannelKind,
+    pub(crate) settings: Vec<(String, Expr)>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub enum Node {
+pub(crate) enum Node {
     Step(Step),
     Gate(Gate),
 }
 
+/// A step of the procedure, resolved: its commands, checks, changes, limits and undo.
 #[derive(Clone, Debug)]
 pub struct Step {
-    pub id: String,
+    pub(crate) id: String,
+    /// The title, as written.
     pub title: String,
     /// The comment right above the step.
-    pub doc: Option<String>,
-    pub actions: Vec<Action>,
-    pub timeout: Option<Duration>,
-    pub retry: Option<Retry>,
-    pub undo: Vec<Action>,
+    pub(crate) doc: Option<String>,
+    pub(crate) actions: Vec<Action>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) retry: Option<Retry>,
+    pub(crate) undo: Vec<Action>,
     /// `irreversible`, with its reason if one was given.
-    pub irreversible: Option<Option<String>>,
-    pub span: Span,
-    pub id_span: Span,
+    pub(crate) irreversible: Option<Option<String>>,
+    pub(crate) span: Span,
+    pub(crate) id_span: Span,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Retry {
+pub(crate) struct Retry {
     /// Attempts after the first.
-    pub attempts: u32,
-    pub every: Option<Duration>,
+    pub(crate) attempts: u32,
+    pub(crate) every: Option<Duration>,
 }
 
+/// A gate between steps: a question for a person, with what a drill answers.
 #[derive(Clone, Debug)]
 pub struct Gate {
     /// Stable for the journal: as written, or `before_<next step id>`.
-    pub id: String,
-    pub question: String,
-    pub drill: Option<Policy>,
+    pub(crate) id: String,
+    pub(crate) question: String,
+    pub(crate) drill: Option<Policy>,
     /// A word the operator must type to approve.
-    pub confirm: Option<String>,
-    pub span: Span,
+    pub(crate) confirm: Option<String>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Action {
-    pub kind: ActionKind,
-    pub span: Span,
+pub(crate) struct Action {
+    pub(crate) kind: ActionKind,
+    pub(crate) span: Span,
     /// Set when the action came from a stdlib piece: `sqlite.restore`.
-    pub origin: Option<String>,
+    pub(crate) origin: Option<String>,
 }
 
 #[derive(Clone, Debug)]
-pub enum ActionKind {
+pub(crate) enum ActionKind {
     /// A program and its arguments; no shell is involved.
     Run {
         argv: Vec<Template>,
@@ -259,18 +269,18 @@ pub enum ActionKind {
 }
 
 #[derive(Clone, Debug)]
-pub struct Check {
-    pub description: Template,
+pub(crate) struct Check {
+    pub(crate) description: Template,
     /// The expression as written in the file.
-    pub source: String,
-    pub compiled: checks::Compiled,
+    pub(crate) source: String,
+    pub(crate) compiled: checks::Compiled,
     /// Piece arguments the check sees as variables.
-    pub bindings: Vec<(String, Expr)>,
-    pub span: Span,
+    pub(crate) bindings: Vec<(String, Expr)>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileFormat {
+pub(crate) enum FileFormat {
     Env,
     Ini,
     Toml,
@@ -278,7 +288,7 @@ pub enum FileFormat {
 }
 
 impl FileFormat {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             FileFormat::Env => "env",
             FileFormat::Ini => "ini",
@@ -287,7 +297,7 @@ impl FileFormat {
         }
     }
 
-    pub fn from_path(path: &str) -> Option<Self> {
+    pub(crate) fn from_path(path: &str) -> Option<Self> {
         let name = path.rsplit('/').next().unwrap_or(path);
         let extension = name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
         match extension.as_deref() {
@@ -302,6 +312,7 @@ impl FileFormat {
 }
 
 impl Model {
+    /// The steps, in the order they run, without the gates.
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
         self.procedure.iter().filter_map(|node| match node {
             Node::Step(step) => Some(step),
@@ -309,17 +320,18 @@ impl Model {
         })
     }
 
-    pub fn param(&self, name: &str) -> Option<&Param> {
+    pub(crate) fn param(&self, name: &str) -> Option<&Param> {
         self.params.iter().find(|p| p.name == name)
     }
 
-    pub fn channel(&self, name: &str) -> Option<&Channel> {
+    pub(crate) fn channel(&self, name: &str) -> Option<&Channel> {
         self.channels.iter().find(|c| c.name == name)
     }
 }
 
 /// What a `.runbook` file turned out to be.
 pub enum Loaded {
+    /// A runbook, ready to plan, render, lint or run.
     Runbook(Box<Model>),
     /// A stdlib module: pieces for `use`, checked but not runnable.
     Module,

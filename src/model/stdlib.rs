@@ -13,15 +13,15 @@ const MODULES: [(&str, &str); 2] = [
     ("postgres", include_str!("../../stdlib/postgres.runbook")),
 ];
 
-pub struct Module {
-    pub name: &'static str,
-    pub source: Source,
-    pub pieces: Vec<ast::Piece>,
+pub(crate) struct Module {
+    pub(crate) name: &'static str,
+    pub(crate) source: Source,
+    pub(crate) pieces: Vec<ast::Piece>,
 }
 
 /// Every stdlib module, parsed once. A module that does not parse is a bug in this binary;
 /// its diagnostics are returned so that the user sees them rather than a panic.
-pub fn modules() -> &'static Result<Vec<Module>, Vec<Diagnostic>> {
+pub(crate) fn modules() -> &'static Result<Vec<Module>, Vec<Diagnostic>> {
     static PARSED: OnceLock<Result<Vec<Module>, Vec<Diagnostic>>> = OnceLock::new();
     PARSED.get_or_init(|| {
         let mut modules = Vec::new();
@@ -42,13 +42,13 @@ pub fn modules() -> &'static Result<Vec<Module>, Vec<Diagnostic>> {
     })
 }
 
-pub fn module_names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn module_names() -> impl Iterator<Item = &'static str> {
     MODULES.iter().map(|(name, _)| *name)
 }
 
 /// Actions the runtime performs itself, callable from stdlib pieces with `builtin`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Builtin {
+pub(crate) enum Builtin {
     /// Copies a SQLite database with SQLite's online backup API: proves the file is a
     /// database and needs no `sqlite3` program on the machine.
     SqliteBackup,
@@ -57,23 +57,23 @@ pub enum Builtin {
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 2] = [Builtin::SqliteBackup, Builtin::SqliteExecute];
+    pub(crate) const ALL: [Builtin; 2] = [Builtin::SqliteBackup, Builtin::SqliteExecute];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Builtin::SqliteBackup => "sqlite.backup",
             Builtin::SqliteExecute => "sqlite.execute",
         }
     }
 
-    pub fn params(self) -> &'static [&'static str] {
+    pub(crate) fn params(self) -> &'static [&'static str] {
         match self {
             Builtin::SqliteBackup => &["from", "into"],
             Builtin::SqliteExecute => &["db", "sql"],
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|b| b.name() == name)
     }
 }

@@ -4,6 +4,7 @@
 
 use super::evidence::event::RunStatus;
 
+/// Why a run could not go on, or could not keep its evidence.
 #[derive(Clone, Debug)]
 pub enum Error {
     /// `resume` would not continue the run: the runbook or a parameter changed since, or the
@@ -13,7 +14,12 @@ pub enum Error {
     Record(String),
     /// The run ended with `status`, but its report or its line in the history could not be
     /// written.
-    Evidence { status: RunStatus, error: String },
+    Evidence {
+        /// How the run itself ended.
+        status: RunStatus,
+        /// Why the evidence could not be written.
+        error: String,
+    },
     /// The terminal UI could not start; nothing ran.
     Screen(String),
 }

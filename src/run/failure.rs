@@ -36,7 +36,7 @@ pub(crate) enum Kind {
 /// A failure: its kind and what to tell the operator.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Failure {
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     message: String,
 }
 

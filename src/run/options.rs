@@ -9,7 +9,9 @@ use super::evidence::event::RunStatus;
 /// Where a run keeps its journal, logs, work folder and history, and where it writes its
 /// report.
 pub struct Options {
+    /// Where runs keep their journal, logs, work folder and history.
     pub state_dir: PathBuf,
+    /// Where to write `report.json` and `junit.xml`, if anywhere.
     pub report_dir: Option<PathBuf>,
 }
 
@@ -19,14 +21,18 @@ pub struct Options {
 pub struct Unusable {
     /// Which folder: `state` or `report`.
     pub which: Folder,
+    /// The folder.
     pub path: PathBuf,
     /// What is wrong with it, to follow its name: "is not writable: permission denied".
     pub reason: String,
 }
 
+/// Which of a run's folders.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Folder {
+    /// `--state-dir`.
     State,
+    /// `--report`.
     Report,
 }
 
@@ -73,8 +79,11 @@ fn usable(which: Folder, dir: &Path, files: &[&str]) -> Result<(), Unusable> {
 
 /// How a run ended, and where its folder is.
 pub struct Summary {
+    /// How the run ended.
     pub status: RunStatus,
+    /// Its id.
     pub run_id: String,
+    /// Its folder: journal, logs, work folder.
     pub run_dir: PathBuf,
 }
 

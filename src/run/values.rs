@@ -39,10 +39,10 @@ impl std::fmt::Display for Value {
 pub(super) struct Failed {
     /// The step or gate that failed; `None` when every step passed but the run missed its
     /// RTO or RPO.
-    pub step: Option<String>,
+    pub(crate) step: Option<String>,
     /// The objectives missed when every step passed: `rto`, `rpo`.
-    pub missed: Vec<&'static str>,
-    pub error: String,
+    pub(crate) missed: Vec<&'static str>,
+    pub(crate) error: String,
 }
 
 impl Failed {
@@ -63,12 +63,12 @@ impl Failed {
 
 /// Everything needed to turn the model's templates into text for this run.
 pub(super) struct Values<'m> {
-    pub model: &'m Model,
-    pub workdir: PathBuf,
+    pub(crate) model: &'m Model,
+    pub(crate) workdir: PathBuf,
     pub run_id: String,
-    pub started: Instant,
-    pub masker: Masker,
-    pub failed: Option<Failed>,
+    pub(crate) started: Instant,
+    pub(crate) masker: Masker,
+    pub(crate) failed: Option<Failed>,
     secrets: Mutex<HashMap<String, String>>,
 }
 

@@ -6,12 +6,12 @@ use crate::source::Span;
 
 #[derive(Clone, Debug)]
 pub struct File {
-    pub body: FileBody,
+    pub(crate) body: FileBody,
     pub comments: Vec<Comment>,
 }
 
 #[derive(Clone, Debug)]
-pub enum FileBody {
+pub(crate) enum FileBody {
     Runbook(Runbook),
     Module(Vec<Piece>),
 }
@@ -20,30 +20,30 @@ pub enum FileBody {
 #[derive(Clone, Debug)]
 pub struct Comment {
     pub text: String,
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Ident {
-    pub name: String,
-    pub span: Span,
+pub(crate) struct Ident {
+    pub(crate) name: String,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Copy, Debug)]
-pub struct Spanned<T> {
-    pub value: T,
-    pub span: Span,
+pub(crate) struct Spanned<T> {
+    pub(crate) value: T,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Runbook {
-    pub title: Str,
-    pub items: Vec<Item>,
-    pub span: Span,
+pub(crate) struct Runbook {
+    pub(crate) title: Str,
+    pub(crate) items: Vec<Item>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub enum Item {
+pub(crate) enum Item {
     Owner(Str),
     Description(Str),
     Rto(Spanned<Duration>),
@@ -58,16 +58,16 @@ pub enum Item {
 }
 
 #[derive(Clone, Debug)]
-pub struct Param {
-    pub name: Ident,
-    pub ty: Option<Spanned<ParamType>>,
-    pub default: Option<Value>,
-    pub help: Option<Str>,
-    pub span: Span,
+pub(crate) struct Param {
+    pub(crate) name: Ident,
+    pub(crate) ty: Option<Spanned<ParamType>>,
+    pub(crate) default: Option<Value>,
+    pub(crate) help: Option<Str>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParamType {
+pub(crate) enum ParamType {
     String,
     Path,
     Int,
@@ -76,7 +76,7 @@ pub enum ParamType {
 }
 
 impl ParamType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ParamType::String => "string",
             ParamType::Path => "path",
@@ -85,65 +85,61 @@ impl ParamType {
             ParamType::Duration => "duration",
         }
     }
-
-    /// "a string", "an int": for messages.
-    pub fn with_article(self) -> String {
-        let article = if self == ParamType::Int { "an" } else { "a" };
-        format!("{article} {}", self.as_str())
-    }
 }
 
 #[derive(Clone, Debug)]
-pub struct Secret {
-    pub name: Ident,
-    pub value: Value,
-    pub span: Span,
+pub(crate) struct Secret {
+    pub(crate) name: Ident,
+    pub(crate) value: Value,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Channel {
-    pub name: Ident,
-    pub kind: Ident,
-    pub settings: Vec<Setting>,
-    pub span: Span,
+pub(crate) struct Channel {
+    pub(crate) name: Ident,
+    pub(crate) kind: Ident,
+    pub(crate) settings: Vec<Setting>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Setting {
-    pub name: Ident,
-    pub value: Value,
-    pub span: Span,
+pub(crate) struct Setting {
+    pub(crate) name: Ident,
+    pub(crate) value: Value,
+    #[allow(dead_code, reason = "every node keeps its span, for the diagnostics that will need it")]
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModeName {
+pub(crate) enum ModeName {
     Drill,
     Incident,
 }
 
 #[derive(Clone, Debug)]
-pub struct ModeBlock {
-    pub mode: Spanned<ModeName>,
-    pub settings: Vec<Setting>,
-    pub span: Span,
+pub(crate) struct ModeBlock {
+    pub(crate) mode: Spanned<ModeName>,
+    pub(crate) settings: Vec<Setting>,
+    #[allow(dead_code, reason = "every node keeps its span, for the diagnostics that will need it")]
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Step {
-    pub id: Ident,
-    pub title: Str,
-    pub body: Vec<Stmt>,
-    pub span: Span,
+pub(crate) struct Step {
+    pub(crate) id: Ident,
+    pub(crate) title: Str,
+    pub(crate) body: Vec<Stmt>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Block {
-    pub stmts: Vec<Stmt>,
-    pub span: Span,
+pub(crate) struct Block {
+    pub(crate) stmts: Vec<Stmt>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub enum Stmt {
+pub(crate) enum Stmt {
     Run(Command),
     Shell(Command),
     Check(Check),
@@ -160,7 +156,7 @@ pub enum Stmt {
 }
 
 impl Stmt {
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         match self {
             Stmt::Run(command) | Stmt::Shell(command) => command.span,
             Stmt::Check(check) => check.span,
@@ -180,86 +176,87 @@ impl Stmt {
 /// A command between backticks, already split into words. For `shell`, the whole text is
 /// one "word": the script.
 #[derive(Clone, Debug)]
-pub struct Command {
-    pub words: Vec<Str>,
+pub(crate) struct Command {
+    pub(crate) words: Vec<Str>,
     /// The text between the backticks, as written.
-    pub raw: String,
-    pub span: Span,
+    #[allow(dead_code, reason = "render will show commands as written")]
+    pub(crate) raw: String,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Check {
-    pub description: Str,
+pub(crate) struct Check {
+    pub(crate) description: Str,
     /// The Rhai expression, verbatim.
-    pub expr: String,
+    pub(crate) expr: String,
     /// Where `expr` starts in the file, so Rhai's positions map back.
-    pub expr_span: Span,
-    pub span: Span,
+    pub(crate) expr_span: Span,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Wait {
-    pub check: Check,
-    pub within: Option<Spanned<Duration>>,
-    pub every: Option<Spanned<Duration>>,
-    pub span: Span,
+pub(crate) struct Wait {
+    pub(crate) check: Check,
+    pub(crate) within: Option<Spanned<Duration>>,
+    pub(crate) every: Option<Spanned<Duration>>,
+    pub(crate) span: Span,
 }
 
 /// `use module.piece(name: value, ...)` and, in stdlib modules, `builtin module.action(...)`.
 #[derive(Clone, Debug)]
-pub struct Call {
-    pub module: Ident,
-    pub name: Ident,
-    pub args: Vec<Argument>,
-    pub span: Span,
+pub(crate) struct Call {
+    pub(crate) module: Ident,
+    pub(crate) name: Ident,
+    pub(crate) args: Vec<Argument>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Argument {
-    pub name: Option<Ident>,
-    pub value: Value,
-    pub span: Span,
+pub(crate) struct Argument {
+    pub(crate) name: Option<Ident>,
+    pub(crate) value: Value,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Set {
-    pub file: Value,
+pub(crate) struct Set {
+    pub(crate) file: Value,
     /// `KEY`, `section.key` or `a.b.c`, as written.
-    pub key: Ident,
-    pub value: Value,
-    pub span: Span,
+    pub(crate) key: Ident,
+    pub(crate) value: Value,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Link {
-    pub path: Value,
-    pub target: Value,
-    pub span: Span,
+pub(crate) struct Link {
+    pub(crate) path: Value,
+    pub(crate) target: Value,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Notify {
-    pub channel: Ident,
-    pub message: Str,
-    pub span: Span,
+pub(crate) struct Notify {
+    pub(crate) channel: Ident,
+    pub(crate) message: Str,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Retry {
-    pub attempts: Spanned<u32>,
-    pub every: Option<Spanned<Duration>>,
-    pub span: Span,
+pub(crate) struct Retry {
+    pub(crate) attempts: Spanned<u32>,
+    pub(crate) every: Option<Spanned<Duration>>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Policy {
+pub(crate) enum Policy {
     Approve,
     Deny,
     Fail,
 }
 
 impl Policy {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Policy::Approve => "approve",
             Policy::Deny => "deny",
@@ -269,46 +266,48 @@ impl Policy {
 }
 
 #[derive(Clone, Debug)]
-pub struct Gate {
-    pub id: Option<Ident>,
-    pub question: Str,
-    pub drill: Option<Spanned<Policy>>,
-    pub confirm: Option<Str>,
-    pub span: Span,
+pub(crate) struct Gate {
+    pub(crate) id: Option<Ident>,
+    pub(crate) question: Str,
+    pub(crate) drill: Option<Spanned<Policy>>,
+    pub(crate) confirm: Option<Str>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct Piece {
-    pub name: Ident,
-    pub params: Vec<PieceParam>,
-    pub description: Str,
-    pub body: Vec<Stmt>,
-    pub span: Span,
+pub(crate) struct Piece {
+    pub(crate) name: Ident,
+    pub(crate) params: Vec<PieceParam>,
+    pub(crate) description: Str,
+    pub(crate) body: Vec<Stmt>,
+    #[allow(dead_code, reason = "every node keeps its span, for the diagnostics that will need it")]
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub struct PieceParam {
-    pub name: Ident,
-    pub default: Option<Value>,
-    pub span: Span,
+pub(crate) struct PieceParam {
+    pub(crate) name: Ident,
+    pub(crate) default: Option<Value>,
+    #[allow(dead_code, reason = "every node keeps its span, for the diagnostics that will need it")]
+    pub(crate) span: Span,
 }
 
 /// A string with `{name}` interpolations.
 #[derive(Clone, Debug)]
-pub struct Str {
-    pub parts: Vec<StrPart>,
-    pub span: Span,
+pub(crate) struct Str {
+    pub(crate) parts: Vec<StrPart>,
+    pub(crate) span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub enum StrPart {
+pub(crate) enum StrPart {
     Text(String),
     Interp(NameRef),
 }
 
 impl Str {
     /// The text if the string has no interpolation.
-    pub fn as_literal(&self) -> Option<String> {
+    pub(crate) fn as_literal(&self) -> Option<String> {
         let mut text = String::new();
         for part in &self.parts {
             match part {
@@ -322,20 +321,20 @@ impl Str {
 
 /// `name` or `failed.step`.
 #[derive(Clone, Debug)]
-pub struct NameRef {
-    pub segments: Vec<Ident>,
-    pub span: Span,
+pub(crate) struct NameRef {
+    pub(crate) segments: Vec<Ident>,
+    pub(crate) span: Span,
 }
 
 impl NameRef {
-    pub fn dotted(&self) -> String {
+    pub(crate) fn dotted(&self) -> String {
         let names: Vec<&str> = self.segments.iter().map(|s| s.name.as_str()).collect();
         names.join(".")
     }
 }
 
 #[derive(Clone, Debug)]
-pub enum Value {
+pub(crate) enum Value {
     Str(Str),
     Duration(Spanned<Duration>),
     Int(Spanned<i64>),
@@ -345,7 +344,7 @@ pub enum Value {
 }
 
 impl Value {
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         match self {
             Value::Str(s) => s.span,
             Value::Duration(d) => d.span,

@@ -4,7 +4,7 @@
 //! stops at an error, masks the offending line and parses again so one run reports every
 //! independent syntax error instead of only the first.
 
-pub mod ast;
+pub(crate) mod ast;
 mod errors;
 pub mod format;
 mod parser;
@@ -17,7 +17,7 @@ use parser::{Builder, Rule, RunbookParser};
 
 /// A runbook larger than this is refused before parsing: no real procedure comes close,
 /// and it keeps a stray multi-gigabyte file from eating the machine.
-pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
 /// Deeper nesting of braces and parentheses than this is refused before parsing.
 const MAX_NESTING: usize = 64;
 /// At most this many syntax errors are reported per file.
@@ -26,11 +26,12 @@ const MAX_SYNTAX_ERRORS: usize = 10;
 /// The syntax tree, if the file has one, and the errors found on the way. A tree can come
 /// with errors (an unclosed quote inside a command, say) that later stages can look past,
 /// so that one run reports them together with any errors of meaning.
-pub struct Parsed {
-    pub file: Option<ast::File>,
-    pub diagnostics: Vec<Diagnostic>,
+pub(crate) struct Parsed {
+    pub(crate) file: Option<ast::File>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
+/// Parses a runbook file, reporting every syntax error it can find, not only the first.
 pub fn parse(source: &Source) -> Result<ast::File, Vec<Diagnostic>> {
     let parsed = parse_lenient(source);
     match parsed.file {
@@ -39,7 +40,7 @@ pub fn parse(source: &Source) -> Result<ast::File, Vec<Diagnostic>> {
     }
 }
 
-pub fn parse_lenient(source: &Source) -> Parsed {
+pub(crate) fn parse_lenient(source: &Source) -> Parsed {
     if let Some(diagnostic) = guard(source) {
         return Parsed {
             file: None,

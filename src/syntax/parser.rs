@@ -17,9 +17,9 @@ use crate::source::{Source, Span};
 pub(crate) struct RunbookParser;
 
 pub(crate) struct Builder<'s> {
-    pub source: &'s Source,
-    pub comments: Vec<Comment>,
-    pub diagnostics: Vec<Diagnostic>,
+    pub(crate) source: &'s Source,
+    pub(crate) comments: Vec<Comment>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
 type P<'i> = Pair<'i, Rule>;

@@ -16,12 +16,12 @@ use crate::run::evidence::event::{Answer, StepStatus};
 use crate::run::{Event, RunStatus};
 
 /// Lines of output kept per step on screen; the log file has all of them.
-pub const KEPT_LINES: usize = 2000;
+pub(crate) const KEPT_LINES: usize = 2000;
 /// Characters kept of one output line on screen.
 const KEPT_WIDTH: usize = 1000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     Pending,
     Running,
     Passed,
@@ -35,7 +35,7 @@ pub enum Status {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Stdout,
     Stderr,
     /// What the run did: a command started, a flip, a restore, a notification.
@@ -44,29 +44,29 @@ pub enum Kind {
 }
 
 /// A check as last seen: a `wait until` updates its line in place.
-pub struct CheckLine {
-    pub description: String,
-    pub passed: bool,
-    pub pending: bool,
-    pub detail: String,
+pub(crate) struct CheckLine {
+    pub(crate) description: String,
+    pub(crate) passed: bool,
+    pub(crate) pending: bool,
+    pub(crate) detail: String,
 }
 
 /// One step or gate of the procedure, as the list and the main pane show it.
-pub struct Row {
-    pub id: String,
-    pub title: String,
-    pub gate: bool,
-    pub status: Status,
-    pub attempt: u32,
-    pub started: Option<SystemTime>,
-    pub took: Option<Duration>,
+pub(crate) struct Row {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) gate: bool,
+    pub(crate) status: Status,
+    pub(crate) attempt: u32,
+    pub(crate) started: Option<SystemTime>,
+    pub(crate) took: Option<Duration>,
     /// The median time of past drills, if there were any.
-    pub usual: Option<Duration>,
-    pub lines: VecDeque<(Kind, String)>,
+    pub(crate) usual: Option<Duration>,
+    pub(crate) lines: VecDeque<(Kind, String)>,
     /// Lines no longer kept on screen.
-    pub dropped: u64,
-    pub checks: Vec<CheckLine>,
-    pub log: Option<String>,
+    pub(crate) dropped: u64,
+    pub(crate) checks: Vec<CheckLine>,
+    pub(crate) log: Option<String>,
 }
 
 impl Row {
@@ -96,7 +96,7 @@ impl Row {
     }
 
     /// How long the step has run, or ran.
-    pub fn elapsed(&self, now: SystemTime) -> Option<Duration> {
+    pub(crate) fn elapsed(&self, now: SystemTime) -> Option<Duration> {
         match (self.took, self.started) {
             (Some(took), _) => Some(took),
             (None, Some(started)) if self.status == Status::Running => Some(now.duration_since(started).unwrap_or_default()),
@@ -106,7 +106,7 @@ impl Row {
 }
 
 /// A question on screen, with where its answer goes.
-pub enum Dialog {
+pub(crate) enum Dialog {
     Gate { ask: GateAsk, typed: String, wrong: bool },
     Failed(FailAsk),
     Resume(ResumeAsk),
@@ -114,51 +114,51 @@ pub enum Dialog {
 
 /// What the loop must do after a key.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Effect {
+pub(crate) enum Effect {
     None,
     /// Stop the running step's process group (Ctrl-C).
     Interrupt,
     Quit,
 }
 
-pub struct App {
-    pub title: String,
-    pub mode: Mode,
-    pub rto: Option<Duration>,
-    pub started: Option<SystemTime>,
-    pub run_id: Option<String>,
-    pub rows: Vec<Row>,
+pub(crate) struct App {
+    pub(crate) title: String,
+    pub(crate) mode: Mode,
+    pub(crate) rto: Option<Duration>,
+    pub(crate) started: Option<SystemTime>,
+    pub(crate) run_id: Option<String>,
+    pub(crate) rows: Vec<Row>,
     /// The row the operator picked; `None` follows the running step.
-    pub selected: Option<usize>,
+    pub(crate) selected: Option<usize>,
     /// Lines scrolled up from the newest output; 0 follows it.
-    pub scroll: usize,
-    pub dialog: Option<Dialog>,
-    pub finished: Option<Finished>,
+    pub(crate) scroll: usize,
+    pub(crate) dialog: Option<Dialog>,
+    pub(crate) finished: Option<Finished>,
     /// Said once at the start (why a run was not offered for resume, say).
-    pub notice: Option<String>,
+    pub(crate) notice: Option<String>,
     /// Past drills the ETAs come from.
-    pub drills: usize,
-    pub user: String,
+    pub(crate) drills: usize,
+    pub(crate) user: String,
     /// Formats a wall-clock time; local time on a real screen, fixed in tests.
-    pub clock: fn(SystemTime) -> String,
+    pub(crate) clock: fn(SystemTime) -> String,
     /// Ctrl-C was pressed and the step is being stopped.
-    pub stopping: bool,
+    pub(crate) stopping: bool,
     /// Frames drawn, for the spinner.
-    pub tick: u64,
+    pub(crate) tick: u64,
     /// Keys that arrive this soon after a question opens are ignored: a double-tapped `y`
     /// meant for one gate must not approve the next.
-    pub key_guard: Duration,
+    pub(crate) key_guard: Duration,
     asked_at: Option<std::time::Instant>,
 }
 
-pub struct Finished {
-    pub status: Result<RunStatus, std::sync::Arc<crate::run::Error>>,
-    pub duration: Option<Duration>,
-    pub summary: String,
+pub(crate) struct Finished {
+    pub(crate) status: Result<RunStatus, std::sync::Arc<crate::run::Error>>,
+    pub(crate) duration: Option<Duration>,
+    pub(crate) summary: String,
 }
 
 impl App {
-    pub fn new(model: &Model, typical: &Typical, user: String) -> App {
+    pub(crate) fn new(model: &Model, typical: &Typical, user: String) -> App {
         let usual = |id: &str| typical.steps.get(id).map(|ms| Duration::from_millis(*ms));
         let rows = model
             .procedure
@@ -191,7 +191,7 @@ impl App {
     }
 
     /// Handles one message; a key may ask the loop to do something.
-    pub fn update(&mut self, msg: Msg) -> Effect {
+    pub(crate) fn update(&mut self, msg: Msg) -> Effect {
         match msg {
             Msg::Run(event) => self.event(*event),
             Msg::Gate(ask) => {
@@ -243,14 +243,14 @@ impl App {
     }
 
     /// The row whose output the main pane shows.
-    pub fn shown(&self) -> Option<usize> {
+    pub(crate) fn shown(&self) -> Option<usize> {
         self.selected.or_else(|| {
             let current = self.rows.iter().rposition(|r| r.status != Status::Pending);
             current.or(if self.rows.is_empty() { None } else { Some(0) })
         })
     }
 
-    pub fn running(&self) -> Option<&Row> {
+    pub(crate) fn running(&self) -> Option<&Row> {
         self.rows.iter().find(|r| r.status == Status::Running)
     }
 
@@ -589,7 +589,7 @@ impl App {
 
     /// When the run should end: now, plus what is left of the running step and every pending
     /// step, as past drills timed them. `None` when a step left has never been timed.
-    pub fn eta(&self, now: SystemTime) -> Option<SystemTime> {
+    pub(crate) fn eta(&self, now: SystemTime) -> Option<SystemTime> {
         if self.drills == 0 || self.finished.is_some() {
             return None;
         }
@@ -604,12 +604,12 @@ impl App {
         Some(now + left)
     }
 
-    pub fn deadline(&self) -> Option<SystemTime> {
+    pub(crate) fn deadline(&self) -> Option<SystemTime> {
         Some(self.started? + self.rto?)
     }
 }
 
-pub fn choice_word(choice: Choice) -> &'static str {
+pub(crate) fn choice_word(choice: Choice) -> &'static str {
     match choice {
         Choice::Retry => "retry",
         Choice::Skip => "skip",
@@ -630,7 +630,7 @@ fn status_word(status: RunStatus) -> &'static str {
 }
 
 /// A duration as an operator reads it: `4m 05s`, `12.3s`, `850ms`.
-pub fn short(duration: Duration) -> String {
+pub(crate) fn short(duration: Duration) -> String {
     let ms = duration.as_millis();
     let secs = duration.as_secs();
     match secs {
@@ -644,7 +644,7 @@ pub fn short(duration: Duration) -> String {
 /// Output as a terminal cell grid can show it: tabs expanded, escape sequences and other
 /// control characters dropped (a command's colours would otherwise corrupt the screen), and
 /// very long lines cut.
-pub fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(KEPT_WIDTH));
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -672,7 +672,7 @@ pub fn printable(text: &str) -> String {
 }
 
 /// Local wall-clock time, `14:32:05 CET`.
-pub fn local_time(time: SystemTime) -> String {
+pub(crate) fn local_time(time: SystemTime) -> String {
     let secs = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as libc::time_t;
     // SAFETY: localtime_r fills the struct we own; strftime writes at most the buffer's size.
     unsafe {
@@ -687,7 +687,8 @@ pub fn local_time(time: SystemTime) -> String {
 }
 
 /// UTC wall-clock time, `14:32:05 UTC`: for tests, whatever the machine's zone.
-pub fn utc_time(time: SystemTime) -> String {
+#[cfg(test)]
+pub(crate) fn utc_time(time: SystemTime) -> String {
     let stamp = humantime::format_rfc3339_seconds(time).to_string();
     format!("{} UTC", &stamp[11..19])
 }

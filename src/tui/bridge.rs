@@ -12,7 +12,7 @@ use crate::run::decide::{Choice, Decider, GateDecision, operator};
 use crate::run::evidence::event::Answer;
 use crate::run::{Event, Listener, RunStatus};
 
-pub enum Msg {
+pub(crate) enum Msg {
     Run(Box<Event>),
     Gate(GateAsk),
     Failed(FailAsk),
@@ -26,34 +26,34 @@ pub enum Msg {
     Resize,
 }
 
-pub struct GateAsk {
-    pub id: String,
-    pub question: String,
+pub(crate) struct GateAsk {
+    pub(crate) id: String,
+    pub(crate) question: String,
     /// The word to type for an irreversible step.
-    pub confirm: Option<String>,
+    pub(crate) confirm: Option<String>,
     /// What the step after the gate will do.
-    pub plan: String,
-    pub reply: Sender<GateDecision>,
+    pub(crate) plan: String,
+    pub(crate) reply: Sender<GateDecision>,
 }
 
-pub struct FailAsk {
-    pub step: String,
-    pub error: String,
-    pub reply: Sender<Choice>,
+pub(crate) struct FailAsk {
+    pub(crate) step: String,
+    pub(crate) error: String,
+    pub(crate) reply: Sender<Choice>,
 }
 
-pub struct ResumeAsk {
-    pub description: String,
+pub(crate) struct ResumeAsk {
+    pub(crate) description: String,
     /// False when the last run cannot be resumed: the description says why, and the only
     /// choices are a new run or none.
-    pub resumable: bool,
+    pub(crate) resumable: bool,
     /// True to resume; false for a new run from the first step.
-    pub reply: Sender<bool>,
+    pub(crate) reply: Sender<bool>,
 }
 
 /// Sends every run event to the screen. A full channel blocks the run for a moment: a step
 /// that floods output slows to what the screen can take, and the log still gets every byte.
-pub struct Forward(pub SyncSender<Msg>);
+pub(crate) struct Forward(pub SyncSender<Msg>);
 
 impl Listener for Forward {
     fn event(&mut self, event: &Event) {
@@ -62,13 +62,13 @@ impl Listener for Forward {
 }
 
 /// Asks the person at the screen, and waits for the answer.
-pub struct Ask {
-    pub to_screen: SyncSender<Msg>,
-    pub user: String,
+pub(crate) struct Ask {
+    pub(crate) to_screen: SyncSender<Msg>,
+    pub(crate) user: String,
 }
 
 impl Ask {
-    pub fn new(to_screen: SyncSender<Msg>) -> Self {
+    pub(crate) fn new(to_screen: SyncSender<Msg>) -> Self {
         Self {
             to_screen,
             user: operator(),
@@ -83,7 +83,7 @@ impl Ask {
 
     /// Whether to resume the last run, which did not finish; `None` if nobody answered
     /// (the operator quit), in which case nothing may run at all.
-    pub fn resume(&self, description: String) -> Option<bool> {
+    pub(crate) fn resume(&self, description: String) -> Option<bool> {
         self.ask(|reply| {
             Msg::Resume(ResumeAsk {
                 description,
@@ -95,7 +95,7 @@ impl Ask {
 
     /// Tells the operator why the last run is not offered, and asks whether to start a new
     /// one: `Some(true)` if they agreed, anything else if nothing may run.
-    pub fn new_run_instead(&self, notice: String) -> Option<bool> {
+    pub(crate) fn new_run_instead(&self, notice: String) -> Option<bool> {
         let resume = self.ask(|reply| {
             Msg::Resume(ResumeAsk {
                 description: notice,

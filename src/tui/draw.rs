@@ -15,7 +15,7 @@ use crate::run::RunStatus;
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-pub fn draw(frame: &mut Frame, app: &App, now: SystemTime) {
+pub(crate) fn draw(frame: &mut Frame, app: &App, now: SystemTime) {
     let [header, gauge, times, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),

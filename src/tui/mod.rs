@@ -7,9 +7,9 @@
 //! acted on within a frame. The terminal is restored on every way out, a panic included, and
 //! a panic first kills the running command's process group.
 
-pub mod app;
-pub mod bridge;
-pub mod draw;
+pub(crate) mod app;
+pub(crate) mod bridge;
+pub(crate) mod draw;
 
 use std::io;
 
@@ -152,7 +152,12 @@ fn spawn_input(to_screen: SyncSender<Msg>) {
 /// The loop: take what is ready (within a budget), act on keys, redraw once a frame. Ends
 /// when the operator quits, or when every sender is gone. Generic over the backend, so
 /// tests drive it with ratatui's `TestBackend`.
-pub fn event_loop<B: Backend>(terminal: &mut Terminal<B>, app: &mut App, messages: Receiver<Msg>, interrupt: fn()) -> Result<(), B::Error> {
+pub(crate) fn event_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    messages: Receiver<Msg>,
+    interrupt: fn(),
+) -> Result<(), B::Error> {
     let mut next_frame = Instant::now();
     loop {
         let wait = next_frame.saturating_duration_since(Instant::now());

@@ -37,7 +37,7 @@ pub(crate) struct StepResults {
 pub(crate) struct StepResult {
     /// The tail of what the step's commands printed on stdout (bounded).
     pub output: String,
-    pub exit_code: Option<i64>,
+    pub(crate) exit_code: Option<i64>,
 }
 
 impl StepResults {

@@ -14,13 +14,13 @@ pub(crate) mod functions;
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub(super) struct Outcome {
-    pub passed: bool,
+    pub(crate) passed: bool,
     /// The expression that had to be true.
-    pub expected: String,
+    pub(crate) expected: String,
     /// What its parts were, when it compares two things: "age(...) is 3d 4h; rpo is 15m".
-    pub observed: Option<String>,
+    pub(crate) observed: Option<String>,
     /// Why it could not be evaluated at all.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl Outcome {

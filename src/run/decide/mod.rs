@@ -7,18 +7,21 @@ use std::io::BufRead;
 use crate::say;
 
 use super::evidence::event::Answer;
-pub use super::evidence::event::Choice;
+pub(crate) use super::evidence::event::Choice;
 use crate::model::{Gate, Policy, Step};
 
+/// An answer at a gate, and who gave it how, for the journal.
 pub struct GateDecision {
-    pub answer: Answer,
-    pub by: String,
-    pub how: String,
+    pub(crate) answer: Answer,
+    pub(crate) by: String,
+    pub(crate) how: String,
 }
 
+/// Whoever answers when a run must ask: a drill's policy, a person at a terminal, a screen.
 pub trait Decider {
     /// `plan` says what the next step will do, for the person deciding.
     fn gate(&mut self, gate: &Gate, plan: &str) -> GateDecision;
+    /// What to do now that `step` failed with `error`, and who chose.
     fn failed(&mut self, step: &Step, error: &str) -> (Choice, String);
 
     /// Whether a person answers. Ctrl-C with nobody to ask ends the run, to be resumed;
@@ -57,7 +60,7 @@ impl Decider for DrillPolicy {
 
 /// The operator's name for the journal: who logged in (through `sudo` too), or the account's
 /// name in the user database when the environment does not say.
-pub fn operator() -> String {
+pub(crate) fn operator() -> String {
     // SAFETY: getuid cannot fail.
     let uid = unsafe { libc::getuid() };
     ["SUDO_USER", "USER", "LOGNAME"]
@@ -91,6 +94,7 @@ pub struct Console<R: BufRead> {
 }
 
 impl<R: BufRead> Console<R> {
+    /// Asks on stderr and reads the answers from `input`.
     pub fn new(input: R) -> Self {
         Self { input, user: operator() }
     }

@@ -14,15 +14,15 @@ use crate::model::FileFormat;
 /// journal when a run is resumed).
 #[derive(Clone, Debug)]
 pub(crate) struct Applied {
-    pub target: PathBuf,
-    pub key: Option<String>,
+    pub(crate) target: PathBuf,
+    pub(crate) key: Option<String>,
     pub format: Option<FileFormat>,
     /// The key's value before, or the link's target before; `None` if there was none.
-    pub old: Option<String>,
+    pub(crate) old: Option<String>,
     pub new: String,
     /// The file did not exist before the flip.
-    pub created: bool,
-    pub diff: String,
+    pub(crate) created: bool,
+    pub(crate) diff: String,
 }
 
 pub(crate) fn set(path: &Path, format: Option<FileFormat>, key: &str, value: &str) -> Result<Applied, Failure> {

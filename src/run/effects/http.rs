@@ -6,7 +6,7 @@ use std::time::Duration;
 
 pub(crate) struct Response {
     pub status: u16,
-    pub body: String,
+    pub(crate) body: String,
 }
 
 fn agent(timeout: Duration) -> ureq::Agent {

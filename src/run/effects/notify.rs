@@ -11,8 +11,8 @@ use crate::run::evidence::event::now;
 
 /// A channel's settings as this run resolved them, by name.
 pub(crate) struct Settings {
-    pub values: Vec<(String, String)>,
-    pub timeout: std::time::Duration,
+    pub(crate) values: Vec<(String, String)>,
+    pub(crate) timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -33,7 +33,7 @@ pub(crate) struct Message<'a> {
     pub run_id: &'a str,
     pub mode: &'a str,
     /// What failed and why, when `on failure` sends it.
-    pub failed: Option<(String, String)>,
+    pub(crate) failed: Option<(String, String)>,
 }
 
 /// Settings that are as good as a password (a webhook URL, a routing key): the executor

@@ -34,10 +34,10 @@ pub(crate) enum Program {
 }
 
 pub(crate) struct Finished {
-    pub exit_code: Option<i32>,
-    pub signal: Option<i32>,
-    pub timed_out: bool,
-    pub stdout_tail: String,
+    pub(crate) exit_code: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) timed_out: bool,
+    pub(crate) stdout_tail: String,
 }
 
 impl Finished {

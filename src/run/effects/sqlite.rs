@@ -10,7 +10,7 @@ use crate::duration::Duration;
 
 /// What a restore restored: the backup's age is the data the restore lost.
 pub(crate) struct Restored {
-    pub recovery_point_age: Duration,
+    pub(crate) recovery_point_age: Duration,
 }
 
 pub(crate) fn restore(from: &Path, into: &Path) -> Result<Restored, Failure> {

@@ -4,10 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// How one attempt of a step ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
+    /// Every action and check of the step succeeded.
     Passed,
+    /// An action or check failed, or the step ran past its timeout.
     Failed,
     /// Never ran, or the operator skipped it after it failed (the error says which).
     Skipped,
@@ -15,10 +18,13 @@ pub enum StepStatus {
     Interrupted,
 }
 
+/// How a whole run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
+    /// Every step passed, within the RTO and the RPO.
     Passed,
+    /// A step or gate failed, or the run missed its RTO or RPO.
     Failed,
     /// A gate was denied: the run stopped on purpose.
     Denied,
@@ -33,7 +39,7 @@ pub enum RunStatus {
 
 impl RunStatus {
     /// The status as the report and the journal spell it.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             RunStatus::Passed => "passed",
             RunStatus::Failed => "failed",
@@ -49,7 +55,9 @@ impl RunStatus {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stream {
+    /// Standard output.
     Stdout,
+    /// Standard error.
     Stderr,
 }
 
@@ -67,36 +75,54 @@ pub enum Choice {
     Abort,
 }
 
+/// The answer at a gate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Answer {
+    /// Go on with the step after the gate.
     Approve,
+    /// Stop the run here, on purpose.
     Deny,
+    /// Nobody could answer (a drill with no policy for it, a person with no terminal): the
+    /// run fails here.
     Fail,
 }
 
+/// Something that happened in a run. Times are RFC 3339 in UTC with milliseconds, durations
+/// whole milliseconds; every text is already masked. The journal holds these one per line,
+/// and `book/src/report.md` documents each field as the journal spells it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// The run began: what was run, with what.
     RunStarted {
+        /// The run's id, also the name of its folder in the state folder.
         run_id: String,
+        /// The runbook's canonical path.
         runbook: String,
+        /// The runbook's title.
         title: String,
+        /// `drill` or `incident`.
         mode: String,
         /// SHA-256 of the runbook's text.
         runbook_sha256: String,
         /// SHA-256 of the text, the mode and the parameters: what `resume` must match.
         binding_sha256: String,
+        /// Each parameter and its value, masked, in the order declared.
         params: Vec<(String, String)>,
-        /// The `-p` values as given, so `resume` can load the runbook the same way.
+        /// The `-p` values as given (masked), so `resume` can load the runbook the same way.
         command_line: Vec<(String, String)>,
         /// Each step's id and a hash of its text: `resume` refuses when a finished one changed.
         fingerprints: Vec<(String, String)>,
+        /// The RTO this run is held to.
         rto_ms: Option<u64>,
+        /// The RPO this run is held to.
         rpo_ms: Option<u64>,
         /// Every step's id and title, in order.
         steps: Vec<(String, String)>,
+        /// The run's `{workdir}`.
         workdir: String,
+        /// When it started.
         at: String,
     },
     /// `runbook resume` picked the run up again after a crash.
@@ -110,130 +136,211 @@ pub enum Event {
         restarting: Option<String>,
         /// Processes of the cut-off step still running, stopped before it starts again.
         stopped: usize,
+        /// When it was resumed.
         at: String,
     },
+    /// A step began an attempt.
     StepStarted {
+        /// The step's id.
         step: String,
+        /// The step's title.
         title: String,
+        /// Its place among the steps, from 1.
         number: usize,
+        /// How many steps the runbook has.
         total: usize,
+        /// Which attempt this is, counting retries and an operator's retries.
         attempt: u32,
+        /// When.
         at: String,
     },
+    /// A command began.
     CommandStarted {
+        /// The step it runs in (`on_failure` for the `on failure` block).
         step: String,
         /// The argv, or `["/bin/sh", "-c", script]`.
         argv: Vec<String>,
+        /// The step's log file, where the command's output goes.
         log: String,
     },
     /// A line a command printed; shown, never journaled (the log file has it).
-    Output { step: String, stream: Stream, line: String },
-    CommandFinished {
+    Output {
+        /// The step it runs in.
         step: String,
+        /// Which output the line came from.
+        stream: Stream,
+        /// The line, without its line end.
+        line: String,
+    },
+    /// A command ended.
+    CommandFinished {
+        /// The step it ran in.
+        step: String,
+        /// Its exit status; `None` when a signal ended it.
         exit_code: Option<i32>,
+        /// The signal that ended it.
         signal: Option<i32>,
+        /// The step's timeout stopped it.
         timed_out: bool,
+        /// How long it ran.
         duration_ms: u64,
     },
+    /// A check was asked.
     Check {
+        /// The step it belongs to.
         step: String,
+        /// The check's description, with `{name}` filled in.
         description: String,
+        /// Whether it held.
         passed: bool,
+        /// The expression, as written.
         expected: String,
+        /// What its parts were, passing or failing.
         observed: Option<String>,
+        /// Why it could not be evaluated at all.
         error: Option<String>,
         /// Part of a `wait until` that will try again.
         pending: bool,
     },
+    /// A native restore worked.
     Restored {
+        /// The step it ran in.
         step: String,
+        /// The backup.
         from: String,
+        /// What it was restored into.
         into: String,
         /// How old the backup was when it was restored: the data the restore lost.
         recovery_point_age_ms: u64,
     },
+    /// A `set` or `link` was made.
     Flipped {
+        /// The step it ran in.
         step: String,
+        /// The file or the symlink.
         target: String,
+        /// The key that was set; none for a symlink.
         key: Option<String>,
         /// `env`, `ini`, `toml` or `json`; none for a symlink.
         format: Option<String>,
+        /// The value (or link target) before; none when there was none.
         old: Option<String>,
+        /// The value (or link target) now.
         new: String,
         /// The flip created the file or link.
         created: bool,
+        /// A unified diff of the file, or `path: old -> new` for a link.
         diff: String,
     },
+    /// A message was sent, or tried.
     Notified {
+        /// The channel's name.
         channel: String,
+        /// The message as sent.
         message: String,
+        /// It was delivered.
         ok: bool,
+        /// Why not.
         error: Option<String>,
     },
+    /// A gate was answered.
     GateAnswered {
+        /// The gate's id.
         gate: String,
+        /// Its question.
         question: String,
+        /// The answer.
         answer: Answer,
+        /// Who answered: a user name, or `drill`.
         by: String,
+        /// How: typed the word, the drill's policy, no answer possible.
         how: String,
+        /// When.
         at: String,
     },
     /// What the operator (or the drill) chose after a step failed.
     Chose {
+        /// The step that failed.
         step: String,
+        /// The choice.
         choice: Choice,
+        /// Who chose.
         by: String,
+        /// When.
         at: String,
     },
+    /// A step's attempt ended, or the operator skipped the step.
     StepFinished {
+        /// The step.
         step: String,
+        /// How it ended.
         status: StepStatus,
+        /// The attempt that ended.
         attempt: u32,
+        /// How long the attempt took.
         duration_ms: u64,
+        /// Why it failed, was stopped or was skipped.
         error: Option<String>,
+        /// When.
         at: String,
     },
+    /// An undo ran.
     Undone {
+        /// The step that was undone.
         step: String,
         /// "the step's undo block", or the file or link a flip changed.
         what: String,
+        /// It worked.
         ok: bool,
+        /// Why not.
         error: Option<String>,
     },
+    /// The run ended.
     RunFinished {
+        /// How.
         status: RunStatus,
+        /// The run's time, start to end of the last step.
         duration_ms: u64,
+        /// Within the RTO; `None` with no RTO, or when no recovery happened (a step failed or
+        /// was skipped, or the run stopped).
         within_rto: Option<bool>,
+        /// The age of the restored backup: the oldest, if several were restored.
         recovery_point_age_ms: Option<u64>,
+        /// Within the RPO; `None` with no RPO or nothing restored.
         within_rpo: Option<bool>,
         /// The step or gate that failed the run; `None` also when only an objective was missed.
         failed_step: Option<String>,
+        /// What went wrong, in one line.
         error: Option<String>,
         /// The steps the operator skipped after they failed, in order.
         #[serde(default)]
         skipped: Vec<String>,
+        /// When.
         at: String,
     },
 }
 
 impl Event {
     /// Output lines are many and already in the step's log file.
-    pub fn is_journaled(&self) -> bool {
+    pub(crate) fn is_journaled(&self) -> bool {
         !matches!(self, Event::Output { .. })
     }
 }
 
+/// Whatever follows a run: the journal, the report, progress lines, the terminal UI. Each is
+/// told every event, in order, as it happens.
 pub trait Listener {
+    /// One thing that happened.
     fn event(&mut self, event: &Event);
 }
 
 /// How a run that finished with skipped steps is named, on its last line and on the screen:
 /// "FINISHED with 2 steps skipped: flaky, nap".
-pub fn finished_with_skips(skipped: &[String]) -> String {
+pub(crate) fn finished_with_skips(skipped: &[String]) -> String {
     let steps = if skipped.len() == 1 { "step" } else { "steps" };
     format!("FINISHED with {} {steps} skipped: {}", skipped.len(), skipped.join(", "))
 }
 
-pub fn now() -> String {
+pub(crate) fn now() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }

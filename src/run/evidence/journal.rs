@@ -108,7 +108,7 @@ fn lock(file: &File, path: &Path) -> Result<(), Record> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Running {
     /// Known when the system lists its locks (Linux's `/proc/locks`).
-    pub pid: Option<u32>,
+    pub(crate) pid: Option<u32>,
 }
 
 impl Running {

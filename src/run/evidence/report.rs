@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::event::{Event, Listener, RunStatus, StepStatus};
 use crate::run::failure::{Failure, Kind};
 
-pub const SCHEMA: &str = "runbook-report/1";
+pub(crate) const SCHEMA: &str = "runbook-report/1";
 
 #[derive(Default, Serialize)]
 struct StepReport {
@@ -28,7 +28,7 @@ struct StepReport {
 
 /// Builds the report from events as they happen.
 #[derive(Default)]
-pub struct Report {
+pub(crate) struct Report {
     run: Value,
     steps: Vec<StepReport>,
     gates: Vec<Value>,
@@ -60,7 +60,7 @@ impl Report {
         self.steps.last_mut().expect("just pushed")
     }
 
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let steps: Vec<Value> = self
             .steps
             .iter()
@@ -90,7 +90,7 @@ impl Report {
     }
 
     /// A testcase per step; its checks are its assertions; steps that never ran are skipped.
-    pub fn to_junit(&self) -> String {
+    pub(crate) fn to_junit(&self) -> String {
         let title = self.run["title"].as_str().unwrap_or("runbook");
         let objectives_failed = self.objectives_missed();
         let failures = self.steps.iter().filter(|s| s.status == Some(StepStatus::Failed)).count() + usize::from(objectives_failed);
@@ -371,6 +371,7 @@ fn without_tag(event: &Event) -> Value {
 /// the median of the last ten passed drills that ran the step.
 #[derive(Debug, Default)]
 pub struct Typical {
+    /// Each step's median time in milliseconds.
     pub steps: std::collections::HashMap<String, u64>,
     /// How many past drills the figures come from.
     pub drills: usize,

@@ -5,7 +5,7 @@
 //! leaves through `evidence`. It may not draw, print or read a terminal.
 
 mod actions;
-pub(crate) mod interrupt;
+pub(super) mod interrupt;
 pub mod resume;
 mod step;
 
@@ -66,7 +66,8 @@ pub(crate) fn continue_run<'m>(
 ) -> Result<Summary, Error> {
     let point = found.check_against(model).map_err(Error::Refused)?;
     // Taking the journal's lock fails when another process resumed the run meanwhile.
-    let journal = journal::Journal::append(&found.run_dir.join("journal.jsonl")).map_err(|record| Error::Refused(resume::Refusal::new(resume::RefusalKind::StillGoing, record.0)))?;
+    let journal = journal::Journal::append(&found.run_dir.join("journal.jsonl"))
+        .map_err(|record| Error::Refused(resume::Refusal::new(resume::RefusalKind::StillGoing, record.0)))?;
     found.unchanged().map_err(Error::Refused)?;
     let mut runner = Runner::new(model, &found.run_dir, found.run_id.clone(), journal, listeners, decider);
     for event in found.events() {

@@ -17,10 +17,12 @@ use crate::run::evidence::journal;
 
 /// A run whose journal has no end, as found in the state folder.
 pub struct Unfinished {
+    /// The run's id.
     pub run_id: String,
-    pub run_dir: PathBuf,
+    pub(crate) run_dir: PathBuf,
     /// The runbook's path when the run started.
     pub runbook: PathBuf,
+    /// The mode it ran in.
     pub mode: Mode,
     /// The `-p` values the run started with.
     pub command_line: Vec<(String, String)>,
@@ -47,7 +49,7 @@ pub struct Point {
 }
 
 /// Each step's id and a hash of its text.
-pub fn fingerprints(model: &Model) -> Vec<(String, String)> {
+pub(crate) fn fingerprints(model: &Model) -> Vec<(String, String)> {
     model
         .steps()
         .map(|step| {
@@ -64,7 +66,10 @@ pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, Refusa
     if let Some(run_id) = run_id {
         let run_dir = state_dir.join(run_id);
         if !run_dir.join("journal.jsonl").exists() {
-            return Err(Refusal::new(RefusalKind::NotFound, format!("there is no run {run_id} in {}", state_dir.display())));
+            return Err(Refusal::new(
+                RefusalKind::NotFound,
+                format!("there is no run {run_id} in {}", state_dir.display()),
+            ));
         }
         let unfinished = read(&run_dir)?;
         if let Some(status) = unfinished.finished() {
@@ -76,7 +81,12 @@ pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, Refusa
         return unfinished.not_running();
     }
     let mut runs: Vec<PathBuf> = std::fs::read_dir(state_dir)
-        .map_err(|e| Refusal::new(RefusalKind::NotFound, format!("cannot read {}: {}", state_dir.display(), crate::io_error_words(&e))))?
+        .map_err(|e| {
+            Refusal::new(
+                RefusalKind::NotFound,
+                format!("cannot read {}: {}", state_dir.display(), crate::io_error_words(&e)),
+            )
+        })?
         .flatten()
         .map(|entry| entry.path())
         .filter(|path| path.join("journal.jsonl").exists())
@@ -88,7 +98,10 @@ pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, Refusa
             return run.not_running();
         }
     }
-    Err(Refusal::new(RefusalKind::NotFound, format!("there is no unfinished run in {}", state_dir.display())))
+    Err(Refusal::new(
+        RefusalKind::NotFound,
+        format!("there is no unfinished run in {}", state_dir.display()),
+    ))
 }
 
 /// The last run of `runbook` in `mode`, if it did not finish: what `runbook run` offers to
@@ -119,10 +132,13 @@ impl Unfinished {
         if now == self.journal_len {
             Ok(())
         } else {
-            Err(Refusal::new(RefusalKind::Raced, format!(
-                "the run {} went on in another process since it was read; look at it again before resuming",
-                self.run_id
-            )))
+            Err(Refusal::new(
+                RefusalKind::Raced,
+                format!(
+                    "the run {} went on in another process since it was read; look at it again before resuming",
+                    self.run_id
+                ),
+            ))
         }
     }
 
@@ -184,7 +200,7 @@ impl Unfinished {
     }
 
     /// What the run journaled before it stopped.
-    pub fn events(&self) -> &[Event] {
+    pub(crate) fn events(&self) -> &[Event] {
         &self.events
     }
 
@@ -228,7 +244,12 @@ impl Unfinished {
 
 fn read(run_dir: &Path) -> Result<Unfinished, Refusal> {
     let path = run_dir.join("journal.jsonl");
-    let text = std::fs::read_to_string(&path).map_err(|e| Refusal::new(RefusalKind::Damaged, format!("cannot read {}: {}", path.display(), crate::io_error_words(&e))))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Refusal::new(
+            RefusalKind::Damaged,
+            format!("cannot read {}: {}", path.display(), crate::io_error_words(&e)),
+        )
+    })?;
     let lines: Vec<&str> = text.lines().collect();
     let mut events = Vec::new();
     for (index, line) in lines.iter().enumerate() {
@@ -292,19 +313,18 @@ impl Unfinished {
             ..
         }) = self.events.first()
         else {
-            return Err(Refusal::new(RefusalKind::Damaged, "the journal does not start with the run's start"));
+            return Err(Refusal::new(
+                RefusalKind::Damaged,
+                "the journal does not start with the run's start",
+            ));
         };
         let mut journaled = Journaled::read(&self.events);
         let done = journaled.settled_prefix(model, old)?;
         self.same_parameters(model, params)?;
-        let restarting = journaled
-            .last_started
-            .take()
-            .filter(|id| !journaled.is_settled(id))
-            .map(|id| {
-                let applied = journaled.flips.remove(&id).unwrap_or_default();
-                (id, applied)
-            });
+        let restarting = journaled.last_started.take().filter(|id| !journaled.is_settled(id)).map(|id| {
+            let applied = journaled.flips.remove(&id).unwrap_or_default();
+            (id, applied)
+        });
         let started_at = humantime::parse_rfc3339(at).unwrap_or_else(|_| SystemTime::now());
         let already = SystemTime::now().duration_since(started_at).unwrap_or_default();
         let completed = std::mem::take(&mut journaled.completed)
@@ -345,7 +365,9 @@ impl Unfinished {
             if &new_value != old_value {
                 return Err(Refusal::new(
                     RefusalKind::Parameter,
-                    format!("the parameter `{name}` was {old_value:?} when the run started and is {new_value:?} now; resume with the same values"),
+                    format!(
+                        "the parameter `{name}` was {old_value:?} when the run started and is {new_value:?} now; resume with the same values"
+                    ),
                 ));
             }
         }
@@ -437,7 +459,11 @@ impl Journaled {
             match node {
                 Node::Step(step) if self.is_settled(&step.id) => {
                     if fingerprint(old, &step.id) != fingerprint(&now, &step.id) {
-                        let what = if self.skipped.contains(&step.id) { "was skipped" } else { "finished" };
+                        let what = if self.skipped.contains(&step.id) {
+                            "was skipped"
+                        } else {
+                            "finished"
+                        };
                         return Err(Refusal::new(
                             RefusalKind::Changed,
                             format!(
@@ -474,7 +500,7 @@ impl Journaled {
 /// Why a run cannot be resumed; `main` says it and exits 2, as nothing ran.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
-    pub kind: RefusalKind,
+    pub(crate) kind: RefusalKind,
     message: String,
 }
 

@@ -8,6 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::plain::Progress;
 use crate::run::evidence::event::{Event, Listener};
 
+/// Progress on a terminal: the plain lines, above a bar for the run and a spinner for the running step.
 pub struct Live {
     lines: Progress<Vec<u8>>,
     multi: MultiProgress,
@@ -22,6 +23,7 @@ impl Default for Live {
 }
 
 impl Live {
+    /// Draws on stderr.
     pub fn new() -> Self {
         Self {
             lines: Progress::new(Vec::new()),

@@ -5,6 +5,7 @@ use std::io::Write;
 use crate::duration::Duration;
 use crate::run::evidence::event::{Answer, Choice, Event, Listener, RunStatus, StepStatus, Stream};
 
+/// Progress as plain lines: what a CI log shows of a run.
 pub struct Progress<W: Write> {
     out: W,
     /// Who made the last choice after a failure: an abort is said as theirs.
@@ -12,11 +13,12 @@ pub struct Progress<W: Write> {
 }
 
 impl<W: Write> Progress<W> {
+    /// Writes to `out`.
     pub fn new(out: W) -> Self {
         Self { out, chosen_by: None }
     }
 
-    pub fn out_mut(&mut self) -> &mut W {
+    pub(crate) fn out_mut(&mut self) -> &mut W {
         &mut self.out
     }
 }
