@@ -325,6 +325,7 @@ fn check_body(pair: &P<'_>) -> String {
     }
 }
 
+// Long on purpose: one arm per kind of statement, each short, so the layout rules read side by side.
 /// One statement or item on one line.
 fn statement(pair: &P<'_>) -> String {
     let kids = children(pair);

@@ -254,6 +254,7 @@ impl App {
         self.rows.iter().find(|r| r.status == Status::Running)
     }
 
+    // Long on purpose: one arm per event, each a few lines; the long ones are methods of their own.
     fn event(&mut self, event: Event) {
         match event {
             Event::RunStarted { at, run_id, .. } => {
@@ -317,37 +318,7 @@ impl App {
                     }
                 }
             }
-            Event::Check {
-                step,
-                description,
-                passed,
-                expected,
-                observed,
-                error,
-                pending,
-            } => {
-                if let Some(row) = self.row_mut(&step) {
-                    let detail = match (passed, error, observed) {
-                        (_, Some(error), _) => error,
-                        (true, None, Some(observed)) if !observed.is_empty() => observed,
-                        (true, None, _) => String::new(),
-                        (false, None, observed) => {
-                            let seen = observed.map_or(String::new(), |o| format!(", but {o}"));
-                            format!("expected `{expected}`{seen}")
-                        }
-                    };
-                    let line = CheckLine {
-                        description: description.clone(),
-                        passed,
-                        pending,
-                        detail: printable(&detail),
-                    };
-                    match row.checks.iter_mut().find(|c| c.description == description) {
-                        Some(existing) => *existing = line,
-                        None => row.checks.push(line),
-                    }
-                }
-            }
+            Event::Check { .. } => self.check(event),
             Event::Restored {
                 step,
                 from,
@@ -421,47 +392,91 @@ impl App {
                     }
                 }
             }
-            Event::RunFinished {
-                status,
-                duration_ms,
-                within_rto,
-                within_rpo,
-                recovery_point_age_ms,
-                error,
-                skipped,
-                ..
-            } => {
-                let duration = Duration::from_millis(duration_ms);
-                let mut summary = format!("in {}", short(duration));
-                match (within_rto, self.rto) {
-                    (Some(true), Some(rto)) => summary.push_str(&format!(", within the RTO of {}", short(rto))),
-                    (Some(false), Some(rto)) => summary.push_str(&format!(", PAST the RTO of {}", short(rto))),
-                    _ => {}
-                }
-                if let Some(age) = recovery_point_age_ms {
-                    let age = crate::duration::Duration::from_millis(age);
-                    let verdict = match within_rpo {
-                        Some(true) => ", within the RPO",
-                        Some(false) => ", PAST the RPO",
-                        None => "",
-                    };
-                    summary.push_str(&format!("; restored data {age} old{verdict}"));
-                }
-                // The skipped steps' names come last or in brackets, never run into the time.
-                summary = match status {
-                    RunStatus::Incomplete => format!("{} ({summary})", crate::run::evidence::event::finished_with_skips(&skipped)),
-                    other => format!("{} {summary}", status_word(other)),
-                };
-                if let Some(error) = error {
-                    summary.push_str(&format!(": {error}"));
-                }
-                self.finished = Some(Finished {
-                    status: Ok(status),
-                    duration: Some(duration),
-                    summary,
-                });
-            }
+            Event::RunFinished { .. } => self.run_finished(event),
         }
+    }
+
+    /// A check's line in its step's pane: a `wait until` updates its line in place.
+    fn check(&mut self, event: Event) {
+        let Event::Check {
+            step,
+            description,
+            passed,
+            expected,
+            observed,
+            error,
+            pending,
+        } = event
+        else {
+            return;
+        };
+        let Some(row) = self.row_mut(&step) else { return };
+        let detail = match (passed, error, observed) {
+            (_, Some(error), _) => error,
+            (true, None, Some(observed)) if !observed.is_empty() => observed,
+            (true, None, _) => String::new(),
+            (false, None, observed) => {
+                let seen = observed.map_or(String::new(), |o| format!(", but {o}"));
+                format!("expected `{expected}`{seen}")
+            }
+        };
+        let line = CheckLine {
+            description: description.clone(),
+            passed,
+            pending,
+            detail: printable(&detail),
+        };
+        match row.checks.iter_mut().find(|c| c.description == description) {
+            Some(existing) => *existing = line,
+            None => row.checks.push(line),
+        }
+    }
+
+    /// The outcome in one line, with the RTO and RPO verdicts, for the status line and for
+    /// the terminal after the screen is gone.
+    fn run_finished(&mut self, event: Event) {
+        let Event::RunFinished {
+            status,
+            duration_ms,
+            within_rto,
+            within_rpo,
+            recovery_point_age_ms,
+            error,
+            skipped,
+            ..
+        } = event
+        else {
+            return;
+        };
+        let duration = Duration::from_millis(duration_ms);
+        let mut summary = format!("in {}", short(duration));
+        match (within_rto, self.rto) {
+            (Some(true), Some(rto)) => summary.push_str(&format!(", within the RTO of {}", short(rto))),
+            (Some(false), Some(rto)) => summary.push_str(&format!(", PAST the RTO of {}", short(rto))),
+            _ => {}
+        }
+        if let Some(age) = recovery_point_age_ms {
+            let age = crate::duration::Duration::from_millis(age);
+            let verdict = match within_rpo {
+                Some(true) => ", within the RPO",
+                Some(false) => ", PAST the RPO",
+                None => "",
+            };
+            summary.push_str(&format!("; restored data {age} old{verdict}"));
+        }
+        // The skipped steps' names come last or in brackets, never run into the time.
+        summary = match status {
+            RunStatus::Incomplete => format!("{} ({summary})", crate::run::evidence::event::finished_with_skips(&skipped)),
+            other => format!("{} {summary}", status_word(other)),
+        };
+        if let Some(error) = error {
+            summary.push_str(&format!(": {error}"));
+        }
+        self.finished = Some(Finished {
+            status: Ok(status),
+            duration: Some(duration),
+            summary,
+        });
     }
 
     fn key(&mut self, key: KeyEvent) -> Effect {

@@ -78,6 +78,7 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+// Long on purpose: the wait loop's states (reading, exited, stopping, killed) share the deadline and the pipes.
 /// Runs `program` in `dir` until it exits or `deadline` passes. Each line goes, masked, to
 /// `on_line` as it arrives; both pipes are read on this thread with poll(2).
 pub(crate) fn run(
@@ -89,44 +90,11 @@ pub(crate) fn run(
     control: &dyn Control,
     on_line: &mut dyn FnMut(Stream, &str),
 ) -> Result<Finished, Failure> {
-    let (program_path, args) = match program {
-        Program::Argv(argv) => {
-            let (first, rest) = argv
-                .split_first()
-                .ok_or_else(|| Failure::new(Kind::Command, "the command is empty"))?;
-            (resolve_program(first)?, rest.to_vec())
-        }
-        Program::Script(script) => (PathBuf::from("/bin/sh"), vec!["-c".to_string(), script.clone()]),
-    };
-    let (out_read, out_write) = os_pipe::pipe().map_err(|e| Failure::new(Kind::Command, format!("cannot create a pipe: {e}")))?;
-    let (err_read, err_write) = os_pipe::pipe().map_err(|e| Failure::new(Kind::Command, format!("cannot create a pipe: {e}")))?;
-    let mut expression = duct::cmd(&program_path, &args)
-        .dir(dir)
-        .stdin_null()
-        .stdout_file(out_write)
-        .stderr_file(err_write)
-        .unchecked()
-        .before_spawn(|command| {
-            use std::os::unix::process::CommandExt;
-            command.process_group(0);
-            Ok(())
-        });
-    for (key, value) in env {
-        expression = expression.env(key, value);
-    }
-    let handle = expression.start().map_err(|e| {
-        Failure::new(
-            Kind::Command,
-            format!("cannot start {}: {}", program_path.display(), crate::io_error_words(&e)),
-        )
-    })?;
-    // The expression holds our copies of the pipes' write ends: close them, so the readers
-    // see the end of output when the command's own copies close.
-    drop(expression);
+    let (handle, pipes) = spawn(program, dir, env)?;
     let pid = handle.pids().first().copied().unwrap_or(0) as libc::pid_t;
     control.running(pid);
 
-    let mut pipes = [Pipe::new(out_read, Stream::Stdout), Pipe::new(err_read, Stream::Stderr)];
+    let mut pipes = pipes;
     let mut tail = String::new();
     let mut emit = |stream: Stream, line: &str| {
         let line = masker.mask(line);
@@ -204,6 +172,44 @@ pub(crate) fn run(
         timed_out,
         stdout_tail: tail,
     })
+}
+
+/// Starts `program` in `dir`, in its own process group, with stdin closed and stdout and
+/// stderr on pipes this process reads.
+fn spawn(program: &Program, dir: &Path, env: &[(String, String)]) -> Result<(duct::Handle, [Pipe; 2]), Failure> {
+    let (program_path, args) = match program {
+        Program::Argv(argv) => {
+            let (first, rest) = argv
+                .split_first()
+                .ok_or_else(|| Failure::new(Kind::Command, "the command is empty"))?;
+            (resolve_program(first)?, rest.to_vec())
+        }
+        Program::Script(script) => (PathBuf::from("/bin/sh"), vec!["-c".to_string(), script.clone()]),
+    };
+    let pipe = || os_pipe::pipe().map_err(|e| Failure::new(Kind::Command, format!("cannot create a pipe: {e}")));
+    let ((out_read, out_write), (err_read, err_write)) = (pipe()?, pipe()?);
+    let mut expression = duct::cmd(&program_path, &args)
+        .dir(dir)
+        .stdin_null()
+        .stdout_file(out_write)
+        .stderr_file(err_write)
+        .unchecked()
+        .before_spawn(|command| {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
+            Ok(())
+        });
+    for (key, value) in env {
+        expression = expression.env(key, value);
+    }
+    let handle = expression.start().map_err(|e| {
+        let why = format!("cannot start {}: {}", program_path.display(), crate::io_error_words(&e));
+        Failure::new(Kind::Command, why)
+    })?;
+    // The expression holds our copies of the pipes' write ends: dropping it closes them, so
+    // the readers see the end of output when the command's own copies close.
+    drop(expression);
+    Ok((handle, [Pipe::new(out_read, Stream::Stdout), Pipe::new(err_read, Stream::Stderr)]))
 }
 
 /// One of a command's output pipes, and the part of a line read so far.

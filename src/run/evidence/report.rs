@@ -268,6 +268,7 @@ fn escape(text: &str) -> String {
 }
 
 impl Listener for Report {
+    // Long on purpose: one arm per event, each a line or two.
     fn event(&mut self, event: &Event) {
         match event {
             Event::RunStarted { steps, .. } => {

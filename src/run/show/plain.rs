@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::duration::Duration;
-use crate::run::evidence::event::{Answer, Choice, Event, Listener, RunStatus, StepStatus, Stream};
+use crate::run::evidence::event::{Answer, Choice, Event, Listener, RunStatus, StepStatus, Stream, finished_with_skips};
 
 /// Progress as plain lines: what a CI log shows of a run.
 pub struct Progress<W: Write> {
@@ -29,8 +29,17 @@ fn ms(ms: u64) -> Duration {
 
 impl<W: Write> Listener for Progress<W> {
     fn event(&mut self, event: &Event) {
-        let out = &mut self.out;
-        let _ = match event {
+        if let Some(text) = self.text(event) {
+            let _ = writeln!(self.out, "{text}");
+        }
+    }
+}
+
+impl<W: Write> Progress<W> {
+    // Long on purpose: one arm per event, each a line or two; the long ones are functions of their own.
+    /// What a CI log shows of one event, if anything.
+    fn text(&mut self, event: &Event) -> Option<String> {
+        Some(match event {
             Event::RunStarted {
                 title,
                 mode,
@@ -46,7 +55,7 @@ impl<W: Write> Listener for Progress<W> {
                     (None, Some(rpo)) => format!("no RTO · RPO {}", ms(*rpo)),
                     (None, None) => "no RTO or RPO".to_string(),
                 };
-                writeln!(out, "{mode}: {title}\n  run {run_id} · {objectives}\n  working in {workdir}")
+                format!("{mode}: {title}\n  run {run_id} · {objectives}\n  working in {workdir}")
             }
             Event::RunResumed {
                 completed,
@@ -54,31 +63,7 @@ impl<W: Write> Listener for Progress<W> {
                 restarting,
                 stopped,
                 ..
-            } => {
-                let again = restarting
-                    .as_ref()
-                    .map_or(String::new(), |s| format!("; `{s}` was cut off and starts again"));
-                let plural = |n: usize, word: &str| match (n, word) {
-                    (1, word) => format!("1 {word}"),
-                    (n, "process") => format!("{n} processes"),
-                    (n, word) => format!("{n} {word}s"),
-                };
-                let leftovers = if *stopped > 0 {
-                    format!(" (after stopping {} it left running)", plural(*stopped, "process"))
-                } else {
-                    String::new()
-                };
-                let skips = if skipped.is_empty() {
-                    String::new()
-                } else {
-                    format!(" and {} skipped", plural(skipped.len(), "step"))
-                };
-                writeln!(
-                    out,
-                    "resuming: {} already done{skips}{again}{leftovers}",
-                    plural(completed.len(), "step")
-                )
-            }
+            } => resumed(completed.len(), skipped.len(), restarting.as_deref(), *stopped),
             Event::StepStarted {
                 step,
                 title,
@@ -92,18 +77,19 @@ impl<W: Write> Listener for Progress<W> {
                 } else {
                     String::new()
                 };
-                writeln!(out, "[{number}/{total}] {step}: {title}{again}")
+                format!("[{number}/{total}] {step}: {title}{again}")
             }
-            Event::CommandStarted { argv, .. } => writeln!(
-                out,
-                "      $ {}",
-                argv.iter().map(|a| crate::shell::quote(a)).collect::<Vec<_>>().join(" ")
-            ),
+            Event::CommandStarted { argv, .. } => {
+                format!(
+                    "      $ {}",
+                    argv.iter().map(|a| crate::shell::quote(a)).collect::<Vec<_>>().join(" ")
+                )
+            }
             Event::Output { stream, line, .. } => {
                 let mark = if *stream == Stream::Stderr { "!" } else { "│" };
-                writeln!(out, "      {mark} {line}")
+                format!("      {mark} {line}")
             }
-            Event::CommandFinished { .. } => Ok(()),
+            Event::CommandFinished { .. } => return None,
             Event::Check {
                 description,
                 passed,
@@ -112,40 +98,20 @@ impl<W: Write> Listener for Progress<W> {
                 error,
                 pending,
                 ..
-            } => {
-                if *passed {
-                    match observed {
-                        Some(observed) => writeln!(out, "      ✓ {description}: {observed}"),
-                        None => writeln!(out, "      ✓ {description}"),
-                    }
-                } else if *pending {
-                    writeln!(out, "      … {description}: not yet")
-                } else {
-                    let why = match (error, observed) {
-                        (Some(error), _) => format!("could not evaluate `{expected}`: {error}"),
-                        (None, Some(observed)) => format!("expected `{expected}`, but {observed}"),
-                        (None, None) => format!("`{expected}` is false"),
-                    };
-                    writeln!(out, "      ✗ {description}: {why}")
-                }
-            }
+            } => check(description, *passed, *pending, expected, observed.as_deref(), error.as_deref()),
             Event::Restored {
                 from,
                 recovery_point_age_ms,
                 ..
-            } => writeln!(out, "      restored {from} (a backup {} old)", ms(*recovery_point_age_ms)),
-            Event::Flipped { diff, .. } => {
-                let shown: Vec<String> = diff.lines().map(|l| format!("      {l}")).collect();
-                writeln!(out, "{}", shown.join("\n"))
-            }
-            Event::Notified { channel, ok, error, .. } => match (ok, error) {
-                (true, _) => writeln!(out, "      notified {channel}"),
-                (false, error) => writeln!(
-                    out,
+            } => format!("      restored {from} (a backup {} old)", ms(*recovery_point_age_ms)),
+            Event::Flipped { diff, .. } => diff.lines().map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n"),
+            Event::Notified { channel, ok: true, .. } => format!("      notified {channel}"),
+            Event::Notified { channel, error, .. } => {
+                format!(
                     "      ! could not notify {channel}: {}",
                     error.as_deref().unwrap_or("unknown error")
-                ),
-            },
+                )
+            }
             Event::GateAnswered {
                 gate,
                 question,
@@ -158,10 +124,10 @@ impl<W: Write> Listener for Progress<W> {
                     Answer::Deny => "denied",
                     Answer::Fail => "failed",
                 };
-                writeln!(out, "gate {gate}: {question} → {answer} ({how})")
+                format!("gate {gate}: {question} → {answer} ({how})")
             }
             // A drill always undoes and stops, by its rule: only a person's choice is news.
-            Event::Chose { by, .. } if by == "drill" => Ok(()),
+            Event::Chose { by, .. } if by == "drill" => return None,
             Event::Chose { step, choice, by, .. } => {
                 self.chosen_by = Some(by.clone());
                 let what = match choice {
@@ -170,68 +136,114 @@ impl<W: Write> Listener for Progress<W> {
                     Choice::Undo => "undo the completed steps, then stop".to_string(),
                     Choice::Abort => "abort, leaving everything as it is".to_string(),
                 };
-                writeln!(out, "      {by} chose to {what}")
+                format!("      {by} chose to {what}")
             }
             Event::StepFinished {
                 status,
                 duration_ms,
                 error,
                 ..
-            } => match status {
-                StepStatus::Passed => writeln!(out, "      ✓ passed in {}", ms(*duration_ms)),
-                // A failed check was just explained on its own line.
-                StepStatus::Failed => match error.as_deref().filter(|e| !e.starts_with("check \"")) {
-                    Some(error) => writeln!(out, "      ✗ failed after {}: {error}", ms(*duration_ms)),
-                    None => writeln!(out, "      ✗ failed after {}", ms(*duration_ms)),
-                },
-                StepStatus::Skipped => writeln!(out, "      skipped"),
-                StepStatus::Interrupted => writeln!(out, "      ■ {}", error.as_deref().unwrap_or("stopped")),
-            },
-            Event::Undone { step, what, ok, error } => match ok {
-                true => writeln!(out, "      undid {step}: {what}"),
-                false => writeln!(out, "      ! could not undo {step} ({what}): {}", error.as_deref().unwrap_or("")),
-            },
-            Event::RunFinished {
-                status,
-                duration_ms,
-                within_rto,
-                recovery_point_age_ms,
-                within_rpo,
-                failed_step,
-                error,
-                skipped,
-                ..
-            } => {
-                let time = match within_rto {
-                    Some(true) => format!("in {}, within the RTO", ms(*duration_ms)),
-                    Some(false) => format!("in {}, PAST the RTO", ms(*duration_ms)),
-                    None => format!("in {}", ms(*duration_ms)),
-                };
-                let point = match (recovery_point_age_ms, within_rpo) {
-                    (Some(age), Some(true)) => format!("; restored data {} old, within the RPO", ms(*age)),
-                    (Some(age), Some(false)) => format!("; restored data {} old, PAST the RPO", ms(*age)),
-                    (Some(age), None) => format!("; restored data {} old", ms(*age)),
-                    (None, _) => String::new(),
-                };
-                match status {
-                    RunStatus::Passed => writeln!(out, "✓ passed {time}{point}"),
-                    RunStatus::Denied => writeln!(out, "■ stopped at a denied gate {time}"),
-                    RunStatus::Interrupted => writeln!(out, "■ interrupted {time}"),
-                    RunStatus::Aborted => {
-                        let by = self.chosen_by.as_deref().unwrap_or("the operator");
-                        writeln!(out, "■ aborted by {by} {time}: {}", error.as_deref().unwrap_or(""))
-                    }
-                    RunStatus::Incomplete => writeln!(
-                        out,
-                        "✗ {} ({time}{point})",
-                        crate::run::evidence::event::finished_with_skips(skipped)
-                    ),
-                    RunStatus::Failed => {
-                        let at = failed_step.as_ref().map_or(String::new(), |s| format!(" at {s}"));
-                        writeln!(out, "✗ FAILED{at} {time}{point}: {}", error.as_deref().unwrap_or(""))
-                    }
-                }
+            } => step_finished(*status, ms(*duration_ms), error.as_deref()),
+            Event::Undone { step, what, ok: true, .. } => format!("      undid {step}: {what}"),
+            Event::Undone { step, what, error, .. } => {
+                format!("      ! could not undo {step} ({what}): {}", error.as_deref().unwrap_or(""))
             }
+            Event::RunFinished { .. } => self.finished(event),
+        })
+    }
+
+    /// The last line: the outcome, the time against the RTO, the data's age against the RPO.
+    fn finished(&self, event: &Event) -> String {
+        let Event::RunFinished {
+            status,
+            duration_ms,
+            within_rto,
+            recovery_point_age_ms,
+            within_rpo,
+            failed_step,
+            error,
+            skipped,
+            ..
+        } = event
+        else {
+            return String::new();
         };
+        let time = match within_rto {
+            Some(true) => format!("in {}, within the RTO", ms(*duration_ms)),
+            Some(false) => format!("in {}, PAST the RTO", ms(*duration_ms)),
+            None => format!("in {}", ms(*duration_ms)),
+        };
+        let point = match (recovery_point_age_ms, within_rpo) {
+            (Some(age), Some(true)) => format!("; restored data {} old, within the RPO", ms(*age)),
+            (Some(age), Some(false)) => format!("; restored data {} old, PAST the RPO", ms(*age)),
+            (Some(age), None) => format!("; restored data {} old", ms(*age)),
+            (None, _) => String::new(),
+        };
+        let error = error.as_deref().unwrap_or("");
+        match status {
+            RunStatus::Passed => format!("✓ passed {time}{point}"),
+            RunStatus::Denied => format!("■ stopped at a denied gate {time}"),
+            RunStatus::Interrupted => format!("■ interrupted {time}"),
+            RunStatus::Aborted => {
+                let by = self.chosen_by.as_deref().unwrap_or("the operator");
+                format!("■ aborted by {by} {time}: {error}")
+            }
+            RunStatus::Incomplete => format!("✗ {} ({time}{point})", finished_with_skips(skipped)),
+            RunStatus::Failed => {
+                let at = failed_step.as_ref().map_or(String::new(), |s| format!(" at {s}"));
+                format!("✗ FAILED{at} {time}{point}: {error}")
+            }
+        }
+    }
+}
+
+fn resumed(completed: usize, skipped: usize, restarting: Option<&str>, stopped: usize) -> String {
+    let plural = |n: usize, word: &str| match (n, word) {
+        (1, word) => format!("1 {word}"),
+        (n, "process") => format!("{n} processes"),
+        (n, word) => format!("{n} {word}s"),
+    };
+    let again = restarting.map_or(String::new(), |s| format!("; `{s}` was cut off and starts again"));
+    let leftovers = if stopped > 0 {
+        format!(" (after stopping {} it left running)", plural(stopped, "process"))
+    } else {
+        String::new()
+    };
+    let skips = if skipped > 0 {
+        format!(" and {} skipped", plural(skipped, "step"))
+    } else {
+        String::new()
+    };
+    format!("resuming: {} already done{skips}{again}{leftovers}", plural(completed, "step"))
+}
+
+fn check(description: &str, passed: bool, pending: bool, expected: &str, observed: Option<&str>, error: Option<&str>) -> String {
+    if passed {
+        return match observed {
+            Some(observed) => format!("      ✓ {description}: {observed}"),
+            None => format!("      ✓ {description}"),
+        };
+    }
+    if pending {
+        return format!("      … {description}: not yet");
+    }
+    let why = match (error, observed) {
+        (Some(error), _) => format!("could not evaluate `{expected}`: {error}"),
+        (None, Some(observed)) => format!("expected `{expected}`, but {observed}"),
+        (None, None) => format!("`{expected}` is false"),
+    };
+    format!("      ✗ {description}: {why}")
+}
+
+fn step_finished(status: StepStatus, took: Duration, error: Option<&str>) -> String {
+    match status {
+        StepStatus::Passed => format!("      ✓ passed in {took}"),
+        // A failed check was just explained on its own line.
+        StepStatus::Failed => match error.filter(|e| !e.starts_with("check \"")) {
+            Some(error) => format!("      ✗ failed after {took}: {error}"),
+            None => format!("      ✗ failed after {took}"),
+        },
+        StepStatus::Skipped => "      skipped".to_string(),
+        StepStatus::Interrupted => format!("      ■ {}", error.unwrap_or("stopped")),
     }
 }
