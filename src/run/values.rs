@@ -37,27 +37,56 @@ impl std::fmt::Display for Value {
 /// The failure `on failure` handlers are told about.
 #[derive(Clone, Debug)]
 pub(super) struct Failed {
-    /// The step or gate that failed; `None` when every step passed but the run missed its
-    /// RTO or RPO.
-    pub(crate) step: Option<String>,
-    /// The objectives missed when every step passed: `rto`, `rpo`.
-    pub(crate) missed: Vec<&'static str>,
-    pub(crate) error: String,
+    pub(super) cause: Cause,
+    pub(super) error: String,
+}
+
+/// What made the run fail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Cause {
+    /// A step or a gate, by its id.
+    At(String),
+    /// Every step passed, but the run missed these objectives.
+    Missed(Vec<Objective>),
+}
+
+/// An objective a run is held to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Objective {
+    Rto,
+    Rpo,
 }
 
 impl Failed {
     pub(super) fn at(step: &str, error: String) -> Self {
         Self {
-            step: Some(step.to_string()),
-            missed: Vec::new(),
+            cause: Cause::At(step.to_string()),
             error,
+        }
+    }
+
+    /// The step or gate that failed; `None` when only objectives were missed.
+    pub(super) fn step(&self) -> Option<&str> {
+        match &self.cause {
+            Cause::At(step) => Some(step),
+            Cause::Missed(_) => None,
         }
     }
 
     /// What `{failed.step}` says in messages: the step or gate, or the objective missed
     /// (`rto`, `rpo`, `rto and rpo`).
-    pub(super) fn what(&self) -> String {
-        self.step.clone().unwrap_or_else(|| self.missed.join(" and "))
+    pub(crate) fn what(&self) -> String {
+        match &self.cause {
+            Cause::At(step) => step.clone(),
+            Cause::Missed(objectives) => objectives
+                .iter()
+                .map(|o| match o {
+                    Objective::Rto => "rto",
+                    Objective::Rpo => "rpo",
+                })
+                .collect::<Vec<_>>()
+                .join(" and "),
+        }
     }
 }
 

@@ -24,7 +24,7 @@ pub(crate) use super::evidence::journal;
 use super::evidence::{mask, report};
 use super::failure::{Failure, Kind, Outcome, Record};
 use super::options::{Options, Summary};
-use super::values::{Failed, Values};
+use super::values::{Cause, Failed, Objective, Values};
 use crate::duration::Duration;
 use crate::model::{Action, ActionKind, Check, Model, Node, Step, stdlib};
 use functions::{StepResult, StepResults};
@@ -116,17 +116,16 @@ impl Measured {
         let mut missed = Vec::new();
         let mut errors = Vec::new();
         if let (Some(false), Some(rto)) = (self.within_rto, model.rto) {
-            missed.push("rto");
+            missed.push(Objective::Rto);
             let run = model.mode.run_word();
             errors.push(format!("the {run} took {}, past the RTO of {}", self.elapsed, rto.value));
         }
         if let (Some(false), Some(rpo), Some(point)) = (self.within_rpo, model.rpo, self.recovery_point) {
-            missed.push("rpo");
+            missed.push(Objective::Rpo);
             errors.push(format!("the restored backup was {point} old, past the RPO of {}", rpo.value));
         }
         (!missed.is_empty()).then(|| Failed {
-            step: None,
-            missed,
+            cause: Cause::Missed(missed),
             error: errors.join("; "),
         })
     }
@@ -251,44 +250,62 @@ impl<'m> Runner<'m> {
             }
             Some(point) => self.pick_up(point)?,
         };
-        let (mut status, mut failure) = self.procedure(done)?;
+        let (status, failure) = self.procedure(done)?;
+        let (status, failure, measured) = self.judge(status, failure);
+        let status = match &failure {
+            Some(failed) => self.fail(status, failed)?,
+            None => status,
+        };
+        self.finish(status, failure, &measured)?;
+        Ok(status)
+    }
+
+    /// The run's outcome once the procedure stopped: the objectives are measured, a run that
+    /// passed every step can still miss them, and one with skipped steps is not a pass.
+    fn judge(&self, status: RunStatus, failure: Option<Failed>) -> (RunStatus, Option<Failed>, Measured) {
         // The recovery time is only known of a recovery that happened: every step passed.
         let recovered = status == RunStatus::Passed && failure.is_none() && self.skipped.is_empty();
         let measured = self.objectives(recovered);
-        if recovered {
-            failure = measured.failure(self.model);
-        } else if status == RunStatus::Passed && failure.is_none() {
-            status = RunStatus::Incomplete;
+        match (status, failure) {
+            (RunStatus::Passed, None) if recovered => {
+                let missed = measured.failure(self.model);
+                let status = if missed.is_some() { RunStatus::Failed } else { RunStatus::Passed };
+                (status, missed, measured)
+            }
+            (RunStatus::Passed, None) => (RunStatus::Incomplete, None, measured),
+            (status, failure) => (status, failure, measured),
         }
-        if let Some(failed) = &failure {
-            // A blown objective is not a broken step: the restore itself stands. An abort
-            // leaves everything as it is, for the operator to look at.
-            if status != RunStatus::Aborted && failed.step.is_some() {
-                self.rollback()?;
-            }
-            // Ctrl-C during the undo stopped what it was running; `on failure` still runs.
-            if self.decider.is_person() {
-                INTERRUPTION.clear();
-            }
-            if status != RunStatus::Aborted {
-                status = RunStatus::Failed;
-            }
-            self.values.failed = Some(failed.clone());
-            self.on_failure()?;
+    }
+
+    /// Undoes what the completed steps did (unless the operator aborted, or only an
+    /// objective was missed: the restore itself stands), then runs `on failure`.
+    fn fail(&mut self, status: RunStatus, failed: &Failed) -> Result<RunStatus, Record> {
+        if status != RunStatus::Aborted && failed.step().is_some() {
+            self.rollback()?;
         }
+        // Ctrl-C during the undo stopped what it was running; `on failure` still runs.
+        if self.decider.is_person() {
+            INTERRUPTION.clear();
+        }
+        self.values.failed = Some(failed.clone());
+        self.on_failure()?;
+        Ok(if status == RunStatus::Aborted { status } else { RunStatus::Failed })
+    }
+
+    /// The run's last event, on disk before anything else happens.
+    fn finish(&mut self, status: RunStatus, failure: Option<Failed>, measured: &Measured) -> Result<(), Record> {
         self.emit(Event::RunFinished {
             status,
             duration_ms: self.values.started.elapsed().as_millis() as u64,
             within_rto: measured.within_rto,
             recovery_point_age_ms: self.recovery_point.map(Duration::as_millis),
             within_rpo: measured.within_rpo,
-            failed_step: failure.as_ref().and_then(|f| f.step.clone()),
+            failed_step: failure.as_ref().and_then(|f| f.step().map(String::from)),
             error: failure.map(|f| f.error),
             skipped: self.skipped.clone(),
             at: now(),
         })?;
-        self.barrier()?;
-        Ok(status)
+        self.barrier()
     }
 
     /// Takes a resumed run up where it stopped: what it had done, and what the cut-off step
