@@ -1,4 +1,8 @@
-//! Evaluating one check at run time, and saying what it expected and what it saw.
+//! Checks at run time: a Rhai expression compiled at load, evaluated in its sandbox with the
+//! run's values in scope, saying what it expected and what it saw (from one evaluation of
+//! each part, masked before it is cut). `functions` registers what a check may call. A check
+//! reads the world only through those functions, over `effects`; it never changes anything,
+//! journals, or asks anyone.
 
 use rhai::{Dynamic, Engine, Scope};
 

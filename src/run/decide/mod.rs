@@ -1,6 +1,7 @@
 //! Who answers when a run must ask: at a gate, and when a step fails. In a drill the file's
-//! own policy answers; in an incident a person does, on the terminal. Every answer is
-//! journaled with who gave it and how.
+//! own policy answers; in an incident a person does, on the terminal (here, in plain lines)
+//! or on the screen (`tui`'s `Ask`). The executor journals every answer with who gave it and
+//! how. A new decision source implements [`Decider`]; it answers and never acts itself.
 
 use std::io::BufRead;
 
