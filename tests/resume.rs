@@ -101,6 +101,17 @@ impl Crashed {
     }
 }
 
+/// Starts a drill of `resumable.runbook` that the test then stops or kills.
+fn drill_in_background(test: &Test, state: &Path) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .args(["drill", "resumable.runbook", "--state-dir", &state.display().to_string()])
+        .current_dir(test.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start runbook")
+}
+
 /// Whether any process still carries this run's id in its environment.
 fn leftover_of(run_id: &str) -> bool {
     let marker = format!("RUNBOOK_RUN_ID={run_id}");
@@ -230,13 +241,7 @@ fn a_skipped_step_is_settled_and_resume_goes_on_after_it() {
 fn a_run_that_is_still_going_is_never_resumed_or_cleaned_up_after() {
     let test = Test::new().file("resumable.runbook", RUNBOOK);
     let state = test.path().join("state");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
-        .args(["drill", "resumable.runbook", "--state-dir", &state.display().to_string()])
-        .current_dir(test.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start runbook");
+    let mut child = drill_in_background(&test, &state);
     let started = Instant::now();
     while !test.path().join("crashed").exists() {
         assert!(started.elapsed() < Duration::from_secs(30), "the second step never started");
@@ -340,13 +345,7 @@ fn resume_accepts_changes_to_steps_not_yet_run() {
 fn ctrl_c_stops_the_step_exits_130_and_can_be_resumed() {
     let test = Test::new().file("resumable.runbook", RUNBOOK);
     let state = test.path().join("state");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
-        .args(["drill", "resumable.runbook", "--state-dir", &state.display().to_string()])
-        .current_dir(test.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start runbook");
+    let mut child = drill_in_background(&test, &state);
     let started = Instant::now();
     while !test
         .path()

@@ -269,30 +269,43 @@ fn is_literal(text: &str, shown: &str) -> bool {
     text == shown || text.trim_matches('"') == shown.trim_matches('"') && !text.contains('{')
 }
 
+/// Each byte of `text` from `from` on that is outside a string, with the bracket depth
+/// after it (quotes themselves are left out).
+fn unquoted(text: &str, from: usize) -> impl Iterator<Item = (usize, u8, i32)> + '_ {
+    let bytes = text.as_bytes();
+    let (mut i, mut depth, mut quote) = (from, 0i32, None::<u8>);
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            let (at, c) = (i, bytes[i]);
+            i += 1;
+            match quote {
+                Some(_) if c == b'\\' => i += 1,
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None => {
+                    match c {
+                        b'"' | b'\'' | b'`' => {
+                            quote = Some(c);
+                            continue;
+                        }
+                        b'(' | b'[' | b'{' => depth += 1,
+                        b')' | b']' | b'}' => depth -= 1,
+                        _ => {}
+                    }
+                    return Some((at, c, depth));
+                }
+            }
+        }
+        None
+    })
+}
+
 /// Byte offsets of `text` that are outside strings and brackets, with their byte.
 fn top_level(text: &str) -> Vec<(usize, u8)> {
-    let bytes = text.as_bytes();
-    let mut found = Vec::new();
-    let mut depth = 0i32;
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        match quote {
-            Some(_) if c == b'\\' => i += 1,
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                b'"' | b'\'' | b'`' => quote = Some(c),
-                b'(' | b'[' | b'{' => depth += 1,
-                b')' | b']' | b'}' => depth -= 1,
-                _ if depth == 0 => found.push((i, c)),
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    found
+    unquoted(text, 0)
+        .filter(|(_, c, depth)| *depth == 0 && !b"()[]{}".contains(c))
+        .map(|(at, c, _)| (at, c))
+        .collect()
 }
 
 fn split_top_level<'t>(text: &'t str, separator: &str) -> Vec<&'t str> {
@@ -320,31 +333,9 @@ fn unwrap_parens(text: &str) -> &str {
 
 /// The `)` that closes the `(` at `open`.
 fn closing(text: &str, open: usize) -> Option<usize> {
-    let mut depth = 0i32;
-    let mut quote: Option<u8> = None;
-    let bytes = text.as_bytes();
-    let mut i = open;
-    while i < bytes.len() {
-        let c = bytes[i];
-        match quote {
-            Some(_) if c == b'\\' => i += 1,
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                b'"' | b'\'' | b'`' => quote = Some(c),
-                b'(' | b'[' | b'{' => depth += 1,
-                b')' | b']' | b'}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Some(i);
-                    }
-                }
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    None
+    unquoted(text, open)
+        .find(|(_, c, depth)| *depth == 0 && b")]}".contains(c))
+        .map(|(at, _, _)| at)
 }
 
 /// The `.` of a last method call, as in `sql(...).is_empty()`, when what is before it is
