@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Parse + model + lint of a generated 10,000-step runbook, next to `just --summary` on a
-# justfile of the same size and shape, timed side by side in one run. Prints a ratio, since
-# absolute times on this machine move ±30% between runs.
+# Parse + model + lint of a generated 10,000-step runbook that lints clean, next to
+# `just --summary` on a justfile of the same size and shape, timed side by side in one run.
+# Prints a ratio, since absolute times on this machine move ±30% between runs. Then the
+# same runbook with a finding on every step (no timeout) at 10k, 50k and 200k steps: the
+# time per 10,000 steps must stay flat as the file and the findings grow.
 #
 #   bash bench/lint-vs-just.sh [STEPS] [ROUNDS]
 set -euo pipefail
@@ -30,6 +32,7 @@ fi
         echo "    # Step $i copies a file."
         echo "    step s$i \"Step $i\" {"
         echo "        run \`cp /srv/in/$i.db /srv/out/$i.db\`"
+        echo '        timeout 1m'
         echo '    }'
     done
     echo '}'
@@ -43,7 +46,11 @@ fi
     done
 } > "$out/big.just"
 
-"$runbook" lint "$out/big.runbook" 2>/dev/null || { echo "the generated runbook does not lint clean" >&2; exit 1; }
+summary=$("$runbook" lint "$out/big.runbook" 2>&1 >/dev/null)
+case "$summary" in
+    *"0 errors, 0 warnings") ;;
+    *) echo "the generated runbook does not lint clean: $summary" >&2; exit 1 ;;
+esac
 "$just" --justfile "$out/big.just" --summary > /dev/null
 
 now_ns() { date +%s%N; }
@@ -63,3 +70,25 @@ awk -v steps="$steps" -v rounds="$rounds" -v r="$runbook_ns" -v j="$just_ns" -v 
     printf "  just --summary   %8.1f ms/run  %10.0f steps/s\n", jm, steps / (jm / 1000)
     printf "  ratio runbook/just: %.2f (goal: at most 1.00)\n", rm / jm
 }'
+
+# A finding on every step: each step without a timeout draws RB011.
+findings() {
+    local n=$1
+    {
+        echo 'runbook "Findings" {'
+        echo '    rto 45m'
+        echo '    rpo 15m'
+        for i in $(seq 1 "$n"); do
+            echo "    step s$i \"Step $i\" {"
+            echo "        run \`cp /srv/in/$i.db /srv/out/$i.db\`"
+            echo '    }'
+        done
+        echo '}'
+    } > "$out/findings-$n.runbook"
+}
+echo "a finding on every step (RB011), one run each:"
+for n in 10000 50000 200000; do
+    findings "$n"
+    t0=$(now_ns); "$runbook" lint "$out/findings-$n.runbook" > /dev/null 2>&1 || true; t1=$(now_ns)
+    awk -v n="$n" -v ns=$((t1 - t0)) 'BEGIN { printf "  %7d steps %9.1f ms   %7.1f ms per 10,000 steps\n", n, ns / 1e6, ns / 1e6 / (n / 10000) }'
+done

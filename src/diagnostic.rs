@@ -2,7 +2,6 @@
 //! rustc-style renderer (`file:line:col`, the source line, a caret, `help:`).
 
 use codespan_reporting::diagnostic as cs;
-use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, termcolor::WriteColor};
 
 use crate::source::{Source, Span};
@@ -112,7 +111,6 @@ impl Diagnostic {
 
     /// Draws the diagnostic the way rustc does, in colour when `out` supports it.
     pub fn emit(&self, out: &mut dyn WriteColor) -> std::io::Result<()> {
-        let file = SimpleFile::new(self.source.name(), self.source.text());
         let severity = match self.severity {
             Severity::Warning => cs::Severity::Warning,
             Severity::Error => cs::Severity::Error,
@@ -136,7 +134,7 @@ impl Diagnostic {
             chars: term::Chars::ascii(),
             ..term::Config::default()
         };
-        term::emit(out, &config, &file, &diagnostic).map_err(|error| match error {
+        term::emit(out, &config, &self.source, &diagnostic).map_err(|error| match error {
             codespan_reporting::files::Error::Io(error) => error,
             other => std::io::Error::other(other.to_string()),
         })

@@ -44,6 +44,9 @@ struct SourceInner {
     name: String,
     path: Option<PathBuf>,
     text: String,
+    /// Where each line starts, found once, the first time a line is asked for: a file with
+    /// a finding on every one of its 100,000 lines is read once, not once a finding.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl Source {
@@ -54,6 +57,7 @@ impl Source {
                 name: name.into(),
                 path: None,
                 text: text.into(),
+                line_starts: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -64,6 +68,7 @@ impl Source {
                 name: path.display().to_string(),
                 path: Some(path.to_path_buf()),
                 text,
+                line_starts: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -90,11 +95,23 @@ impl Source {
     pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         let text = self.text();
         let offset = floor_char_boundary(text, offset.min(text.len()));
-        let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
-        (line, column)
+        let index = self.line_index(offset);
+        let line_start = self.line_starts()[index];
+        (index + 1, text[line_start..offset].chars().count() + 1)
+    }
+
+    /// The byte offset of the start of each line, the first line's 0.
+    fn line_starts(&self) -> &[usize] {
+        self.inner.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text().match_indices('\n').map(|(at, _)| at + 1))
+                .collect()
+        })
+    }
+
+    /// The 0-based line a byte offset is on.
+    fn line_index(&self, offset: usize) -> usize {
+        self.line_starts().partition_point(|start| *start <= offset).saturating_sub(1)
     }
 
     pub(crate) fn same_file(&self, other: &Source) -> bool {
@@ -116,6 +133,35 @@ pub fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     offset
 }
 
+/// Diagnostics are drawn straight from a `Source`, with its line index.
+impl<'a> codespan_reporting::files::Files<'a> for Source {
+    type FileId = ();
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, _: ()) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(self.name())
+    }
+
+    fn source(&'a self, _: ()) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(self.text())
+    }
+
+    fn line_index(&'a self, _: (), byte_index: usize) -> Result<usize, codespan_reporting::files::Error> {
+        Ok(Source::line_index(self, byte_index))
+    }
+
+    fn line_range(&'a self, _: (), line_index: usize) -> Result<std::ops::Range<usize>, codespan_reporting::files::Error> {
+        let starts = self.line_starts();
+        let start = *starts.get(line_index).ok_or(codespan_reporting::files::Error::LineTooLarge {
+            given: line_index,
+            max: starts.len().saturating_sub(1),
+        })?;
+        let end = starts.get(line_index + 1).copied().unwrap_or(self.text().len());
+        Ok(start..end)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +178,17 @@ mod tests {
     fn line_col_past_the_end_is_the_end() {
         let source = Source::new("t", "a\n");
         assert_eq!(source.line_col(99), (2, 1));
+    }
+
+    #[test]
+    fn lines_and_columns_count_characters_from_one() {
+        let source = Source::new("t", "ab\nçd\n\nlast");
+        assert_eq!(source.line_col(0), (1, 1));
+        assert_eq!(source.line_col(2), (1, 3));
+        assert_eq!(source.line_col(3), (2, 1));
+        assert_eq!(source.line_col(5), (2, 2), "ç is one character of two bytes");
+        assert_eq!(source.line_col(7), (3, 1));
+        assert_eq!(source.line_col(8), (4, 1));
+        assert_eq!(source.line_col(100), (4, 5), "past the end is the end");
     }
 }
