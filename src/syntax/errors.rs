@@ -58,6 +58,9 @@ pub(super) fn to_diagnostic(source: &Source, error: &Error<Rule>) -> Diagnostic 
     if let Some(diagnostic) = unterminated(source, at, &positives) {
         return diagnostic;
     }
+    if let Some(diagnostic) = unclosed(source, at, &positives, &found) {
+        return diagnostic;
+    }
     let expected = describe_expected(&positives);
     let span = Span::new(at, at + found.len);
     let mut diagnostic = Diagnostic::error("E0101", source, span, format!("expected {expected}, found {}", found.describe))
@@ -167,6 +170,85 @@ fn unterminated(source: &Source, at: usize, positives: &[Rule]) -> Option<Diagno
             "close the string with a double quote on the same line: \"like this\"; for text over several lines, use three quotes: \"\"\"...\"\"\""
         }),
     )
+}
+
+/// A block whose `}` is missing reads as an error where the next item starts, or at the end
+/// of the file: point at the `{` that is never closed instead, and say whose it is.
+fn unclosed(source: &Source, at: usize, positives: &[Rule], found: &Found<'_>) -> Option<Diagnostic> {
+    let in_step = positives.contains(&Rule::kw_run);
+    let next_item = found.word.is_some_and(|w| RUNBOOK_KEYWORDS.contains(&w) || w == "on");
+    let at_end = found.word.is_none() && source.text()[at.min(source.text().len())..].trim().is_empty();
+    if !(at_end || in_step && next_item) {
+        return None;
+    }
+    let open = open_braces(&source.text()[..at.min(source.text().len())]);
+    let innermost = *open.last()?;
+    let owner = block_owner(source.text(), innermost);
+    let (line, _) = source.line_col(at);
+    let mut diagnostic = Diagnostic::error(
+        "E0109",
+        source,
+        Span::new(innermost, innermost + 1),
+        format!("this `{{` of {owner} is never closed"),
+    )
+    .with_label("never closed");
+    diagnostic = if at_end {
+        diagnostic
+            .with_secondary(Span::new(at, at), "the file ends here")
+            .with_help(format!("add `}}` to close {owner}"))
+    } else {
+        let word = found.word.unwrap_or("");
+        diagnostic
+            .with_secondary(Span::new(at, at + found.len), format!("`{word}` starts here, still inside it"))
+            .with_help(format!("add `}}` to close {owner} before line {line}"))
+    };
+    Some(diagnostic)
+}
+
+/// The offsets of every `{` still open at the end of `text`, outermost first: strings,
+/// commands and comments are skipped.
+fn open_braces(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut open = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            // `#` starts a comment, but `#{` is a map in a check.
+            b'#' if bytes.get(i + 1) != Some(&b'{') => i += text[i..].find('\n').unwrap_or(text.len() - i),
+            b'"' if text[i..].starts_with("\"\"\"") => i += 3 + text[i + 3..].find("\"\"\"").map_or(text.len(), |end| end + 3),
+            quote @ (b'"' | b'`') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'{' => {
+                open.push(i);
+                i += 1;
+            }
+            b'}' => {
+                open.pop();
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    open
+}
+
+/// What the block opened at `brace` is, in words: "step `restore`", "the runbook".
+fn block_owner(text: &str, brace: usize) -> String {
+    let line_start = text[..brace].rfind('\n').map_or(0, |i| i + 1);
+    let head = text[line_start..brace].trim();
+    let mut words = head.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some("runbook"), _) => "the runbook".to_string(),
+        (Some(kind @ ("step" | "piece")), Some(id)) => format!("{kind} `{id}`"),
+        (Some("on"), Some("failure")) => "the `on failure` block".to_string(),
+        (Some(kind @ ("gate" | "check" | "wait" | "undo" | "drill" | "incident" | "channel")), _) => format!("this `{kind}`"),
+        _ => "this block".to_string(),
+    }
 }
 
 fn describe_expected(positives: &[Rule]) -> String {
