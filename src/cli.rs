@@ -89,6 +89,9 @@ pub enum Command {
         /// [default: $XDG_STATE_HOME/runbook or ~/.local/state/runbook].
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
+        /// How much output to show.
+        #[command(flatten)]
+        shown: Shown,
     },
     /// Run the runbook for real, during an incident: a person answers every gate and decides
     /// what happens when a step fails (retry, skip, undo the completed steps, or abort).
@@ -118,6 +121,9 @@ pub enum Command {
         /// [default: $XDG_STATE_HOME/runbook or ~/.local/state/runbook].
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
+        /// How much output to show on plain lines.
+        #[command(flatten)]
+        shown: Shown,
     },
     /// Continue a drill that stopped before it finished (a crash, a kill, Ctrl-C), after its
     /// last completed step.
@@ -135,12 +141,27 @@ pub enum Command {
         /// [default: $XDG_STATE_HOME/runbook or ~/.local/state/runbook].
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
+        /// How much output to show on plain lines.
+        #[command(flatten)]
+        shown: Shown,
     },
     /// Write the runbook as a Markdown page for the docs, on standard output.
     Render {
         /// The runbook to render.
         file: PathBuf,
     },
+}
+
+/// How much of a run its plain progress lines show (not the terminal UI).
+#[derive(Args, Debug)]
+pub struct Shown {
+    /// Show only each step's verdict, each gate's answer and the last line.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Show every line every command prints, as it comes. By default, the last 20 lines of a
+    /// command's output show when it ends, with the path of the log that has them all.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// Parameters given on the command line.

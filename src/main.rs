@@ -51,14 +51,14 @@ fn main() -> ExitCode {
             inputs,
             report,
             state_dir,
+            shown,
         } => run_runbook(
             &cli,
             file,
             inputs,
             model::Mode::Drill,
             Answerer::DrillPolicy,
-            report.clone(),
-            state_dir.clone(),
+            Places::new(report, state_dir, shown),
         ),
         Command::Run {
             file,
@@ -67,6 +67,7 @@ fn main() -> ExitCode {
             no_tui,
             report,
             state_dir,
+            shown,
         } => run_runbook(
             &cli,
             file,
@@ -75,10 +76,14 @@ fn main() -> ExitCode {
             Answerer::Operator {
                 screen: !no_tui && io::stdin().is_terminal() && io::stdout().is_terminal(),
             },
-            report.clone(),
-            state_dir.clone(),
+            Places::new(report, state_dir, shown),
         ),
-        Command::Resume { run_id, report, state_dir } => resume_command(&cli, run_id.as_deref(), report.clone(), state_dir.clone()),
+        Command::Resume {
+            run_id,
+            report,
+            state_dir,
+            shown,
+        } => resume_command(&cli, run_id.as_deref(), Places::new(report, state_dir, shown)),
         Command::Render { file } => load_one(&cli, file, &Options::default()).and_then(|model| print_stdout(&render::markdown(&model))),
     };
     match result {
@@ -193,6 +198,29 @@ enum Answerer {
     },
 }
 
+/// Where a run keeps its state and writes its report, and how much of it plain lines show,
+/// as the command line said.
+struct Places {
+    report: Option<std::path::PathBuf>,
+    state_dir: Option<std::path::PathBuf>,
+    detail: run::Detail,
+}
+
+impl Places {
+    fn new(report: &Option<std::path::PathBuf>, state_dir: &Option<std::path::PathBuf>, shown: &runbook::cli::Shown) -> Self {
+        let detail = match (shown.quiet, shown.verbose) {
+            (true, _) => run::Detail::Quiet,
+            (_, true) => run::Detail::Verbose,
+            _ => run::Detail::DEFAULT,
+        };
+        Self {
+            report: report.clone(),
+            state_dir: state_dir.clone(),
+            detail,
+        }
+    }
+}
+
 /// `drill` and `run`: load with the mode's overrides, then run every step.
 fn run_runbook(
     cli: &Cli,
@@ -200,9 +228,9 @@ fn run_runbook(
     inputs: &runbook::cli::Inputs,
     mode: model::Mode,
     answerer: Answerer,
-    report: Option<std::path::PathBuf>,
-    state_dir: Option<std::path::PathBuf>,
+    places: Places,
 ) -> Result<u8, Failure> {
+    let Places { report, state_dir, detail } = places;
     let options = Options {
         mode,
         params: inputs.params.clone(),
@@ -219,7 +247,7 @@ fn run_runbook(
     }
     run::install_interrupt_handler();
     match answerer {
-        Answerer::DrillPolicy => exit_code(run::drill(&model, &options, vec![progress()])),
+        Answerer::DrillPolicy => exit_code(run::drill(&model, &options, vec![progress(detail)])),
         Answerer::Operator { screen } => {
             let start = resume_offer(&model, &options.state_dir, file, mode);
             if screen {
@@ -240,7 +268,7 @@ fn run_runbook(
                 }
             }
             // Questions go to stderr, so progress stays plain lines rather than redrawn bars.
-            let listener: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr()));
+            let listener: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr(), detail));
             if let Some(found) = &start.offer {
                 if console.resume(&found.describe()) {
                     return exit_code(run::resume(&model, found, &options, vec![listener], Box::new(console)));
@@ -289,12 +317,8 @@ fn resume_offer(model: &Model, state_dir: &Path, file: &Path, mode: model::Mode)
     start
 }
 
-fn resume_command(
-    cli: &Cli,
-    run_id: Option<&str>,
-    report: Option<std::path::PathBuf>,
-    state_dir: Option<std::path::PathBuf>,
-) -> Result<u8, Failure> {
+fn resume_command(cli: &Cli, run_id: Option<&str>, places: Places) -> Result<u8, Failure> {
+    let Places { report, state_dir, detail } = places;
     let state_dir = state_dir.unwrap_or_else(run::default_state_dir);
     let found = match run::resume::find(&state_dir, run_id) {
         Ok(found) => found,
@@ -332,7 +356,7 @@ fn resume_command(
         return Ok(exit::INVALID);
     }
     run::install_interrupt_handler();
-    match run::resume(&model, &found, &options, vec![progress()], Box::new(run::decide::DrillPolicy)) {
+    match run::resume(&model, &found, &options, vec![progress(detail)], Box::new(run::decide::DrillPolicy)) {
         Err(run::Error::Refused(reason)) => {
             say!("error: cannot resume the run {}: {reason}", found.run_id);
             if let Some(stopped) = found.stop_cut_off() {
@@ -357,11 +381,11 @@ fn unusable_words(unusable: &run::Unusable, state_dir_given: bool) -> String {
 }
 
 /// A spinner and a bar on a terminal; plain lines for CI logs and pipes.
-fn progress() -> Box<dyn run::Listener> {
+fn progress(detail: run::Detail) -> Box<dyn run::Listener> {
     if io::stderr().is_terminal() {
-        Box::new(run::Live::new())
+        Box::new(run::Live::new(detail))
     } else {
-        Box::new(run::Progress::new(io::stderr()))
+        Box::new(run::Progress::new(io::stderr(), detail))
     }
 }
 

@@ -31,7 +31,7 @@ pub use exec::interrupt::{install_interrupt_handler, interrupt, kill_running};
 pub use exec::resume;
 pub use exec::runbook_id;
 pub use options::{Folder, Options, Summary, Unusable, default_state_dir};
-pub use show::{Live, Progress};
+pub use show::{Detail, Live, Progress};
 
 /// Runs every step in drill mode: gates are answered by their drill policy.
 pub fn drill(model: &Model, options: &Options, listeners: Vec<Box<dyn Listener + '_>>) -> Result<Summary, Error> {

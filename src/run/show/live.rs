@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::plain::Progress;
+use super::plain::{Detail, Progress};
 use crate::run::evidence::event::{Event, Listener};
 
 /// Progress on a terminal: the plain lines, above a bar for the run and a spinner for the running step.
@@ -16,17 +16,11 @@ pub struct Live {
     step: Option<ProgressBar>,
 }
 
-impl Default for Live {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Live {
-    /// Draws on stderr.
-    pub fn new() -> Self {
+    /// Draws on stderr, with the plain lines showing as much as `detail` says.
+    pub fn new(detail: Detail) -> Self {
         Self {
-            lines: Progress::new(Vec::new()),
+            lines: Progress::new(Vec::new(), detail),
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             run: None,
             step: None,

@@ -6,4 +6,4 @@ mod live;
 mod plain;
 
 pub use live::Live;
-pub use plain::Progress;
+pub use plain::{Detail, Progress};

@@ -1,5 +1,6 @@
 //! Progress as plain lines on stderr: what a CI log shows of a drill.
 
+use std::collections::VecDeque;
 use std::io::Write;
 
 use crate::duration::Duration;
@@ -8,14 +9,47 @@ use crate::run::evidence::event::{Answer, Choice, Event, Listener, RunStatus, St
 /// Progress as plain lines: what a CI log shows of a run.
 pub struct Progress<W: Write> {
     out: W,
+    detail: Detail,
     /// Who made the last choice after a failure: an abort is said as theirs.
     chosen_by: Option<String>,
+    /// The running command's last lines of output, shown when it ends ([`Detail::Tail`]).
+    tail: VecDeque<(Stream, String)>,
+    /// Lines of the running command not kept in `tail`.
+    dropped: u64,
+    /// The step being shown, its header held back in [`Detail::Quiet`].
+    step: Option<String>,
+    /// The running command's log file.
+    log: Option<String>,
+}
+
+/// How much of a run the plain lines show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Each step's verdict, each gate's answer and the last line.
+    Quiet,
+    /// Everything the run does, and the last lines of each command's output, with its log.
+    Tail(usize),
+    /// Everything, every line of output as it comes.
+    Verbose,
+}
+
+impl Detail {
+    /// What a log shows unless asked otherwise: the last 20 lines of each command.
+    pub const DEFAULT: Detail = Detail::Tail(20);
 }
 
 impl<W: Write> Progress<W> {
-    /// Writes to `out`.
-    pub fn new(out: W) -> Self {
-        Self { out, chosen_by: None }
+    /// Writes to `out`, showing as much as `detail` says.
+    pub fn new(out: W, detail: Detail) -> Self {
+        Self {
+            out,
+            detail,
+            chosen_by: None,
+            tail: VecDeque::new(),
+            dropped: 0,
+            step: None,
+            log: None,
+        }
     }
 
     pub(crate) fn out_mut(&mut self) -> &mut W {
@@ -29,15 +63,78 @@ fn ms(ms: u64) -> Duration {
 
 impl<W: Write> Listener for Progress<W> {
     fn event(&mut self, event: &Event) {
-        if let Some(text) = self.text(event) {
+        let text = match (self.detail, event) {
+            (Detail::Verbose, _) => self.text(event),
+            (Detail::Tail(keep), Event::Output { stream, line, .. }) => {
+                if keep > 0 && self.tail.len() == keep {
+                    self.tail.pop_front();
+                    self.dropped += 1;
+                }
+                if keep > 0 {
+                    self.tail.push_back((*stream, line.clone()));
+                } else {
+                    self.dropped += 1;
+                }
+                None
+            }
+            (Detail::Tail(_), Event::CommandFinished { .. }) => self.flush_tail(),
+            (Detail::Tail(_), _) => self.text(event),
+            (Detail::Quiet, _) => self.quiet(event),
+        };
+        if let Some(text) = text {
             let _ = writeln!(self.out, "{text}");
         }
     }
 }
 
 impl<W: Write> Progress<W> {
-    // Long on purpose: one arm per event, each a line or two; the long ones are functions of their own.
+    /// The last lines of the command that just ended, after a line saying how many came
+    /// before them and where they all are.
+    fn flush_tail(&mut self) -> Option<String> {
+        let mut lines = Vec::new();
+        if self.dropped > 0 {
+            let log = self.log.as_deref().unwrap_or("the step's log");
+            let plural = if self.dropped == 1 { "line is" } else { "lines are" };
+            lines.push(format!("      … {} earlier {plural} in {log}", self.dropped));
+        }
+        for (stream, line) in self.tail.drain(..) {
+            let mark = if stream == Stream::Stderr { "!" } else { "│" };
+            lines.push(format!("      {mark} {line}"));
+        }
+        self.dropped = 0;
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    /// The quiet log: a step's header and its verdict on one line, gates, and the end.
+    fn quiet(&mut self, event: &Event) -> Option<String> {
+        match event {
+            Event::StepStarted {
+                step,
+                title,
+                number,
+                total,
+                ..
+            } => {
+                self.step = Some(format!("[{number}/{total}] {step}: {title}"));
+                None
+            }
+            Event::StepFinished { .. } => {
+                let verdict = self.text(event)?;
+                let header = self.step.take().unwrap_or_default();
+                Some(format!("{header} {}", verdict.trim_start()))
+            }
+            Event::GateAnswered { .. } | Event::RunFinished { .. } | Event::RunResumed { .. } => self.text(event),
+            // Who chose an abort is said on the last line.
+            Event::Chose { .. } => {
+                let _ = self.text(event);
+                None
+            }
+            _ => None,
+        }
+    }
+
     /// What a CI log shows of one event, if anything.
+    // Long on purpose: one arm per event, each a line or two; the long ones are functions of their own.
     fn text(&mut self, event: &Event) -> Option<String> {
         Some(match event {
             Event::RunStarted {
@@ -79,7 +176,8 @@ impl<W: Write> Progress<W> {
                 };
                 format!("[{number}/{total}] {step}: {title}{again}")
             }
-            Event::CommandStarted { argv, .. } => {
+            Event::CommandStarted { argv, log, .. } => {
+                self.log = Some(log.clone());
                 format!(
                     "      $ {}",
                     argv.iter().map(|a| crate::shell::quote(a)).collect::<Vec<_>>().join(" ")
