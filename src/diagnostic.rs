@@ -25,7 +25,7 @@ impl Severity {
 #[derive(Clone, Debug)]
 pub(crate) struct Label {
     pub(crate) span: Span,
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// One finding in one file: a syntax error, an error of meaning or a lint warning, with where it is and what to do about it. Every stage reports with this one type, drawn by one renderer.

@@ -290,7 +290,7 @@ fn run_runbook(
 /// running).
 fn resume_offer(model: &Model, state_dir: &Path, file: &Path, mode: model::Mode) -> runbook::tui::Start {
     let mut start = runbook::tui::Start::default();
-    let Some(found) = run::resume::last_unfinished(state_dir, file, mode) else {
+    let Some(found) = run::unfinished::last_unfinished(state_dir, file, mode) else {
         return start;
     };
     if let Some(running) = found.running {
@@ -320,7 +320,7 @@ fn resume_offer(model: &Model, state_dir: &Path, file: &Path, mode: model::Mode)
 fn resume_command(cli: &Cli, run_id: Option<&str>, places: Places) -> Result<u8, Failure> {
     let Places { report, state_dir, detail } = places;
     let state_dir = state_dir.unwrap_or_else(run::default_state_dir);
-    let found = match run::resume::find(&state_dir, run_id) {
+    let found = match run::unfinished::find(&state_dir, run_id) {
         Ok(found) => found,
         Err(error) => {
             say!("error: cannot resume: {error}");

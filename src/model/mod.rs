@@ -223,6 +223,30 @@ pub struct Gate {
     pub(crate) span: Span,
 }
 
+impl Step {
+    /// The step's id, stable across runs: what the journal and the report name it by.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Gate {
+    /// The gate's id: as written, or `before_<next step id>`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The question, as written.
+    pub fn question(&self) -> &str {
+        &self.question
+    }
+
+    /// The word an operator must type to approve, if the gate asks for one.
+    pub fn confirm(&self) -> Option<&str> {
+        self.confirm.as_deref()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Action {
     pub(crate) kind: ActionKind,

@@ -2,7 +2,7 @@
 //! a message. Each part of the run says its failures with a [`Kind`] and a sentence for the
 //! operator; the executor masks the sentence, journals it and asks the decider what next.
 //! A failure is the run's business, never a crash: the run itself stops only when its record
-//! cannot be kept ([`Record`]).
+//! cannot be kept ([`RecordLost`]).
 
 use std::fmt;
 
@@ -59,9 +59,10 @@ impl Failure {
         Self::new(kind, format!("{context}: {}", self.message))
     }
 
-    /// The same failure with secrets masked, before it is shown or journaled.
-    pub(crate) fn masked(self, masker: &crate::run::evidence::mask::Masker) -> Self {
-        Self::new(self.kind, masker.mask(&self.message))
+    /// The same failure with its sentence changed: secrets masked, before it is shown or
+    /// journaled.
+    pub(crate) fn map(self, change: impl FnOnce(&str) -> String) -> Self {
+        Self::new(self.kind, change(&self.message))
     }
 }
 
@@ -76,9 +77,9 @@ impl std::error::Error for Failure {}
 /// The run's own record could not be kept (its journal), so it cannot go on: nothing more
 /// may happen that the journal would not know of.
 #[derive(Debug)]
-pub(crate) struct Record(pub String);
+pub(crate) struct RecordLost(pub String);
 
-impl fmt::Display for Record {
+impl fmt::Display for RecordLost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -86,4 +87,4 @@ impl fmt::Display for Record {
 
 /// What an action gives the executor: the outer error stops the run (its record is lost),
 /// the inner one is the step failing.
-pub(crate) type Outcome<T = ()> = Result<Result<T, Failure>, Record>;
+pub(crate) type Outcome<T = ()> = Result<Result<T, Failure>, RecordLost>;

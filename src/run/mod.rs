@@ -23,12 +23,12 @@ mod values;
 
 use crate::model::Model;
 use decide::{Decider, DrillPolicy};
-pub use error::Error;
+pub use error::{Error, Refusal, RefusalKind};
 pub use evidence::event::{Answer, Choice, Event, Listener, RunStatus, StepStatus, Stream};
 pub use evidence::journal::Running;
 pub use evidence::report::Typical;
 pub use exec::interrupt::{install_interrupt_handler, interrupt, kill_running};
-pub use exec::resume;
+pub use exec::resume as unfinished;
 pub use exec::runbook_id;
 pub use options::{Folder, Options, Summary, Unusable, default_state_dir};
 pub use show::{Detail, Live, Progress};
@@ -53,7 +53,7 @@ pub fn start<'m>(
 /// changed so that the journal no longer matches, or when the run has not stopped.
 pub fn resume<'m>(
     model: &'m Model,
-    found: &resume::Unfinished,
+    found: &unfinished::Unfinished,
     options: &Options,
     listeners: Vec<Box<dyn Listener + 'm>>,
     decider: Box<dyn Decider + 'm>,

@@ -36,7 +36,7 @@ impl std::fmt::Display for Value {
 
 /// The failure `on failure` handlers are told about.
 #[derive(Clone, Debug)]
-pub(super) struct Failed {
+pub(super) struct RunFailure {
     pub(super) cause: Cause,
     pub(super) error: String,
 }
@@ -57,7 +57,7 @@ pub(super) enum Objective {
     Rpo,
 }
 
-impl Failed {
+impl RunFailure {
     pub(super) fn at(step: &str, error: String) -> Self {
         Self {
             cause: Cause::At(step.to_string()),
@@ -94,10 +94,10 @@ impl Failed {
 pub(super) struct Values<'m> {
     pub(crate) model: &'m Model,
     pub(crate) workdir: PathBuf,
-    pub run_id: String,
+    pub(crate) run_id: String,
     pub(crate) started: Instant,
     pub(crate) masker: Masker,
-    pub(crate) failed: Option<Failed>,
+    pub(crate) failed: Option<RunFailure>,
     secrets: Mutex<HashMap<String, String>>,
 }
 
@@ -220,7 +220,7 @@ impl<'m> Values<'m> {
             Builtin::Elapsed => Value::Str(Duration::from_millis(self.started.elapsed().as_millis() as u64).to_string()),
             Builtin::Rto => Value::Duration(self.model.rto.map(|o| o.value).unwrap_or_default()),
             Builtin::Rpo => Value::Duration(self.model.rpo.map(|o| o.value).unwrap_or_default()),
-            Builtin::FailedStep => Value::Str(self.failed.as_ref().map(Failed::what).unwrap_or_default()),
+            Builtin::FailedStep => Value::Str(self.failed.as_ref().map(RunFailure::what).unwrap_or_default()),
             Builtin::FailedError => Value::Str(self.failed.as_ref().map_or(String::new(), |f| f.error.clone())),
         }
     }

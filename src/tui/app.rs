@@ -9,11 +9,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::bridge::{FailAsk, GateAsk, Msg, ResumeAsk};
 use crate::model::{Mode, Model, Node};
-use crate::run::Typical;
-use crate::run::decide::{Choice, GateDecision};
-use crate::run::evidence::event::Stream;
-use crate::run::evidence::event::{Answer, StepStatus};
-use crate::run::{Event, RunStatus};
+use crate::run::decide::GateDecision;
+use crate::run::{Answer, Choice, Event, RunStatus, StepStatus, Stream, Typical};
 
 /// Lines of output kept per step on screen; the log file has all of them.
 pub(crate) const KEPT_LINES: usize = 2000;

@@ -8,9 +8,8 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, channel};
 use ratatui::crossterm::event::KeyEvent;
 
 use crate::model::{Gate, Step};
-use crate::run::decide::{Choice, Decider, GateDecision, operator};
-use crate::run::evidence::event::Answer;
-use crate::run::{Event, Listener, RunStatus};
+use crate::run::decide::{Decider, GateDecision, operator};
+use crate::run::{Answer, Choice, Event, Listener, RunStatus};
 
 pub(crate) enum Msg {
     Run(Box<Event>),

@@ -23,7 +23,7 @@ use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
 
 use crate::model::Model;
 use crate::run::Typical;
-use crate::run::resume::Unfinished;
+use crate::run::unfinished::Unfinished;
 use crate::run::{self, Listener, Summary};
 use app::{App, Effect};
 use bridge::{Ask, Forward, Msg};

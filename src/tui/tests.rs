@@ -11,11 +11,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::app::{App, Effect, utc_time};
 use super::bridge::{FailAsk, GateAsk, Msg};
 use crate::model::{Mode, Options};
-use crate::run::Typical;
-use crate::run::decide::{Choice, GateDecision};
-use crate::run::evidence::event::Stream;
-use crate::run::evidence::event::{Answer, StepStatus};
-use crate::run::{Event, RunStatus};
+use crate::run::decide::GateDecision;
+use crate::run::{Answer, Choice, Event, RunStatus, StepStatus, Stream, Typical};
 use crate::source::Source;
 
 const EXAMPLE: &str = include_str!("../../runbooks/orders-sqlite.runbook");

@@ -36,7 +36,7 @@ pub(crate) struct StepResults {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct StepResult {
     /// The tail of what the step's commands printed on stdout (bounded).
-    pub output: String,
+    pub(crate) output: String,
     pub(crate) exit_code: Option<i64>,
 }
 
@@ -141,8 +141,9 @@ fn http(url: &str, headers: &rhai::Map) -> Fallible<rhai::Map> {
 }
 
 /// One row of one column gives that value; otherwise an array of rows, each a map.
-fn rows_to_dynamic(mut rows: Vec<serde_json::Value>) -> Dynamic {
-    if rows.len() == 1 {
+fn rows_to_dynamic(found: crate::run::effects::sql::Rows) -> Dynamic {
+    let mut rows = found.rows;
+    if rows.len() == 1 && found.columns == 1 {
         if let Some(map) = rows[0].as_object() {
             if map.len() == 1 {
                 let only = rows.pop().and_then(|row| row.as_object().and_then(|m| m.values().next().cloned()));
@@ -244,4 +245,23 @@ fn sha256(path: &str) -> Fallible<String> {
 /// rows, each a map of column to value.
 fn sql(conn: &str, query: &str) -> Fallible<Dynamic> {
     Ok(rows_to_dynamic(crate::run::effects::sql::query(conn, query)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_row_of_one_column_is_a_value_and_anything_else_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        crate::run::effects::sqlite::execute(&db, "create table t(id, name); insert into t values (1, 'a');").unwrap();
+        let db = db.display().to_string();
+        assert_eq!(sql(&db, "select count(*) from t").unwrap().as_int().unwrap(), 1);
+        // Two columns of the same name are still two columns: rows, not a value.
+        let both = sql(&db, "select id, id from t").unwrap();
+        assert!(both.is_array(), "{both:?}");
+        let error = sql(&db, "select * from missing_table").err().unwrap();
+        assert!(error.to_string().contains("no such table"), "{error}");
+    }
 }

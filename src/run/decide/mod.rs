@@ -8,14 +8,17 @@ use std::io::BufRead;
 use crate::say;
 
 use super::evidence::event::Answer;
-pub(crate) use super::evidence::event::Choice;
+use super::evidence::event::Choice;
 use crate::model::{Gate, Policy, Step};
 
 /// An answer at a gate, and who gave it how, for the journal.
 pub struct GateDecision {
-    pub(crate) answer: Answer,
-    pub(crate) by: String,
-    pub(crate) how: String,
+    /// The answer.
+    pub answer: Answer,
+    /// Who answered: a user name, or `drill`.
+    pub by: String,
+    /// How, in words: "typed `flip` on the terminal".
+    pub how: String,
 }
 
 /// Whoever answers when a run must ask: a drill's policy, a person at a terminal, a screen.

@@ -5,7 +5,7 @@ use crate::run::failure::{Failure, Kind};
 use std::time::Duration;
 
 pub(crate) struct Response {
-    pub status: u16,
+    pub(crate) status: u16,
     pub(crate) body: String,
 }
 

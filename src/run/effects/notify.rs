@@ -28,10 +28,10 @@ impl Settings {
 
 /// What is sent, and for which run: every text here is already masked.
 pub(crate) struct Message<'a> {
-    pub text: &'a str,
-    pub runbook: &'a str,
-    pub run_id: &'a str,
-    pub mode: &'a str,
+    pub(crate) text: &'a str,
+    pub(crate) runbook: &'a str,
+    pub(crate) run_id: &'a str,
+    pub(crate) mode: &'a str,
     /// What failed and why, when `on failure` sends it.
     pub(crate) failed: Option<(String, String)>,
 }

@@ -9,23 +9,30 @@ use std::path::Path;
 /// More rows than this is a mistake in the check: count them in SQL instead.
 const MAX_ROWS: usize = 10_000;
 
+/// What a query gave: its rows, and how many columns it selected (two columns of the same
+/// name are one key of a row's object, but still two columns).
+pub(crate) struct Rows {
+    pub(crate) rows: Vec<serde_json::Value>,
+    pub(crate) columns: usize,
+}
+
 /// Runs `query` read-only on `conn`: a `postgres://` URL or a SQLite file's path.
-pub(crate) fn query(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, Failure> {
+pub(crate) fn query(conn: &str, query: &str) -> Result<Rows, Failure> {
     let rows = if conn.starts_with("postgres://") || conn.starts_with("postgresql://") {
         postgres(conn, query)?
     } else {
         sqlite(conn, query)?
     };
-    if rows.len() > MAX_ROWS {
+    if rows.rows.len() > MAX_ROWS {
         return Err(Failure::new(
             Kind::Query,
-            format!("the query returned more than {MAX_ROWS} rows; count them in SQL instead"),
+            "the query returned more than 10,000 rows; count them in SQL instead",
         ));
     }
     Ok(rows)
 }
 
-fn sqlite(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, Failure> {
+fn sqlite(conn: &str, query: &str) -> Result<Rows, Failure> {
     use rusqlite::types::ValueRef;
     if !Path::new(conn).exists() {
         return Err(Failure::new(Kind::Query, format!("{conn}: no such database file")));
@@ -54,12 +61,15 @@ fn sqlite(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, Failure> {
             break;
         }
     }
-    Ok(found)
+    Ok(Rows {
+        rows: found,
+        columns: columns.len(),
+    })
 }
 
 /// Each row comes back as JSON (`to_jsonb`), so numbers, booleans, text and NULL keep their
 /// types; a statement that is not a SELECT (`SHOW`) falls back to text.
-fn postgres(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, Failure> {
+fn postgres(conn: &str, query: &str) -> Result<Rows, Failure> {
     let mut config: postgres::Config = conn
         .parse()
         .map_err(|e| Failure::new(Kind::Query, format!("not a PostgreSQL connection string: {e}")))?;
@@ -74,15 +84,20 @@ fn postgres(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, Failure> 
         MAX_ROWS + 1
     );
     if let Ok(rows) = client.query(wrapped.as_str(), &[]) {
-        return Ok(rows.iter().map(|row| row.get::<_, serde_json::Value>(0)).collect());
+        let rows: Vec<serde_json::Value> = rows.iter().map(|row| row.get::<_, serde_json::Value>(0)).collect();
+        // `to_jsonb` keeps one key per name, as PostgreSQL's own output names them.
+        let columns = rows.first().and_then(|row| row.as_object()).map_or(0, serde_json::Map::len);
+        return Ok(Rows { rows, columns });
     }
     let messages = client
         .simple_query(query)
         .map_err(|e| Failure::new(Kind::Query, postgres_error(&e)))?;
-    Ok(messages
+    let mut columns = 0;
+    let rows = messages
         .iter()
         .filter_map(|message| match message {
             postgres::SimpleQueryMessage::Row(row) => {
+                columns = row.columns().len();
                 let object: serde_json::Map<String, serde_json::Value> = row
                     .columns()
                     .iter()
@@ -98,7 +113,8 @@ fn postgres(conn: &str, query: &str) -> Result<Vec<serde_json::Value>, Failure> 
             }
             _ => None,
         })
-        .collect())
+        .collect();
+    Ok(Rows { rows, columns })
 }
 
 fn postgres_error(error: &postgres::Error) -> String {

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::event::Event;
-use crate::run::failure::Record;
+use crate::run::failure::RecordLost;
 
 pub(crate) struct Journal {
     file: File,
@@ -22,9 +22,9 @@ pub(crate) struct Journal {
 }
 
 impl Journal {
-    pub(crate) fn create(path: &Path) -> Result<Self, Record> {
+    pub(crate) fn create(path: &Path) -> Result<Self, RecordLost> {
         let file = OpenOptions::new().create_new(true).append(true).open(path).map_err(|e| {
-            Record(format!(
+            RecordLost(format!(
                 "cannot create the journal {}: {}",
                 path.display(),
                 crate::io_error_words(&e)
@@ -39,11 +39,11 @@ impl Journal {
     }
 
     /// Opens an existing run's journal to go on writing it (for `resume`).
-    pub(crate) fn append(path: &Path) -> Result<Self, Record> {
+    pub(crate) fn append(path: &Path) -> Result<Self, RecordLost> {
         let file = OpenOptions::new()
             .append(true)
             .open(path)
-            .map_err(|e| Record(format!("cannot open the journal {}: {}", path.display(), crate::io_error_words(&e))))?;
+            .map_err(|e| RecordLost(format!("cannot open the journal {}: {}", path.display(), crate::io_error_words(&e))))?;
         lock(&file, path)?;
         Ok(Self {
             file,
@@ -53,11 +53,11 @@ impl Journal {
     }
 
     /// Appends the event; [`Journal::sync`] puts it on disk.
-    pub(crate) fn record(&mut self, event: &Event) -> Result<(), Record> {
+    pub(crate) fn record(&mut self, event: &Event) -> Result<(), RecordLost> {
         if !event.is_journaled() {
             return Ok(());
         }
-        let mut line = serde_json::to_vec(event).map_err(|e| Record(format!("cannot encode an event: {e}")))?;
+        let mut line = serde_json::to_vec(event).map_err(|e| RecordLost(format!("cannot encode an event: {e}")))?;
         line.push(b'\n');
         self.file.write_all(&line).map_err(|e| self.failed(&e))?;
         self.unsynced = true;
@@ -65,7 +65,7 @@ impl Journal {
     }
 
     /// Waits until every recorded event is on disk. Called before each side effect.
-    pub(crate) fn sync(&mut self) -> Result<(), Record> {
+    pub(crate) fn sync(&mut self) -> Result<(), RecordLost> {
         if self.unsynced {
             self.file.sync_data().map_err(|e| self.failed(&e))?;
             self.unsynced = false;
@@ -73,8 +73,8 @@ impl Journal {
         Ok(())
     }
 
-    fn failed(&self, error: &std::io::Error) -> Record {
-        Record(format!(
+    fn failed(&self, error: &std::io::Error) -> RecordLost {
+        RecordLost(format!(
             "cannot write the journal {}: {}",
             self.path.display(),
             crate::io_error_words(error)
@@ -83,7 +83,7 @@ impl Journal {
 }
 
 /// Takes the journal's lock for this process, or says who holds it.
-fn lock(file: &File, path: &Path) -> Result<(), Record> {
+fn lock(file: &File, path: &Path) -> Result<(), RecordLost> {
     use std::os::fd::AsRawFd;
     // SAFETY: flock on a file descriptor we own; it only takes or tests a lock.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
@@ -92,12 +92,12 @@ fn lock(file: &File, path: &Path) -> Result<(), Record> {
     let error = std::io::Error::last_os_error();
     if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
         let who = holder(file).map_or("another process".to_string(), |pid| format!("process {pid}"));
-        return Err(Record(format!(
+        return Err(RecordLost(format!(
             "the run is still going: {who} is writing its journal {}",
             path.display()
         )));
     }
-    Err(Record(format!(
+    Err(RecordLost(format!(
         "cannot lock the journal {}: {}",
         path.display(),
         crate::io_error_words(&error)

@@ -1,7 +1,16 @@
 //! The actions a step is made of, one at a time: commands, checks and waits, flips, the
 //! native builtins and notifications. Each journals what it did before and after.
 
-use super::*;
+use std::path::Path;
+use std::time::Instant;
+
+use super::{DEFAULT_POLL, DEFAULT_WAIT, INTERRUPTION, Runner, checks, flip, notify, process, sqlite};
+use crate::duration::Duration;
+use crate::model::{Action, ActionKind, Check, stdlib};
+use crate::run::checks::functions::StepResult;
+use crate::run::evidence::event::Event;
+use crate::run::evidence::log::StepLog;
+use crate::run::failure::{Failure, Kind, Outcome, RecordLost};
 
 impl<'m> Runner<'m> {
     pub(super) fn action(&mut self, step: &str, action: &'m Action, deadline: Option<Instant>, flips: &mut Vec<flip::Applied>) -> Outcome {
@@ -221,13 +230,13 @@ impl<'m> Runner<'m> {
         }
     }
 
-    fn notify(&mut self, channel: &str, message: &crate::model::Template) -> Result<(), Record> {
+    fn notify(&mut self, channel: &str, message: &crate::model::Template) -> Result<(), RecordLost> {
         self.barrier()?;
         let text = match self.values.template(message) {
             Ok(text) => self.values.masker.mask(&text),
             Err(error) => {
                 let message = self.values.masker.mask(&message.to_string());
-                let error = Some(error.masked(&self.values.masker).to_string());
+                let error = Some(error.map(|m| self.values.masker.mask(m)).to_string());
                 return self.emit(Event::Notified {
                     channel: channel.to_string(),
                     message,
@@ -250,7 +259,7 @@ impl<'m> Runner<'m> {
             }),
             None => Err(Failure::new(Kind::Value, format!("no channel `{channel}`"))),
         };
-        let error = result.err().map(|e| e.masked(&self.values.masker).to_string());
+        let error = result.err().map(|e| e.map(|m| self.values.masker.mask(m)).to_string());
         self.emit(Event::Notified {
             channel: channel.to_string(),
             message: text,
@@ -276,50 +285,5 @@ impl<'m> Runner<'m> {
             values.push((name.clone(), value));
         }
         Ok(notify::Settings { values, timeout })
-    }
-}
-
-/// A step's log file: made on the first line of output (a step that prints nothing leaves no
-/// empty file), every line kept, and the first error writing it remembered.
-struct StepLog {
-    path: PathBuf,
-    file: Option<std::io::BufWriter<std::fs::File>>,
-    error: Option<Failure>,
-}
-
-impl StepLog {
-    fn new(path: PathBuf) -> Self {
-        Self {
-            path,
-            file: None,
-            error: None,
-        }
-    }
-
-    fn failed(&mut self, error: &std::io::Error) {
-        let what = format!("cannot write the log {}", self.path.display());
-        self.error.get_or_insert(Failure::io(Kind::File, what, error));
-    }
-
-    fn write(&mut self, line: &str) {
-        use std::io::Write;
-        if self.file.is_none() && self.error.is_none() {
-            match std::fs::OpenOptions::new().create(true).append(true).open(&self.path) {
-                Ok(file) => self.file = Some(std::io::BufWriter::new(file)),
-                Err(error) => self.failed(&error),
-            }
-        }
-        if let Some(Err(error)) = self.file.as_mut().map(|file| writeln!(file, "{line}")) {
-            self.failed(&error);
-        }
-    }
-
-    /// Everything written is on its way to the disk, or the first error.
-    fn finish(&mut self) -> Result<(), Failure> {
-        use std::io::Write;
-        if let Some(Err(error)) = self.file.take().map(|mut file| file.flush()) {
-            self.failed(&error);
-        }
-        self.error.take().map_or(Ok(()), Err)
     }
 }

@@ -10,7 +10,7 @@ pub mod resume;
 mod step;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use rhai::Engine;
 use sha2::Digest;
@@ -18,16 +18,16 @@ use sha2::Digest;
 use super::checks::{self, functions};
 use super::decide::Decider;
 use super::effects::{flip, notify, process, sqlite};
-use super::error::Error;
-use super::evidence::event::{Answer, Choice, Event, Listener, RunStatus, StepStatus, now};
+use super::error::{Error, Refusal, RefusalKind};
+use super::evidence::event::{Answer, Event, Listener, RunStatus, now};
 pub(crate) use super::evidence::journal;
 use super::evidence::{mask, report};
-use super::failure::{Failure, Kind, Outcome, Record};
+use super::failure::{Failure, RecordLost};
 use super::options::{Options, Summary};
-use super::values::{Cause, Failed, Objective, Values};
+use super::values::{Cause, Objective, RunFailure, Values};
 use crate::duration::Duration;
-use crate::model::{Action, ActionKind, Check, Model, Node, Step, stdlib};
-use functions::{StepResult, StepResults};
+use crate::model::{Model, Node, Step};
+use functions::StepResults;
 use interrupt::INTERRUPTION;
 
 /// How long a `wait until` with no `within` and no step timeout keeps trying.
@@ -66,8 +66,15 @@ pub(crate) fn continue_run<'m>(
 ) -> Result<Summary, Error> {
     let point = found.check_against(model).map_err(Error::Refused)?;
     // Taking the journal's lock fails when another process resumed the run meanwhile.
-    let journal = journal::Journal::append(&found.run_dir.join("journal.jsonl"))
-        .map_err(|record| Error::Refused(resume::Refusal::new(resume::RefusalKind::StillGoing, record.0)))?;
+    let path = found.run_dir.join("journal.jsonl");
+    let journal = journal::Journal::append(&path).map_err(|record| {
+        let kind = if journal::still_running(&path).is_some() {
+            RefusalKind::StillGoing
+        } else {
+            RefusalKind::Damaged
+        };
+        Error::Refused(Refusal::new(kind, record.0))
+    })?;
     found.unchanged().map_err(Error::Refused)?;
     let mut runner = Runner::new(model, &found.run_dir, found.run_id.clone(), journal, listeners, decider);
     for event in found.events() {
@@ -112,7 +119,7 @@ struct Measured {
 
 impl Measured {
     /// A missed RTO or RPO, when every step passed: both are said when both are missed.
-    fn failure(&self, model: &Model) -> Option<Failed> {
+    fn failure(&self, model: &Model) -> Option<RunFailure> {
         let mut missed = Vec::new();
         let mut errors = Vec::new();
         if let (Some(false), Some(rto)) = (self.within_rto, model.rto) {
@@ -124,7 +131,7 @@ impl Measured {
             missed.push(Objective::Rpo);
             errors.push(format!("the restored backup was {point} old, past the RPO of {}", rpo.value));
         }
-        (!missed.is_empty()).then(|| Failed {
+        (!missed.is_empty()).then(|| RunFailure {
             cause: Cause::Missed(missed),
             error: errors.join("; "),
         })
@@ -182,7 +189,7 @@ impl<'m> Runner<'m> {
 
     /// Journals the event, then tells the listeners. The journal reaches the disk at the next
     /// [`Runner::barrier`].
-    fn emit(&mut self, event: Event) -> Result<(), Record> {
+    fn emit(&mut self, event: Event) -> Result<(), RecordLost> {
         self.journal.record(&event)?;
         self.report.event(&event);
         for listener in &mut self.listeners {
@@ -200,7 +207,7 @@ impl<'m> Runner<'m> {
         }
     }
 
-    fn start(&mut self) -> Result<(), Record> {
+    fn start(&mut self) -> Result<(), RecordLost> {
         let model = self.model;
         self.read_secrets();
         let text = model.source.text();
@@ -238,11 +245,11 @@ impl<'m> Runner<'m> {
     }
 
     /// Everything journaled so far is on disk before the run changes anything outside itself.
-    fn barrier(&mut self) -> Result<(), Record> {
+    fn barrier(&mut self) -> Result<(), RecordLost> {
         self.journal.sync()
     }
 
-    fn run(&mut self, resumed: Option<resume::Point>) -> Result<RunStatus, Record> {
+    fn run(&mut self, resumed: Option<resume::Point>) -> Result<RunStatus, RecordLost> {
         let done = match resumed {
             None => {
                 self.start()?;
@@ -262,7 +269,7 @@ impl<'m> Runner<'m> {
 
     /// The run's outcome once the procedure stopped: the objectives are measured, a run that
     /// passed every step can still miss them, and one with skipped steps is not a pass.
-    fn judge(&self, status: RunStatus, failure: Option<Failed>) -> (RunStatus, Option<Failed>, Measured) {
+    fn judge(&self, status: RunStatus, failure: Option<RunFailure>) -> (RunStatus, Option<RunFailure>, Measured) {
         // The recovery time is only known of a recovery that happened: every step passed.
         let recovered = status == RunStatus::Passed && failure.is_none() && self.skipped.is_empty();
         let measured = self.objectives(recovered);
@@ -279,7 +286,7 @@ impl<'m> Runner<'m> {
 
     /// Undoes what the completed steps did (unless the operator aborted, or only an
     /// objective was missed: the restore itself stands), then runs `on failure`.
-    fn fail(&mut self, status: RunStatus, failed: &Failed) -> Result<RunStatus, Record> {
+    fn fail(&mut self, status: RunStatus, failed: &RunFailure) -> Result<RunStatus, RecordLost> {
         if status != RunStatus::Aborted && failed.step().is_some() {
             self.rollback()?;
         }
@@ -293,7 +300,7 @@ impl<'m> Runner<'m> {
     }
 
     /// The run's last event, on disk before anything else happens.
-    fn finish(&mut self, status: RunStatus, failure: Option<Failed>, measured: &Measured) -> Result<(), Record> {
+    fn finish(&mut self, status: RunStatus, failure: Option<RunFailure>, measured: &Measured) -> Result<(), RecordLost> {
         self.emit(Event::RunFinished {
             status,
             duration_ms: self.values.started.elapsed().as_millis() as u64,
@@ -310,7 +317,7 @@ impl<'m> Runner<'m> {
 
     /// Takes a resumed run up where it stopped: what it had done, and what the cut-off step
     /// left behind. Returns how many steps and gates at the start are settled.
-    fn pick_up(&mut self, point: resume::Point) -> Result<usize, Record> {
+    fn pick_up(&mut self, point: resume::Point) -> Result<usize, RecordLost> {
         let model = self.model;
         self.read_secrets();
         self.values.started = point.started;
@@ -342,7 +349,7 @@ impl<'m> Runner<'m> {
     }
 
     /// Runs the steps and gates from `done` on, until the end or until one stops the run.
-    fn procedure(&mut self, done: usize) -> Result<(RunStatus, Option<Failed>), Record> {
+    fn procedure(&mut self, done: usize) -> Result<(RunStatus, Option<RunFailure>), RecordLost> {
         let model = self.model;
         let total = model.steps().count();
         let mut number = model.procedure[..done].iter().filter(|n| matches!(n, Node::Step(_))).count();
@@ -357,7 +364,7 @@ impl<'m> Runner<'m> {
                         Settled::Interrupted => Some((RunStatus::Interrupted, None)),
                         Settled::Failed { error, undo } => {
                             let status = if undo { RunStatus::Failed } else { RunStatus::Aborted };
-                            Some((status, Some(Failed::at(&step.id, error.to_string()))))
+                            Some((status, Some(RunFailure::at(&step.id, error.to_string()))))
                         }
                     }
                 }
@@ -378,7 +385,7 @@ impl<'m> Runner<'m> {
     }
 
     /// Asks at a gate; says how the run stops there, if it does.
-    fn gate(&mut self, gate: &crate::model::Gate) -> Result<Option<(RunStatus, Option<Failed>)>, Record> {
+    fn gate(&mut self, gate: &crate::model::Gate) -> Result<Option<(RunStatus, Option<RunFailure>)>, RecordLost> {
         let plan = self.next_step_plan(gate);
         self.barrier()?;
         let decision = self.decider.gate(gate, &plan);
@@ -400,7 +407,7 @@ impl<'m> Runner<'m> {
                     (false, None) => format!("the gate \"{}\" has no drill policy, so a drill cannot pass it", gate.question),
                     (true, _) => format!("the gate \"{}\" could not be answered: {}", gate.question, decision.how),
                 };
-                Some((RunStatus::Failed, Some(Failed::at(&gate.id, error))))
+                Some((RunStatus::Failed, Some(RunFailure::at(&gate.id, error))))
             }
         })
     }

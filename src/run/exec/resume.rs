@@ -12,6 +12,7 @@ use sha2::Digest;
 use crate::duration::Duration;
 use crate::model::{FileFormat, Mode, Model, Node};
 use crate::run::effects::flip::Applied;
+use crate::run::error::{Refusal, RefusalKind};
 use crate::run::evidence::event::{Answer, Event, RunStatus, StepStatus};
 use crate::run::evidence::journal;
 
@@ -497,47 +498,134 @@ impl Journaled {
     }
 }
 
-/// Why a run cannot be resumed; `main` says it and exits 2, as nothing ran.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refusal {
-    pub(crate) kind: RefusalKind,
-    message: String,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Options;
+    use crate::source::Source;
 
-/// What stands in the way of resuming.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RefusalKind {
-    /// No such run, or no unfinished one, in the state folder.
-    NotFound,
-    /// The run ended already (passed, failed, denied, incomplete).
-    Finished,
-    /// The run's process is still going.
-    StillGoing,
-    /// The journal cannot be read, or is not a run's journal.
-    Damaged,
-    /// A step that settled has changed in the runbook since.
-    Changed,
-    /// A step that settled has moved, or is gone.
-    Moved,
-    /// A parameter has another value now.
-    Parameter,
-    /// Another process went on with the run while this one was deciding.
-    Raced,
+    const TWO_STEPS: &str = r#"runbook "t" {
+    param target = "a" "Where"
+    step first "First" { run `true` }
+    step second "Second" { run `true` }
 }
+"#;
 
-impl Refusal {
-    pub(crate) fn new(kind: RefusalKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
+    fn load(text: &str, target: &str) -> Model {
+        let options = Options {
+            mode: Mode::Drill,
+            params: vec![("target".into(), target.into())],
+            require_values: true,
+        };
+        crate::model::load(&Source::new("t.runbook", text), &options).expect("the runbook loads")
+    }
+
+    /// A run of `model` whose journal says `first` passed.
+    fn first_passed(model: &Model) -> Unfinished {
+        let at = "2026-11-21T03:12:00.000Z".to_string();
+        let events = vec![
+            Event::RunStarted {
+                run_id: "r".into(),
+                runbook: "/t.runbook".into(),
+                title: "t".into(),
+                mode: "drill".into(),
+                runbook_sha256: String::new(),
+                binding_sha256: String::new(),
+                params: vec![("target".into(), "a".into())],
+                command_line: vec![("target".into(), "a".into())],
+                fingerprints: fingerprints(model),
+                rto_ms: None,
+                rpo_ms: None,
+                steps: Vec::new(),
+                workdir: "/w".into(),
+                at: at.clone(),
+            },
+            Event::StepStarted {
+                step: "first".into(),
+                title: "First".into(),
+                number: 1,
+                total: 2,
+                attempt: 1,
+                at: at.clone(),
+            },
+            Event::StepFinished {
+                step: "first".into(),
+                status: StepStatus::Passed,
+                attempt: 1,
+                duration_ms: 5,
+                error: None,
+                at,
+            },
+        ];
+        Unfinished {
+            run_id: "r".into(),
+            run_dir: PathBuf::from("/nonexistent/r"),
+            runbook: PathBuf::from("/t.runbook"),
+            mode: Mode::Drill,
+            command_line: vec![("target".into(), "a".into())],
+            running: None,
+            journal_len: 0,
+            events,
         }
     }
-}
 
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+    #[test]
+    fn an_unchanged_runbook_picks_up_after_the_last_settled_step() {
+        let model = load(TWO_STEPS, "a");
+        let point = first_passed(&model).check_against(&model).expect("resumable");
+        assert_eq!(point.done, 1);
+        assert_eq!(point.attempts.get("first"), Some(&1));
+    }
+
+    #[test]
+    fn a_finished_step_that_changed_is_refused_as_changed() {
+        let run = first_passed(&load(TWO_STEPS, "a"));
+        let changed = load(
+            &TWO_STEPS.replace("step first \"First\" { run `true` }", "step first \"First\" { run `false` }"),
+            "a",
+        );
+        let refusal = run.check_against(&changed).err().expect("refused");
+        assert_eq!(refusal.kind(), RefusalKind::Changed, "{refusal}");
+        assert!(refusal.to_string().contains("`first`"), "{refusal}");
+    }
+
+    #[test]
+    fn a_finished_step_that_moved_or_went_is_refused_as_moved() {
+        let run = first_passed(&load(TWO_STEPS, "a"));
+        let swapped = r#"runbook "t" {
+    param target = "a" "Where"
+    step second "Second" { run `true` }
+    step first "First" { run `true` }
+}
+"#;
+        let refusal = run.check_against(&load(swapped, "a")).err().expect("refused");
+        assert_eq!(refusal.kind(), RefusalKind::Moved, "{refusal}");
+        assert!(refusal.to_string().contains("has moved since"), "{refusal}");
+
+        let gone = r#"runbook "t" {
+    param target = "a" "Where"
+    step second "Second" { run `true` }
+}
+"#;
+        let refusal = run.check_against(&load(gone, "a")).err().expect("refused");
+        assert_eq!(refusal.kind(), RefusalKind::Moved, "{refusal}");
+        assert!(refusal.to_string().contains("no longer in the runbook"), "{refusal}");
+    }
+
+    #[test]
+    fn another_parameter_value_is_refused_as_parameter() {
+        let run = first_passed(&load(TWO_STEPS, "a"));
+        let refusal = run.check_against(&load(TWO_STEPS, "b")).err().expect("refused");
+        assert_eq!(refusal.kind(), RefusalKind::Parameter, "{refusal}");
+        assert!(refusal.to_string().contains("`target` was \"a\""), "{refusal}");
+    }
+
+    #[test]
+    fn a_journal_that_does_not_start_with_the_run_is_refused_as_damaged() {
+        let model = load(TWO_STEPS, "a");
+        let mut run = first_passed(&model);
+        run.events.remove(0);
+        let refusal = run.check_against(&model).err().expect("refused");
+        assert_eq!(refusal.kind(), RefusalKind::Damaged, "{refusal}");
     }
 }
-
-impl std::error::Error for Refusal {}

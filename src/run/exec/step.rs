@@ -2,11 +2,18 @@
 //! choice), and the undo of completed steps in reverse. Also what a gate shows of the step
 //! after it.
 
-use super::*;
+use std::path::Path;
+use std::time::{Duration as StdDuration, Instant};
+
+use super::{Completed, INTERRUPTION, Runner, Settled, flip};
+use crate::duration::Duration;
+use crate::model::{Action, ActionKind, Node, Step};
+use crate::run::evidence::event::{Choice, Event, StepStatus, now};
+use crate::run::failure::{Failure, Kind, Outcome, RecordLost};
 
 impl<'m> Runner<'m> {
     /// Runs a step until it passes, or the decider gives up on it.
-    pub(super) fn step_until_settled(&mut self, step: &'m Step, number: usize, total: usize) -> Result<Settled, Record> {
+    pub(super) fn step_until_settled(&mut self, step: &'m Step, number: usize, total: usize) -> Result<Settled, RecordLost> {
         loop {
             let Err(error) = self.step(step, number, total)? else {
                 return Ok(Settled::Done);
@@ -77,7 +84,7 @@ impl<'m> Runner<'m> {
                 Ok(diff) => text.push_str(&format!("\n{}", self.values.masker.mask(&diff))),
                 Err(error) => text.push_str(&format!(
                     "\ncannot preview this change yet: {}\n",
-                    error.masked(&self.values.masker)
+                    error.map(|m| self.values.masker.mask(m))
                 )),
             }
         }
@@ -126,7 +133,7 @@ impl<'m> Runner<'m> {
                         let stopped = format!("stopped by Ctrl-C or SIGTERM after {took}");
                         (StepStatus::Interrupted, Failure::new(Kind::Interrupted, stopped))
                     } else {
-                        (StepStatus::Failed, error.masked(&self.values.masker))
+                        (StepStatus::Failed, error.map(|m| self.values.masker.mask(m)))
                     };
                     self.emit(Event::StepFinished {
                         step: step.id.clone(),
@@ -182,7 +189,7 @@ impl<'m> Runner<'m> {
         Ok(Ok(()))
     }
 
-    pub(super) fn revert(&mut self, step: &str, flips: &[flip::Applied]) -> Result<(), Record> {
+    pub(super) fn revert(&mut self, step: &str, flips: &[flip::Applied]) -> Result<(), RecordLost> {
         for applied in flips.iter().rev() {
             self.barrier()?;
             let result = flip::revert(applied);
@@ -190,14 +197,14 @@ impl<'m> Runner<'m> {
                 step: step.to_string(),
                 what: applied.target.display().to_string(),
                 ok: result.is_ok(),
-                error: result.err().map(|e| e.masked(&self.values.masker).to_string()),
+                error: result.err().map(|e| e.map(|m| self.values.masker.mask(m)).to_string()),
             })?;
         }
         Ok(())
     }
 
     /// Undoes completed steps in reverse: each step's own `undo` actions, then its flips.
-    pub(super) fn rollback(&mut self) -> Result<(), Record> {
+    pub(super) fn rollback(&mut self) -> Result<(), RecordLost> {
         while let Some(completed) = self.completed.pop() {
             let step = completed.step;
             if !step.undo.is_empty() {
@@ -206,7 +213,7 @@ impl<'m> Runner<'m> {
                     step: step.id.clone(),
                     what: "the step's undo block".into(),
                     ok: result.is_ok(),
-                    error: result.err().map(|e| e.masked(&self.values.masker).to_string()),
+                    error: result.err().map(|e| e.map(|m| self.values.masker.mask(m)).to_string()),
                 })?;
             }
             self.revert(&step.id, &completed.flips)?;
@@ -215,7 +222,7 @@ impl<'m> Runner<'m> {
     }
 
     /// Runs every `on failure` action, whatever happens to the ones before it.
-    pub(super) fn on_failure(&mut self) -> Result<(), Record> {
+    pub(super) fn on_failure(&mut self) -> Result<(), RecordLost> {
         let model = self.model;
         for action in &model.on_failure {
             let _ = self.action("on_failure", action, None, &mut Vec::new())?;

@@ -22,10 +22,10 @@ mod toml;
 pub(crate) struct Applied {
     pub(crate) target: PathBuf,
     pub(crate) key: Option<String>,
-    pub format: Option<FileFormat>,
+    pub(crate) format: Option<FileFormat>,
     /// The key's value before, or the link's target before; `None` if there was none.
     pub(crate) old: Option<String>,
-    pub new: String,
+    pub(crate) new: String,
     /// The file did not exist before the flip.
     pub(crate) created: bool,
     pub(crate) diff: String,
