@@ -9,31 +9,47 @@ use crate::shell::{ScriptBuilder, quote_for_display};
 /// What a secret looks like anywhere it would be shown.
 pub const MASK: &str = "•••";
 
+/// What a run knows that `plan` cannot: the run's folder and id, once it has started. A
+/// gate's dialog shows the next step with these filled in; `plan` shows placeholders.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Known<'a> {
+    pub(crate) workdir: Option<&'a str>,
+    pub(crate) run_id: Option<&'a str>,
+}
+
+/// The model and what is known about the run, to show values with.
+#[derive(Clone, Copy)]
+struct Shown<'a> {
+    model: &'a Model,
+    known: Known<'a>,
+}
+
 /// A value as this run would use it; `{workdir}`-like built-ins stay as placeholders, since
 /// they are only known once the run starts.
-pub(crate) fn show_template(template: &Template, model: &Model) -> String {
-    show_template_depth(template, model, 0)
+fn show_template(template: &Template, shown: Shown<'_>) -> String {
+    show_template_depth(template, shown, 0)
 }
 
 /// A `shell` script as it will be run: values quoted for where they land.
-pub(crate) fn show_script(template: &Template, model: &Model) -> String {
+fn show_script(template: &Template, shown: Shown<'_>) -> String {
     let mut script = ScriptBuilder::new();
     for part in &template.parts {
         match part {
             Part::Text(t) => script.literal(t),
-            Part::Var(var) => script.value(&show_var(var, model, 0)),
-            Part::Expr(expr) => script.value(&show_expr(expr, model, 0)),
+            Part::Var(var) => script.value(&show_var(var, shown, 0)),
+            Part::Expr(expr) => script.value(&show_expr(expr, shown, 0)),
         }
     }
     script.finish()
 }
 
-fn show_var(var: &Var, model: &Model, depth: usize) -> String {
+fn show_var(var: &Var, shown: Shown<'_>, depth: usize) -> String {
+    let model = shown.model;
     match var {
         Var::Param(name) => match model.param(name).and_then(|p| p.value.as_ref()) {
             Some(value) if depth < 16 => match value {
-                Expr::Str(template) => show_template_depth(template, model, depth + 1),
-                other => show_expr(other, model, depth + 1),
+                Expr::Str(template) => show_template_depth(template, shown, depth + 1),
+                other => show_expr(other, shown, depth + 1),
             },
             _ => format!("{{{name}}}"),
         },
@@ -42,37 +58,39 @@ fn show_var(var: &Var, model: &Model, depth: usize) -> String {
         Var::Builtin(Builtin::Mode) => model.mode.to_string(),
         Var::Builtin(Builtin::Rto) => model.rto.map_or("{rto}".into(), |o| o.value.to_string()),
         Var::Builtin(Builtin::Rpo) => model.rpo.map_or("{rpo}".into(), |o| o.value.to_string()),
+        Var::Builtin(Builtin::Workdir) if shown.known.workdir.is_some() => shown.known.workdir.unwrap_or_default().to_string(),
+        Var::Builtin(Builtin::RunId) if shown.known.run_id.is_some() => shown.known.run_id.unwrap_or_default().to_string(),
         Var::Builtin(builtin) => format!("{{{}}}", builtin.name()),
     }
 }
 
-fn show_template_depth(template: &Template, model: &Model, depth: usize) -> String {
+fn show_template_depth(template: &Template, shown: Shown<'_>, depth: usize) -> String {
     template
         .parts
         .iter()
         .map(|part| match part {
             Part::Text(t) => t.clone(),
-            Part::Var(var) => show_var(var, model, depth),
-            Part::Expr(expr) if matches!(**expr, Expr::Call { .. }) => format!("{{{}}}", show_expr(expr, model, depth)),
-            Part::Expr(expr) => show_expr(expr, model, depth),
+            Part::Var(var) => show_var(var, shown, depth),
+            Part::Expr(expr) if matches!(**expr, Expr::Call { .. }) => format!("{{{}}}", show_expr(expr, shown, depth)),
+            Part::Expr(expr) => show_expr(expr, shown, depth),
         })
         .collect()
 }
 
 /// An expression with its values filled in: `newest("/srv/backups", "*.db")`.
-pub(crate) fn show_expr(expr: &Expr, model: &Model, depth: usize) -> String {
+fn show_expr(expr: &Expr, shown: Shown<'_>, depth: usize) -> String {
     match expr {
-        Expr::Str(template) => show_template_depth(template, model, depth),
+        Expr::Str(template) => show_template_depth(template, shown, depth),
         Expr::Int(i) => i.to_string(),
         Expr::Bool(b) => b.to_string(),
         Expr::Duration(d) => d.to_string(),
-        Expr::Var(var) => show_var(var, model, depth),
+        Expr::Var(var) => show_var(var, shown, depth),
         Expr::Call { function, args } => {
             let args: Vec<String> = args
                 .iter()
                 .map(|arg| match arg {
-                    Expr::Int(_) | Expr::Bool(_) | Expr::Duration(_) => show_expr(arg, model, depth + 1),
-                    _ => format!("{:?}", show_expr(arg, model, depth + 1)),
+                    Expr::Int(_) | Expr::Bool(_) | Expr::Duration(_) => show_expr(arg, shown, depth + 1),
+                    _ => format!("{:?}", show_expr(arg, shown, depth + 1)),
                 })
                 .collect();
             format!("{}({})", function.name(), args.join(", "))
@@ -82,6 +100,10 @@ pub(crate) fn show_expr(expr: &Expr, model: &Model, depth: usize) -> String {
 
 /// The procedure as it would run: parameters filled in, secrets masked, every command's exact argv, every check, gate and change. Runs nothing.
 pub fn plan(model: &Model) -> String {
+    let shown = Shown {
+        model,
+        known: Known::default(),
+    };
     let mut out = String::new();
     let _ = writeln!(out, "{} ({} mode)", model.title, model.mode);
     let mut facts = Vec::new();
@@ -91,14 +113,14 @@ pub fn plan(model: &Model) -> String {
     facts.push(model.rto.map_or("no RTO".into(), |o| format!("RTO {}", o.value)));
     facts.push(model.rpo.map_or("no RPO".into(), |o| format!("RPO {}", o.value)));
     let _ = writeln!(out, "{}", facts.join(" · "));
-    write_params(&mut out, model);
+    write_params(&mut out, shown);
     out.push('\n');
     let mut number = 0;
     for node in &model.procedure {
         match node {
             Node::Step(step) => {
                 number += 1;
-                write_step(&mut out, model, step, number);
+                write_step(&mut out, shown, step, number);
             }
             Node::Gate(gate) => write_gate(&mut out, gate, model.mode),
         }
@@ -106,13 +128,14 @@ pub fn plan(model: &Model) -> String {
     if !model.on_failure.is_empty() {
         let _ = writeln!(out, "on failure:");
         for action in &model.on_failure {
-            write_action(&mut out, model, action, "    ");
+            write_action(&mut out, shown, action, "    ");
         }
     }
     out
 }
 
-fn write_params(out: &mut String, model: &Model) {
+fn write_params(out: &mut String, shown: Shown<'_>) {
+    let model = shown.model;
     if model.params.is_empty() && model.secrets.is_empty() {
         return;
     }
@@ -125,7 +148,7 @@ fn write_params(out: &mut String, model: &Model) {
         .max()
         .unwrap_or(0);
     for param in &model.params {
-        let value = param.value.as_ref().map_or("(no value)".into(), |v| show_expr(v, model, 0));
+        let value = param.value.as_ref().map_or("(no value)".into(), |v| show_expr(v, shown, 0));
         let origin = match param.origin {
             Origin::Default => "default".to_string(),
             Origin::Mode(mode) => format!("{mode} override"),
@@ -139,11 +162,11 @@ fn write_params(out: &mut String, model: &Model) {
             Expr::Call {
                 function: Function::Env,
                 args,
-            } => format!("from the environment variable {}", show_expr(&args[0], model, 0)),
+            } => format!("from the environment variable {}", show_expr(&args[0], shown, 0)),
             Expr::Call {
                 function: Function::File,
                 args,
-            } => format!("from the file {}", show_expr(&args[0], model, 0)),
+            } => format!("from the file {}", show_expr(&args[0], shown, 0)),
             _ => "written in the runbook".to_string(),
         };
         let _ = writeln!(out, "    {:width$}  = {MASK}  (secret, {from})", secret.name);
@@ -151,16 +174,16 @@ fn write_params(out: &mut String, model: &Model) {
 }
 
 /// One step as `plan` shows it: for a gate's dialog, what approving will let happen.
-pub(crate) fn step_plan(model: &Model, step: &Step) -> String {
+pub(crate) fn step_plan(model: &Model, known: Known<'_>, step: &Step) -> String {
     let mut out = String::new();
-    write_step(&mut out, model, step, 0);
+    write_step(&mut out, Shown { model, known }, step, 0);
     out.split_once('\n').map_or(out.clone(), |(_, rest)| rest.to_string())
 }
 
-fn write_step(out: &mut String, model: &Model, step: &Step, number: usize) {
+fn write_step(out: &mut String, shown: Shown<'_>, step: &Step, number: usize) {
     let _ = writeln!(out, "{number:>2}. {} — {}", step.id, step.title);
     for action in &step.actions {
-        write_action(out, model, action, "      ");
+        write_action(out, shown, action, "      ");
     }
     let mut properties = Vec::new();
     if let Some(timeout) = step.timeout {
@@ -183,7 +206,7 @@ fn write_step(out: &mut String, model: &Model, step: &Step, number: usize) {
     if !step.undo.is_empty() {
         let _ = writeln!(out, "      undo:");
         for action in &step.undo {
-            write_action(out, model, action, "          ");
+            write_action(out, shown, action, "          ");
         }
     }
 }
@@ -202,25 +225,25 @@ fn write_gate(out: &mut String, gate: &Gate, mode: Mode) {
     let _ = writeln!(out, "      [{answer}; {policy}]");
 }
 
-fn write_action(out: &mut String, model: &Model, action: &Action, indent: &str) {
+fn write_action(out: &mut String, shown: Shown<'_>, action: &Action, indent: &str) {
     let origin = action.origin.as_ref().map_or(String::new(), |o| format!("  (from {o})"));
     let line = match &action.kind {
         ActionKind::Run { argv } => {
-            let words: Vec<String> = argv.iter().map(|w| quote_for_display(&show_template(w, model))).collect();
+            let words: Vec<String> = argv.iter().map(|w| quote_for_display(&show_template(w, shown))).collect();
             format!("run    {}", words.join(" "))
         }
         ActionKind::Shell { script } => {
-            let script = show_script(script, model);
+            let script = show_script(script, shown);
             let continuation = format!("\n{indent}       ");
             format!("shell  {}", script.trim_end().replace('\n', &continuation))
         }
-        ActionKind::Check(check) => format!("check  {}: {}", show_template(&check.description, model), check.source),
+        ActionKind::Check(check) => format!("check  {}: {}", show_template(&check.description, shown), check.source),
         ActionKind::Wait { check, within, every } => {
             let within = within.map_or(" (no deadline)".to_string(), |d| format!(" within {d}"));
             let every = every.map_or(String::new(), |d| format!(" every {d}"));
             format!(
                 "wait   until {}: {}{within}{every}",
-                show_template(&check.description, model),
+                show_template(&check.description, shown),
                 check.source
             )
         }
@@ -228,14 +251,14 @@ fn write_action(out: &mut String, model: &Model, action: &Action, indent: &str) 
             let format = format.map_or(String::new(), |f| format!(" ({} file)", f.name()));
             format!(
                 "set    {} {key} = {}{format}",
-                show_expr(file, model, 0),
-                show_expr(value, model, 0)
+                show_expr(file, shown, 0),
+                show_expr(value, shown, 0)
             )
         }
-        ActionKind::Link { path, target } => format!("link   {} -> {}", show_expr(path, model, 0), show_expr(target, model, 0)),
-        ActionKind::Notify { channel, message } => format!("notify {channel}: {}", show_template(message, model)),
+        ActionKind::Link { path, target } => format!("link   {} -> {}", show_expr(path, shown, 0), show_expr(target, shown, 0)),
+        ActionKind::Notify { channel, message } => format!("notify {channel}: {}", show_template(message, shown)),
         ActionKind::Builtin { name, args } => {
-            let args: Vec<String> = args.iter().map(|(n, e)| format!("{n}={}", show_expr(e, model, 0))).collect();
+            let args: Vec<String> = args.iter().map(|(n, e)| format!("{n}={}", show_expr(e, shown, 0))).collect();
             format!("{}  {}", name.name(), args.join(" "))
         }
     };

@@ -56,6 +56,15 @@ fn typing_the_word_approves_and_the_journal_says_who() {
     let (outcome, test) = run(Test::new().file("r.runbook", RUNBOOK), Some("flip\n"));
     outcome.expect_code(0);
     assert!(outcome.stderr.contains("Type `flip` to approve"), "{}", outcome.stderr);
+    // The step after the gate is shown as it will run: the run's own folder, not `{workdir}`.
+    let workdir = work(&test).canonicalize().expect("the work folder");
+    let set_line = outcome
+        .stderr
+        .lines()
+        .find(|l| l.contains("set ") && l.contains("app.env"))
+        .expect("the plan's set line");
+    assert!(set_line.contains(&format!("{}/app.env", workdir.display())), "{set_line}");
+    assert!(!outcome.stderr.contains("{workdir}"), "{}", outcome.stderr);
     assert!(work(&test).join("flipped").exists());
     assert_eq!(std::fs::read_to_string(work(&test).join("app.env")).expect("the flip"), "URL=new\n");
     assert!(

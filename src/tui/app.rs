@@ -104,9 +104,66 @@ impl Row {
 
 /// A question on screen, with where its answer goes.
 pub(crate) enum Dialog {
-    Gate { ask: GateAsk, typed: String, wrong: bool },
+    Gate(GateDialog),
     Failed(FailAsk),
     Resume(ResumeAsk),
+}
+
+/// A gate on screen: the change it lets happen, how far that is scrolled, and whether all of
+/// it has been in view. A change is approved only once the operator has seen all of it.
+pub(crate) struct GateDialog {
+    pub(crate) ask: GateAsk,
+    pub(crate) typed: String,
+    /// Why the last attempt to approve did nothing.
+    pub(crate) refused: Option<Refused>,
+    /// Rows scrolled down from the top of the change.
+    pub(crate) scroll: usize,
+    /// Every row of the change has been on screen.
+    pub(crate) seen: bool,
+    /// The change's size and the room for it, as the last frame drew them.
+    pub(crate) view: View,
+}
+
+/// Rows of a scrolled text, and how many of them fit on screen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct View {
+    pub(crate) rows: usize,
+    pub(crate) page: usize,
+}
+
+impl View {
+    /// The furthest a text can scroll down: its last row at the bottom.
+    pub(crate) fn last_scroll(self) -> usize {
+        self.rows.saturating_sub(self.page)
+    }
+}
+
+/// Why pressing approve did nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The word typed is not the gate's word.
+    NotTheWord,
+    /// Part of the change has not been on screen yet.
+    NotSeen,
+}
+
+impl GateDialog {
+    fn scroll_to(&mut self, scroll: usize) {
+        self.scroll = scroll.min(self.view.last_scroll());
+        // A frame has drawn the change, and its last row is now in view.
+        if self.view.page > 0 && self.scroll >= self.view.last_scroll() {
+            self.seen = true;
+            if self.refused == Some(Refused::NotSeen) {
+                self.refused = None;
+            }
+        }
+    }
+
+    /// What a frame showed: the change seen to its end is seen for good.
+    pub(crate) fn drawn(&mut self, view: View) {
+        self.view = view;
+        self.scroll_to(self.scroll);
+    }
 }
 
 /// What the loop must do after a key.
@@ -198,11 +255,14 @@ impl App {
                 self.selected = None;
                 self.stopping = false;
                 self.asked_at = Some(std::time::Instant::now());
-                self.dialog = Some(Dialog::Gate {
+                self.dialog = Some(Dialog::Gate(GateDialog {
                     ask,
                     typed: String::new(),
-                    wrong: false,
-                });
+                    refused: None,
+                    scroll: 0,
+                    seen: false,
+                    view: View::default(),
+                }));
             }
             Msg::Failed(ask) => {
                 self.stopping = false;
@@ -525,41 +585,11 @@ impl App {
     /// A key while a question is on screen. The dialog is put back unless the key answered it.
     fn answer(&mut self, dialog: Dialog, key: KeyEvent, ctrl_c: bool) -> Effect {
         match dialog {
-            Dialog::Gate { ask, mut typed, wrong } => {
-                let decision = |answer, how: String| GateDecision {
-                    answer,
-                    by: self.user.clone(),
-                    how,
-                };
-                let reply = match (&ask.confirm, key.code) {
-                    (_, _) if ctrl_c => Some(decision(Answer::Deny, "denied with Ctrl-C in the terminal UI".into())),
-                    (None, KeyCode::Char('y')) => Some(decision(Answer::Approve, "pressed y in the terminal UI".into())),
-                    (None, KeyCode::Char('n')) => Some(decision(Answer::Deny, "pressed n in the terminal UI".into())),
-                    (Some(_), KeyCode::Esc) => Some(decision(Answer::Deny, "pressed Esc in the terminal UI".into())),
-                    (Some(word), KeyCode::Enter) if typed == *word => {
-                        Some(decision(Answer::Approve, format!("typed `{word}` in the terminal UI")))
-                    }
-                    (Some(_), KeyCode::Enter) => {
-                        self.dialog = Some(Dialog::Gate { ask, typed, wrong: true });
-                        return Effect::None;
-                    }
-                    (Some(_), KeyCode::Backspace) => {
-                        typed.pop();
-                        self.dialog = Some(Dialog::Gate { ask, typed, wrong: false });
-                        return Effect::None;
-                    }
-                    (Some(_), KeyCode::Char(c)) if typed.len() < 64 => {
-                        typed.push(c);
-                        self.dialog = Some(Dialog::Gate { ask, typed, wrong: false });
-                        return Effect::None;
-                    }
-                    _ => None,
-                };
-                match reply {
-                    Some(decision) => {
-                        let _ = ask.reply.send(decision);
-                    }
-                    None => self.dialog = Some(Dialog::Gate { ask, typed, wrong }),
+            Dialog::Gate(mut gate) => {
+                if let Some(decision) = self.gate_key(&mut gate, key, ctrl_c) {
+                    let _ = gate.ask.reply.send(decision);
+                } else {
+                    self.dialog = Some(Dialog::Gate(gate));
                 }
             }
             Dialog::Failed(ask) => {
@@ -597,6 +627,64 @@ impl App {
             }
         }
         Effect::None
+    }
+
+    /// A key at a gate: an answer, or a scroll, a letter of the word, or a refusal to approve
+    /// what has not been seen. Esc, `n` and Ctrl-C deny any gate.
+    fn gate_key(&self, gate: &mut GateDialog, key: KeyEvent, ctrl_c: bool) -> Option<GateDecision> {
+        let decision = |answer, how: &str| GateDecision {
+            answer,
+            by: self.user.clone(),
+            how: format!("{how} in the terminal UI"),
+        };
+        let page = gate.view.page.max(1);
+        let scroll = match key.code {
+            KeyCode::Down => Some(gate.scroll + 1),
+            KeyCode::Up => Some(gate.scroll.saturating_sub(1)),
+            KeyCode::PageDown => Some(gate.scroll + page),
+            KeyCode::PageUp => Some(gate.scroll.saturating_sub(page)),
+            KeyCode::End => Some(usize::MAX),
+            KeyCode::Home => Some(0),
+            _ => None,
+        };
+        if let Some(scroll) = scroll.filter(|_| !ctrl_c) {
+            gate.scroll_to(scroll);
+            return None;
+        }
+        let approve = match (&gate.ask.confirm, key.code) {
+            _ if ctrl_c => return Some(decision(Answer::Deny, "denied with Ctrl-C")),
+            (_, KeyCode::Esc) => return Some(decision(Answer::Deny, "pressed Esc")),
+            (None, KeyCode::Char('n')) => return Some(decision(Answer::Deny, "pressed n")),
+            (None, KeyCode::Char('y')) => decision(Answer::Approve, "pressed y"),
+            (Some(word), KeyCode::Enter) if gate.typed == *word => decision(Answer::Approve, &format!("typed `{word}`")),
+            (Some(_), KeyCode::Enter) => {
+                gate.refused = Some(Refused::NotTheWord);
+                return None;
+            }
+            (Some(_), KeyCode::Backspace) => {
+                gate.typed.pop();
+                gate.refused = None;
+                return None;
+            }
+            (Some(_), KeyCode::Char(c)) if gate.typed.len() < 64 => {
+                gate.typed.push(c);
+                gate.refused = None;
+                return None;
+            }
+            _ => return None,
+        };
+        if !gate.seen {
+            gate.refused = Some(Refused::NotSeen);
+            return None;
+        }
+        Some(approve)
+    }
+
+    /// What the last frame showed, for the questions that depend on it.
+    pub(crate) fn drawn(&mut self, drawn: super::draw::Drawn) {
+        if let (Some(Dialog::Gate(gate)), Some(view)) = (&mut self.dialog, drawn.gate) {
+            gate.drawn(view);
+        }
     }
 
     /// When the run should end: now, plus what is left of the running step and every pending

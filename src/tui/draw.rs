@@ -9,13 +9,20 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Wrap};
 
-use super::app::{App, Dialog, Kind, Row, Status, short};
+use super::app::{App, Dialog, GateDialog, Kind, Refused, Row, Status, View, short};
+use super::wrap::wrap;
 use crate::model::Mode;
 use crate::run::RunStatus;
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-pub(crate) fn draw(frame: &mut Frame, app: &App, now: SystemTime) {
+/// What a frame showed that the state needs to know: how much of a gate's change fit.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Drawn {
+    pub(crate) gate: Option<View>,
+}
+
+pub(crate) fn draw(frame: &mut Frame, app: &App, now: SystemTime) -> Drawn {
     let [header, gauge, times, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -33,13 +40,16 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, now: SystemTime) {
     draw_steps(frame, app, list, now);
     draw_pane(frame, app, pane);
     draw_status(frame, app, status, now);
-    draw_footer(frame, app, footer);
+    let mut drawn = Drawn::default();
     match &app.dialog {
-        Some(Dialog::Gate { ask, typed, wrong }) => draw_gate(frame, body, ask, typed, *wrong),
+        Some(Dialog::Gate(gate)) => drawn.gate = Some(draw_gate(frame, body, gate)),
         Some(Dialog::Failed(ask)) => draw_failed(frame, body, &ask.step, &ask.error),
         Some(Dialog::Resume(ask)) => draw_resume(frame, body, &ask.description, ask.resumable),
         None => {}
     }
+    // After the dialog: which keys the footer offers depends on what fit in it.
+    draw_footer(frame, app, footer, drawn);
+    drawn
 }
 
 fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
@@ -289,10 +299,14 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
     frame.render_widget(line, area);
 }
 
-fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
+fn draw_footer(frame: &mut Frame, app: &App, area: Rect, drawn: Drawn) {
     let keys: &[(&str, &str)] = match &app.dialog {
-        Some(Dialog::Gate { ask, .. }) if ask.confirm.is_some() => &[("type the word, Enter", "approve"), ("Esc", "deny")],
-        Some(Dialog::Gate { .. }) => &[("y", "approve"), ("n", "deny")],
+        Some(Dialog::Gate(gate)) => match (gate.ask.confirm.is_some(), drawn.gate.is_some_and(|v| v.rows > v.page)) {
+            (true, true) => &[("type the word, Enter", "approve"), ("Esc", "deny"), ("↑↓", "scroll")],
+            (true, false) => &[("type the word, Enter", "approve"), ("Esc", "deny")],
+            (false, true) => &[("y", "approve"), ("n Esc", "deny"), ("↑↓", "scroll")],
+            (false, false) => &[("y", "approve"), ("n Esc", "deny")],
+        },
         Some(Dialog::Failed(_)) => &[("r", "retry"), ("s", "skip"), ("u", "undo"), ("a", "abort")],
         Some(Dialog::Resume(ask)) if ask.resumable => &[("r", "resume"), ("n", "new run")],
         Some(Dialog::Resume(_)) => &[("n", "new run"), ("q", "quit")],
@@ -314,8 +328,8 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 /// A box in the middle of `area`, cleared, with a title.
-fn popup(frame: &mut Frame, area: Rect, title: &str, style: Style, height: u16) -> Rect {
-    let width = area.width.saturating_sub(4).min(78);
+fn popup(frame: &mut Frame, area: Rect, title: &str, style: Style, height: u16, width: u16) -> Rect {
+    let width = width.min(area.width);
     let height = height.min(area.height);
     let x = area.x + (area.width - width) / 2;
     let y = area.y + (area.height - height) / 2;
@@ -329,58 +343,114 @@ fn popup(frame: &mut Frame, area: Rect, title: &str, style: Style, height: u16) 
     inner
 }
 
-fn draw_gate(frame: &mut Frame, area: Rect, ask: &super::bridge::GateAsk, typed: &str, wrong: bool) {
+/// The gate's question, the change it lets happen (every line, wrapped to the width, scrolled
+/// when taller than the screen), and the prompt, which nothing can push out of view.
+fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
+    let ask = &gate.ask;
+    let width = area.width.saturating_sub(2) as usize;
+    let question = wrap(&[(&ask.question, Style::new().bold())], width);
+    let heading = if ask.plan.trim().is_empty() {
+        "If you approve, the run goes on; no step comes after this gate."
+    } else {
+        "If you approve, the next step will:"
+    };
+    let mut change: Vec<Line> = Vec::new();
     // The plan is indented for `runbook plan`; the dialog has its own margin.
-    let plan: Vec<&str> = ask.plan.lines().map(|line| line.strip_prefix("      ").unwrap_or(line)).collect();
-    // Question, blank, heading, the plan, blank, the prompt and a line for a wrong word.
-    let height = (plan.len() as u16).saturating_add(9);
-    let inner = popup(frame, area, "GATE", Style::new().yellow().bold(), height);
-    // The prompt has its own rows at the bottom, so a long plan can never push it away.
-    let [top, bottom] = Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(inner);
-    let mut lines = vec![Line::styled(ask.question.clone(), Style::new().bold()), Line::default()];
-    lines.push(Line::from("If you approve, the next step will:").dark_gray());
-    let room = (top.height as usize).saturating_sub(4);
-    for line in plan.iter().take(room) {
+    for line in ask.plan.lines().map(|line| line.strip_prefix("      ").unwrap_or(line)) {
         let style = match line.chars().next() {
             Some('+') if !line.starts_with("+++") => Style::new().green(),
             Some('-') if !line.starts_with("---") => Style::new().red(),
             _ => Style::new(),
         };
-        lines.push(Line::styled(super::app::printable(line), style));
+        change.extend(wrap(&[(&super::app::printable(line), style)], width));
     }
-    if plan.len() > room {
-        lines.push(Line::from(format!("… {} more lines (see `runbook plan`)", plan.len() - room)).dark_gray());
+    let prompt = match &ask.confirm {
+        Some(word) => wrap(
+            &[
+                ("Type ", Style::new()),
+                (word, Style::new().bold()),
+                (" and press Enter to approve, Esc to deny: ", Style::new()),
+                (&format!("{}▏", gate.typed), Style::new().bold().underlined()),
+            ],
+            width,
+        ),
+        None => wrap(
+            &[
+                (" y ", Style::new().black().on_green().bold()),
+                (" approve    ", Style::new()),
+                (" n ", Style::new().black().on_red().bold()),
+                (" deny: the run stops here", Style::new()),
+            ],
+            width,
+        ),
+    };
+    // The rows around the change: the question, the heading, a row for where the change is
+    // scrolled to, the prompt, and why approving did nothing.
+    let refused_text = |view: View| match (gate.refused, &ask.confirm) {
+        (Some(Refused::NotTheWord), Some(word)) => Some(format!("That is not `{word}`: nothing was approved.")),
+        (Some(Refused::NotSeen), _) if view.page == 0 => Some(
+            "The screen is too small to show the change: make it larger, or answer with `runbook run --no-tui`. Nothing was approved."
+                .to_string(),
+        ),
+        (Some(Refused::NotSeen), _) => Some(format!(
+            "Read the whole change before approving: {} more lines below (↓, PgDn or End). Nothing was approved.",
+            view.rows.saturating_sub(gate.scroll + view.page)
+        )),
+        _ => None,
+    };
+    let around = |view: View| {
+        let refused = refused_text(view).map_or(0, |text| wrap(&[(&text, Style::new())], width).len());
+        question.len() + 1 + 1 + prompt.len() + refused
+    };
+    let inner_height = area.height.saturating_sub(2) as usize;
+    let fits = |view: View| change.len().min(inner_height.saturating_sub(around(view)));
+    let first = View {
+        rows: change.len(),
+        page: fits(View {
+            rows: change.len(),
+            page: 1,
+        }),
+    };
+    let view = View {
+        rows: change.len(),
+        page: fits(first),
+    };
+    let page = view.page;
+    let height = (around(view) + page + 2) as u16;
+    let inner = popup(frame, area, "GATE", Style::new().yellow().bold(), height, area.width);
+
+    let scroll = gate.scroll.min(view.last_scroll());
+    let below = change.len().saturating_sub(scroll + page);
+    let mut lines = question;
+    lines.push(Line::from(heading).dark_gray());
+    lines.extend(change.into_iter().skip(scroll).take(page));
+    let position = match (scroll, below) {
+        (0, 0) => String::new(),
+        (0, below) => format!("↓ {below} more lines below (↓, PgDn, End)"),
+        (above, 0) => format!("↑ {above} lines above · this is the end of the change"),
+        (above, below) => format!("↑ {above} lines above · ↓ {below} more lines below (↓, PgDn, End)"),
+    };
+    lines.extend(wrap(&[(&position, Style::new().yellow())], width).into_iter().take(1));
+    lines.extend(prompt);
+    if let Some(text) = refused_text(view) {
+        lines.extend(wrap(&[(&text, Style::new().red().bold())], width));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top);
-    let mut prompt = vec![Line::default()];
-    match &ask.confirm {
-        Some(word) => {
-            prompt.push(Line::from(vec![
-                Span::raw("Type "),
-                Span::styled(word.clone(), Style::new().bold()),
-                Span::raw(" and press Enter to approve, Esc to deny: "),
-                Span::styled(format!("{typed}▏"), Style::new().bold().underlined()),
-            ]));
-            if wrong {
-                prompt.push(Line::styled(
-                    format!("That is not `{word}`: nothing was approved."),
-                    Style::new().red().bold(),
-                ));
-            }
-        }
-        None => prompt.push(Line::from(vec![
-            Span::styled(" y ", Style::new().black().on_green().bold()),
-            Span::raw(" approve    "),
-            Span::styled(" n ", Style::new().black().on_red().bold()),
-            Span::raw(" deny: the run stops here"),
-        ])),
-    }
-    frame.render_widget(Paragraph::new(prompt), bottom);
+    // On a screen too short for all of it, the prompt and the refusal stay: the top goes.
+    let skip = lines.len().saturating_sub(inner.height as usize);
+    frame.render_widget(Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()), inner);
+    view
 }
 
 fn draw_failed(frame: &mut Frame, area: Rect, step: &str, error: &str) {
     let error_lines = error.chars().count() / 70 + 1;
-    let inner = popup(frame, area, "STEP FAILED", Style::new().red().bold(), 9 + error_lines as u16);
+    let inner = popup(
+        frame,
+        area,
+        "STEP FAILED",
+        Style::new().red().bold(),
+        9 + error_lines as u16,
+        area.width.saturating_sub(4).min(78),
+    );
     let options = [
         ("r", "retry the step from its start"),
         ("s", "skip it and go on with the next step"),
@@ -414,7 +484,14 @@ fn draw_resume(frame: &mut Frame, area: Rect, description: &str, resumable: bool
     let width = area.width.saturating_sub(6).clamp(1, 76) as usize;
     let description_lines = (description.chars().count() / width + 1) as u16;
     let height = description_lines + 6 + u16::from(resumable);
-    let inner = popup(frame, area, "UNFINISHED RUN", Style::new().yellow().bold(), height);
+    let inner = popup(
+        frame,
+        area,
+        "UNFINISHED RUN",
+        Style::new().yellow().bold(),
+        height,
+        area.width.saturating_sub(4).min(78),
+    );
     let key = |key: &str, style: Style, what: &str| {
         Line::from(vec![Span::styled(format!(" {key} "), style.bold()), Span::raw(format!(" {what}"))])
     };

@@ -10,6 +10,7 @@
 pub(crate) mod app;
 pub(crate) mod bridge;
 pub(crate) mod draw;
+mod wrap;
 
 use std::io;
 
@@ -185,7 +186,9 @@ pub(crate) fn event_loop<B: Backend>(
         }
         if Instant::now() >= next_frame {
             app.tick += 1;
-            terminal.draw(|frame| draw::draw(frame, app, SystemTime::now()))?;
+            let mut drawn = draw::Drawn::default();
+            terminal.draw(|frame| drawn = draw::draw(frame, app, SystemTime::now()))?;
+            app.drawn(drawn);
             next_frame = Instant::now() + FRAME;
         }
     }

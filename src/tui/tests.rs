@@ -145,9 +145,13 @@ fn restoring(typical: &Typical) -> App {
     app
 }
 
-fn frame(app: &App, width: u16, height: u16, seconds: u64) -> String {
+/// One frame at `width`×`height`, `seconds` into the run; what it showed goes back to the app,
+/// as the real loop does.
+fn frame(app: &mut App, width: u16, height: u16, seconds: u64) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| super::draw::draw(f, app, at(seconds))).unwrap();
+    let mut drawn = super::draw::Drawn::default();
+    terminal.draw(|f| drawn = super::draw::draw(f, app, at(seconds))).unwrap();
+    app.drawn(drawn);
     terminal.backend().to_string()
 }
 
@@ -166,7 +170,7 @@ fn gate(app: &mut App, confirm: Option<&str>) -> Receiver<GateDecision> {
         question: "Point production at the restored database?".into(),
         confirm: confirm.map(String::from),
         plan: concat!(
-            "      set    /etc/orders/app.env DATABASE_URL = sqlite://{workdir}/orders.db (env file)\n",
+            "      set    /etc/orders/app.env DATABASE_URL = sqlite:///var/lib/runbook/work/orders.db (env file)\n",
             "\n",
             "--- /etc/orders/app.env\n",
             "+++ /etc/orders/app.env\n",
@@ -194,14 +198,14 @@ fn at_the_gate() -> App {
 
 #[test]
 fn start() {
-    let app = app(&Typical::default());
-    insta::assert_snapshot!(frame(&app, 100, 30, 0));
+    let mut app = app(&Typical::default());
+    insta::assert_snapshot!(frame(&mut app, 100, 30, 0));
 }
 
 #[test]
 fn running_with_output() {
-    let app = restoring(&history());
-    insta::assert_snapshot!(frame(&app, 100, 30, 300));
+    let mut app = restoring(&history());
+    insta::assert_snapshot!(frame(&mut app, 100, 30, 300));
 }
 
 #[test]
@@ -211,7 +215,7 @@ fn gate_dialog() {
     for c in "fl".chars() {
         app.update(key(KeyCode::Char(c)));
     }
-    insta::assert_snapshot!(frame(&app, 100, 30, 310));
+    insta::assert_snapshot!(frame(&mut app, 100, 30, 310));
 }
 
 #[test]
@@ -236,7 +240,7 @@ fn failed_step_with_its_choices() {
         error: error.into(),
         reply,
     }));
-    insta::assert_snapshot!(frame(&app, 100, 30, 5));
+    insta::assert_snapshot!(frame(&mut app, 100, 30, 5));
 }
 
 #[test]
@@ -266,14 +270,14 @@ fn finished() {
         at: String::new(),
     }));
     app.update(Msg::Finished(Ok(RunStatus::Passed)));
-    insta::assert_snapshot!(frame(&app, 100, 30, 400));
+    insta::assert_snapshot!(frame(&mut app, 100, 30, 400));
 }
 
 #[test]
 fn narrow_terminal() {
     let mut app = restoring(&history());
     let _answer = gate(&mut app, None);
-    insta::assert_snapshot!(frame(&app, 80, 24, 300));
+    insta::assert_snapshot!(frame(&mut app, 80, 24, 300));
 }
 
 #[test]
@@ -285,7 +289,7 @@ fn a_gate_is_approved_only_by_its_word_and_enter() {
     }
     app.update(key(KeyCode::Enter));
     assert!(answer.try_recv().is_err(), "a wrong word must not answer the gate");
-    assert!(frame(&app, 100, 30, 310).contains("That is not `flip`"));
+    assert!(frame(&mut app, 100, 30, 310).contains("That is not `flip`"));
     for _ in 0..4 {
         app.update(key(KeyCode::Backspace));
     }
@@ -301,7 +305,13 @@ fn a_gate_is_approved_only_by_its_word_and_enter() {
 
 #[test]
 fn a_gate_is_denied_with_n_esc_or_ctrl_c() {
-    for (confirm, deny) in [(None, key(KeyCode::Char('n'))), (Some("flip"), key(KeyCode::Esc)), (None, ctrl_c())] {
+    for (confirm, deny) in [
+        (None, key(KeyCode::Char('n'))),
+        (None, key(KeyCode::Esc)),
+        (Some("flip"), key(KeyCode::Esc)),
+        (None, ctrl_c()),
+        (Some("flip"), ctrl_c()),
+    ] {
         let mut app = at_the_gate();
         let answer = gate(&mut app, confirm);
         // Keys that mean nothing here are ignored, not taken as an answer.
@@ -316,7 +326,7 @@ fn a_gate_is_denied_with_n_esc_or_ctrl_c() {
 fn ctrl_c_stops_the_running_step_then_the_operator_chooses() {
     let mut app = restoring(&history());
     assert_eq!(app.update(ctrl_c()), Effect::Interrupt);
-    assert!(frame(&app, 100, 30, 300).contains("Stopping the step"));
+    assert!(frame(&mut app, 100, 30, 300).contains("Stopping the step"));
     let (reply, choice) = channel();
     app.update(Msg::Failed(FailAsk {
         step: "restore".into(),
@@ -339,7 +349,7 @@ fn quitting_is_only_possible_once_the_run_is_over() {
     app.update(Msg::Finished(Err(std::sync::Arc::new(crate::run::Error::Record(
         "cannot write the journal /srv/j: no space left on device".into(),
     )))));
-    assert!(frame(&app, 100, 30, 300).contains("the run could not go on: cannot write the journal /srv/j: no space left on device"));
+    assert!(frame(&mut app, 100, 30, 300).contains("the run could not go on: cannot write the journal /srv/j: no space left on device"));
     assert_eq!(app.update(key(KeyCode::Char('q'))), Effect::Quit);
 }
 
@@ -422,7 +432,7 @@ fn why_the_last_run_cannot_be_resumed_stays_on_screen_until_answered() {
         reply,
     }));
     for (width, height) in [(80, 24), (120, 35)] {
-        insta::assert_snapshot!(format!("cannot_resume_{width}x{height}"), frame(&app, width, height, 0));
+        insta::assert_snapshot!(format!("cannot_resume_{width}x{height}"), frame(&mut app, width, height, 0));
     }
     // There is nothing to resume: `r` does nothing, and the question stays.
     assert_eq!(app.update(key(KeyCode::Char('r'))), Effect::None);
@@ -445,10 +455,112 @@ fn a_long_plan_never_hides_the_prompt() {
         reply,
     }));
     app.update(key(KeyCode::Enter));
-    let screen = frame(&app, 80, 24, 310);
+    let screen = frame(&mut app, 80, 24, 310);
     assert!(screen.contains("Type flip and press Enter"), "{screen}");
     assert!(screen.contains("That is not `flip`"), "{screen}");
-    assert!(screen.contains("more lines (see `runbook plan`)"), "{screen}");
+    assert!(screen.contains("↓ 68 more lines below"), "{screen}");
+}
+
+/// A gate before a change to a file deep in a long path, with a 40-line diff.
+fn gate_with_a_long_change(app: &mut App, confirm: Option<&str>) -> Receiver<GateDecision> {
+    let (reply, answer) = channel();
+    let file = "/srv/orders/deploy/releases/2026-11-21T03-12-00Z/config/environments/production/app.env";
+    let mut plan =
+        format!("      set    {file} DATABASE_URL = sqlite:///var/lib/runbook/20261121T031200Z-04242/work/orders.db (env file)\n\n");
+    plan.push_str(&format!("--- {file}\n+++ {file}\n@@ -1,40 +1,40 @@\n"));
+    plan.push_str("-DATABASE_URL=sqlite:///srv/orders/orders.db\n");
+    plan.push_str("+DATABASE_URL=sqlite:///var/lib/runbook/20261121T031200Z-04242/work/orders.db\n");
+    for n in 1..=38 {
+        plan.push_str(&format!(" SETTING_{n:02}=unchanged\n"));
+    }
+    plan.push_str(" LAST_LINE_OF_THE_CHANGE=yes\n");
+    app.update(Msg::Gate(GateAsk {
+        id: "before_flip".into(),
+        question: "Point production at the restored database?".into(),
+        confirm: confirm.map(String::from),
+        plan,
+        reply,
+    }));
+    answer
+}
+
+#[test]
+fn a_gate_shows_the_whole_change_at_every_size() {
+    for (width, height) in [(200, 40), (120, 35), (80, 24), (60, 20)] {
+        let mut app = at_the_gate();
+        let _answer = gate_with_a_long_change(&mut app, Some("flip"));
+        let first = frame(&mut app, width, height, 310);
+        insta::assert_snapshot!(format!("gate_long_change_{width}x{height}"), first);
+        // Nothing is cut: the file's whole name and the new value are on screen, wrapped.
+        let text: String = first.lines().map(|l| l.trim_matches('"')).collect::<Vec<_>>().join("");
+        let squeezed: String = text.chars().filter(|c| !"│┌┐└┘─ ".contains(*c)).collect();
+        assert!(squeezed.contains("production/app.env"), "{first}");
+        assert!(squeezed.contains("20261121T031200Z-04242/work/orders.db"), "{first}");
+        assert!(first.contains("more lines below"), "{first}");
+        app.update(key(KeyCode::End));
+        insta::assert_snapshot!(
+            format!("gate_long_change_{width}x{height}_end"),
+            frame(&mut app, width, height, 311)
+        );
+    }
+}
+
+#[test]
+fn a_change_cannot_be_approved_before_all_of_it_was_on_screen() {
+    let mut app = at_the_gate();
+    let answer = gate_with_a_long_change(&mut app, Some("flip"));
+    frame(&mut app, 80, 24, 310);
+    for c in "flip".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    app.update(key(KeyCode::Enter));
+    assert!(answer.try_recv().is_err(), "approved a change whose end was never shown");
+    let screen = frame(&mut app, 80, 24, 310);
+    assert!(screen.contains("Read the whole change before approving"), "{screen}");
+    assert!(!screen.contains("LAST_LINE_OF_THE_CHANGE"), "{screen}");
+    // Paging down to the end shows the last line; the typed word is kept.
+    for _ in 0..10 {
+        app.update(key(KeyCode::PageDown));
+        frame(&mut app, 80, 24, 311);
+    }
+    let screen = frame(&mut app, 80, 24, 311);
+    assert!(screen.contains("LAST_LINE_OF_THE_CHANGE"), "{screen}");
+    assert!(
+        !screen.contains("Read the whole change"),
+        "the refusal outlived its reason: {screen}"
+    );
+    app.update(key(KeyCode::Enter));
+    assert_eq!(answer.try_recv().expect("approved once seen").answer, Answer::Approve);
+}
+
+#[test]
+fn a_yes_or_no_gate_also_waits_until_the_change_was_seen() {
+    let mut app = at_the_gate();
+    let answer = gate_with_a_long_change(&mut app, None);
+    frame(&mut app, 60, 20, 310);
+    app.update(key(KeyCode::Char('y')));
+    assert!(answer.try_recv().is_err());
+    // Seen once is seen: scrolling back up does not take it back.
+    app.update(key(KeyCode::End));
+    app.update(key(KeyCode::Home));
+    app.update(key(KeyCode::Char('y')));
+    assert_eq!(answer.try_recv().expect("approved").answer, Answer::Approve);
+}
+
+#[test]
+fn a_change_that_never_fits_says_so_and_is_never_approved() {
+    let mut app = at_the_gate();
+    let answer = gate_with_a_long_change(&mut app, None);
+    let mut terminal = Terminal::new(TestBackend::new(60, 9)).unwrap();
+    let mut drawn = super::draw::Drawn::default();
+    terminal.draw(|f| drawn = super::draw::draw(f, &app, at(310))).unwrap();
+    app.drawn(drawn);
+    app.update(key(KeyCode::End));
+    app.update(key(KeyCode::Char('y')));
+    assert!(answer.try_recv().is_err(), "approved on a screen with no room for the change");
+    terminal.draw(|f| drawn = super::draw::draw(f, &app, at(310))).unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("larger, or answer with `runbook run --no-tui`"), "{screen}");
 }
 
 #[test]
@@ -456,7 +568,7 @@ fn tiny_terminals_draw_without_panicking() {
     let mut app = restoring(&history());
     let _answer = gate(&mut app, Some("flip"));
     for (width, height) in [(1, 1), (10, 5), (20, 8), (40, 12), (200, 3)] {
-        frame(&app, width, height, 300);
+        frame(&mut app, width, height, 300);
     }
 }
 
@@ -469,7 +581,7 @@ fn scrolling_stops_at_the_oldest_line_kept() {
     assert_eq!(app.scroll, 41);
     app.update(key(KeyCode::PageDown));
     assert_eq!(app.scroll, 31);
-    assert!(frame(&app, 100, 30, 300).contains("$ pg_restore --jobs 4"));
+    assert!(frame(&mut app, 100, 30, 300).contains("$ pg_restore --jobs 4"));
 }
 
 #[test]
@@ -500,7 +612,7 @@ fn a_run_with_skipped_steps_ends_as_finished_with_them_named_never_passed() {
         summary.starts_with("FINISHED with 2 steps skipped: apart, restore (in 12.0s, within the RTO"),
         "{summary}"
     );
-    let screen = frame(&app, 120, 30, 20);
+    let screen = frame(&mut app, 120, 30, 20);
     assert!(screen.contains("FINISHED with 2 steps skipped: apart, restore"), "{screen}");
     assert!(!screen.contains("PASSED"), "{screen}");
 }

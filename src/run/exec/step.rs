@@ -66,7 +66,11 @@ impl<'m> Runner<'m> {
     /// The step as `plan` shows it, then the diff of each flip as it would apply right now,
     /// so the person at a gate sees the exact change they are approving.
     pub(super) fn step_preview(&self, step: &Step) -> String {
-        let mut text = crate::plan::step_plan(self.model, step);
+        let known = crate::plan::Known {
+            workdir: self.values.workdir.to_str(),
+            run_id: Some(&self.values.run_id),
+        };
+        let mut text = crate::plan::step_plan(self.model, known, step);
         for action in &step.actions {
             let preview = match &action.kind {
                 ActionKind::Set { file, format, key, value } => self.values.expr(file).and_then(|path| {

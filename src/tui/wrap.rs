@@ -1,0 +1,126 @@
+//! Lines cut to the screen's width without losing a character: prose breaks between words,
+//! a word or a path longer than the line breaks where the line ends, and each piece keeps its
+//! colour. The screen counts the rows it needs from this, so a dialog knows what is in view.
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthChar;
+
+/// `spans` as rows of at most `width` columns. An empty input is one empty row.
+pub(crate) fn wrap(spans: &[(&str, Style)], width: usize) -> Vec<Line<'static>> {
+    let width = width.max(1);
+    let mut rows: Vec<Vec<(String, Style)>> = vec![Vec::new()];
+    let mut used = 0;
+    for (text, style) in spans {
+        for word in words(text) {
+            let word_width: usize = word.chars().map(char_width).sum();
+            let trimmed_width: usize = word.trim_end_matches(' ').chars().map(char_width).sum();
+            // A word that fits on a fresh row moves there whole; its trailing space may hang.
+            if used > 0 && used + trimmed_width > width && trimmed_width <= width {
+                rows.push(Vec::new());
+                used = 0;
+            }
+            if used + word_width <= width || trimmed_width <= width.saturating_sub(used) {
+                push(&mut rows, word, *style);
+                used += word_width;
+                continue;
+            }
+            // Longer than a row: cut where each row ends.
+            for c in word.chars() {
+                let w = char_width(c);
+                if used + w > width && used > 0 {
+                    rows.push(Vec::new());
+                    used = 0;
+                }
+                push(&mut rows, &c.to_string(), *style);
+                used += w;
+            }
+        }
+    }
+    rows.into_iter()
+        .map(|row| Line::from(row.into_iter().map(|(text, style)| Span::styled(text, style)).collect::<Vec<_>>()))
+        .collect()
+}
+
+/// Each word with the spaces that follow it, so joining them gives the text back.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end_of_word = rest.find(' ').unwrap_or(rest.len());
+        let end = rest[end_of_word..].find(|c| c != ' ').map_or(rest.len(), |n| end_of_word + n);
+        let (word, after) = rest.split_at(end);
+        rest = after;
+        Some(word)
+    })
+}
+
+fn push(rows: &mut [Vec<(String, Style)>], text: &str, style: Style) {
+    let row = rows.last_mut().expect("there is always a row");
+    match row.last_mut() {
+        Some((last, last_style)) if *last_style == style => last.push_str(text),
+        _ => row.push((text.to_string(), style)),
+    }
+}
+
+fn char_width(c: char) -> usize {
+    c.width().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(text: &str, width: usize) -> Vec<String> {
+        wrap(&[(text, Style::new())], width)
+            .iter()
+            .map(|line| line.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn prose_breaks_between_words() {
+        assert_eq!(
+            plain("Point production at the database?", 16),
+            ["Point production ", "at the database?"]
+        );
+    }
+
+    #[test]
+    fn a_path_longer_than_the_row_breaks_where_the_row_ends_and_loses_nothing() {
+        let path = "+DATABASE_URL=sqlite:///var/lib/runbook/work/orders.db";
+        let rows = plain(path, 20);
+        assert!(rows.iter().all(|r| r.chars().count() <= 20), "{rows:?}");
+        assert_eq!(rows.concat(), path);
+    }
+
+    #[test]
+    fn nothing_is_lost_at_any_width() {
+        let text = "set    /etc/orders/app.env DATABASE_URL = sqlite:///w/orders.db (env file)  é 表 x";
+        for width in 1..90 {
+            let rows = plain(text, width);
+            assert_eq!(rows.concat(), text, "at {width}");
+            let widest = rows
+                .iter()
+                .map(|r| r.trim_end().chars().map(char_width).sum::<usize>())
+                .max()
+                .unwrap();
+            assert!(widest <= width.max(2), "at {width}: {rows:?}");
+        }
+    }
+
+    #[test]
+    fn each_piece_keeps_its_style() {
+        let bold = Style::new().bold();
+        let rows = wrap(&[("Type ", Style::new()), ("flip", bold), (" and press Enter", Style::new())], 12);
+        assert_eq!(rows[0].spans[1].content, "flip");
+        assert_eq!(rows[0].spans[1].style, bold);
+    }
+
+    #[test]
+    fn an_empty_line_is_one_row() {
+        assert_eq!(plain("", 10), [""]);
+    }
+}
