@@ -196,38 +196,94 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         String::new()
     };
-    let mut block = Block::bordered().title(Line::from(vec![
+    let block = Block::bordered().title(Line::from(vec![
         Span::raw(" "),
         Span::styled(row.id.clone(), Style::new().bold()),
         Span::raw(format!(": {}{attempt} ", row.title)),
     ]));
-    if let Some(log) = &row.log {
-        block = block.title_bottom(Line::from(format!(" full output: {log} ")).dark_gray());
-    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let width = inner.width as usize;
 
-    let checks_height = (row.checks.len() as u16).min(inner.height / 3);
-    let [output, checks] = Layout::vertical([Constraint::Min(1), Constraint::Length(checks_height)]).areas(inner);
+    // The log's path is shown whole, wrapped if it must be: it is where every line is.
+    let log = row.log.as_ref().map_or_else(Vec::new, |log| {
+        wrap(
+            &[("full output: ", Style::new().dark_gray()), (log, Style::new().dark_gray())],
+            width,
+        )
+    });
+    // Each check wraps too: what it expected and what it saw are the point of it.
+    let mut check_lines: Vec<Line> = Vec::new();
+    for check in &row.checks {
+        let mark = match (check.passed, check.pending) {
+            (true, _) => ("✓ ", Style::new().green().bold()),
+            (false, true) => ("… ", Style::new().yellow().bold()),
+            (false, false) => ("✗ ", Style::new().red().bold()),
+        };
+        let detail = if check.detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", check.detail)
+        };
+        check_lines.extend(wrap(
+            &[mark, (&check.description, Style::new()), (&detail, Style::new().dark_gray())],
+            width,
+        ));
+    }
+    let checks_height = (check_lines.len() as u16).min(inner.height / 3);
+    // The newest checks are the last ones: a short pane shows those.
+    let check_lines: Vec<Line> = check_lines.split_off(check_lines.len() - checks_height as usize);
+    let log_height = (log.len() as u16).min(inner.height.saturating_sub(checks_height + 1));
+    let [output, checks, log_area] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(checks_height),
+        Constraint::Length(log_height),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(log), log_area);
+
+    // The newest lines that fit, each wrapped to the width, scrolled back by whole lines.
     let height = output.height as usize;
     let total = row.lines.len();
-    let scroll = app.scroll.min(total.saturating_sub(height));
+    let scroll = app.scroll.min(total.saturating_sub(1));
     let end = total - scroll;
-    let start = end.saturating_sub(height);
-    let mut lines: Vec<Line> = Vec::with_capacity(height);
-    if start == 0 && row.dropped > 0 && height > 1 {
-        lines.push(Line::from(format!("… {} earlier lines are in the log file", row.dropped)).dark_gray());
-    }
-    for (kind, text) in row.lines.range(start..end) {
+    let wrapped = |index: usize| {
+        let (kind, text) = &row.lines[index];
         let style = match kind {
             Kind::Stdout => Style::new(),
             Kind::Stderr => Style::new().yellow(),
             Kind::Note => Style::new().cyan(),
             Kind::Bad => Style::new().red().bold(),
         };
-        lines.push(Line::styled(text.as_str(), style));
+        wrap(&[(text, style)], width)
+    };
+    let mut rows: Vec<Line> = Vec::with_capacity(height);
+    let mut start = end;
+    while start > 0 && rows.len() < height {
+        start -= 1;
+        let mut line = wrapped(start);
+        line.append(&mut rows);
+        rows = line;
     }
-    lines.truncate(height);
+    if start == 0 && row.dropped > 0 {
+        let earlier = match &row.log {
+            Some(log) => format!("… {} earlier lines are in {log}", row.dropped),
+            None => format!("… {} earlier lines are in the step's log", row.dropped),
+        };
+        let mut note = wrap(&[(&earlier, Style::new().dark_gray())], width);
+        note.append(&mut rows);
+        rows = note;
+    }
+    // Scrolled to the oldest lines: the room below them shows the lines that follow.
+    for index in end..total {
+        if rows.len() >= height {
+            break;
+        }
+        rows.extend(wrapped(index));
+    }
+    // A wrapped line taller than the room shows its end, where the newest text is.
+    let skip = rows.len().saturating_sub(height);
+    let mut lines: Vec<Line> = rows.into_iter().skip(skip).collect();
     if lines.is_empty() {
         let waiting = match row.status {
             Status::Pending => "not started",
@@ -237,24 +293,7 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
     }
     frame.render_widget(Paragraph::new(lines), output);
 
-    let check_lines: Vec<Line> = row
-        .checks
-        .iter()
-        .map(|check| {
-            let mark = match (check.passed, check.pending) {
-                (true, _) => Span::styled("✓ ", Style::new().green().bold()),
-                (false, true) => Span::styled("… ", Style::new().yellow().bold()),
-                (false, false) => Span::styled("✗ ", Style::new().red().bold()),
-            };
-            let mut spans = vec![mark, Span::raw(check.description.clone())];
-            if !check.detail.is_empty() {
-                spans.push(Span::styled(format!(": {}", check.detail), Style::new().dark_gray()));
-            }
-            Line::from(spans)
-        })
-        .collect();
-    let skip = check_lines.len().saturating_sub(checks.height as usize);
-    frame.render_widget(Paragraph::new(check_lines.into_iter().skip(skip).collect::<Vec<_>>()), checks);
+    frame.render_widget(Paragraph::new(check_lines), checks);
 }
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {

@@ -564,6 +564,55 @@ fn a_change_that_never_fits_says_so_and_is_never_approved() {
 }
 
 #[test]
+fn long_output_lines_wrap_and_the_log_is_named_whole() {
+    let mut app = restoring(&history());
+    let long = format!("ERROR: relation {} does not exist at the end", "x".repeat(150));
+    app.update(run(Event::Output {
+        step: "restore".into(),
+        stream: Stream::Stderr,
+        line: long.clone(),
+    }));
+    let log = "/var/lib/runbook/state/20261121T031200Z-04242/logs/restore-with-a-long-name.log";
+    app.update(run(Event::CommandStarted {
+        step: "restore".into(),
+        argv: vec!["true".into()],
+        log: log.into(),
+    }));
+    for (width, height) in [(80, 24), (200, 40)] {
+        let screen = frame(&mut app, width, height, 300);
+        let squeezed: String = screen.chars().filter(|c| !"│┌┐└┘─\"\n ".contains(*c)).collect();
+        assert!(
+            squeezed.contains(&long.replace(' ', "")),
+            "the long line is cut at {width}: {screen}"
+        );
+        assert!(
+            squeezed.contains(&format!("fulloutput:{log}")),
+            "the log is cut at {width}: {screen}"
+        );
+    }
+}
+
+#[test]
+fn the_line_about_earlier_output_names_the_file_that_has_it() {
+    let mut app = restoring(&history());
+    for n in 0..super::app::KEPT_LINES {
+        app.update(run(Event::Output {
+            step: "restore".into(),
+            stream: Stream::Stdout,
+            line: format!("line {n}"),
+        }));
+    }
+    app.update(key(KeyCode::Home));
+    let screen = frame(&mut app, 120, 30, 300);
+    assert!(
+        screen.contains("… 41 earlier lines are in /var/lib/runbook/logs/restore.log"),
+        "{screen}"
+    );
+    // The oldest kept lines fill the pane from its top.
+    assert!(screen.contains("line 0 "), "{screen}");
+}
+
+#[test]
 fn tiny_terminals_draw_without_panicking() {
     let mut app = restoring(&history());
     let _answer = gate(&mut app, Some("flip"));
