@@ -173,6 +173,15 @@ fn write_params(out: &mut String, shown: Shown<'_>) {
     }
 }
 
+/// Actions as `plan` shows them, one per line at `indent`: what an undo block will do.
+pub(crate) fn actions_plan(model: &Model, known: Known<'_>, actions: &[Action], indent: &str) -> String {
+    let mut out = String::new();
+    for action in actions {
+        write_action(&mut out, Shown { model, known }, action, indent);
+    }
+    out
+}
+
 /// One step as `plan` shows it: for a gate's dialog, what approving will let happen.
 pub(crate) fn step_plan(model: &Model, known: Known<'_>, step: &Step) -> String {
     let mut out = String::new();

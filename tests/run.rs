@@ -291,3 +291,41 @@ fn an_incident_run_past_its_rto_says_the_run_took_not_the_drill() {
     assert!(outcome.stderr.contains(": the run took "), "{}", outcome.stderr);
     assert!(!outcome.stderr.contains("the drill took"), "{}", outcome.stderr);
 }
+
+#[test]
+fn after_a_failure_the_console_says_what_undo_would_do_before_asking() {
+    let runbook = r#"runbook "Undo list" {
+    rto 5m
+    rpo 1h
+    step flip "Flip" {
+        set "{workdir}/app.env" URL = "new"
+        undo {
+            run `touch undone`
+        }
+        timeout 1m
+    }
+    step broken "Broken" {
+        run `false`
+        timeout 1m
+    }
+}
+"#;
+    let (outcome, test) = run(Test::new().file("r.runbook", runbook), Some("u\n"));
+    outcome.expect_code(1);
+    let stderr = &outcome.stderr;
+    let listed = stderr.find("Undo would, in this order:").expect("the undo plan is listed");
+    let asked = stderr.find("[r]etry, [s]kip").expect("the question");
+    assert!(listed < asked, "{stderr}");
+    let workdir = work(&test).canonicalize().expect("work");
+    assert!(
+        stderr.contains("  flip: Flip\n    its undo block:\n      run    touch undone\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("    remove {}/app.env, which the change created", workdir.display())),
+        "{stderr}"
+    );
+    // And undo did what it said.
+    assert!(work(&test).join("undone").exists());
+    assert!(!work(&test).join("app.env").exists());
+}

@@ -182,12 +182,18 @@ fn ctrl_c_stops_the_whole_process_group_then_asks() {
     assert!(group_is_alive(group));
 
     screen.key("C-c");
-    screen.wait_for_question("retry the step from its start");
+    // Called what it is: the operator stopped it, it did not fail.
+    screen.wait_for_question("You stopped `wait` after");
+    screen.wait_for("run the step again from its start");
+    assert!(!screen.text().contains("STEP FAILED"), "{}", screen.text());
     // The shell and both sleeps, the one in the background included, are gone.
     assert!(!group_is_alive(group), "the step's process group outlived Ctrl-C");
 
     screen.key("a");
     screen.wait_for("ABORTED");
+    // `on failure` ran after the abort, and its message is shown as delivered.
+    screen.wait_for("✓ on failure");
+    screen.wait_for("notified log");
     screen.key("q");
     assert_eq!(screen.exit_code(), 3, "{}", screen.text());
     let journal = journal(&test);
@@ -250,7 +256,7 @@ fn a_flood_of_output_keeps_memory_bounded_and_keys_working() {
     assert!(peak < 100_000, "the screen used {peak} kB for a flood of {log_bytes} bytes");
 
     screen.key("C-c");
-    screen.wait_for_question("retry the step from its start");
+    screen.wait_for_question("run the step again from its start");
     assert!(!group_is_alive(group));
     screen.key("a");
     screen.wait_for("ABORTED");

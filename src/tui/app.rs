@@ -23,6 +23,8 @@ pub(crate) enum Status {
     Running,
     Passed,
     Failed,
+    /// The operator stopped it (Ctrl-C): it did not fail.
+    Stopped,
     Skipped,
     /// A gate waiting for an answer.
     Waiting,
@@ -48,11 +50,23 @@ pub(crate) struct CheckLine {
     pub(crate) detail: String,
 }
 
+/// What a row of the list stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RowKind {
+    Step,
+    Gate,
+    /// The `on failure` block, last: it runs only when the run fails or is aborted.
+    OnFailure,
+}
+
+/// The id the run gives the `on failure` block in its events.
+const ON_FAILURE: &str = "on_failure";
+
 /// One step or gate of the procedure, as the list and the main pane show it.
 pub(crate) struct Row {
     pub(crate) id: String,
     pub(crate) title: String,
-    pub(crate) gate: bool,
+    pub(crate) kind: RowKind,
     pub(crate) status: Status,
     pub(crate) attempt: u32,
     pub(crate) started: Option<SystemTime>,
@@ -67,11 +81,11 @@ pub(crate) struct Row {
 }
 
 impl Row {
-    fn new(id: &str, title: &str, gate: bool, usual: Option<Duration>) -> Row {
+    fn new(id: &str, title: &str, kind: RowKind, usual: Option<Duration>) -> Row {
         Row {
             id: id.to_string(),
             title: title.to_string(),
-            gate,
+            kind,
             status: Status::Pending,
             attempt: 0,
             started: None,
@@ -81,6 +95,13 @@ impl Row {
             dropped: 0,
             checks: Vec::new(),
             log: None,
+        }
+    }
+
+    /// The `on failure` block shows as running from its first action.
+    fn on_failure_started(&mut self) {
+        if self.kind == RowKind::OnFailure && self.status == Status::Pending {
+            self.status = Status::Running;
         }
     }
 
@@ -214,14 +235,17 @@ pub(crate) struct Finished {
 impl App {
     pub(crate) fn new(model: &Model, typical: &Typical, user: String) -> App {
         let usual = |id: &str| typical.steps.get(id).map(|ms| Duration::from_millis(*ms));
-        let rows = model
+        let mut rows: Vec<Row> = model
             .procedure
             .iter()
             .map(|node| match node {
-                Node::Step(step) => Row::new(&step.id, &step.title, false, usual(&step.id)),
-                Node::Gate(gate) => Row::new(&gate.id, &gate.question, true, None),
+                Node::Step(step) => Row::new(&step.id, &step.title, RowKind::Step, usual(&step.id)),
+                Node::Gate(gate) => Row::new(&gate.id, &gate.question, RowKind::Gate, None),
             })
             .collect();
+        if !model.on_failure.is_empty() {
+            rows.push(Row::new(ON_FAILURE, "What runs when the run fails", RowKind::OnFailure, None));
+        }
         App {
             title: model.title.clone(),
             mode: model.mode,
@@ -348,6 +372,7 @@ impl App {
                         row.push(Kind::Note, &format!("{} {line}", if index == 0 { "$" } else { " " }));
                     }
                     row.log = Some(log);
+                    row.on_failure_started();
                 }
             }
             Event::Output { step, stream, line } => {
@@ -394,8 +419,11 @@ impl App {
                     }
                 }
             }
-            Event::Notified { channel, ok, error, .. } => {
-                if let Some(row) = self.rows.iter_mut().rev().find(|r| r.status == Status::Running) {
+            Event::Notified {
+                step, channel, ok, error, ..
+            } => {
+                if let Some(row) = self.row_mut(&step) {
+                    row.on_failure_started();
                     match (ok, error) {
                         (true, _) => row.push(Kind::Note, &format!("notified {channel}")),
                         (false, error) => row.push(Kind::Bad, &format!("could not notify {channel}: {}", error.unwrap_or_default())),
@@ -428,7 +456,8 @@ impl App {
                 if let Some(row) = self.row_mut(&step) {
                     row.status = match status {
                         StepStatus::Passed => Status::Passed,
-                        StepStatus::Failed | StepStatus::Interrupted => Status::Failed,
+                        StepStatus::Failed => Status::Failed,
+                        StepStatus::Interrupted => Status::Stopped,
                         StepStatus::Skipped => Status::Skipped,
                     };
                     if status != StepStatus::Skipped {
@@ -506,6 +535,18 @@ impl App {
             return;
         };
         let duration = Duration::from_millis(duration_ms);
+        // `on failure` ran to its end: it failed if anything in it did (a message not sent).
+        if let Some(row) = self
+            .rows
+            .iter_mut()
+            .find(|r| r.kind == RowKind::OnFailure && r.status == Status::Running)
+        {
+            row.status = if row.lines.iter().any(|(kind, _)| *kind == Kind::Bad) {
+                Status::Failed
+            } else {
+                Status::Passed
+            };
+        }
         let mut summary = format!("in {}", short(duration));
         match (within_rto, self.rto) {
             (Some(true), Some(rto)) => summary.push_str(&format!(", within the RTO of {}", short(rto))),
@@ -694,7 +735,12 @@ impl App {
             return None;
         }
         let mut left = Duration::ZERO;
-        for row in self.rows.iter().filter(|r| !r.gate) {
+        // While the operator decides about a failed or stopped step, the ETA is as if it ran
+        // again from now: the clock does not eat into a step that is not running.
+        if let Some(Dialog::Failed(ask)) = &self.dialog {
+            left += self.rows.iter().find(|r| r.id == ask.step).and_then(|r| r.usual)?;
+        }
+        for row in self.rows.iter().filter(|r| r.kind == RowKind::Step) {
             match row.status {
                 Status::Running => left += row.usual?.saturating_sub(row.elapsed(now).unwrap_or_default()),
                 Status::Pending => left += row.usual?,
@@ -813,7 +859,7 @@ mod tests {
 
     #[test]
     fn a_row_keeps_a_bounded_tail_of_its_output() {
-        let mut row = Row::new("s", "S", false, None);
+        let mut row = Row::new("s", "S", RowKind::Step, None);
         for n in 0..KEPT_LINES + 10 {
             row.push(Kind::Stdout, &n.to_string());
         }

@@ -7,8 +7,8 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, channel};
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::model::{Gate, Step};
-use crate::run::decide::{Decider, GateDecision, operator};
+use crate::model::Gate;
+use crate::run::decide::{Decider, GateDecision, StepFailed, operator};
 use crate::run::{Answer, Choice, Event, Listener, RunStatus};
 
 pub(crate) enum Msg {
@@ -37,7 +37,12 @@ pub(crate) struct GateAsk {
 
 pub(crate) struct FailAsk {
     pub(crate) step: String,
-    pub(crate) error: String,
+    /// "You stopped `nap` after 6.8s." or "The step `x` failed: …".
+    pub(crate) headline: String,
+    /// The operator stopped it: it did not break.
+    pub(crate) stopped: bool,
+    /// What undo would do, in order.
+    pub(crate) undo: Vec<String>,
     pub(crate) reply: Sender<Choice>,
 }
 
@@ -127,11 +132,13 @@ impl Decider for Ask {
         })
     }
 
-    fn failed(&mut self, step: &Step, error: &str) -> (Choice, String) {
+    fn failed(&mut self, failed: &StepFailed<'_>) -> (Choice, String) {
         let choice = self.ask(|reply| {
             Msg::Failed(FailAsk {
-                step: step.id.clone(),
-                error: error.to_string(),
+                step: failed.step.id.clone(),
+                headline: failed.headline(),
+                stopped: failed.stopped_after.is_some(),
+                undo: failed.undo.to_vec(),
                 reply,
             })
         });

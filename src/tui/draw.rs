@@ -9,7 +9,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Wrap};
 
-use super::app::{App, Dialog, GateDialog, Kind, Refused, Row, Status, View, short};
+use super::app::{App, Dialog, GateDialog, Kind, Refused, Row, RowKind, Status, View, short};
 use super::wrap::wrap;
 use crate::model::Mode;
 use crate::run::RunStatus;
@@ -43,7 +43,7 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, now: SystemTime) -> Drawn {
     let mut drawn = Drawn::default();
     match &app.dialog {
         Some(Dialog::Gate(gate)) => drawn.gate = Some(draw_gate(frame, body, gate)),
-        Some(Dialog::Failed(ask)) => draw_failed(frame, body, &ask.step, &ask.error),
+        Some(Dialog::Failed(ask)) => draw_failed(frame, body, ask),
         Some(Dialog::Resume(ask)) => draw_resume(frame, body, &ask.description, ask.resumable),
         None => {}
     }
@@ -136,6 +136,7 @@ fn status_mark(row: &Row, tick: u64) -> Span<'static> {
         Status::Running => Span::styled(SPINNER[(tick % 10) as usize], Style::new().cyan().bold()),
         Status::Passed | Status::Approved => Span::styled("✓", Style::new().green().bold()),
         Status::Failed | Status::Denied => Span::styled("✗", Style::new().red().bold()),
+        Status::Stopped => Span::styled("■", Style::new().yellow().bold()),
         Status::Skipped => Span::styled("»", Style::new().yellow()),
         Status::Waiting => Span::styled("?", Style::new().black().on_yellow().bold()),
         Status::Undone => Span::styled("↶", Style::new().magenta().bold()),
@@ -156,7 +157,11 @@ fn draw_steps(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
             (None, Some(usual)) if row.status == Status::Pending => format!("~{}", short(usual)),
             _ => String::new(),
         };
-        let name = if row.gate { format!("gate: {}", row.title) } else { row.id.clone() };
+        let name = match row.kind {
+            RowKind::Step => row.id.clone(),
+            RowKind::Gate => format!("gate: {}", row.title),
+            RowKind::OnFailure => "on failure".to_string(),
+        };
         let room = width.saturating_sub(3 + time.chars().count());
         let name: String = if name.chars().count() > room {
             name.chars().take(room.saturating_sub(1)).chain(['…']).collect()
@@ -198,7 +203,14 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
     };
     let block = Block::bordered().title(Line::from(vec![
         Span::raw(" "),
-        Span::styled(row.id.clone(), Style::new().bold()),
+        Span::styled(
+            if row.kind == RowKind::OnFailure {
+                "on failure".to_string()
+            } else {
+                row.id.clone()
+            },
+            Style::new().bold(),
+        ),
         Span::raw(format!(": {}{attempt} ", row.title)),
     ]));
     let inner = block.inner(area);
@@ -308,14 +320,16 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
         Line::styled("Stopping the step's processes…", Style::new().yellow().bold())
     } else if let Some(notice) = &app.notice {
         Line::styled(notice.clone(), Style::new().yellow())
+    } else if app.running().is_some_and(|r| r.kind == RowKind::OnFailure) {
+        Line::styled("The run did not pass: running its `on failure` block", Style::new().yellow().bold())
     } else if let Some(row) = app.running() {
         let number = app
             .rows
             .iter()
-            .filter(|r| !r.gate)
+            .filter(|r| r.kind == RowKind::Step)
             .position(|r| r.id == row.id)
             .map_or(0, |n| n + 1);
-        let total = app.rows.iter().filter(|r| !r.gate).count();
+        let total = app.rows.iter().filter(|r| r.kind == RowKind::Step).count();
         // The timing first: the title is also in the pane's border, and may be cut here.
         let mut spans = vec![Span::raw(format!("Step {number} of {total} running"))];
         if let (Some(usual), Some(started)) = (row.usual, row.started) {
@@ -480,42 +494,63 @@ fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
     view
 }
 
-fn draw_failed(frame: &mut Frame, area: Rect, step: &str, error: &str) {
-    let error_lines = error.chars().count() / 70 + 1;
-    let inner = popup(
-        frame,
-        area,
-        "STEP FAILED",
-        Style::new().red().bold(),
-        9 + error_lines as u16,
-        area.width.saturating_sub(4).min(78),
-    );
-    let options = [
-        ("r", "retry the step from its start"),
+/// A step failed, or the operator stopped it: what happened, the four choices, and what undo
+/// would do, in the order it would do it.
+fn draw_failed(frame: &mut Frame, area: Rect, ask: &super::bridge::FailAsk) {
+    let width = area.width.saturating_sub(2) as usize;
+    let (title, style) = if ask.stopped {
+        ("STOPPED", Style::new().yellow().bold())
+    } else {
+        ("STEP FAILED", Style::new().red().bold())
+    };
+    let mut lines = wrap(&[(&super::app::printable(&ask.headline), style)], width);
+    lines.push(Line::default());
+    let again = if ask.stopped {
+        "run the step again from its start"
+    } else {
+        "retry the step from its start"
+    };
+    for (key, what) in [
+        ("r", again),
         ("s", "skip it and go on with the next step"),
         ("u", "undo the completed steps in reverse, then stop"),
         ("a", "abort: stop here, leaving everything as it is"),
-    ];
-    let mut lines = vec![
-        Line::from(vec![
-            Span::raw("The step "),
-            Span::styled(step.to_string(), Style::new().bold()),
-            Span::raw(" failed:"),
-        ]),
-        Line::styled(super::app::printable(error), Style::new().red()),
-        Line::default(),
-    ];
-    for (key, what) in options {
-        lines.push(Line::from(vec![
-            Span::styled(format!(" {key} "), Style::new().black().on_gray().bold()),
-            Span::raw(format!(" {what}")),
-        ]));
+    ] {
+        lines.extend(wrap(
+            &[
+                (&format!(" {key} "), Style::new().black().on_gray().bold()),
+                (&format!(" {what}"), Style::new()),
+            ],
+            width,
+        ));
     }
-    // The error may be long: it wraps, and the options stay at the bottom.
-    let [top, bottom] = Layout::vertical([Constraint::Min(1), Constraint::Length(4)]).areas(inner);
-    let options = lines.split_off(3);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top);
-    frame.render_widget(Paragraph::new(options), bottom);
+    lines.push(Line::default());
+    let mut undo: Vec<Line> = Vec::new();
+    if ask.undo.is_empty() {
+        undo.extend(wrap(
+            &[(
+                "Undo changes nothing: no completed step has an undo block or a change to put back.",
+                Style::new().dark_gray(),
+            )],
+            width,
+        ));
+    } else {
+        undo.extend(wrap(&[("Undo would, in this order:", Style::new().dark_gray())], width));
+        for line in &ask.undo {
+            undo.extend(wrap(&[(&format!("  {}", super::app::printable(line)), Style::new())], width));
+        }
+    }
+    let room = (area.height.saturating_sub(2) as usize).saturating_sub(lines.len());
+    if undo.len() > room {
+        let shown = room.saturating_sub(1);
+        let more = undo.len() - shown;
+        undo.truncate(shown);
+        undo.push(Line::from(format!("… and {more} more lines (a larger terminal shows them)")).dark_gray());
+    }
+    lines.append(&mut undo);
+    let inner = popup(frame, area, title, style, lines.len() as u16 + 2, area.width);
+    let skip = lines.len().saturating_sub(inner.height as usize);
+    frame.render_widget(Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()), inner);
 }
 
 fn draw_resume(frame: &mut Frame, area: Rect, description: &str, resumable: bool) {

@@ -237,7 +237,9 @@ fn failed_step_with_its_choices() {
     let (reply, _choice) = channel();
     app.update(Msg::Failed(FailAsk {
         step: "fresh".into(),
-        error: error.into(),
+        headline: format!("The step `fresh` failed: {error}"),
+        stopped: false,
+        undo: Vec::new(),
         reply,
     }));
     insta::assert_snapshot!(frame(&mut app, 100, 30, 5));
@@ -322,17 +324,92 @@ fn a_gate_is_denied_with_n_esc_or_ctrl_c() {
     }
 }
 
+/// The run asks what now, after the operator stopped the restore.
+fn stopped(app: &mut App) -> Receiver<Choice> {
+    let (reply, choice) = channel();
+    app.update(Msg::Failed(FailAsk {
+        step: "restore".into(),
+        headline: "You stopped `restore` after 4m 59s.".into(),
+        stopped: true,
+        undo: vec![
+            "apart: Take the live database out of service".into(),
+            "  its undo block:".into(),
+            "    run    systemctl start orders-api".into(),
+            "  set DATABASE_URL in /etc/orders/app.env back to sqlite:///srv/orders/orders.db".into(),
+        ],
+        reply,
+    }));
+    choice
+}
+
+#[test]
+fn while_the_operator_decides_the_eta_is_as_if_the_step_ran_again() {
+    let mut app = restoring(&history());
+    step_finished(&mut app, "restore", StepStatus::Interrupted, 299_000, None);
+    let _choice = stopped(&mut app);
+    let rest = Duration::from_millis(1_260_000 + 95_000 + 30_000 + 200 + 300);
+    for seconds in [300, 900] {
+        assert_eq!(app.eta(at(seconds)), Some(at(seconds) + rest), "at {seconds}s");
+    }
+}
+
+#[test]
+fn on_failure_has_its_row_and_says_which_messages_went_out() {
+    let mut app = restoring(&history());
+    step_finished(&mut app, "restore", StepStatus::Failed, 1_000, Some("exited with 1"));
+    for (channel, ok, error) in [
+        ("incidents", true, None),
+        ("pager", false, Some("HTTP 503 from events.pagerduty.com")),
+    ] {
+        app.update(run(Event::Notified {
+            step: "on_failure".into(),
+            channel: channel.into(),
+            message: "Restore failed".into(),
+            ok,
+            error: error.map(String::from),
+        }));
+    }
+    let running = frame(&mut app, 100, 30, 310);
+    assert!(running.contains("running its `on failure` block"), "{running}");
+    app.update(run(Event::RunFinished {
+        status: RunStatus::Failed,
+        duration_ms: 311_000,
+        within_rto: None,
+        recovery_point_age_ms: None,
+        within_rpo: None,
+        failed_step: Some("restore".into()),
+        error: Some("exited with 1".into()),
+        skipped: Vec::new(),
+        at: String::new(),
+    }));
+    app.update(Msg::Finished(Ok(RunStatus::Failed)));
+    let screen = frame(&mut app, 100, 30, 320);
+    assert!(screen.contains("✗ on failure"), "one message was not delivered: {screen}");
+    assert!(screen.contains("notified incidents"), "{screen}");
+    assert!(
+        screen.contains("could not notify pager: HTTP 503 from events.pagerduty.com"),
+        "{screen}"
+    );
+}
+
 #[test]
 fn ctrl_c_stops_the_running_step_then_the_operator_chooses() {
     let mut app = restoring(&history());
     assert_eq!(app.update(ctrl_c()), Effect::Interrupt);
     assert!(frame(&mut app, 100, 30, 300).contains("Stopping the step"));
-    let (reply, choice) = channel();
-    app.update(Msg::Failed(FailAsk {
-        step: "restore".into(),
-        error: "interrupted".into(),
-        reply,
-    }));
+    step_finished(
+        &mut app,
+        "restore",
+        StepStatus::Interrupted,
+        299_000,
+        Some("stopped by Ctrl-C or SIGTERM after 4m 59s"),
+    );
+    let choice = stopped(&mut app);
+    for (width, height) in [(80, 24), (120, 35)] {
+        let screen = frame(&mut app, width, height, 300);
+        assert!(!screen.contains("FAILED"), "a stop is not a failure: {screen}");
+        insta::assert_snapshot!(format!("stopped_{width}x{height}"), screen);
+    }
     // Neither a stray key nor a second Ctrl-C by reflex chooses anything.
     app.update(key(KeyCode::Char('x')));
     app.update(ctrl_c());

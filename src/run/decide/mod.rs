@@ -21,12 +21,40 @@ pub struct GateDecision {
     pub how: String,
 }
 
+/// A step that did not pass, as whoever decides what now needs to see it.
+pub struct StepFailed<'a> {
+    /// The step.
+    pub step: &'a Step,
+    /// What went wrong, masked.
+    pub error: &'a str,
+    /// Set when the operator stopped it (Ctrl-C, SIGTERM) rather than it failing: how long
+    /// the attempt had run.
+    pub stopped_after: Option<std::time::Duration>,
+    /// What choosing undo would do, line by line, in the order it would do it; empty when
+    /// no completed step has anything to undo.
+    pub undo: &'a [String],
+}
+
+impl StepFailed<'_> {
+    /// The first line a person reads: stopped on purpose is not said as broken.
+    pub fn headline(&self) -> String {
+        match self.stopped_after {
+            Some(took) => format!(
+                "You stopped `{}` after {}.",
+                self.step.id,
+                crate::duration::Duration::from_millis(took.as_millis() as u64)
+            ),
+            None => format!("The step `{}` failed: {}", self.step.id, self.error),
+        }
+    }
+}
+
 /// Whoever answers when a run must ask: a drill's policy, a person at a terminal, a screen.
 pub trait Decider {
     /// `plan` says what the next step will do, for the person deciding.
     fn gate(&mut self, gate: &Gate, plan: &str) -> GateDecision;
-    /// What to do now that `step` failed with `error`, and who chose.
-    fn failed(&mut self, step: &Step, error: &str) -> (Choice, String);
+    /// What to do now that a step failed or was stopped, and who chose.
+    fn failed(&mut self, failed: &StepFailed<'_>) -> (Choice, String);
 
     /// Whether a person answers. Ctrl-C with nobody to ask ends the run, to be resumed;
     /// with a person, it stops the step and asks them.
@@ -53,7 +81,7 @@ impl Decider for DrillPolicy {
         }
     }
 
-    fn failed(&mut self, _step: &Step, _error: &str) -> (Choice, String) {
+    fn failed(&mut self, _failed: &StepFailed<'_>) -> (Choice, String) {
         (Choice::Undo, "drill".into())
     }
 
@@ -189,8 +217,16 @@ impl<R: BufRead> Decider for Console<R> {
         }
     }
 
-    fn failed(&mut self, step: &Step, error: &str) -> (Choice, String) {
-        say!("\nThe step `{}` failed: {error}", step.id);
+    fn failed(&mut self, failed: &StepFailed<'_>) -> (Choice, String) {
+        say!("\n{}", failed.headline());
+        if failed.undo.is_empty() {
+            say!("Undo would change nothing: no completed step has an undo block or a change to put back.");
+        } else {
+            say!("Undo would, in this order:");
+            for line in failed.undo {
+                say!("  {line}");
+            }
+        }
         loop {
             let Some(reply) = self.ask("[r]etry, [s]kip, [u]ndo the completed steps, or [a]bort? ") else {
                 return (Choice::Abort, format!("{} (no answer: standard input is closed)", self.user));

@@ -234,6 +234,8 @@ pub enum Event {
     },
     /// A message was sent, or tried.
     Notified {
+        /// The step that sent it (`on_failure` for the `on failure` block).
+        step: String,
         /// The channel's name.
         channel: String,
         /// The message as sent.

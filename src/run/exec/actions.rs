@@ -42,7 +42,7 @@ impl<'m> Runner<'m> {
                 self.flipped(step, applied, flips)?
             }
             ActionKind::Notify { channel, message } => {
-                self.notify(channel, message)?;
+                self.notify(step, channel, message)?;
                 Ok(())
             }
             ActionKind::Builtin { name, args } => return self.builtin(step, *name, args),
@@ -230,7 +230,7 @@ impl<'m> Runner<'m> {
         }
     }
 
-    fn notify(&mut self, channel: &str, message: &crate::model::Template) -> Result<(), RecordLost> {
+    fn notify(&mut self, step: &str, channel: &str, message: &crate::model::Template) -> Result<(), RecordLost> {
         self.barrier()?;
         let text = match self.values.template(message) {
             Ok(text) => self.values.masker.mask(&text),
@@ -238,6 +238,7 @@ impl<'m> Runner<'m> {
                 let message = self.values.masker.mask(&message.to_string());
                 let error = Some(error.map(|m| self.values.masker.mask(m)).to_string());
                 return self.emit(Event::Notified {
+                    step: step.to_string(),
                     channel: channel.to_string(),
                     message,
                     ok: false,
@@ -261,6 +262,7 @@ impl<'m> Runner<'m> {
         };
         let error = result.err().map(|e| e.map(|m| self.values.masker.mask(m)).to_string());
         self.emit(Event::Notified {
+            step: step.to_string(),
             channel: channel.to_string(),
             message: text,
             ok: error.is_none(),

@@ -23,7 +23,14 @@ impl<'m> Runner<'m> {
             }
             INTERRUPTION.clear();
             self.barrier()?;
-            let (choice, by) = self.decider.failed(step, &error.to_string());
+            let stopped_after = (error.kind == Kind::Interrupted).then(|| StdDuration::from_millis(self.last_attempt_ms));
+            let failed = crate::run::decide::StepFailed {
+                step,
+                error: &error.to_string(),
+                stopped_after,
+                undo: &self.undo_plan(),
+            };
+            let (choice, by) = self.decider.failed(&failed);
             self.emit(Event::Chose {
                 step: step.id.clone(),
                 choice,
@@ -50,6 +57,36 @@ impl<'m> Runner<'m> {
         }
     }
 
+    /// What the run knows now that `plan` could not: for showing values as they are.
+    fn known(&self) -> crate::plan::Known<'_> {
+        crate::plan::Known {
+            workdir: self.values.workdir.to_str(),
+            run_id: Some(&self.values.run_id),
+        }
+    }
+
+    /// What undoing now would do, in the order it would do it: each completed step, the
+    /// newest first, with its `undo` block, then each change it made put back. Masked.
+    pub(super) fn undo_plan(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for completed in self.completed.iter().rev() {
+            let step = completed.step;
+            if step.undo.is_empty() && completed.flips.is_empty() {
+                continue;
+            }
+            lines.push(format!("{}: {}", step.id, step.title));
+            if !step.undo.is_empty() {
+                lines.push("  its undo block:".to_string());
+                let text = crate::plan::actions_plan(self.model, self.known(), &step.undo, "    ");
+                lines.extend(text.lines().map(String::from));
+            }
+            for applied in completed.flips.iter().rev() {
+                lines.push(format!("  {}", applied.undo_words()));
+            }
+        }
+        lines.into_iter().map(|line| self.values.masker.mask(&line)).collect()
+    }
+
     /// What the step after a gate will do, as `plan` shows it.
     pub(super) fn next_step_plan(&self, gate: &crate::model::Gate) -> String {
         let mut after = false;
@@ -66,11 +103,7 @@ impl<'m> Runner<'m> {
     /// The step as `plan` shows it, then the diff of each flip as it would apply right now,
     /// so the person at a gate sees the exact change they are approving.
     pub(super) fn step_preview(&self, step: &Step) -> String {
-        let known = crate::plan::Known {
-            workdir: self.values.workdir.to_str(),
-            run_id: Some(&self.values.run_id),
-        };
-        let mut text = crate::plan::step_plan(self.model, known, step);
+        let mut text = crate::plan::step_plan(self.model, self.known(), step);
         for action in &step.actions {
             let preview = match &action.kind {
                 ActionKind::Set { file, format, key, value } => self.values.expr(file).and_then(|path| {

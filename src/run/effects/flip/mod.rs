@@ -105,6 +105,24 @@ fn refuse_what_breaks(path: &Path, format: FileFormat, key: &str, value: &str) -
 }
 
 /// Puts a `set` back as it was: the old value, or no file at all if the flip created it.
+impl Applied {
+    /// What `revert` will do, in words, for the person choosing to undo.
+    pub(crate) fn undo_words(&self) -> String {
+        let target = self.target.display();
+        match (&self.key, &self.old) {
+            _ if self.created => format!("remove {target}, which the change created"),
+            (Some(key), Some(old)) if old.contains(crate::plan::MASK) => {
+                format!("{key} in {target} held a secret, which is not kept: put it back by hand")
+            }
+            (Some(key), Some(old)) => format!("set {key} in {target} back to {old}"),
+            (Some(key), None) => format!("remove {key} from {target}, where the change added it"),
+            (None, Some(old)) => format!("point the link {target} back at {old}"),
+            (None, None) => format!("remove the link {target}, which the change created"),
+        }
+    }
+}
+
+/// Puts back what `applied` changed: the old value, the old link, or no file at all.
 pub(crate) fn revert(applied: &Applied) -> Result<(), Failure> {
     if let Some(key) = &applied.key {
         if applied.created {
