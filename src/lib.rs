@@ -12,6 +12,7 @@
 #![warn(unreachable_pub, missing_docs)]
 
 pub mod cli;
+pub(crate) mod clock;
 pub mod diagnostic;
 pub(crate) mod duration;
 pub mod files;

@@ -247,7 +247,7 @@ fn run_runbook(
     }
     run::install_interrupt_handler();
     match answerer {
-        Answerer::DrillPolicy => exit_code(run::drill(&model, &options, vec![progress(detail)])),
+        Answerer::DrillPolicy => exit_code(run::drill(&model, &options, vec![progress(detail, &model, &options)])),
         Answerer::Operator { screen } => {
             let start = resume_offer(&model, &options.state_dir, file, mode);
             if screen {
@@ -356,7 +356,13 @@ fn resume_command(cli: &Cli, run_id: Option<&str>, places: Places) -> Result<u8,
         return Ok(exit::INVALID);
     }
     run::install_interrupt_handler();
-    match run::resume(&model, &found, &options, vec![progress(detail)], Box::new(run::decide::DrillPolicy)) {
+    match run::resume(
+        &model,
+        &found,
+        &options,
+        vec![progress(detail, &model, &options)],
+        Box::new(run::decide::DrillPolicy),
+    ) {
         Err(run::Error::Refused(reason)) => {
             say!("error: cannot resume the run {}: {reason}", found.run_id);
             if let Some(stopped) = found.stop_cut_off() {
@@ -380,10 +386,12 @@ fn unusable_words(unusable: &run::Unusable, state_dir_given: bool) -> String {
     format!("{told} {reason}; nothing ran")
 }
 
-/// A spinner and a bar on a terminal; plain lines for CI logs and pipes.
-fn progress(detail: run::Detail) -> Box<dyn run::Listener> {
+/// A spinner and a bar on a terminal, with the ETA from past drills of the file; plain lines
+/// for CI logs and pipes.
+fn progress(detail: run::Detail, model: &runbook::model::Model, options: &run::Options) -> Box<dyn run::Listener> {
     if io::stderr().is_terminal() {
-        Box::new(run::Live::new(detail))
+        let typical = run::Typical::read(&options.state_dir, &run::runbook_id(model));
+        Box::new(run::Live::new(detail, typical))
     } else {
         Box::new(run::Progress::new(io::stderr(), detail))
     }

@@ -298,3 +298,36 @@ fn a_dropped_terminal_leaves_no_process_behind_and_the_run_resumable() {
     );
     assert!(outcome.stderr.contains("`wait` was cut off and starts again"), "{}", outcome.stderr);
 }
+
+#[test]
+fn a_drill_on_a_terminal_shows_the_rto_and_eta_and_clears_its_bar_after_ctrl_c() {
+    let test = Test::new();
+    let runbook = waiting_runbook(&test, "sleep 600");
+    let args = vec![
+        "drill".to_string(),
+        runbook.display().to_string(),
+        "--state-dir".into(),
+        test.path().join("state").display().to_string(),
+    ];
+    let binary = assert_cmd::cargo::cargo_bin("runbook");
+    let Some(screen) = Screen::start(test.path(), &binary, &args, &[], 100, 20) else {
+        return;
+    };
+    wait_for_file(&test.path().join("pgid"));
+    let bar = screen.wait_for("elapsed of the RTO 5m");
+    assert!(bar.contains("left · no ETA: no past drills"), "{bar}");
+    screen.key("C-c");
+    let after = screen.wait_for("interrupted in");
+    assert!(
+        !after.contains("elapsed of the RTO"),
+        "the bar was left on screen after Ctrl-C:\n{after}"
+    );
+    assert!(!after.contains("^C"), "{after}");
+    // The terminal's Ctrl-C also reaches the `sh` that tmux runs the binary in, so the exit
+    // code file is never written: the journal says how the run ended.
+    let finished = journal(&test)
+        .into_iter()
+        .find(|e| e["event"] == "run_finished")
+        .expect("the run's end");
+    assert_eq!(finished["status"], "interrupted");
+}

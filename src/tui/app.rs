@@ -260,7 +260,7 @@ impl App {
             notice: None,
             drills: typical.drills,
             user,
-            clock: local_time,
+            clock: crate::clock::local_time,
             stopping: false,
             tick: 0,
             key_guard: Duration::from_millis(300),
@@ -815,21 +815,6 @@ pub(crate) fn printable(text: &str) -> String {
         }
     }
     out
-}
-
-/// Local wall-clock time, `14:32:05 CET`.
-pub(crate) fn local_time(time: SystemTime) -> String {
-    let secs = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as libc::time_t;
-    // SAFETY: localtime_r fills the struct we own; strftime writes at most the buffer's size.
-    unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&secs, &mut tm).is_null() {
-            return humantime::format_rfc3339_seconds(time).to_string();
-        }
-        let mut buf = [0u8; 32];
-        let len = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%H:%M:%S %Z".as_ptr(), &tm);
-        String::from_utf8_lossy(&buf[..len]).into_owned()
-    }
 }
 
 /// UTC wall-clock time, `14:32:05 UTC`: for tests, whatever the machine's zone.

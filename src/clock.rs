@@ -1,0 +1,18 @@
+//! Wall-clock times as an operator reads them, for deadlines and ETAs.
+
+use std::time::SystemTime;
+
+/// Local wall-clock time, `14:32:05 CET`.
+pub(crate) fn local_time(time: SystemTime) -> String {
+    let secs = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as libc::time_t;
+    // SAFETY: localtime_r fills the struct we own; strftime writes at most the buffer's size.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return humantime::format_rfc3339_seconds(time).to_string();
+        }
+        let mut buf = [0u8; 32];
+        let len = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%H:%M:%S %Z".as_ptr(), &tm);
+        String::from_utf8_lossy(&buf[..len]).into_owned()
+    }
+}
