@@ -70,6 +70,10 @@ pub enum Command {
         /// Apply this mode's overrides.
         #[arg(long, value_enum, default_value_t = ModeArg::Incident)]
         mode: ModeArg,
+        /// How to write the plan: for people, or one JSON document (schema runbook-plan/1,
+        /// documented in the book's `plan` page) for other tools.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+        format: PlanFormat,
     },
     /// Run the whole runbook unattended, as a restore drill: no terminal needed, every gate
     /// answered by its own drill policy, the `drill { ... }` overrides applied.
@@ -150,6 +154,24 @@ pub enum Command {
         /// The runbook to render.
         file: PathBuf,
     },
+    /// Print a shell's completion script for runbook, on standard output.
+    ///
+    /// bash: `runbook completions bash > ~/.local/share/bash-completion/completions/runbook`;
+    /// zsh: `runbook completions zsh > ~/.zfunc/_runbook` (with ~/.zfunc in $fpath);
+    /// fish: `runbook completions fish > ~/.config/fish/completions/runbook.fish`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print runbook's manual page (roff), or write one page per command into a folder.
+    ///
+    /// `runbook man | man -l -` reads it now; `runbook man --dir /usr/local/share/man/man1`
+    /// installs runbook.1, runbook-drill.1 and the others.
+    Man {
+        /// Write runbook.1 and a page per command into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// How much of a run its plain progress lines show (not the terminal UI).
@@ -201,6 +223,15 @@ pub enum LintFormat {
     Github,
     /// SARIF 2.1.0, for code-scanning dashboards.
     Sarif,
+}
+
+/// How `plan` writes the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Indented text, one line per action.
+    Human,
+    /// One JSON document with every step, gate, action and parameter.
+    Json,
 }
 
 /// What `--deny` turns into errors.

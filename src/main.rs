@@ -8,10 +8,10 @@ use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream, WriteColor};
 
-use runbook::cli::{Cli, Color, Command, LintFormat};
+use runbook::cli::{Cli, Color, Command, LintFormat, PlanFormat};
 use runbook::diagnostic::Diagnostic;
 use runbook::files::{self, ReadError};
 use runbook::model::{self, Loaded, Model, Options};
@@ -38,13 +38,21 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Fmt { check, paths } => fmt_command(&cli, paths, *check),
         Command::Lint { paths, format, deny } => lint_command(&cli, paths, *format, deny.is_some()),
-        Command::Plan { file, inputs, mode } => {
+        Command::Plan {
+            file,
+            inputs,
+            mode,
+            format,
+        } => {
             let options = Options {
                 mode: (*mode).into(),
                 params: inputs.params.clone(),
                 require_values: true,
             };
-            load_one(&cli, file, &options).and_then(|model| print_stdout(&plan::plan(&model)))
+            load_one(&cli, file, &options).and_then(|model| match format {
+                PlanFormat::Human => print_stdout(&plan::plan(&model)),
+                PlanFormat::Json => print_stdout(&serde_json::to_string_pretty(&plan::plan_json(&model)).expect("a plan is plain JSON")),
+            })
         }
         Command::Drill {
             file,
@@ -85,6 +93,19 @@ fn main() -> ExitCode {
             shown,
         } => resume_command(&cli, run_id.as_deref(), Places::new(report, state_dir, shown)),
         Command::Render { file } => load_one(&cli, file, &Options::default()).and_then(|model| print_stdout(&render::markdown(&model))),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "runbook", &mut script);
+            print_stdout(&String::from_utf8_lossy(&script))
+        }
+        Command::Man { dir: None } => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(Failure::from)
+                .and_then(|()| print_stdout(&String::from_utf8_lossy(&page)))
+        }
+        Command::Man { dir: Some(dir) } => man_pages(dir),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -127,6 +148,35 @@ impl Written {
         match self.error {
             Some(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(Failure::Io(error)),
             _ => Ok(()),
+        }
+    }
+}
+
+/// `runbook man --dir DIR`: runbook.1 and a page per command, from the same definitions as
+/// `--help`.
+fn man_pages(dir: &Path) -> Result<u8, Failure> {
+    let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir));
+    match written {
+        Ok(()) => {
+            // runbook.1 and one per command; `help` has none.
+            let pages = 1 + Cli::command()
+                .get_subcommands()
+                .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+                .count();
+            say!(
+                "wrote {pages} manual pages into {}; read one with `man -l {}`",
+                dir.display(),
+                dir.join("runbook.1").display()
+            );
+            Ok(exit::SUCCESS)
+        }
+        Err(error) => {
+            say!(
+                "error: cannot write the manual pages into {}: {}",
+                dir.display(),
+                runbook::io_error_words(&error)
+            );
+            Ok(exit::FAILED)
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use serde_json::{Value, json};
+
 use crate::model::*;
 use crate::shell::{ScriptBuilder, quote_for_display};
 
@@ -134,6 +136,158 @@ pub fn plan(model: &Model) -> String {
     out
 }
 
+/// The version of the JSON plan's layout; a tool reading plans checks it first.
+pub const PLAN_SCHEMA: &str = "runbook-plan/1";
+
+/// The same plan as [`plan`], as one JSON document for other tools: the same values, filled
+/// in and masked the same way. Documented in `book/src/commands/plan.md`.
+pub fn plan_json(model: &Model) -> Value {
+    let shown = Shown {
+        model,
+        known: Known::default(),
+    };
+    let params: Vec<Value> = model
+        .params
+        .iter()
+        .map(|param| {
+            json!({
+                "name": param.name,
+                "value": param.value.as_ref().map(|v| show_expr(v, shown, 0)),
+                "origin": origin_words(param.origin),
+            })
+        })
+        .collect();
+    let secrets: Vec<Value> = model
+        .secrets
+        .iter()
+        .map(|secret| {
+            let (from, name) = match &secret.value {
+                Expr::Call {
+                    function: Function::Env,
+                    args,
+                } => ("env", Some(show_expr(&args[0], shown, 0))),
+                Expr::Call {
+                    function: Function::File,
+                    args,
+                } => ("file", Some(show_expr(&args[0], shown, 0))),
+                _ => ("runbook", None),
+            };
+            json!({ "name": secret.name, "from": from, "source": name })
+        })
+        .collect();
+    let mut number = 0;
+    let procedure: Vec<Value> = model
+        .procedure
+        .iter()
+        .map(|node| match node {
+            Node::Step(step) => {
+                number += 1;
+                json!({
+                    "kind": "step",
+                    "number": number,
+                    "id": step.id,
+                    "title": step.title,
+                    "actions": actions_json(shown, &step.actions),
+                    "undo": actions_json(shown, &step.undo),
+                    "timeout": step.timeout.map(|d| d.to_string()),
+                    "timeout_ms": step.timeout.map(|d| d.as_millis()),
+                    "retry": step.retry.map(|r| json!({
+                        "attempts": r.attempts,
+                        "every": r.every.map(|d| d.to_string()),
+                        "every_ms": r.every.map(|d| d.as_millis()),
+                    })),
+                    "irreversible": step.irreversible.is_some(),
+                    "irreversible_reason": step.irreversible.clone().flatten(),
+                })
+            }
+            Node::Gate(gate) => json!({
+                "kind": "gate",
+                "id": gate.id,
+                "question": gate.question,
+                "confirm": gate.confirm,
+                "drill": gate.drill.map(|p| p.as_str()),
+            }),
+        })
+        .collect();
+    json!({
+        "schema": PLAN_SCHEMA,
+        "title": model.title,
+        "mode": model.mode.to_string(),
+        "owner": model.owner,
+        "rto": model.rto.map(|o| o.value.to_string()),
+        "rto_ms": model.rto.map(|o| o.value.as_millis()),
+        "rpo": model.rpo.map(|o| o.value.to_string()),
+        "rpo_ms": model.rpo.map(|o| o.value.as_millis()),
+        "params": params,
+        "secrets": secrets,
+        "procedure": procedure,
+        "on_failure": actions_json(shown, &model.on_failure),
+    })
+}
+
+/// Each action as an object: its kind, the line `plan` prints for it, and its parts.
+fn actions_json(shown: Shown<'_>, actions: &[Action]) -> Vec<Value> {
+    actions
+        .iter()
+        .map(|action| {
+            let mut text = String::new();
+            write_action(&mut text, shown, action, "");
+            let mut value = match &action.kind {
+                ActionKind::Run { argv } => json!({
+                    "kind": "run",
+                    "argv": argv.iter().map(|w| show_template(w, shown)).collect::<Vec<_>>(),
+                }),
+                ActionKind::Shell { script } => json!({ "kind": "shell", "script": show_script(script, shown) }),
+                ActionKind::Check(check) => json!({
+                    "kind": "check",
+                    "description": show_template(&check.description, shown),
+                    "check": check.source,
+                }),
+                ActionKind::Wait { check, within, every } => json!({
+                    "kind": "wait",
+                    "description": show_template(&check.description, shown),
+                    "check": check.source,
+                    "within_ms": within.map(|d| d.as_millis()),
+                    "every_ms": every.map(|d| d.as_millis()),
+                }),
+                ActionKind::Set { file, format, key, value } => json!({
+                    "kind": "set",
+                    "file": show_expr(file, shown, 0),
+                    "key": key,
+                    "value": show_expr(value, shown, 0),
+                    "format": format.map(|f| f.name()),
+                }),
+                ActionKind::Link { path, target } => json!({
+                    "kind": "link",
+                    "path": show_expr(path, shown, 0),
+                    "target": show_expr(target, shown, 0),
+                }),
+                ActionKind::Notify { channel, message } => json!({
+                    "kind": "notify",
+                    "channel": channel,
+                    "message": show_template(message, shown),
+                }),
+                ActionKind::Builtin { name, args } => json!({
+                    "kind": name.name(),
+                    "args": args.iter().map(|(n, e)| (n.clone(), Value::String(show_expr(e, shown, 0)))).collect::<serde_json::Map<_, _>>(),
+                }),
+            };
+            value["text"] = Value::String(text.trim_end().to_string());
+            value["from"] = action.origin.as_ref().map_or(Value::Null, |o| Value::String(o.to_string()));
+            value
+        })
+        .collect()
+}
+
+fn origin_words(origin: Origin) -> String {
+    match origin {
+        Origin::Default => "default".to_string(),
+        Origin::Mode(mode) => format!("{mode} override"),
+        Origin::CommandLine => "-p".to_string(),
+        Origin::Missing => "required".to_string(),
+    }
+}
+
 fn write_params(out: &mut String, shown: Shown<'_>) {
     let model = shown.model;
     if model.params.is_empty() && model.secrets.is_empty() {
@@ -149,12 +303,7 @@ fn write_params(out: &mut String, shown: Shown<'_>) {
         .unwrap_or(0);
     for param in &model.params {
         let value = param.value.as_ref().map_or("(no value)".into(), |v| show_expr(v, shown, 0));
-        let origin = match param.origin {
-            Origin::Default => "default".to_string(),
-            Origin::Mode(mode) => format!("{mode} override"),
-            Origin::CommandLine => "-p".to_string(),
-            Origin::Missing => "required".to_string(),
-        };
+        let origin = origin_words(param.origin);
         let _ = writeln!(out, "    {:width$}  = {value}  ({origin})", param.name);
     }
     for secret in &model.secrets {

@@ -91,6 +91,8 @@ fn the_main_job_restores_verifies_and_flips() {
 
     let report = drill.report();
     assert_eq!(report["schema"], "runbook-report/1");
+    // Evidence says which build made it.
+    assert_eq!(report["run"]["runbook_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(report["result"]["status"], "passed");
     assert_eq!(report["result"]["within_rto"], true);
     assert_eq!(report["result"]["within_rpo"], true);

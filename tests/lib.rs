@@ -14,5 +14,6 @@ mod resume;
 mod robustness;
 mod run;
 mod secrets;
+mod shell;
 mod support;
 mod tui;

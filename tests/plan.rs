@@ -134,3 +134,165 @@ fn help_explains_every_command() {
     }
     assert!(outcome.stdout.contains("Exit codes"), "{}", outcome.stdout);
 }
+
+/// The JSON plan of `file` in drill mode, from the binary.
+fn json_plan(test: Test, file: &str, params: &[&str]) -> serde_json::Value {
+    let mut test = test.args(["plan", file, "--mode", "drill", "--format", "json"]);
+    for param in params {
+        test = test.args(["-p", param]);
+    }
+    let outcome = test.run();
+    outcome.expect_code(0);
+    serde_json::from_str(&outcome.stdout).expect("the plan is JSON")
+}
+
+#[test]
+fn the_json_plan_says_what_the_text_plan_says() {
+    let example = root().join("runbooks/orders-sqlite.runbook").display().to_string();
+    let text = Test::new()
+        .args(["plan", &example, "--mode", "drill", "-p", "backup_dir=/mnt/offsite"])
+        .run();
+    text.expect_code(0);
+    let plan = json_plan(Test::new(), &example, &["backup_dir=/mnt/offsite"]);
+    assert_eq!(plan["schema"], "runbook-plan/1");
+    assert_eq!(plan["mode"], "drill");
+    let ids: Vec<&str> = plan["procedure"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["fresh", "apart", "restore", "checksum", "verify", "before_flip", "flip", "announce"]
+    );
+    // Every action's text is a line of the text plan, so the two never disagree.
+    let mut actions = 0;
+    for node in plan["procedure"].as_array().unwrap() {
+        for action in node["actions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(node["undo"].as_array().into_iter().flatten())
+        {
+            let line = action["text"].as_str().unwrap();
+            let first = line.lines().next().unwrap();
+            assert!(
+                text.stdout.lines().any(|l| l.trim_start() == first),
+                "`{first}` is not in the text plan:\n{}",
+                text.stdout
+            );
+            actions += 1;
+        }
+    }
+    assert!(actions >= 10, "{actions}");
+    let backup = &plan["procedure"][2]["actions"][0];
+    assert_eq!(backup["kind"], "sqlite.backup");
+    assert_eq!(backup["from"], "sqlite.restore");
+    let param = plan["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "backup_dir")
+        .unwrap();
+    assert_eq!(param["value"], "/mnt/offsite");
+    assert_eq!(param["origin"], "-p");
+}
+
+#[test]
+fn the_json_plan_masks_secrets_and_keeps_argv_words_whole() {
+    let runbook = r#"runbook "Hostile" {
+    rto 5m
+    rpo 5m
+    param name = "x" "A name"
+    secret token = env("TOKEN")
+    step one "One" {
+        run `echo {name}`
+        shell `curl -H "Authorization: {token}" https://example.com/{name}`
+        timeout 1m
+    }
+}
+"#;
+    let hostile = "a b'c\"$(rm -rf /)\nnext";
+    let plan = json_plan(
+        Test::new().file("h.runbook", runbook).env("TOKEN", "hunter2-secret"),
+        "h.runbook",
+        &[&format!("name={hostile}")],
+    );
+    let text = plan.to_string();
+    assert!(!text.contains("hunter2"), "{text}");
+    let actions = &plan["procedure"][0]["actions"];
+    assert_eq!(actions[0]["argv"], serde_json::json!(["echo", hostile]));
+    assert!(
+        actions[1]["script"].as_str().unwrap().contains("Authorization: •••"),
+        "{}",
+        actions[1]
+    );
+    assert_eq!(
+        plan["secrets"][0],
+        serde_json::json!({"name": "token", "from": "env", "source": "TOKEN"})
+    );
+}
+
+#[test]
+fn every_key_of_the_json_plan_is_documented() {
+    let page = std::fs::read_to_string(root().join("book/src/commands/plan.md")).expect("the page");
+    let json_part = page.split("## As JSON").nth(1).expect("the As JSON section");
+    let json_part = json_part.split("\n## ").next().unwrap();
+    // Each `### heading` (and "Each entry of `retry`") names a table; its rows' first column
+    // names the keys, several per row when written `a`, `b`.
+    let mut tables: std::collections::HashMap<String, std::collections::HashSet<String>> = Default::default();
+    let mut table = String::new();
+    for line in json_part.lines() {
+        if let Some(heading) = line.strip_prefix("### ") {
+            table = heading.trim_matches('`').to_string();
+        } else if let Some(entry) = line.strip_prefix("Each entry of `") {
+            table = entry.split('`').next().unwrap().to_string();
+        } else if let Some(row) = line.strip_prefix("| `") {
+            let first = row.split(" |").next().unwrap();
+            let keys = format!("`{first}")
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(String::from)
+                .collect::<Vec<_>>();
+            tables.entry(table.clone()).or_default().extend(keys);
+        }
+    }
+    let mut missing = std::collections::BTreeSet::new();
+    let mut check = |table: &str, value: &serde_json::Value| {
+        for key in value.as_object().expect("an object").keys() {
+            if !tables.get(table).is_some_and(|keys| keys.contains(key)) {
+                missing.insert(format!("{table}.{key}"));
+            }
+        }
+    };
+    for example in ["orders-sqlite", "dns-failover", "postgres-pitr", "orders-demo-backup"] {
+        let file = root().join(format!("runbooks/{example}.runbook")).display().to_string();
+        let outcome = Test::new().args(["plan", &file, "--mode", "drill", "--format", "json"]).run();
+        outcome.expect_code(0);
+        let plan: serde_json::Value = serde_json::from_str(&outcome.stdout).unwrap();
+        check("Top level", &plan);
+        plan["params"].as_array().unwrap().iter().for_each(|p| check("params", p));
+        plan["secrets"].as_array().unwrap().iter().for_each(|s| check("secrets", s));
+        plan["on_failure"].as_array().unwrap().iter().for_each(|a| check("actions", a));
+        for node in plan["procedure"].as_array().unwrap() {
+            check("procedure", node);
+            if node["retry"].is_object() {
+                check("retry", &node["retry"]);
+            }
+            for action in node["actions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(node["undo"].as_array().into_iter().flatten())
+            {
+                check("actions", action);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "JSON plan keys missing from book/src/commands/plan.md: {missing:?}"
+    );
+}

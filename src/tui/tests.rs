@@ -43,6 +43,7 @@ fn app(typical: &Typical) -> App {
         run_id: "20261121T031200Z-04242".into(),
         runbook: "/srv/runbooks/orders-sqlite.runbook".into(),
         title: model.title.clone(),
+        runbook_version: "0.1.0".into(),
         mode: "incident".into(),
         runbook_sha256: String::new(),
         binding_sha256: String::new(),

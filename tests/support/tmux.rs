@@ -29,7 +29,10 @@ impl Screen {
         let socket = format!("runbook-test-{}-{}", std::process::id(), dir.file_name()?.to_string_lossy());
         let exit_file = dir.join("exit-code");
         let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
-        let mut command = String::new();
+        // A Ctrl-C typed at a plain (not raw) terminal reaches every process in the foreground
+        // group: this shell must outlive it to write the exit code. The binary sets its own
+        // handler, so it still gets the signal.
+        let mut command = String::from("trap '' INT; ");
         for (key, value) in env {
             command.push_str(&format!("{key}={} ", quote(value)));
         }

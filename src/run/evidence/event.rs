@@ -102,6 +102,9 @@ pub enum Event {
         runbook: String,
         /// The runbook's title.
         title: String,
+        /// The version of `runbook` that ran it.
+        #[serde(default)]
+        runbook_version: String,
         /// `drill` or `incident`.
         mode: String,
         /// SHA-256 of the runbook's text.

@@ -225,6 +225,7 @@ impl<'m> Runner<'m> {
             run_id: self.values.run_id.clone(),
             runbook: runbook_id(model),
             title: model.title.clone(),
+            runbook_version: env!("CARGO_PKG_VERSION").to_string(),
             mode: model.mode.to_string(),
             runbook_sha256: hex(text.as_bytes()),
             binding_sha256: hex(binding.as_bytes()),

@@ -528,6 +528,7 @@ mod tests {
                 run_id: "r".into(),
                 runbook: "/t.runbook".into(),
                 title: "t".into(),
+                runbook_version: "0.1.0".into(),
                 mode: "drill".into(),
                 runbook_sha256: String::new(),
                 binding_sha256: String::new(),
