@@ -17,3 +17,4 @@ mod secrets;
 mod shell;
 mod support;
 mod tui;
+mod tutorial;

@@ -23,9 +23,12 @@ fn is_restore(action: &Action) -> bool {
         && !matches!(action.kind, ActionKind::Check(_) | ActionKind::Wait { .. })
 }
 
-/// A check the runbook's author wrote (a piece's own checks do not count).
+/// A check that looks at the data: one the runbook's author wrote, or one from a piece that
+/// verifies (`sqlite.has_rows`). A restore piece's own checks do not count: they prove the
+/// restore ran, not that the data the runbook needs is there.
 fn is_own_check(action: &Action) -> bool {
-    action.origin.is_none() && matches!(action.kind, ActionKind::Check(_) | ActionKind::Wait { .. })
+    let from_a_restore = action.origin.as_deref().is_some_and(|o| RESTORES.contains(&o));
+    !from_a_restore && matches!(action.kind, ActionKind::Check(_) | ActionKind::Wait { .. })
 }
 
 fn changes_something(step: &Step) -> bool {
@@ -83,6 +86,23 @@ mod tests {
     fn flags_a_restore_with_no_check_before_the_flip() {
         let text = format!("{BASE} gate \"Go?\" {{ drill: approve }}\n step f \"F\" {{ set \"/w/app.env\" URL = \"x\" }}\n}}");
         assert!(findings(&text).iter().any(|f| f.starts_with("RB004")));
+    }
+
+    #[test]
+    fn a_verifying_piece_in_a_later_step_verifies_it() {
+        let text = format!(
+            "{BASE} step v \"V\" {{ use sqlite.has_rows(\"/w/x.db\", \"notes\") }}\n gate \"Go?\" {{ drill: approve }}\n step f \"F\" {{ set \"/w/app.env\" URL = \"x\" }}\n}}"
+        );
+        assert!(!findings(&text).iter().any(|f| f.starts_with("RB004")), "{:?}", findings(&text));
+    }
+
+    #[test]
+    fn another_restore_s_own_integrity_check_verifies_nothing() {
+        let text = format!(
+            "{BASE} step again \"Again\" {{ use sqlite.restore(from: \"/b/y.db\", into: \"/w/y.db\") }}\n gate \"Go?\" {{ drill: approve }}\n step f \"F\" {{ set \"/w/app.env\" URL = \"x\" }}\n}}"
+        );
+        let found = findings(&text);
+        assert_eq!(found.iter().filter(|f| f.starts_with("RB004")).count(), 2, "{found:?}");
     }
 
     #[test]
