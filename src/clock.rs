@@ -16,3 +16,15 @@ pub(crate) fn local_time(time: SystemTime) -> String {
         String::from_utf8_lossy(&buf[..len]).into_owned()
     }
 }
+
+/// A duration as an operator reads it: `4m 05s`, `12.3s`, `850ms`.
+pub(crate) fn short(duration: std::time::Duration) -> String {
+    let ms = duration.as_millis();
+    let secs = duration.as_secs();
+    match secs {
+        _ if ms < 1000 => format!("{ms}ms"),
+        0..60 => format!("{:.1}s", duration.as_secs_f64()),
+        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60),
+    }
+}

@@ -313,7 +313,7 @@ fn after_a_failure_the_console_says_what_undo_would_do_before_asking() {
     let (outcome, test) = run(Test::new().file("r.runbook", runbook), Some("u\n"));
     outcome.expect_code(1);
     let stderr = &outcome.stderr;
-    let listed = stderr.find("Undo would, in this order:").expect("the undo plan is listed");
+    let listed = stderr.find("Undo would, in this order").expect("the undo plan is listed");
     let asked = stderr.find("[r]etry, [s]kip").expect("the question");
     assert!(listed < asked, "{stderr}");
     let workdir = work(&test).canonicalize().expect("work");

@@ -74,7 +74,7 @@ pub(crate) struct Row {
     /// The median time of past drills, if there were any.
     pub(crate) usual: Option<Duration>,
     pub(crate) lines: VecDeque<(Kind, String)>,
-    /// Lines no longer kept on screen.
+    /// Lines of the commands' output no longer kept on screen: the step's log has them.
     pub(crate) dropped: u64,
     pub(crate) checks: Vec<CheckLine>,
     pub(crate) log: Option<String>,
@@ -107,8 +107,10 @@ impl Row {
 
     fn push(&mut self, kind: Kind, text: &str) {
         if self.lines.len() == KEPT_LINES {
-            self.lines.pop_front();
-            self.dropped += 1;
+            // Only output is in the log; the run's own notes are in the journal.
+            if let Some((Kind::Stdout | Kind::Stderr, _)) = self.lines.pop_front() {
+                self.dropped += 1;
+            }
         }
         self.lines.push_back((kind, printable(text)));
     }
@@ -169,21 +171,25 @@ pub(crate) enum Refused {
 }
 
 impl GateDialog {
+    /// Scrolls; whether the end is now in view is for the next frame to say.
     fn scroll_to(&mut self, scroll: usize) {
         self.scroll = scroll.min(self.view.last_scroll());
-        // A frame has drawn the change, and its last row is now in view.
-        if self.view.page > 0 && self.scroll >= self.view.last_scroll() {
+        self.refused = None;
+    }
+
+    /// What a frame showed, once it is on screen: the change seen to its end is seen for
+    /// good. Only a drawn frame can say so; a key cannot, since keys come in batches
+    /// between frames and the terminal may have changed size since the last one.
+    pub(crate) fn drawn(&mut self, view: View) {
+        self.view = view;
+        self.scroll = self.scroll.min(view.last_scroll());
+        let end_in_view = view.rows == 0 || (view.page > 0 && self.scroll >= view.last_scroll());
+        if end_in_view {
             self.seen = true;
             if self.refused == Some(Refused::NotSeen) {
                 self.refused = None;
             }
         }
-    }
-
-    /// What a frame showed: the change seen to its end is seen for good.
-    pub(crate) fn drawn(&mut self, view: View) {
-        self.view = view;
-        self.scroll_to(self.scroll);
     }
 }
 
@@ -775,26 +781,25 @@ fn status_word(status: RunStatus) -> &'static str {
     }
 }
 
-/// A duration as an operator reads it: `4m 05s`, `12.3s`, `850ms`.
-pub(crate) fn short(duration: Duration) -> String {
-    let ms = duration.as_millis();
-    let secs = duration.as_secs();
-    match secs {
-        _ if ms < 1000 => format!("{ms}ms"),
-        0..60 => format!("{:.1}s", duration.as_secs_f64()),
-        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
-        _ => format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60),
-    }
-}
+pub(crate) use crate::clock::short;
 
 /// Output as a terminal cell grid can show it: tabs expanded, escape sequences and other
 /// control characters dropped (a command's colours would otherwise corrupt the screen), and
 /// very long lines cut.
 pub(crate) fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(KEPT_WIDTH));
+    cleaned(text, KEPT_WIDTH)
+}
+
+/// The same, never cut: for a change at a gate, where every character is approved.
+pub(crate) fn printable_whole(text: &str) -> String {
+    cleaned(text, usize::MAX)
+}
+
+fn cleaned(text: &str, at_most: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(at_most));
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        if out.len() >= KEPT_WIDTH {
+        if out.len() >= at_most {
             out.push('…');
             break;
         }

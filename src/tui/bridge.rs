@@ -41,8 +41,9 @@ pub(crate) struct FailAsk {
     pub(crate) headline: String,
     /// The operator stopped it: it did not break.
     pub(crate) stopped: bool,
-    /// What undo would do, in order.
+    /// What undo would do, in order, and the line above it (or instead of it).
     pub(crate) undo: Vec<String>,
+    pub(crate) undo_heading: &'static str,
     pub(crate) reply: Sender<Choice>,
 }
 
@@ -139,6 +140,7 @@ impl Decider for Ask {
                 headline: failed.headline(),
                 stopped: failed.stopped_after.is_some(),
                 undo: failed.undo.to_vec(),
+                undo_heading: failed.undo_heading(),
                 reply,
             })
         });

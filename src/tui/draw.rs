@@ -278,9 +278,14 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
         rows = line;
     }
     if start == 0 && row.dropped > 0 {
+        let lines = if row.dropped == 1 {
+            "line of output is"
+        } else {
+            "lines of output are"
+        };
         let earlier = match &row.log {
-            Some(log) => format!("… {} earlier lines are in {log}", row.dropped),
-            None => format!("… {} earlier lines are in the step's log", row.dropped),
+            Some(log) => format!("… {} earlier {lines} in {log}", row.dropped),
+            None => format!("… {} earlier {lines} in the step's log", row.dropped),
         };
         let mut note = wrap(&[(&earlier, Style::new().dark_gray())], width);
         note.append(&mut rows);
@@ -293,7 +298,11 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
         }
         rows.extend(wrapped(index));
     }
-    // A wrapped line taller than the room shows its end, where the newest text is.
+    // Following the output, a wrapped line taller than the room shows its end, where the
+    // newest text is; scrolled back, the top stays, with the line about earlier output.
+    if end < total {
+        rows.truncate(height);
+    }
     let skip = rows.len().saturating_sub(height);
     let mut lines: Vec<Line> = rows.into_iter().skip(skip).collect();
     if lines.is_empty() {
@@ -401,7 +410,7 @@ fn popup(frame: &mut Frame, area: Rect, title: &str, style: Style, height: u16, 
 fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
     let ask = &gate.ask;
     let width = area.width.saturating_sub(2) as usize;
-    let question = wrap(&[(&ask.question, Style::new().bold())], width);
+    let question = wrap(&[(&super::app::printable(&ask.question), Style::new().bold())], width);
     let heading = if ask.plan.trim().is_empty() {
         "If you approve, the run goes on; no step comes after this gate."
     } else {
@@ -415,7 +424,7 @@ fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
             Some('-') if !line.starts_with("---") => Style::new().red(),
             _ => Style::new(),
         };
-        change.extend(wrap(&[(&super::app::printable(line), style)], width));
+        change.extend(wrap(&[(&super::app::printable_whole(line), style)], width));
     }
     let prompt = match &ask.confirm {
         Some(word) => wrap(
@@ -437,58 +446,58 @@ fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
             width,
         ),
     };
-    // The rows around the change: the question, the heading, a row for where the change is
-    // scrolled to, the prompt, and why approving did nothing.
-    let refused_text = |view: View| match (gate.refused, &ask.confirm) {
-        (Some(Refused::NotTheWord), Some(word)) => Some(format!("That is not `{word}`: nothing was approved.")),
-        (Some(Refused::NotSeen), _) if view.page == 0 => Some(
-            "The screen is too small to show the change: make it larger, or answer with `runbook run --no-tui`. Nothing was approved."
-                .to_string(),
-        ),
-        (Some(Refused::NotSeen), _) => Some(format!(
-            "Read the whole change before approving: {} more lines below (↓, PgDn or End). Nothing was approved.",
-            view.rows.saturating_sub(gate.scroll + view.page)
-        )),
-        _ => None,
-    };
-    let around = |view: View| {
-        let refused = refused_text(view).map_or(0, |text| wrap(&[(&text, Style::new())], width).len());
-        question.len() + 1 + 1 + prompt.len() + refused
-    };
+    // The rows around the change: the question, the heading, one row that says where the
+    // change is scrolled to (or why approving did nothing), and the prompt. The room for the
+    // change never depends on what that row says.
+    let around = question.len() + 1 + 1 + prompt.len();
     let inner_height = area.height.saturating_sub(2) as usize;
-    let fits = |view: View| change.len().min(inner_height.saturating_sub(around(view)));
-    let first = View {
-        rows: change.len(),
-        page: fits(View {
-            rows: change.len(),
-            page: 1,
-        }),
-    };
-    let view = View {
-        rows: change.len(),
-        page: fits(first),
-    };
-    let page = view.page;
-    let height = (around(view) + page + 2) as u16;
+    let page = change.len().min(inner_height.saturating_sub(around));
+    let view = View { rows: change.len(), page };
+    let height = (around + page + 2) as u16;
     let inner = popup(frame, area, "GATE", Style::new().yellow().bold(), height, area.width);
 
     let scroll = gate.scroll.min(view.last_scroll());
     let below = change.len().saturating_sub(scroll + page);
+    let lines_word = |n: usize| if n == 1 { "line" } else { "lines" };
+    let (row, style) = match (gate.refused, &ask.confirm) {
+        (Some(Refused::NotTheWord), Some(word)) => (format!("That is not `{word}`: nothing was approved."), Style::new().red().bold()),
+        (Some(Refused::NotSeen), _) if page == 0 => (
+            "Too small to show the change: enlarge it, or use --no-tui.".to_string(),
+            Style::new().red().bold(),
+        ),
+        (Some(Refused::NotSeen), _) => (
+            format!(
+                "Not approved: read to the end first, {below} more {} below (↓, PgDn, End)",
+                lines_word(below)
+            ),
+            Style::new().red().bold(),
+        ),
+        _ => {
+            let text = match (scroll, below) {
+                (0, 0) => String::new(),
+                (0, below) => format!("↓ {below} more {} below (↓, PgDn, End)", lines_word(below)),
+                (above, 0) => format!("↑ {above} {} above · this is the end of the change", lines_word(above)),
+                (above, below) => format!(
+                    "↑ {above} {} above · ↓ {below} more {} below (↓, PgDn, End)",
+                    lines_word(above),
+                    lines_word(below)
+                ),
+            };
+            (text, Style::new().yellow())
+        }
+    };
+    let row: String = if row.chars().count() > width {
+        row.chars().take(width.saturating_sub(1)).chain(['…']).collect()
+    } else {
+        row
+    };
     let mut lines = question;
     lines.push(Line::from(heading).dark_gray());
     lines.extend(change.into_iter().skip(scroll).take(page));
-    let position = match (scroll, below) {
-        (0, 0) => String::new(),
-        (0, below) => format!("↓ {below} more lines below (↓, PgDn, End)"),
-        (above, 0) => format!("↑ {above} lines above · this is the end of the change"),
-        (above, below) => format!("↑ {above} lines above · ↓ {below} more lines below (↓, PgDn, End)"),
-    };
-    lines.extend(wrap(&[(&position, Style::new().yellow())], width).into_iter().take(1));
+    lines.push(Line::styled(row, style));
     lines.extend(prompt);
-    if let Some(text) = refused_text(view) {
-        lines.extend(wrap(&[(&text, Style::new().red().bold())], width));
-    }
-    // On a screen too short for all of it, the prompt and the refusal stay: the top goes.
+    // On a screen too short for all of it, the prompt stays: the top goes (never a row of
+    // the change: when there is no room for the rest, `page` is 0).
     let skip = lines.len().saturating_sub(inner.height as usize);
     frame.render_widget(Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()), inner);
     view
@@ -525,20 +534,9 @@ fn draw_failed(frame: &mut Frame, area: Rect, ask: &super::bridge::FailAsk) {
         ));
     }
     lines.push(Line::default());
-    let mut undo: Vec<Line> = Vec::new();
-    if ask.undo.is_empty() {
-        undo.extend(wrap(
-            &[(
-                "Undo changes nothing: no completed step has an undo block or a change to put back.",
-                Style::new().dark_gray(),
-            )],
-            width,
-        ));
-    } else {
-        undo.extend(wrap(&[("Undo would, in this order:", Style::new().dark_gray())], width));
-        for line in &ask.undo {
-            undo.extend(wrap(&[(&format!("  {}", super::app::printable(line)), Style::new())], width));
-        }
+    let mut undo: Vec<Line> = wrap(&[(ask.undo_heading, Style::new().dark_gray())], width);
+    for line in &ask.undo {
+        undo.extend(wrap(&[(&format!("  {}", super::app::printable(line)), Style::new())], width));
     }
     let room = (area.height.saturating_sub(2) as usize).saturating_sub(lines.len());
     if undo.len() > room {

@@ -241,6 +241,7 @@ fn failed_step_with_its_choices() {
         headline: format!("The step `fresh` failed: {error}"),
         stopped: false,
         undo: Vec::new(),
+        undo_heading: "Undo changes nothing: no completed step has an undo block or a change to put back.",
         reply,
     }));
     insta::assert_snapshot!(frame(&mut app, 100, 30, 5));
@@ -338,6 +339,7 @@ fn stopped(app: &mut App) -> Receiver<Choice> {
             "    run    systemctl start orders-api".into(),
             "  set DATABASE_URL in /etc/orders/app.env back to sqlite:///srv/orders/orders.db".into(),
         ],
+        undo_heading: "Undo would, in this order (an undo block stops at its first action that fails):",
         reply,
     }));
     choice
@@ -536,7 +538,11 @@ fn a_long_plan_never_hides_the_prompt() {
     let screen = frame(&mut app, 80, 24, 310);
     assert!(screen.contains("Type flip and press Enter"), "{screen}");
     assert!(screen.contains("That is not `flip`"), "{screen}");
-    assert!(screen.contains("↓ 68 more lines below"), "{screen}");
+    // The refusal is said where the position was, and goes with the next key.
+    assert!(!screen.contains("more lines below"), "{screen}");
+    app.update(key(KeyCode::Char('f')));
+    let screen = frame(&mut app, 80, 24, 310);
+    assert!(screen.contains("↓ 67 more lines below (↓, PgDn, End)"), "{screen}");
 }
 
 /// A gate before a change to a file deep in a long path, with a 40-line diff.
@@ -594,7 +600,7 @@ fn a_change_cannot_be_approved_before_all_of_it_was_on_screen() {
     app.update(key(KeyCode::Enter));
     assert!(answer.try_recv().is_err(), "approved a change whose end was never shown");
     let screen = frame(&mut app, 80, 24, 310);
-    assert!(screen.contains("Read the whole change before approving"), "{screen}");
+    assert!(screen.contains("Not approved: read to the end first"), "{screen}");
     assert!(!screen.contains("LAST_LINE_OF_THE_CHANGE"), "{screen}");
     // Paging down to the end shows the last line; the typed word is kept.
     for _ in 0..10 {
@@ -603,10 +609,7 @@ fn a_change_cannot_be_approved_before_all_of_it_was_on_screen() {
     }
     let screen = frame(&mut app, 80, 24, 311);
     assert!(screen.contains("LAST_LINE_OF_THE_CHANGE"), "{screen}");
-    assert!(
-        !screen.contains("Read the whole change"),
-        "the refusal outlived its reason: {screen}"
-    );
+    assert!(!screen.contains("Not approved"), "the refusal outlived its reason: {screen}");
     app.update(key(KeyCode::Enter));
     assert_eq!(answer.try_recv().expect("approved once seen").answer, Answer::Approve);
 }
@@ -618,11 +621,59 @@ fn a_yes_or_no_gate_also_waits_until_the_change_was_seen() {
     frame(&mut app, 60, 20, 310);
     app.update(key(KeyCode::Char('y')));
     assert!(answer.try_recv().is_err());
-    // Seen once is seen: scrolling back up does not take it back.
+    // A key cannot say the end was seen, only a frame that drew it: End and y in one batch
+    // approve nothing.
     app.update(key(KeyCode::End));
+    app.update(key(KeyCode::Char('y')));
+    assert!(answer.try_recv().is_err(), "approved before a frame showed the end");
+    frame(&mut app, 60, 20, 311);
+    // Seen once is seen: scrolling back up does not take it back.
     app.update(key(KeyCode::Home));
+    frame(&mut app, 60, 20, 312);
     app.update(key(KeyCode::Char('y')));
     assert_eq!(answer.try_recv().expect("approved").answer, Answer::Approve);
+}
+
+#[test]
+fn a_gate_with_nothing_after_it_can_be_approved_at_once() {
+    let mut app = at_the_gate();
+    let (reply, answer) = channel();
+    app.update(Msg::Gate(GateAsk {
+        id: "gate_8".into(),
+        question: "Close the incident?".into(),
+        confirm: None,
+        plan: String::new(),
+        reply,
+    }));
+    let screen = frame(&mut app, 80, 24, 310);
+    assert!(screen.contains("no step comes after this gate"), "{screen}");
+    app.update(key(KeyCode::Char('y')));
+    assert_eq!(answer.try_recv().expect("approved").answer, Answer::Approve);
+}
+
+#[test]
+fn on_a_short_terminal_a_refusal_never_takes_the_room_of_the_change() {
+    let mut app = at_the_gate();
+    let answer = gate_with_a_long_change(&mut app, None);
+    let before = frame(&mut app, 60, 12, 310);
+    app.update(key(KeyCode::Char('y')));
+    let refused = frame(&mut app, 60, 12, 310);
+    assert!(refused.contains("Not approved: read to the end first"), "{refused}");
+    // The same rows of the change are on screen with the refusal as without it.
+    let change_rows = |screen: &str| {
+        screen
+            .lines()
+            .filter(|l| l.contains("SETTING_") || l.contains("/srv/orders/deploy"))
+            .count()
+    };
+    assert_eq!(change_rows(&before), change_rows(&refused), "{before}\n{refused}");
+    assert!(change_rows(&refused) > 0, "{refused}");
+    for _ in 0..60 {
+        app.update(key(KeyCode::PageDown));
+        frame(&mut app, 60, 12, 311);
+    }
+    app.update(key(KeyCode::Char('y')));
+    assert_eq!(answer.try_recv().expect("approved once read").answer, Answer::Approve);
 }
 
 #[test]
@@ -638,7 +689,10 @@ fn a_change_that_never_fits_says_so_and_is_never_approved() {
     assert!(answer.try_recv().is_err(), "approved on a screen with no room for the change");
     terminal.draw(|f| drawn = super::draw::draw(f, &app, at(310))).unwrap();
     let screen = terminal.backend().to_string();
-    assert!(screen.contains("larger, or answer with `runbook run --no-tui`"), "{screen}");
+    assert!(
+        screen.contains("Too small to show the change: enlarge it, or use --no-tui."),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -683,7 +737,7 @@ fn the_line_about_earlier_output_names_the_file_that_has_it() {
     app.update(key(KeyCode::Home));
     let screen = frame(&mut app, 120, 30, 300);
     assert!(
-        screen.contains("… 41 earlier lines are in /var/lib/runbook/logs/restore.log"),
+        screen.contains("… 40 earlier lines of output are in /var/lib/runbook/logs/restore.log"),
         "{screen}"
     );
     // The oldest kept lines fill the pane from its top.

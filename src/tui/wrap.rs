@@ -4,7 +4,8 @@
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use unicode_width::UnicodeWidthChar;
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
 /// `spans` as rows of at most `width` columns. An empty input is one empty row.
 pub(crate) fn wrap(spans: &[(&str, Style)], width: usize) -> Vec<Line<'static>> {
@@ -13,8 +14,8 @@ pub(crate) fn wrap(spans: &[(&str, Style)], width: usize) -> Vec<Line<'static>> 
     let mut used = 0;
     for (text, style) in spans {
         for word in words(text) {
-            let word_width: usize = word.chars().map(char_width).sum();
-            let trimmed_width: usize = word.trim_end_matches(' ').chars().map(char_width).sum();
+            let word_width = cells(word);
+            let trimmed_width = cells(word.trim_end_matches(' '));
             // A word that fits on a fresh row moves there whole; its trailing space may hang.
             if used > 0 && used + trimmed_width > width && trimmed_width <= width {
                 rows.push(Vec::new());
@@ -25,14 +26,15 @@ pub(crate) fn wrap(spans: &[(&str, Style)], width: usize) -> Vec<Line<'static>> 
                 used += word_width;
                 continue;
             }
-            // Longer than a row: cut where each row ends.
-            for c in word.chars() {
-                let w = char_width(c);
+            // Longer than a row: cut where each row ends, never inside a character as the
+            // terminal draws it (an emoji with its modifier, a letter with its accent).
+            for grapheme in word.graphemes(true) {
+                let w = cells(grapheme);
                 if used + w > width && used > 0 {
                     rows.push(Vec::new());
                     used = 0;
                 }
-                push(&mut rows, &c.to_string(), *style);
+                push(&mut rows, grapheme, *style);
                 used += w;
             }
         }
@@ -65,8 +67,9 @@ fn push(rows: &mut [Vec<(String, Style)>], text: &str, style: Style) {
     }
 }
 
-fn char_width(c: char) -> usize {
-    c.width().unwrap_or(0)
+/// Columns on screen, measured per grapheme as the screen draws them.
+fn cells(text: &str) -> usize {
+    text.graphemes(true).map(UnicodeWidthStr::width).sum()
 }
 
 #[cfg(test)]
@@ -98,15 +101,11 @@ mod tests {
 
     #[test]
     fn nothing_is_lost_at_any_width() {
-        let text = "set    /etc/orders/app.env DATABASE_URL = sqlite:///w/orders.db (env file)  é 表 x";
+        let text = "set    /etc/orders/app.env DATABASE_URL = sqlite:///w/orders.db (env file)  é 表 x ❤️e\u{301}❤️👍🏽";
         for width in 1..90 {
             let rows = plain(text, width);
             assert_eq!(rows.concat(), text, "at {width}");
-            let widest = rows
-                .iter()
-                .map(|r| r.trim_end().chars().map(char_width).sum::<usize>())
-                .max()
-                .unwrap();
+            let widest = rows.iter().map(|r| cells(r.trim_end())).max().unwrap();
             assert!(widest <= width.max(2), "at {width}: {rows:?}");
         }
     }

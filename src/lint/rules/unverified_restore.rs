@@ -12,8 +12,9 @@ static INFO: RuleInfo = RuleInfo {
     severity: Severity::Warning,
     rationale: "A restore that completes is not a restore that worked: the partial backup brings \
                 back one table of four, and the unrestorable one brings back garbage. Verify before \
-                you declare victory: a check written in the runbook must follow the restore before \
-                anything is switched over to it.",
+                you declare victory: a check on the data (written in the runbook, or a verifying \
+                piece such as sqlite.has_rows) must follow the restore before anything is \
+                switched over to it.",
 };
 
 const RESTORES: [&str; 3] = ["sqlite.restore", "postgres.restore", "postgres.point_in_time"];

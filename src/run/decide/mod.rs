@@ -39,12 +39,17 @@ impl StepFailed<'_> {
     /// The first line a person reads: stopped on purpose is not said as broken.
     pub fn headline(&self) -> String {
         match self.stopped_after {
-            Some(took) => format!(
-                "You stopped `{}` after {}.",
-                self.step.id,
-                crate::duration::Duration::from_millis(took.as_millis() as u64)
-            ),
+            Some(took) => format!("You stopped `{}` after {}.", self.step.id, crate::clock::short(took)),
             None => format!("The step `{}` failed: {}", self.step.id, self.error),
+        }
+    }
+
+    /// The line above the undo list, or, when there is nothing to undo, the only line.
+    pub fn undo_heading(&self) -> &'static str {
+        if self.undo.is_empty() {
+            "Undo changes nothing: no completed step has an undo block or a change to put back."
+        } else {
+            "Undo would, in this order (an undo block stops at its first action that fails):"
         }
     }
 }
@@ -219,13 +224,9 @@ impl<R: BufRead> Decider for Console<R> {
 
     fn failed(&mut self, failed: &StepFailed<'_>) -> (Choice, String) {
         say!("\n{}", failed.headline());
-        if failed.undo.is_empty() {
-            say!("Undo would change nothing: no completed step has an undo block or a change to put back.");
-        } else {
-            say!("Undo would, in this order:");
-            for line in failed.undo {
-                say!("  {line}");
-            }
+        say!("{}", failed.undo_heading());
+        for line in failed.undo {
+            say!("  {line}");
         }
         loop {
             let Some(reply) = self.ask("[r]etry, [s]kip, [u]ndo the completed steps, or [a]bort? ") else {

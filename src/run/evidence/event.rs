@@ -237,7 +237,9 @@ pub enum Event {
     },
     /// A message was sent, or tried.
     Notified {
-        /// The step that sent it (`on_failure` for the `on failure` block).
+        /// The step that sent it (`on_failure` for the `on failure` block); empty in
+        /// journals from before it was recorded.
+        #[serde(default)]
         step: String,
         /// The channel's name.
         channel: String,

@@ -232,15 +232,17 @@ struct QuietControlKeys {
 
 impl QuietControlKeys {
     fn new() -> Self {
-        // SAFETY: tcgetattr fills the termios we own, or fails and we change nothing.
+        // SAFETY: plain queries of this process and its terminal; tcgetattr fills the
+        // termios we own, or fails and we change nothing.
         let saved = unsafe {
+            // In the background (`runbook drill ... &`) the terminal is someone else's.
+            let foreground = libc::tcgetpgrp(libc::STDERR_FILENO) == libc::getpgrp();
             let mut settings: libc::termios = std::mem::zeroed();
-            (libc::tcgetattr(libc::STDERR_FILENO, &mut settings) == 0).then_some(settings)
+            (foreground && libc::tcgetattr(libc::STDERR_FILENO, &mut settings) == 0).then_some(settings)
         };
         if let Some(mut quiet) = saved {
             quiet.c_lflag &= !libc::ECHOCTL;
-            // SAFETY: the settings came from this terminal, with one flag changed.
-            unsafe { libc::tcsetattr(libc::STDERR_FILENO, libc::TCSANOW, &quiet) };
+            set_terminal(&quiet);
         }
         Self { saved }
     }
@@ -249,9 +251,20 @@ impl QuietControlKeys {
 impl Drop for QuietControlKeys {
     fn drop(&mut self) {
         if let Some(saved) = &self.saved {
-            // SAFETY: puts back the settings read from the same terminal.
-            unsafe { libc::tcsetattr(libc::STDERR_FILENO, libc::TCSANOW, saved) };
+            set_terminal(saved);
         }
+    }
+}
+
+/// Sets the terminal's settings, even from the background (after Ctrl-Z and `bg`), where the
+/// call would otherwise stop the process with SIGTTOU.
+fn set_terminal(settings: &libc::termios) {
+    // SAFETY: SIGTTOU is ignored for the one call and put back as it was; the settings came
+    // from this terminal.
+    unsafe {
+        let before = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+        libc::tcsetattr(libc::STDERR_FILENO, libc::TCSANOW, settings);
+        libc::signal(libc::SIGTTOU, before);
     }
 }
 
