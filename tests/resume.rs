@@ -371,12 +371,7 @@ fn ctrl_c_stops_the_step_exits_130_and_can_be_resumed() {
         "Ctrl-C took {:?}",
         signalled.elapsed()
     );
-    let run_dir = std::fs::read_dir(&state)
-        .expect("state")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-        .expect("a run");
+    let run_dir = crate::support::the_run(&state);
     let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).expect("journal");
     assert!(journal.contains("\"status\":\"interrupted\""), "{journal}");
     // The step it stopped is not called broken.

@@ -38,12 +38,7 @@ fn run(test: Test, stdin: Option<&str>) -> (Outcome, Test) {
 }
 
 fn work(test: &Test) -> std::path::PathBuf {
-    let run = std::fs::read_dir(test.path().join("state"))
-        .expect("state")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-        .expect("a run");
+    let run = crate::support::the_run(&test.path().join("state"));
     run.join("work")
 }
 

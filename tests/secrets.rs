@@ -68,12 +68,7 @@ fn everything_written(test: &Test, outcome: &crate::support::Outcome, server: &S
         ("stdout".to_string(), outcome.stdout.clone()),
     ];
     let state = test.path().join("state");
-    let run = std::fs::read_dir(&state)
-        .expect("state")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-        .expect("a run");
+    let run = crate::support::the_run(&state);
     let mut files = vec![
         run.join("journal.jsonl"),
         run.join("work/notes.log"),
@@ -158,12 +153,7 @@ fn a_resumed_run_masks_secrets_from_its_first_line_too() {
         .run();
     resumed.expect_code(0);
     assert!(resumed.stderr.contains("the environment says •••"), "{}", resumed.stderr);
-    let run = std::fs::read_dir(test.path().join("state"))
-        .expect("state")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-        .expect("a run");
+    let run = crate::support::the_run(&test.path().join("state"));
     for text in [
         resumed.stderr,
         std::fs::read_to_string(run.join("logs/print.log")).expect("the log"),

@@ -51,12 +51,7 @@ fn start_orders(test: &Test) -> Option<Screen> {
 
 fn journal(test: &Test) -> Vec<Value> {
     let state = test.path().join("state");
-    let run = std::fs::read_dir(&state)
-        .expect("the state folder")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
-        .expect("a run");
+    let run = crate::support::the_run(&state);
     std::fs::read_to_string(run.join("journal.jsonl"))
         .expect("the journal")
         .lines()

@@ -228,12 +228,7 @@ fn the_first_runbook_tutorial_works_as_written() {
     // place of the drill's live database.
     let page = std::fs::read_to_string(dir.path().join("docs/restore-notes.md")).expect("the rendered page");
     assert!(page.starts_with("# Restore the notes database"), "{page}");
-    let run = std::fs::read_dir(&state)
-        .expect("the state folder")
-        .flatten()
-        .find(|e| e.path().is_dir())
-        .expect("the drill's run");
-    let live = run.path().join("work/live-notes.db");
+    let live = crate::support::the_run(std::path::Path::new(&state)).join("work/live-notes.db");
     assert!(std::fs::metadata(&live).is_ok_and(|m| m.len() > 0), "no {}", live.display());
     // And the file is in `fmt` layout, as a file copied from the book should be.
     let (code, output) = sh(dir.path(), "runbook fmt --check notes.runbook");

@@ -137,6 +137,16 @@ impl Outcome {
     }
 }
 
+/// The one run's folder in a state folder (its journal, logs and `work/`).
+pub fn the_run(state: &std::path::Path) -> PathBuf {
+    std::fs::read_dir(state)
+        .unwrap_or_else(|e| panic!("the state folder {}: {e}", state.display()))
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| panic!("no run in {}", state.display()))
+}
+
 /// The repository's root, where `runbooks/`, `stdlib/` and `book/` are.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
