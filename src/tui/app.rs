@@ -7,15 +7,14 @@ use std::time::{Duration, SystemTime};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::bridge::{FailAsk, GateAsk, Msg, ResumeAsk};
+use super::bridge::{FailAsk, Msg, ResumeAsk};
+use super::gate::{GateDialog, View};
+use super::wrap::printable;
 use crate::model::{Mode, Model, Node};
-use crate::run::decide::GateDecision;
 use crate::run::{Answer, Choice, Event, RunStatus, StepStatus, Stream, Typical};
 
 /// Lines of output kept per step on screen; the log file has all of them.
 pub(crate) const KEPT_LINES: usize = 2000;
-/// Characters kept of one output line on screen.
-const KEPT_WIDTH: usize = 1000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Status {
@@ -130,67 +129,6 @@ pub(crate) enum Dialog {
     Gate(GateDialog),
     Failed(FailAsk),
     Resume(ResumeAsk),
-}
-
-/// A gate on screen: the change it lets happen, how far that is scrolled, and whether all of
-/// it has been in view. A change is approved only once the operator has seen all of it.
-pub(crate) struct GateDialog {
-    pub(crate) ask: GateAsk,
-    pub(crate) typed: String,
-    /// Why the last attempt to approve did nothing.
-    pub(crate) refused: Option<Refused>,
-    /// Rows scrolled down from the top of the change.
-    pub(crate) scroll: usize,
-    /// Every row of the change has been on screen.
-    pub(crate) seen: bool,
-    /// The change's size and the room for it, as the last frame drew them.
-    pub(crate) view: View,
-}
-
-/// Rows of a scrolled text, and how many of them fit on screen.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct View {
-    pub(crate) rows: usize,
-    pub(crate) page: usize,
-}
-
-impl View {
-    /// The furthest a text can scroll down: its last row at the bottom.
-    pub(crate) fn last_scroll(self) -> usize {
-        self.rows.saturating_sub(self.page)
-    }
-}
-
-/// Why pressing approve did nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Refused {
-    /// The word typed is not the gate's word.
-    NotTheWord,
-    /// Part of the change has not been on screen yet.
-    NotSeen,
-}
-
-impl GateDialog {
-    /// Scrolls; whether the end is now in view is for the next frame to say.
-    fn scroll_to(&mut self, scroll: usize) {
-        self.scroll = scroll.min(self.view.last_scroll());
-        self.refused = None;
-    }
-
-    /// What a frame showed, once it is on screen: the change seen to its end is seen for
-    /// good. Only a drawn frame can say so; a key cannot, since keys come in batches
-    /// between frames and the terminal may have changed size since the last one.
-    pub(crate) fn drawn(&mut self, view: View) {
-        self.view = view;
-        self.scroll = self.scroll.min(view.last_scroll());
-        let end_in_view = view.rows == 0 || (view.page > 0 && self.scroll >= view.last_scroll());
-        if end_in_view {
-            self.seen = true;
-            if self.refused == Some(Refused::NotSeen) {
-                self.refused = None;
-            }
-        }
-    }
 }
 
 /// What the loop must do after a key.
@@ -633,7 +571,7 @@ impl App {
     fn answer(&mut self, dialog: Dialog, key: KeyEvent, ctrl_c: bool) -> Effect {
         match dialog {
             Dialog::Gate(mut gate) => {
-                if let Some(decision) = self.gate_key(&mut gate, key, ctrl_c) {
+                if let Some(decision) = gate.key(&self.user, key, ctrl_c) {
                     let _ = gate.ask.reply.send(decision);
                 } else {
                     self.dialog = Some(Dialog::Gate(gate));
@@ -674,57 +612,6 @@ impl App {
             }
         }
         Effect::None
-    }
-
-    /// A key at a gate: an answer, or a scroll, a letter of the word, or a refusal to approve
-    /// what has not been seen. Esc, `n` and Ctrl-C deny any gate.
-    fn gate_key(&self, gate: &mut GateDialog, key: KeyEvent, ctrl_c: bool) -> Option<GateDecision> {
-        let decision = |answer, how: &str| GateDecision {
-            answer,
-            by: self.user.clone(),
-            how: format!("{how} in the terminal UI"),
-        };
-        let page = gate.view.page.max(1);
-        let scroll = match key.code {
-            KeyCode::Down => Some(gate.scroll + 1),
-            KeyCode::Up => Some(gate.scroll.saturating_sub(1)),
-            KeyCode::PageDown => Some(gate.scroll + page),
-            KeyCode::PageUp => Some(gate.scroll.saturating_sub(page)),
-            KeyCode::End => Some(usize::MAX),
-            KeyCode::Home => Some(0),
-            _ => None,
-        };
-        if let Some(scroll) = scroll.filter(|_| !ctrl_c) {
-            gate.scroll_to(scroll);
-            return None;
-        }
-        let approve = match (&gate.ask.confirm, key.code) {
-            _ if ctrl_c => return Some(decision(Answer::Deny, "denied with Ctrl-C")),
-            (_, KeyCode::Esc) => return Some(decision(Answer::Deny, "pressed Esc")),
-            (None, KeyCode::Char('n')) => return Some(decision(Answer::Deny, "pressed n")),
-            (None, KeyCode::Char('y')) => decision(Answer::Approve, "pressed y"),
-            (Some(word), KeyCode::Enter) if gate.typed == *word => decision(Answer::Approve, &format!("typed `{word}`")),
-            (Some(_), KeyCode::Enter) => {
-                gate.refused = Some(Refused::NotTheWord);
-                return None;
-            }
-            (Some(_), KeyCode::Backspace) => {
-                gate.typed.pop();
-                gate.refused = None;
-                return None;
-            }
-            (Some(_), KeyCode::Char(c)) if gate.typed.len() < 64 => {
-                gate.typed.push(c);
-                gate.refused = None;
-                return None;
-            }
-            _ => return None,
-        };
-        if !gate.seen {
-            gate.refused = Some(Refused::NotSeen);
-            return None;
-        }
-        Some(approve)
     }
 
     /// What the last frame showed, for the questions that depend on it.
@@ -783,45 +670,6 @@ fn status_word(status: RunStatus) -> &'static str {
 
 pub(crate) use crate::clock::short;
 
-/// Output as a terminal cell grid can show it: tabs expanded, escape sequences and other
-/// control characters dropped (a command's colours would otherwise corrupt the screen), and
-/// very long lines cut.
-pub(crate) fn printable(text: &str) -> String {
-    cleaned(text, KEPT_WIDTH)
-}
-
-/// The same, never cut: for a change at a gate, where every character is approved.
-pub(crate) fn printable_whole(text: &str) -> String {
-    cleaned(text, usize::MAX)
-}
-
-fn cleaned(text: &str, at_most: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(at_most));
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if out.len() >= at_most {
-            out.push('…');
-            break;
-        }
-        match c {
-            '\t' => out.push_str("    "),
-            '\n' => out.push(' '),
-            // CSI: ESC [ parameters, then one final byte in @..~.
-            '\u{1b}' if chars.peek() == Some(&'[') => {
-                chars.next();
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
-                    }
-                }
-            }
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// UTC wall-clock time, `14:32:05 UTC`: for tests, whatever the machine's zone.
 #[cfg(test)]
 pub(crate) fn utc_time(time: SystemTime) -> String {
@@ -832,12 +680,6 @@ pub(crate) fn utc_time(time: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn printable_drops_colours_and_control_characters() {
-        assert_eq!(printable("\u{1b}[1;31mred\u{1b}[0m\tok\r"), "red    ok");
-        assert!(printable(&"x".repeat(5000)).chars().count() <= KEPT_WIDTH + 1);
-    }
 
     #[test]
     fn short_durations_read_like_a_person_says_them() {

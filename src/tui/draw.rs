@@ -9,8 +9,10 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Wrap};
 
-use super::app::{App, Dialog, GateDialog, Kind, Refused, Row, RowKind, Status, View, short};
-use super::wrap::wrap;
+use super::app::{App, Dialog, Kind, Row, RowKind, Status};
+use super::gate::{GateDialog, Refused, View};
+use super::wrap::{printable, printable_whole, wrap};
+use crate::clock::short;
 use crate::model::Mode;
 use crate::run::RunStatus;
 
@@ -410,7 +412,7 @@ fn popup(frame: &mut Frame, area: Rect, title: &str, style: Style, height: u16, 
 fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
     let ask = &gate.ask;
     let width = area.width.saturating_sub(2) as usize;
-    let question = wrap(&[(&super::app::printable(&ask.question), Style::new().bold())], width);
+    let question = wrap(&[(&printable(&ask.question), Style::new().bold())], width);
     let heading = if ask.plan.trim().is_empty() {
         "If you approve, the run goes on; no step comes after this gate."
     } else {
@@ -424,7 +426,7 @@ fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
             Some('-') if !line.starts_with("---") => Style::new().red(),
             _ => Style::new(),
         };
-        change.extend(wrap(&[(&super::app::printable_whole(line), style)], width));
+        change.extend(wrap(&[(&printable_whole(line), style)], width));
     }
     let prompt = match &ask.confirm {
         Some(word) => wrap(
@@ -512,7 +514,7 @@ fn draw_failed(frame: &mut Frame, area: Rect, ask: &super::bridge::FailAsk) {
     } else {
         ("STEP FAILED", Style::new().red().bold())
     };
-    let mut lines = wrap(&[(&super::app::printable(&ask.headline), style)], width);
+    let mut lines = wrap(&[(&printable(&ask.headline), style)], width);
     lines.push(Line::default());
     let again = if ask.stopped {
         "run the step again from its start"
@@ -536,7 +538,7 @@ fn draw_failed(frame: &mut Frame, area: Rect, ask: &super::bridge::FailAsk) {
     lines.push(Line::default());
     let mut undo: Vec<Line> = wrap(&[(ask.undo_heading, Style::new().dark_gray())], width);
     for line in &ask.undo {
-        undo.extend(wrap(&[(&format!("  {}", super::app::printable(line)), Style::new())], width));
+        undo.extend(wrap(&[(&format!("  {}", printable(line)), Style::new())], width));
     }
     let room = (area.height.saturating_sub(2) as usize).saturating_sub(lines.len());
     if undo.len() > room {

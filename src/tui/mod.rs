@@ -10,6 +10,7 @@
 pub(crate) mod app;
 pub(crate) mod bridge;
 pub(crate) mod draw;
+mod gate;
 mod wrap;
 
 use std::io;

@@ -1,6 +1,8 @@
-//! Lines cut to the screen's width without losing a character: prose breaks between words,
-//! a word or a path longer than the line breaks where the line ends, and each piece keeps its
-//! colour. The screen counts the rows it needs from this, so a dialog knows what is in view.
+//! Text as the screen shows it: cleaned of what a terminal cell cannot hold (colours, control
+//! characters), and cut to the screen's width without losing a character: prose breaks
+//! between words, a word or a path longer than the line breaks where the line ends, and each
+//! piece keeps its colour. The screen counts the rows it needs from this, so a dialog knows
+//! what is in view.
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -72,9 +74,57 @@ fn cells(text: &str) -> usize {
     text.graphemes(true).map(UnicodeWidthStr::width).sum()
 }
 
+/// Characters kept of one output line on screen.
+pub(crate) const KEPT_WIDTH: usize = 1000;
+
+/// Output as a terminal cell grid can show it: tabs expanded, escape sequences and other
+/// control characters dropped (a command's colours would otherwise corrupt the screen), and
+/// very long lines cut.
+pub(crate) fn printable(text: &str) -> String {
+    cleaned(text, KEPT_WIDTH)
+}
+
+/// The same, never cut: for a change at a gate, where every character is approved.
+pub(crate) fn printable_whole(text: &str) -> String {
+    cleaned(text, usize::MAX)
+}
+
+fn cleaned(text: &str, at_most: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(at_most));
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if out.len() >= at_most {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\t' => out.push_str("    "),
+            '\n' => out.push(' '),
+            // CSI: ESC [ parameters, then one final byte in @..~.
+            '\u{1b}' if chars.peek() == Some(&'[') => {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_drops_colours_and_control_characters() {
+        assert_eq!(printable("\u{1b}[1;31mred\u{1b}[0m\tok\r"), "red    ok");
+        assert!(printable(&"x".repeat(5000)).chars().count() <= KEPT_WIDTH + 1);
+    }
 
     fn plain(text: &str, width: usize) -> Vec<String> {
         wrap(&[(text, Style::new())], width)
