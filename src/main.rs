@@ -43,17 +43,7 @@ fn main() -> ExitCode {
             inputs,
             mode,
             format,
-        } => {
-            let options = Options {
-                mode: (*mode).into(),
-                params: inputs.params.clone(),
-                require_values: true,
-            };
-            load_one(&cli, file, &options).and_then(|model| match format {
-                PlanFormat::Human => print_stdout(&plan::plan(&model)),
-                PlanFormat::Json => print_stdout(&serde_json::to_string_pretty(&plan::plan_json(&model)).expect("a plan is plain JSON")),
-            })
-        }
+        } => plan_command(&cli, file, inputs, *mode, *format),
         Command::Drill {
             file,
             inputs,
@@ -93,18 +83,8 @@ fn main() -> ExitCode {
             shown,
         } => resume_command(&cli, run_id.as_deref(), Places::new(report, state_dir, shown)),
         Command::Render { file } => load_one(&cli, file, &Options::default()).and_then(|model| print_stdout(&render::markdown(&model))),
-        Command::Completions { shell } => {
-            let mut script = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "runbook", &mut script);
-            print_stdout(&String::from_utf8_lossy(&script))
-        }
-        Command::Man { dir: None } => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut page)
-                .map_err(Failure::from)
-                .and_then(|()| print_stdout(&String::from_utf8_lossy(&page)))
-        }
+        Command::Completions { shell } => completions(*shell),
+        Command::Man { dir: None } => man_page(),
         Command::Man { dir: Some(dir) } => man_pages(dir),
     };
     match result {
@@ -150,6 +130,40 @@ impl Written {
             _ => Ok(()),
         }
     }
+}
+
+/// `runbook plan`: the plan for people, or as JSON for tools.
+fn plan_command(
+    cli: &Cli,
+    file: &Path,
+    inputs: &runbook::cli::Inputs,
+    mode: runbook::cli::ModeArg,
+    format: PlanFormat,
+) -> Result<u8, Failure> {
+    let options = Options {
+        mode: mode.into(),
+        params: inputs.params.clone(),
+        require_values: true,
+    };
+    let model = load_one(cli, file, &options)?;
+    match format {
+        PlanFormat::Human => print_stdout(&plan::plan(&model)),
+        PlanFormat::Json => print_stdout(&serde_json::to_string_pretty(&plan::plan_json(&model)).expect("a plan is plain JSON")),
+    }
+}
+
+/// `runbook completions SHELL`: the shell's completion script, on standard output.
+fn completions(shell: clap_complete::Shell) -> Result<u8, Failure> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "runbook", &mut script);
+    print_stdout(&String::from_utf8_lossy(&script))
+}
+
+/// `runbook man`: the main manual page, as roff on standard output.
+fn man_page() -> Result<u8, Failure> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    print_stdout(&String::from_utf8_lossy(&page))
 }
 
 /// `runbook man --dir DIR`: runbook.1 and a page per command, from the same definitions as

@@ -175,8 +175,28 @@ pub fn plan_json(model: &Model) -> Value {
             json!({ "name": secret.name, "from": from, "source": name })
         })
         .collect();
+    let procedure = procedure_json(shown);
+    json!({
+        "schema": PLAN_SCHEMA,
+        "title": model.title,
+        "mode": model.mode.to_string(),
+        "owner": model.owner,
+        "rto": model.rto.map(|o| o.value.to_string()),
+        "rto_ms": model.rto.map(|o| o.value.as_millis()),
+        "rpo": model.rpo.map(|o| o.value.to_string()),
+        "rpo_ms": model.rpo.map(|o| o.value.as_millis()),
+        "params": params,
+        "secrets": secrets,
+        "procedure": procedure,
+        "on_failure": actions_json(shown, &model.on_failure),
+    })
+}
+
+/// Every step and gate, in order, with the step's number among the steps.
+fn procedure_json(shown: Shown<'_>) -> Vec<Value> {
+    let model = shown.model;
     let mut number = 0;
-    let procedure: Vec<Value> = model
+    model
         .procedure
         .iter()
         .map(|node| match node {
@@ -208,21 +228,7 @@ pub fn plan_json(model: &Model) -> Value {
                 "drill": gate.drill.map(|p| p.as_str()),
             }),
         })
-        .collect();
-    json!({
-        "schema": PLAN_SCHEMA,
-        "title": model.title,
-        "mode": model.mode.to_string(),
-        "owner": model.owner,
-        "rto": model.rto.map(|o| o.value.to_string()),
-        "rto_ms": model.rto.map(|o| o.value.as_millis()),
-        "rpo": model.rpo.map(|o| o.value.to_string()),
-        "rpo_ms": model.rpo.map(|o| o.value.as_millis()),
-        "params": params,
-        "secrets": secrets,
-        "procedure": procedure,
-        "on_failure": actions_json(shown, &model.on_failure),
-    })
+        .collect()
 }
 
 /// Each action as an object: its kind, the line `plan` prints for it, and its parts.

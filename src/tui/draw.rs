@@ -226,7 +226,27 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
             width,
         )
     });
-    // Each check wraps too: what it expected and what it saw are the point of it.
+    let mut check_lines = check_rows(row, width);
+    let checks_height = (check_lines.len() as u16).min(inner.height / 3);
+    // The newest checks are the last ones: a short pane shows those.
+    let check_lines: Vec<Line> = check_lines.split_off(check_lines.len() - checks_height as usize);
+    let log_height = (log.len() as u16).min(inner.height.saturating_sub(checks_height + 1));
+    let [output, checks, log_area] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(checks_height),
+        Constraint::Length(log_height),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(log), log_area);
+
+    let lines = output_rows(row, app.scroll, width, output.height as usize);
+    frame.render_widget(Paragraph::new(lines), output);
+
+    frame.render_widget(Paragraph::new(check_lines), checks);
+}
+
+/// Each check wrapped to the width: what it expected and what it saw are the point of it.
+fn check_rows(row: &Row, width: usize) -> Vec<Line<'static>> {
     let mut check_lines: Vec<Line> = Vec::new();
     for check in &row.checks {
         let mark = match (check.passed, check.pending) {
@@ -244,22 +264,14 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
             width,
         ));
     }
-    let checks_height = (check_lines.len() as u16).min(inner.height / 3);
-    // The newest checks are the last ones: a short pane shows those.
-    let check_lines: Vec<Line> = check_lines.split_off(check_lines.len() - checks_height as usize);
-    let log_height = (log.len() as u16).min(inner.height.saturating_sub(checks_height + 1));
-    let [output, checks, log_area] = Layout::vertical([
-        Constraint::Min(1),
-        Constraint::Length(checks_height),
-        Constraint::Length(log_height),
-    ])
-    .areas(inner);
-    frame.render_widget(Paragraph::new(log), log_area);
+    check_lines
+}
 
-    // The newest lines that fit, each wrapped to the width, scrolled back by whole lines.
-    let height = output.height as usize;
+/// The newest output lines that fit `height` rows, each wrapped to the width, scrolled back
+/// by whole lines; scrolled to the oldest, the line about what is only in the log first.
+fn output_rows(row: &Row, scroll: usize, width: usize, height: usize) -> Vec<Line<'static>> {
     let total = row.lines.len();
-    let scroll = app.scroll.min(total.saturating_sub(1));
+    let scroll = scroll.min(total.saturating_sub(1));
     let end = total - scroll;
     let wrapped = |index: usize| {
         let (kind, text) = &row.lines[index];
@@ -314,9 +326,7 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
         };
         lines.push(Line::from(waiting).dark_gray());
     }
-    frame.render_widget(Paragraph::new(lines), output);
-
-    frame.render_widget(Paragraph::new(check_lines), checks);
+    lines
 }
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
@@ -418,16 +428,7 @@ fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
     } else {
         "If you approve, the next step will:"
     };
-    let mut change: Vec<Line> = Vec::new();
-    // The plan is indented for `runbook plan`; the dialog has its own margin.
-    for line in ask.plan.lines().map(|line| line.strip_prefix("      ").unwrap_or(line)) {
-        let style = match line.chars().next() {
-            Some('+') if !line.starts_with("+++") => Style::new().green(),
-            Some('-') if !line.starts_with("---") => Style::new().red(),
-            _ => Style::new(),
-        };
-        change.extend(wrap(&[(&printable_whole(line), style)], width));
-    }
+    let change = change_rows(&ask.plan, width);
     let prompt = match &ask.confirm {
         Some(word) => wrap(
             &[
@@ -460,8 +461,38 @@ fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
 
     let scroll = gate.scroll.min(view.last_scroll());
     let below = change.len().saturating_sub(scroll + page);
+    let row = position_row(gate, page, scroll, below, width);
+    let mut lines = question;
+    lines.push(Line::from(heading).dark_gray());
+    lines.extend(change.into_iter().skip(scroll).take(page));
+    lines.push(row);
+    lines.extend(prompt);
+    // On a screen too short for all of it, the prompt stays: the top goes (never a row of
+    // the change: when there is no room for the rest, `page` is 0).
+    let skip = lines.len().saturating_sub(inner.height as usize);
+    frame.render_widget(Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()), inner);
+    view
+}
+
+/// The step after a gate as the plan shows it, every line wrapped, diff lines coloured.
+fn change_rows(plan: &str, width: usize) -> Vec<Line<'static>> {
+    let mut change: Vec<Line> = Vec::new();
+    // The plan is indented for `runbook plan`; the dialog has its own margin.
+    for line in plan.lines().map(|line| line.strip_prefix("      ").unwrap_or(line)) {
+        let style = match line.chars().next() {
+            Some('+') if !line.starts_with("+++") => Style::new().green(),
+            Some('-') if !line.starts_with("---") => Style::new().red(),
+            _ => Style::new(),
+        };
+        change.extend(wrap(&[(&printable_whole(line), style)], width));
+    }
+    change
+}
+
+/// The one row under the change: where it is scrolled to, or why approving did nothing.
+fn position_row(gate: &GateDialog, page: usize, scroll: usize, below: usize, width: usize) -> Line<'static> {
     let lines_word = |n: usize| if n == 1 { "line" } else { "lines" };
-    let (row, style) = match (gate.refused, &ask.confirm) {
+    let (row, style) = match (gate.refused, &gate.ask.confirm) {
         (Some(Refused::NotTheWord), Some(word)) => (format!("That is not `{word}`: nothing was approved."), Style::new().red().bold()),
         (Some(Refused::NotSeen), _) if page == 0 => (
             "Too small to show the change: enlarge it, or use --no-tui.".to_string(),
@@ -493,16 +524,7 @@ fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
     } else {
         row
     };
-    let mut lines = question;
-    lines.push(Line::from(heading).dark_gray());
-    lines.extend(change.into_iter().skip(scroll).take(page));
-    lines.push(Line::styled(row, style));
-    lines.extend(prompt);
-    // On a screen too short for all of it, the prompt stays: the top goes (never a row of
-    // the change: when there is no room for the rest, `page` is 0).
-    let skip = lines.len().saturating_sub(inner.height as usize);
-    frame.render_widget(Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()), inner);
-    view
+    Line::styled(row, style)
 }
 
 /// A step failed, or the operator stopped it: what happened, the four choices, and what undo

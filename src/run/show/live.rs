@@ -116,6 +116,7 @@ impl Live {
 }
 
 impl Listener for Live {
+    // Long on purpose: one arm per event that moves the bar or the spinner, each a few lines.
     fn event(&mut self, event: &Event) {
         match event {
             Event::RunStarted { steps, rto_ms, at, .. } => {
