@@ -69,7 +69,10 @@ pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, Refusa
         if !run_dir.join("journal.jsonl").exists() {
             return Err(Refusal::new(
                 RefusalKind::NotFound,
-                format!("there is no run {run_id} in {}", state_dir.display()),
+                format!(
+                    "there is no run {run_id} in {} (its runs are the folders there; `runbook resume` alone picks the newest unfinished one)",
+                    state_dir.display()
+                ),
             ));
         }
         let unfinished = read(&run_dir)?;
@@ -83,9 +86,18 @@ pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, Refusa
     }
     let mut runs: Vec<PathBuf> = std::fs::read_dir(state_dir)
         .map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                "; no run has used it yet (pass the --state-dir the drill used)"
+            } else {
+                ""
+            };
             Refusal::new(
                 RefusalKind::NotFound,
-                format!("cannot read {}: {}", state_dir.display(), crate::io_error_words(&e)),
+                format!(
+                    "cannot read the state folder {}: {}{hint}",
+                    state_dir.display(),
+                    crate::io_error_words(&e)
+                ),
             )
         })?
         .flatten()
@@ -101,7 +113,10 @@ pub fn find(state_dir: &Path, run_id: Option<&str>) -> Result<Unfinished, Refusa
     }
     Err(Refusal::new(
         RefusalKind::NotFound,
-        format!("there is no unfinished run in {}", state_dir.display()),
+        format!(
+            "there is no unfinished run in {}: every run there finished (a new one starts with `runbook drill`)",
+            state_dir.display()
+        ),
     ))
 }
 
