@@ -251,32 +251,15 @@ fn a_run_that_is_still_going_is_never_resumed_or_cleaned_up_after() {
         .args(["resume", "--state-dir", &state.display().to_string()])
         .current_dir(test.path())
         .run();
-    let rehearsal = Test::new()
-        .args([
-            "run",
-            "resumable.runbook",
-            "--no-tui",
-            "--mode",
-            "drill",
-            "--state-dir",
-            &state.display().to_string(),
-        ])
-        .current_dir(test.path())
-        .stdin("n\n")
-        .run();
+    let another_run = || {
+        Test::new()
+            .args(["run", "resumable.runbook", "--no-tui", "--mode", "drill", "--state-dir"])
+            .args([state.display().to_string()])
+            .current_dir(test.path())
+    };
+    let rehearsal = another_run().stdin("n\n").run();
     // With nobody to ask, no second run starts beside one still going.
-    let unattended = Test::new()
-        .args([
-            "run",
-            "resumable.runbook",
-            "--no-tui",
-            "--mode",
-            "drill",
-            "--state-dir",
-            &state.display().to_string(),
-        ])
-        .current_dir(test.path())
-        .run();
+    let unattended = another_run().run();
     // The live run's own command was left alone by all three.
     let run_id = std::fs::read_dir(&state)
         .expect("state")

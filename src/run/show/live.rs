@@ -162,7 +162,7 @@ impl Listener for Live {
                 self.show_eta();
                 let spinner = self.multi.add(ProgressBar::new_spinner());
                 spinner.set_style(ProgressStyle::with_template("{spinner} {prefix}{msg}").expect("a valid template"));
-                let prefix = format!("[{number}/{total}] {step}: {title}");
+                let prefix = super::plain::step_header(*number, *total, step, title);
                 let room = self.width().saturating_sub(MARGIN + 2);
                 spinner.set_prefix(prefix.chars().take(room).collect::<String>());
                 spinner.enable_steady_tick(Duration::from_millis(100));

@@ -57,6 +57,11 @@ impl<W: Write> Progress<W> {
     }
 }
 
+/// `[3/7] restore: Restore into an isolated database`: how every progress line names a step.
+pub(super) fn step_header(number: usize, total: usize, step: &str, title: &str) -> String {
+    format!("[{number}/{total}] {step}: {title}")
+}
+
 fn ms(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
@@ -115,7 +120,7 @@ impl<W: Write> Progress<W> {
                 total,
                 ..
             } => {
-                self.step = Some(format!("[{number}/{total}] {step}: {title}"));
+                self.step = Some(step_header(*number, *total, step, title));
                 None
             }
             Event::StepFinished { .. } => {
@@ -174,7 +179,7 @@ impl<W: Write> Progress<W> {
                 } else {
                     String::new()
                 };
-                format!("[{number}/{total}] {step}: {title}{again}")
+                format!("{}{again}", step_header(*number, *total, step, title))
             }
             Event::CommandStarted { argv, log, .. } => {
                 self.log = Some(log.clone());
