@@ -61,6 +61,9 @@ pub enum Command {
     },
     /// Show what a run would do: every step's exact commands with parameters filled in and
     /// secrets masked. Runs nothing.
+    ///
+    /// A required parameter that is not given is shown as {name} and listed first, so a
+    /// reviewer can read the plan without production values; drill and run need it.
     Plan {
         /// The runbook to plan.
         file: PathBuf,

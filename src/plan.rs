@@ -115,6 +115,18 @@ pub fn plan(model: &Model) -> String {
     facts.push(model.rto.map_or("no RTO".into(), |o| format!("RTO {}", o.value)));
     facts.push(model.rpo.map_or("no RPO".into(), |o| format!("RPO {}", o.value)));
     let _ = writeln!(out, "{}", facts.join(" · "));
+    let missing = missing(model);
+    if !missing.is_empty() {
+        let given: Vec<String> = missing.iter().map(|name| format!("-p {name}=VALUE")).collect();
+        let _ = writeln!(
+            out,
+            "\nnot given: {} (shown as {}); drill and run need {}: {}",
+            missing.join(", "),
+            missing.iter().map(|name| format!("{{{name}}}")).collect::<Vec<_>>().join(", "),
+            if missing.len() == 1 { "it" } else { "them" },
+            given.join(" ")
+        );
+    }
     write_params(&mut out, shown);
     out.push('\n');
     let mut number = 0;
@@ -134,6 +146,16 @@ pub fn plan(model: &Model) -> String {
         }
     }
     out
+}
+
+/// The required parameters this plan has no value for, shown as `{name}`.
+fn missing(model: &Model) -> Vec<&str> {
+    model
+        .params
+        .iter()
+        .filter(|p| p.origin == Origin::Missing)
+        .map(|p| p.name.as_str())
+        .collect()
 }
 
 /// The version of the JSON plan's layout; a tool reading plans checks it first.
@@ -186,6 +208,7 @@ pub fn plan_json(model: &Model) -> Value {
         "rpo": model.rpo.map(|o| o.value.to_string()),
         "rpo_ms": model.rpo.map(|o| o.value.as_millis()),
         "params": params,
+        "missing": missing(model),
         "secrets": secrets,
         "procedure": procedure,
         "on_failure": actions_json(shown, &model.on_failure),
@@ -308,7 +331,10 @@ fn write_params(out: &mut String, shown: Shown<'_>) {
         .max()
         .unwrap_or(0);
     for param in &model.params {
-        let value = param.value.as_ref().map_or("(no value)".into(), |v| show_expr(v, shown, 0));
+        let value = param
+            .value
+            .as_ref()
+            .map_or_else(|| format!("{{{}}}", param.name), |v| show_expr(v, shown, 0));
         let origin = origin_words(param.origin);
         let _ = writeln!(out, "    {:width$}  = {value}  ({origin})", param.name);
     }

@@ -64,10 +64,30 @@ fn a_hostile_value_stays_one_argument() {
 }
 
 #[test]
-fn a_required_parameter_without_a_value_is_an_error() {
+fn a_required_parameter_without_a_value_is_a_placeholder_in_the_plan_and_an_error_for_a_drill() {
     let outcome = plan(&[]);
-    outcome.expect_code(2);
-    insta::assert_snapshot!(outcome.transcript());
+    outcome.expect_code(0);
+    assert!(
+        outcome
+            .stdout
+            .contains("not given: target (shown as {target}); drill and run need it: -p target=VALUE"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        outcome.stdout.contains("run    cp -r /srv/data {target}/copy-1"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(outcome.stdout.contains("target  = {target}  (required)"), "{}", outcome.stdout);
+    let json: serde_json::Value = serde_json::from_str(&plan(&["--format", "json"]).stdout).expect("a JSON plan");
+    assert_eq!(json["missing"], serde_json::json!(["target"]));
+    assert_eq!(json["params"][1]["value"], serde_json::Value::Null);
+    assert!(!plan(&["-p", "target=/t"]).stdout.contains("not given"));
+
+    let drill = Test::new().file("copy.runbook", RUNBOOK).args(["drill", "copy.runbook"]).run();
+    drill.expect_code(2);
+    insta::assert_snapshot!(drill.transcript());
 }
 
 #[test]

@@ -243,10 +243,13 @@ fn a_flood_of_output_keeps_memory_bounded_and_keys_working() {
         .flatten()
         .map(|log| log.metadata().map_or(0, |m| m.len()))
         .sum();
-    // At least 100,000 lines a second, for 3 seconds, of 61 bytes each.
+    // A screen that held the step back would let through what it draws: a few dozen lines a
+    // frame, some thousands a second. Streaming to the log moves 50,000 to 300,000 lines a
+    // second here, depending on the machine's load; 10,000 a second tells them apart with a
+    // margin no noise reaches.
     let lines = log_bytes / 61;
     eprintln!("the flood: {lines} lines in 3 s");
-    assert!(lines > 300_000, "the step printed only {lines} lines: the flood was throttled");
+    assert!(lines > 30_000, "the step printed only {lines} lines: the flood was throttled");
     let peak = peak_memory_kb(pid).expect("the peak memory");
     assert!(peak < 100_000, "the screen used {peak} kB for a flood of {log_bytes} bytes");
 
