@@ -302,7 +302,7 @@ fn actions_json(shown: Shown<'_>, actions: &[Action]) -> Vec<Value> {
                 }),
             };
             value["text"] = Value::String(text.trim_end().to_string());
-            value["from"] = action.origin.as_ref().map_or(Value::Null, |o| Value::String(o.to_string()));
+            value["from"] = action.piece().map_or(Value::Null, |o| Value::String(o.to_string()));
             value
         })
         .collect()
@@ -416,7 +416,7 @@ fn write_gate(out: &mut String, gate: &Gate, mode: Mode) {
 }
 
 fn write_action(out: &mut String, shown: Shown<'_>, action: &Action, indent: &str) {
-    let origin = action.origin.as_ref().map_or(String::new(), |o| format!("  (from {o})"));
+    let origin = action.piece().map_or(String::new(), |o| format!("  (from {o})"));
     let line = match &action.kind {
         ActionKind::Run { argv } => {
             let words: Vec<String> = argv.iter().map(|w| quote_for_display(&show_template(w, shown))).collect();

@@ -171,9 +171,9 @@ fn write_actions(out: &mut String, actions: &[Action]) {
     let mut origin: Option<&str> = None;
     let mut commands: Vec<String> = Vec::new();
     for action in actions {
-        if action.origin.as_deref() != origin {
+        if action.piece() != origin {
             flush(out, &mut commands);
-            origin = action.origin.as_deref();
+            origin = action.piece();
             if let Some(name) = origin {
                 let _ = writeln!(out, "From the standard library, {}:\n", code(name));
             }

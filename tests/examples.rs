@@ -117,7 +117,8 @@ fn secrets_never_appear_in_render_or_plan() {
     assert!(plan.stdout.contains("'Authorization: •••'"), "{}", plan.stdout);
 }
 
-/// Each rule's failing fixture trips that rule (and no other); its passing one trips nothing.
+/// Each rule's failing fixtures (`RB004-fail.runbook`, `RB004-fail-shell.runbook`...) trip
+/// that rule and no other; its passing ones trip nothing.
 #[test]
 fn every_rule_has_a_failing_and_a_passing_fixture() {
     let dir = root().join("tests/fixtures/lint");
@@ -134,10 +135,26 @@ fn every_rule_has_a_failing_and_a_passing_fixture() {
     for rule in [
         "RB001", "RB002", "RB003", "RB004", "RB005", "RB006", "RB007", "RB008", "RB009", "RB010", "RB011", "RB012",
     ] {
-        let failing = codes(&format!("{rule}-fail.runbook"));
-        assert!(!failing.is_empty() && failing.iter().all(|c| c == rule), "{rule}-fail: {failing:?}");
-        let passing = codes(&format!("{rule}-pass.runbook"));
-        assert!(passing.is_empty(), "{rule}-pass: {passing:?}");
+        assert!(dir.join(format!("{rule}-fail.runbook")).exists() && dir.join(format!("{rule}-pass.runbook")).exists());
+    }
+    let mut fixtures: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the fixtures")
+        .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("RB"))
+        .collect();
+    fixtures.sort();
+    for name in &fixtures {
+        let rule = &name[..5];
+        let found = codes(name);
+        if name[5..].starts_with("-fail") {
+            assert!(!found.is_empty() && found.iter().all(|c| c == rule), "{name}: {found:?}");
+        } else {
+            assert!(
+                name[5..].starts_with("-pass"),
+                "{name}: a fixture is RBxxx-fail... or RBxxx-pass..."
+            );
+            assert!(found.is_empty(), "{name}: {found:?}");
+        }
     }
     let mut suppressed = codes("suppressed.runbook");
     suppressed.sort();

@@ -135,6 +135,43 @@ pub(crate) fn identifiers(rhai: &str) -> Vec<&str> {
     names
 }
 
+/// The steps a check names by literal: `output("restore")` and `exit_code("restore")`, as
+/// (the step's id, where the quoted id starts in `expr`, its length with the quotes).
+pub(crate) fn step_references(expr: &str) -> Vec<(&str, usize, usize)> {
+    let mut found = Vec::new();
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    let mut in_string = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            _ if in_string => {}
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                let preceded_by_dot = expr[..start].trim_end().ends_with('.');
+                if matches!(&expr[start..i], "output" | "exit_code") && !preceded_by_dot {
+                    let rest = &expr[i..];
+                    let after_paren = rest.trim_start().strip_prefix('(').map(str::trim_start);
+                    if let Some(quoted) = after_paren.and_then(|r| r.strip_prefix('"')) {
+                        if let Some(end) = quoted.find(['"', '\\', '{']).filter(|&end| quoted.as_bytes()[end] == b'"') {
+                            let at = expr.len() - quoted.len() - 1;
+                            found.push((&quoted[..end], at, end + 2));
+                        }
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    found
+}
+
 /// Splits at the one top-level comparison operator, if the expression is a single comparison.
 pub(crate) fn split_comparison(rhai: &str) -> Option<(&str, &str)> {
     let bytes = rhai.as_bytes();
@@ -372,6 +409,25 @@ fn pieces_end(pieces: &[Piece<'_>]) -> usize {
         Some(Piece::Text(text, at)) => at + text.len(),
         Some(Piece::Name(name, at)) => at + name.len() + 1,
         None => 0,
+    }
+}
+
+#[cfg(test)]
+mod step_reference_tests {
+    use super::step_references;
+
+    #[test]
+    fn finds_the_steps_a_check_names() {
+        let expr = r#"output("sum").starts_with("x") && exit_code( "load" ) == 0 && x.output("no") == "output(\"no\")""#;
+        let found: Vec<&str> = step_references(expr).iter().map(|r| r.0).collect();
+        assert_eq!(found, ["sum", "load"]);
+        let (_, at, len) = step_references(expr)[1];
+        assert_eq!(&expr[at..at + len], "\"load\"");
+        assert!(step_references(r#"output(name)"#).is_empty(), "a name is not a literal");
+        assert!(
+            step_references(r#"output("{step}")"#).is_empty(),
+            "an interpolation is not a literal"
+        );
     }
 }
 

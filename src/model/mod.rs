@@ -200,6 +200,9 @@ pub struct Step {
     pub(crate) undo: Vec<Action>,
     /// `irreversible`, with its reason if one was given.
     pub(crate) irreversible: Option<Option<String>>,
+    /// `restores`, with what it restores if it says: written in the step, or by a piece
+    /// the step uses.
+    pub(crate) restores: Option<Option<String>>,
     pub(crate) span: Span,
     pub(crate) id_span: Span,
 }
@@ -251,8 +254,26 @@ impl Gate {
 pub(crate) struct Action {
     pub(crate) kind: ActionKind,
     pub(crate) span: Span,
-    /// Set when the action came from a stdlib piece: `sqlite.restore`.
-    pub(crate) origin: Option<String>,
+    /// Set when the action came from a stdlib piece: which `use` it came from.
+    pub(crate) origin: Option<std::sync::Arc<Used>>,
+}
+
+/// One `use module.piece(...)` in a runbook: what the reader is told it does. Every action
+/// the piece expands to points at it.
+#[derive(Debug)]
+pub(crate) struct Used {
+    /// `sqlite.restore`.
+    pub(crate) name: String,
+    /// The piece says `restores`: its commands bring data back, and its own checks only
+    /// prove they ran.
+    pub(crate) restores: bool,
+}
+
+impl Action {
+    /// The piece this action came from, by name: `sqlite.restore`.
+    pub(crate) fn piece(&self) -> Option<&str> {
+        self.origin.as_deref().map(|used| used.name.as_str())
+    }
 }
 
 #[derive(Clone, Debug)]

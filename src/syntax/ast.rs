@@ -151,7 +151,15 @@ pub(crate) enum Stmt {
     Notify(Notify),
     Timeout(Spanned<Duration>),
     Retry(Retry),
-    Irreversible { reason: Option<Str>, span: Span },
+    Irreversible {
+        reason: Option<Str>,
+        span: Span,
+    },
+    /// `restores "what"`: the step brings data back, whatever its commands look like.
+    Restores {
+        what: Option<Str>,
+        span: Span,
+    },
     Undo(Block),
 }
 
@@ -167,7 +175,7 @@ impl Stmt {
             Stmt::Notify(notify) => notify.span,
             Stmt::Timeout(timeout) => timeout.span,
             Stmt::Retry(retry) => retry.span,
-            Stmt::Irreversible { span, .. } => *span,
+            Stmt::Irreversible { span, .. } | Stmt::Restores { span, .. } => *span,
             Stmt::Undo(block) => block.span,
         }
     }

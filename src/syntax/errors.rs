@@ -8,7 +8,7 @@ use super::parser::Rule;
 use crate::diagnostic::{Diagnostic, suggest};
 use crate::source::{Source, Span};
 
-const STEP_KEYWORDS: [&str; 12] = [
+const STEP_KEYWORDS: [&str; 13] = [
     "run",
     "shell",
     "check",
@@ -20,6 +20,7 @@ const STEP_KEYWORDS: [&str; 12] = [
     "timeout",
     "retry",
     "irreversible",
+    "restores",
     "undo",
 ];
 const RUNBOOK_KEYWORDS: [&str; 11] = [
@@ -290,7 +291,7 @@ fn help_for(positives: &[Rule], found: &Found<'_>) -> Option<String> {
     let word = found.word?;
     if positives.contains(&Rule::kw_run)
         && !positives.contains(&Rule::kw_timeout)
-        && ["timeout", "retry", "irreversible", "undo"].contains(&word)
+        && ["timeout", "retry", "irreversible", "restores", "undo"].contains(&word)
     {
         return Some(format!(
             "`{word}` describes a whole step, so it goes in the step's own braces, not in `undo` or `on failure`"
@@ -384,6 +385,7 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::kw_timeout => "`timeout`",
         Rule::kw_retry => "`retry`",
         Rule::kw_irreversible => "`irreversible`",
+        Rule::kw_restores => "`restores`",
         Rule::kw_undo => "`undo`",
         Rule::kw_builtin => "`builtin`",
         _ => "more input",

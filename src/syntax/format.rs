@@ -432,6 +432,7 @@ fn statement(pair: &P<'_>) -> String {
             line
         }
         Rule::irreversible_stmt => text(Rule::string).map_or_else(|| "irreversible".to_string(), |reason| format!("irreversible {reason}")),
+        Rule::restores_stmt => text(Rule::string).map_or_else(|| "restores".to_string(), |what| format!("restores {what}")),
         Rule::gate_policy => format!("drill: {}", text(Rule::policy).unwrap_or_default()),
         Rule::gate_confirm => format!("confirm {}", text(Rule::string).unwrap_or_default()),
         _ => pair.as_str().trim().to_string(),

@@ -229,6 +229,10 @@ impl<'s> Builder<'s> {
                 reason: children(pair).nth(1).map(|p| self.parse_string(p)),
                 span,
             },
+            Rule::restores_stmt => Stmt::Restores {
+                what: children(pair).nth(1).map(|p| self.parse_string(p)),
+                span,
+            },
             Rule::undo_block => Stmt::Undo(self.parse_block(pair)),
             other => unreachable!("grammar: unexpected statement {other:?}"),
         }

@@ -1,6 +1,7 @@
 //! RB007: a drill must not flip the live config an incident would flip.
 
 use crate::diagnostic::Severity;
+use crate::lint::commands::live_writes;
 use crate::lint::{Findings, Rule, RuleInfo};
 use crate::model::{ActionKind, Expr, Mode, Model, Part, Var};
 
@@ -11,9 +12,11 @@ static INFO: RuleInfo = RuleInfo {
     name: "drill-touches-live",
     severity: Severity::Warning,
     rationale: "The same file is the incident procedure and the weekly drill. If the file a flip \
-                writes comes from a parameter the `drill { }` block does not override, every \
-                drill points the live application at a scratch database. Override it so the drill \
-                writes a copy in {workdir}.",
+                writes, or the path a command deletes, moves or overwrites, comes from a \
+                parameter the `drill { }` block does not override (or is written as a fixed \
+                path), every drill points the live application at a scratch database or wipes \
+                live data. Override it so the drill works on a copy in {workdir}. Each use is \
+                reported, so allowing one does not hide the next.",
 };
 
 /// The parameters a value is built from.
@@ -40,37 +43,64 @@ impl Rule for DrillTouchesLive {
     }
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
-        let mut reported: Vec<&str> = Vec::new();
         for step in model.steps() {
             for action in &step.actions {
-                let target = match &action.kind {
-                    ActionKind::Set { file, .. } => file,
-                    ActionKind::Link { path, .. } => path,
-                    _ => continue,
-                };
-                for name in params(target) {
-                    let Some(param) = model.param(name) else { continue };
-                    let scratch = param
-                        .default
-                        .as_ref()
-                        .is_some_and(|d| d.vars().any(|v| matches!(v, Var::Builtin(crate::model::Builtin::Workdir))));
-                    if scratch || reported.contains(&name) || param.overrides.iter().any(|(mode, _)| *mode == Mode::Drill) {
-                        continue;
+                flips(model, action, findings);
+                for write in live_writes(model, action, Mode::Drill) {
+                    let verb = write.effect.infinitive();
+                    match write.param.as_deref().and_then(|name| model.param(name)) {
+                        // Overridden for drills: the author chose where a drill works.
+                        Some(param) if param.overrides.iter().any(|(mode, _)| *mode == Mode::Drill) => {}
+                        Some(param) => {
+                            findings
+                                .add(action.span, format!("a drill would {verb} the live `{}`", write.path))
+                                .add_secondary(param.name_span, "declared here, with no drill override")
+                                .help = Some(format!("override it for drills: drill {{ {} = \"{{workdir}}/...\" }}", param.name));
+                        }
+                        None => {
+                            findings
+                                .add(
+                                    action.span,
+                                    format!("a drill would {verb} `{}`, a fixed path no drill override can move", write.path),
+                                )
+                                .help =
+                                Some("make the path a parameter and override it for drills: drill { live_dir = \"{workdir}/...\" }".into());
+                        }
                     }
-                    reported.push(name);
-                    findings
-                        .add(action.span, format!("a drill would change the live `{name}`"))
-                        .add_secondary(param.name_span, "declared here, with no drill override")
-                        .help = Some(format!("override it for drills: drill {{ {name} = \"{{workdir}}/...\" }}"));
                 }
             }
         }
     }
 }
 
+/// A `set` or `link` whose file comes from a parameter the drill does not override.
+fn flips(model: &Model, action: &crate::model::Action, findings: &mut Findings<'_>) {
+    let target = match &action.kind {
+        ActionKind::Set { file, .. } => file,
+        ActionKind::Link { path, .. } => path,
+        _ => return,
+    };
+    let mut reported: Vec<&str> = Vec::new();
+    for name in params(target) {
+        let Some(param) = model.param(name) else { continue };
+        let scratch = param
+            .default
+            .as_ref()
+            .is_some_and(|d| d.vars().any(|v| matches!(v, Var::Builtin(crate::model::Builtin::Workdir))));
+        if scratch || reported.contains(&name) || param.overrides.iter().any(|(mode, _)| *mode == Mode::Drill) {
+            continue;
+        }
+        reported.push(name);
+        findings
+            .add(action.span, format!("a drill would change the live `{name}`"))
+            .add_secondary(param.name_span, "declared here, with no drill override")
+            .help = Some(format!("override it for drills: drill {{ {name} = \"{{workdir}}/...\" }}"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::findings;
+    use super::super::{findings, findings_of};
 
     #[test]
     fn flags_a_flipped_file_the_drill_does_not_override() {
@@ -78,5 +108,26 @@ mod tests {
         assert!(findings(text).iter().any(|f| f.starts_with("RB007")));
         let ok = "runbook \"t\" { param config: path = \"/etc/app.env\" drill { config = \"{workdir}/app.env\" } step f \"F\" { set config URL = \"x\" } }";
         assert!(!findings(ok).iter().any(|f| f.starts_with("RB007")));
+    }
+
+    #[test]
+    fn reports_every_use_so_one_allow_silences_only_its_line() {
+        let text = "runbook \"t\" { param config: path = \"/etc/app.env\"\n step f \"F\" { set config URL = \"x\" }\n step g \"G\" { set config URL = \"y\" } }";
+        assert_eq!(findings_of("RB007", text).len(), 2, "{:?}", findings(text));
+    }
+
+    #[test]
+    fn flags_a_command_that_would_wipe_live_data_in_a_drill() {
+        let text =
+            "runbook \"t\" { param live_dir: path = \"/srv/app\"\n step w \"W\" { shell `rm -rf {live_dir}/* && cp new.db /srv/app/db` } }";
+        assert_eq!(
+            findings_of("RB007", text),
+            [
+                "RB007 a drill would delete the live `{live_dir}/*`",
+                "RB007 a drill would overwrite `/srv/app/db`, a fixed path no drill override can move"
+            ]
+        );
+        let overridden = "runbook \"t\" { param live_dir: path = \"/srv/app\" drill { live_dir = \"{workdir}/app\" }\n step w \"W\" { shell `rm -rf {live_dir}/*` } }";
+        assert!(findings_of("RB007", overridden).is_empty());
     }
 }

@@ -1,6 +1,7 @@
 //! RB005: nothing irreversible happens without a gate before it.
 
 use crate::diagnostic::Severity;
+use crate::lint::commands::writes_live_data;
 use crate::lint::{Findings, Rule, RuleInfo};
 use crate::model::{ActionKind, Model, Node};
 
@@ -11,9 +12,10 @@ static INFO: RuleInfo = RuleInfo {
     name: "ungated-change",
     severity: Severity::Warning,
     rationale: "Pointing production at a restore that has not been looked at turns a bad backup \
-                into an outage. Every step that flips a config, switches a link or is marked \
-                irreversible needs a gate before it, so a person says yes during an incident and \
-                the drill records its policy.",
+                into an outage. Every step that flips a config, switches a link, deletes, moves \
+                or overwrites data outside {workdir} (`rm -rf {live_dir}/*`, `mv`, `> file`), or \
+                is marked irreversible needs a gate before it, so a person says yes during an \
+                incident and the drill records its policy.",
 };
 
 impl Rule for UngatedChange {
@@ -27,13 +29,16 @@ impl Rule for UngatedChange {
             match node {
                 Node::Gate(_) => gated = true,
                 Node::Step(step) if !gated => {
-                    let change = step
-                        .actions
-                        .iter()
-                        .find(|a| matches!(a.kind, ActionKind::Set { .. } | ActionKind::Link { .. }));
+                    let change = step.actions.iter().find_map(|a| {
+                        if matches!(a.kind, ActionKind::Set { .. } | ActionKind::Link { .. }) {
+                            return Some((a.span, "this change".to_string()));
+                        }
+                        let write = writes_live_data(model, a, model.mode)?;
+                        Some((a.span, format!("this command {} `{}` and", write.effect.verb(), write.path)))
+                    });
                     let (span, what) = match (change, &step.irreversible) {
-                        (Some(action), _) => (action.span, "this change"),
-                        (None, Some(_)) => (step.id_span, "this irreversible step"),
+                        (Some(change), _) => change,
+                        (None, Some(_)) => (step.id_span, "this irreversible step".to_string()),
                         (None, None) => continue,
                     };
                     findings
@@ -55,6 +60,37 @@ mod tests {
     fn flags_a_flip_with_no_gate() {
         let found = findings("runbook \"t\" { rto 5m rpo 5m step f \"F\" { set \"/w/app.env\" URL = \"x\" } }");
         assert!(found.iter().any(|f| f.starts_with("RB005")), "{found:?}");
+    }
+
+    #[test]
+    fn flags_a_command_that_deletes_or_overwrites_data_outside_the_workdir() {
+        let base = "runbook \"t\" { rto 5m rpo 5m param live_dir: path = \"/srv/app\" \"x\"\n";
+        for (command, said) in [
+            (
+                "shell `rm -rf {live_dir}/*`",
+                "this command deletes `{live_dir}/*` and has no gate before it",
+            ),
+            (
+                "run `mv {live_dir} {workdir}/old`",
+                "this command moves `{live_dir}` and has no gate before it",
+            ),
+            (
+                "shell `echo x > /etc/app.env`",
+                "this command overwrites `/etc/app.env` and has no gate before it",
+            ),
+        ] {
+            let found = findings(&format!("{base} step s \"S\" {{ {command} }} }}"));
+            assert!(found.iter().any(|f| f == &format!("RB005 {said}")), "{command}: {found:?}");
+        }
+        for scratch in [
+            "shell `rm -rf {workdir}/old > {workdir}/log`",
+            "run `rm -f /tmp/x`",
+            "shell `echo x >> /etc/log`",
+            "run `rm -rf old`",
+        ] {
+            let found = findings(&format!("{base} step s \"S\" {{ {scratch} }} }}"));
+            assert!(!found.iter().any(|f| f.starts_with("RB005")), "{scratch}: {found:?}");
+        }
     }
 
     #[test]

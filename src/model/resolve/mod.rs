@@ -42,6 +42,11 @@ struct Resolver<'a> {
     piece_scope: Vec<(String, Expr)>,
     in_failure_handler: bool,
     use_depth: usize,
+    /// Every step's id, in file order, for `output("id")` in checks.
+    step_ids: Vec<String>,
+    /// How many steps have run when the statements being read run: in a step, the steps
+    /// before it and itself; in `undo` and `on failure`, every step may have.
+    steps_run: usize,
 }
 
 pub(super) fn not_a_runbook(source: &Source) -> Diagnostic {
@@ -102,7 +107,8 @@ struct StepParts {
     retry: Option<Retry>,
     undo: Option<Vec<Action>>,
     irreversible: Option<Option<String>>,
-    /// Which of `timeout`, `retry` and `irreversible` the step wrote itself; a step's own
+    restores: Option<Option<String>>,
+    /// Which of `timeout`, `retry`, `irreversible` and `restores` the step wrote itself; a step's own
     /// value wins over one from a piece it uses, wherever the two are written.
     explicit: Vec<&'static str>,
 }
@@ -119,6 +125,8 @@ impl<'a> Resolver<'a> {
             piece_scope: Vec::new(),
             in_failure_handler: false,
             use_depth: 0,
+            step_ids: Vec::new(),
+            steps_run: usize::MAX,
         }
     }
 
@@ -160,6 +168,14 @@ impl<'a> Resolver<'a> {
         model.channels = self.channels(runbook);
         model.secrets = self.secrets(runbook);
         let mut failure_seen: Option<Span> = None;
+        self.step_ids = runbook
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                ast::Item::Step(step) => Some(step.id.name.clone()),
+                _ => None,
+            })
+            .collect();
         for (index, item) in runbook.items.iter().enumerate() {
             match item {
                 ast::Item::Step(step) => {
@@ -485,7 +501,13 @@ impl<'a> Resolver<'a> {
     fn step(&mut self, step: &ast::Step, doc: Option<String>) -> Step {
         self.no_interpolation(&step.title, "a step's title");
         let mut parts = StepParts::default();
+        self.steps_run = self
+            .step_ids
+            .iter()
+            .position(|id| *id == step.id.name)
+            .map_or(usize::MAX, |i| i + 1);
         self.statements(&step.body, &mut parts, StatementContext::Step);
+        self.steps_run = usize::MAX;
         Step {
             id: step.id.name.clone(),
             title: literal_text(&step.title),
@@ -495,6 +517,7 @@ impl<'a> Resolver<'a> {
             retry: parts.retry,
             undo: parts.undo.unwrap_or_default(),
             irreversible: parts.irreversible,
+            restores: parts.restores,
             span: step.span,
             id_span: step.id.span,
         }

@@ -13,7 +13,7 @@ impl Resolver<'_> {
     // Long on purpose: one arm per kind of statement, each short; split, the kinds would no longer read side by side.
     fn statement(&mut self, stmt: &ast::Stmt, parts: &mut StepParts, context: StatementContext) {
         let span = stmt.span();
-        let origin = self.origin();
+        let in_piece = self.use_depth > 0;
         let kind = match stmt {
             ast::Stmt::Run(command) => ActionKind::Run {
                 argv: command.words.iter().map(|w| self.template(w)).collect(),
@@ -25,9 +25,9 @@ impl Resolver<'_> {
                 }
                 ActionKind::Shell { script }
             }
-            ast::Stmt::Check(check) => ActionKind::Check(self.check(check)),
+            ast::Stmt::Check(check) => ActionKind::Check(self.check(check, context)),
             ast::Stmt::Wait(wait) => ActionKind::Wait {
-                check: self.check(&wait.check),
+                check: self.check(&wait.check, context),
                 within: wait.within.map(|d| d.value),
                 every: wait.every.map(|d| d.value),
             },
@@ -70,13 +70,13 @@ impl Resolver<'_> {
                     self.error("E0216", duration.span, "a timeout of zero would fail every run").help =
                         Some("give the step the time it needs, such as `timeout 30m`".into());
                 }
-                if self.step_property(context, span, "timeout", parts, origin.is_none()) {
+                if self.step_property(context, span, "timeout", parts, !in_piece) {
                     parts.timeout = Some(duration.value);
                 }
                 return;
             }
             ast::Stmt::Retry(retry) => {
-                if self.step_property(context, span, "retry", parts, origin.is_none()) {
+                if self.step_property(context, span, "retry", parts, !in_piece) {
                     parts.retry = Some(Retry {
                         attempts: retry.attempts.value,
                         every: retry.every.map(|d| d.value),
@@ -88,15 +88,29 @@ impl Resolver<'_> {
                 if let Some(reason) = reason {
                     self.no_interpolation(reason, "the reason a step is irreversible");
                 }
-                if self.step_property(context, span, "irreversible", parts, origin.is_none()) {
+                if self.step_property(context, span, "irreversible", parts, !in_piece) {
                     parts.irreversible = Some(reason.as_ref().map(literal_text));
+                }
+                return;
+            }
+            ast::Stmt::Restores { what, .. } => {
+                if let Some(what) = what {
+                    self.no_interpolation(what, "what a step restores");
+                }
+                // A restore piece used in `undo` or `on failure` still restores; only a step
+                // has the marker.
+                if in_piece && context != StatementContext::Step {
+                    return;
+                }
+                if self.step_property(context, span, "restores", parts, !in_piece) {
+                    parts.restores = Some(what.as_ref().map(literal_text));
                 }
                 return;
             }
             ast::Stmt::Undo(block) => {
                 if context != StatementContext::Step {
                     self.misplaced(context, span, "undo");
-                } else if parts.undo.is_some() && origin.is_none() {
+                } else if parts.undo.is_some() && !in_piece {
                     self.error("E0218", span, "this step already has an `undo`").help =
                         Some("put all the undo actions in one block".into());
                 }
@@ -106,7 +120,7 @@ impl Resolver<'_> {
                 return;
             }
         };
-        parts.actions.push(Action { kind, span, origin });
+        parts.actions.push(Action { kind, span, origin: None });
     }
 
     /// `timeout`, `retry` and `irreversible` describe a step: once each, and only there.
@@ -137,18 +151,9 @@ impl Resolver<'_> {
         self.error("E0217", span, format!("`{what}` belongs to a step, not to {place}"));
     }
 
-    fn origin(&self) -> Option<String> {
-        (self.use_depth > 0).then(|| {
-            self.source
-                .name()
-                .trim_start_matches("stdlib/")
-                .trim_end_matches(".runbook")
-                .to_string()
-        })
-    }
-
-    fn check(&mut self, check: &ast::Check) -> Check {
+    fn check(&mut self, check: &ast::Check, context: StatementContext) -> Check {
         let description = self.template(&check.description);
+        self.step_references(check, context);
         let mut names: Vec<String> = self.names.keys().cloned().collect();
         names.extend(Builtin::ALL.iter().filter(|b| !b.is_failure_only()).map(|b| b.name().to_string()));
         if self.in_failure_handler {
@@ -172,6 +177,45 @@ impl Resolver<'_> {
             compiled,
             bindings: self.piece_scope.clone(),
             span: check.span,
+        }
+    }
+
+    /// `output("id")` and `exit_code("id")` must name a step that has run by then: one that
+    /// exists, and in a step, that step or one before it.
+    fn step_references(&mut self, check: &ast::Check, context: StatementContext) {
+        let runs_later = context == StatementContext::Step && self.steps_run != usize::MAX;
+        for (id, at, len) in checks::step_references(&check.expr) {
+            let span = Span::new(check.expr_span.start + at, check.expr_span.start + at + len);
+            match self.step_ids.iter().position(|s| s == id) {
+                Some(index) if runs_later && index >= self.steps_run => {
+                    let current = &self.step_ids[self.steps_run - 1];
+                    self.error(
+                        "E0245",
+                        span,
+                        format!("the step `{id}` runs after `{current}`, so it has no output yet"),
+                    )
+                    .add_label("not run yet when this check runs")
+                    .help = Some("move the check into a step after it, or name a step that runs before".into());
+                }
+                Some(_) => {}
+                None if self.use_depth > 0 && self.step_ids.is_empty() => {}
+                None => {
+                    let before = if runs_later {
+                        &self.step_ids[..self.steps_run]
+                    } else {
+                        &self.step_ids[..]
+                    };
+                    let help = match suggest(id, before.iter().map(String::as_str)) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None if before.is_empty() => "no step runs before this check".to_string(),
+                        None if runs_later => format!("the steps that run before this check: {}", before.join(", ")),
+                        None => format!("this runbook's steps: {}", before.join(", ")),
+                    };
+                    self.error("E0246", span, format!("there is no step `{id}`"))
+                        .add_label("no step has this id")
+                        .help = Some(help);
+                }
+            }
         }
     }
 
@@ -287,9 +331,14 @@ impl Resolver<'_> {
         self.use_depth -= 1;
         self.piece_scope = saved_scope;
         self.source = saved_source;
+        let used = std::sync::Arc::new(Used {
+            name: name.clone(),
+            restores: piece.body.iter().any(|s| matches!(s, ast::Stmt::Restores { .. }))
+                || expanded.actions.iter().any(|a| a.origin.as_ref().is_some_and(|u| u.restores)),
+        });
         for action in &mut expanded.actions {
             action.span = call.span;
-            action.origin = Some(name.clone());
+            action.origin = Some(used.clone());
         }
         parts.actions.extend(expanded.actions);
         if !parts.explicit.contains(&"timeout") {
@@ -300,6 +349,9 @@ impl Resolver<'_> {
         }
         if !parts.explicit.contains(&"irreversible") {
             parts.irreversible = expanded.irreversible.or(parts.irreversible.take());
+        }
+        if !parts.explicit.contains(&"restores") {
+            parts.restores = expanded.restores.or(parts.restores.take());
         }
         if let Some(undo) = expanded.undo {
             parts.undo.get_or_insert_with(Vec::new).extend(undo);
