@@ -556,6 +556,42 @@ mod tests {
         assert_eq!(effects("x=$(rm -rf /never) ; true"), Vec::<String>::new());
     }
 
+    /// A value spliced into a script is one piece of a word, whatever it holds.
+    #[test]
+    fn an_interpolated_value_is_never_read_as_shell() {
+        let script = Template {
+            parts: vec![
+                Part::Text("cp backup.db ".into()),
+                Part::Var(Var::Param("target".into())),
+                Part::Text(" && echo ok".into()),
+            ],
+        };
+        let kind = ActionKind::Shell { script };
+        let commands = simple_commands(&kind);
+        assert_eq!(commands.len(), 2);
+        let effects: Vec<String> = commands[0].effects().iter().map(|(_, w)| w.written()).collect();
+        assert_eq!(effects, ["{target}"]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, failure_persistence: None, ..Default::default() })]
+
+        /// Whatever a script holds (unbalanced quotes, `$(`, backslashes at the end, huge
+        /// lines), reading it never panics.
+        #[test]
+        fn any_script_is_read_without_a_panic(
+            script in proptest::string::string_regex("([a-z /.*{}$()'\"\\;&|<>#\n=-]|rm|mv|tar -x|2>&1|\\$\\(){0,200}").unwrap(),
+            long in 0usize..3,
+        ) {
+            let script = script.repeat(1 + long * 500);
+            let kind = shell(&script);
+            for command in simple_commands(&kind) {
+                let _ = command.effects();
+                let _ = command.restores();
+            }
+        }
+    }
+
     #[test]
     fn knows_the_restores_of_the_tools_teams_use() {
         for yes in [
