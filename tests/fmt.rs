@@ -110,6 +110,7 @@ fn reshape(text: &str, changes: &[(usize, usize, bool, bool)]) -> String {
         "timeout",
         "retry",
         "irreversible",
+        "restores",
         "undo",
         "piece",
         "builtin",
@@ -161,5 +162,35 @@ proptest! {
         prop_assert_eq!(again.as_deref(), Some(formatted.as_str()), "idempotent");
         prop_assert_eq!(comments(&formatted), comments(&original), "every comment kept");
         prop_assert_eq!(meaning(&formatted), meaning(&original), "the same runbook");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Statements of every length: those that can break do, so no line that could be shorter
+    /// passes 100 columns; breaking is idempotent and changes neither meaning nor comments.
+    #[test]
+    fn long_statements_break_within_one_hundred_columns(
+        question in "[A-Za-z][A-Za-z ,]{0,150}",
+        name in "[a-z][a-z_]{0,30}",
+        folder in "[a-z][a-z/._-]{0,90}",
+        bound in 0u64..u64::MAX,
+    ) {
+        let text = format!(
+            "# Long lines.\nrunbook \"T\" {{  # top\n  channel hook webhook {{ url = \"https://{folder}\" timeout = 10s }}\n  param {name}: path = \"/{folder}\" \"{question}\"\n  step s \"S\" {{\n    use sqlite.restore(from: \"/{folder}/x.db\", into: \"{{workdir}}/{name}.db\")\n    check \"{question}\" {{ size(\"/{folder}\") < {bound} }}  # after\n    wait until \"{question}\" {{ exists({name}) }} within 1m every 5s\n    timeout 1m\n  }}\n  gate \"{question}?\" {{ drill: approve }}\n}}\n"
+        );
+        let formatted = format(&text).expect("parses");
+        let again = format(&formatted);
+        prop_assert_eq!(again.as_deref(), Some(formatted.as_str()), "idempotent");
+        prop_assert_eq!(comments(&formatted), comments(&text), "every comment kept");
+        prop_assert_eq!(meaning(&formatted), meaning(&text), "the same runbook");
+        for line in formatted.lines().filter(|l| l.chars().count() > 100) {
+            let trimmed = line.trim();
+            let one_line_block = trimmed.contains(" { ") && trimmed.ends_with('}');
+            let arguments_inline = trimmed.starts_with("use ") && !trimmed.ends_with('(');
+            let help_inline = trimmed.starts_with("param ") && trimmed.matches('"').count() > 2;
+            prop_assert!(!one_line_block && !arguments_inline && !help_inline, "could be broken:\n{}", formatted);
+        }
     }
 }

@@ -1,5 +1,8 @@
 //! `runbook fmt`: one canonical layout. Four spaces of indentation, one statement per line,
-//! at most one blank line where the author left any. Strings, commands, check bodies and
+//! at most one blank line where the author left any, and lines kept within 100 columns where
+//! a statement can break: a gate becomes a block, a check's expression moves to its own line,
+//! a `use` puts one argument per line, a channel one setting per line, a parameter its help
+//! text on the next line. Commands and strings are never broken. Strings, commands, check bodies and
 //! values are copied from the source as written, so formatting cannot change what a runbook
 //! means; every comment is kept, on its own line or at the end of the line it ended.
 
@@ -11,6 +14,13 @@ use super::parser::{Rule, RunbookParser};
 type P<'i> = Pair<'i, Rule>;
 
 const INDENT: &str = "    ";
+
+/// The widest a line may be before `fmt` breaks the statement, as the repo's Rust.
+const WIDTH: usize = 100;
+
+fn fits(indent: &str, line: &str) -> bool {
+    line.lines().all(|l| indent.chars().count() + l.chars().count() <= WIDTH)
+}
 
 /// The file in canonical layout, or `None` if it does not parse (lint says why).
 pub fn format(text: &str) -> Option<String> {
@@ -154,7 +164,7 @@ impl Formatter<'_> {
                 self.block(&settings, mode, depth);
             }
             Rule::gate_decl => self.gate(pair, depth),
-            _ => self.out.push_str(&statement(pair)),
+            _ => self.out.push_str(&statement_at(pair, depth)),
         }
     }
 
@@ -216,8 +226,9 @@ impl Formatter<'_> {
             .filter(|p| matches!(p.as_rule(), Rule::gate_policy | Rule::gate_confirm))
             .collect();
         let has_comments = !comments_in(pair).is_empty();
-        if settings.len() == 1 && settings[0].as_rule() == Rule::gate_policy && !has_comments {
-            self.out.push_str(&format!("{header} {{ {} }}", statement(settings[0])));
+        let one_line = format!("{header} {{ {} }}", settings.first().map(|s| statement(s)).unwrap_or_default());
+        if settings.len() == 1 && settings[0].as_rule() == Rule::gate_policy && !has_comments && fits(&INDENT.repeat(depth), &one_line) {
+            self.out.push_str(&one_line);
         } else {
             self.block(pair, &header, depth);
         }
@@ -311,6 +322,57 @@ fn argument(pair: &P<'_>) -> String {
         [name, v] => format!("{}: {}", name.as_str(), value(v)),
         [v] => value(v),
         _ => pair.as_str().trim().to_string(),
+    }
+}
+
+/// A statement on one line if it fits in [`WIDTH`] at this depth, else broken where it can be.
+fn statement_at(pair: &P<'_>, depth: usize) -> String {
+    let line = statement(pair);
+    let indent = INDENT.repeat(depth);
+    if fits(&indent, &line) || line.contains('\n') {
+        return line;
+    }
+    broken(pair, depth).unwrap_or(line)
+}
+
+/// A statement too long for one line, broken: the lines after the first carry their indent.
+fn broken(pair: &P<'_>, depth: usize) -> Option<String> {
+    let kids = children(pair);
+    let text = |rule: Rule| kids.iter().find(|p| p.as_rule() == rule).map(|p| p.as_str().trim().to_string());
+    let (outer, inner) = (INDENT.repeat(depth), INDENT.repeat(depth + 1));
+    let body = || {
+        let source = kids.iter().find(|p| p.as_rule() == Rule::check_body)?.as_str();
+        Some(format!("{{\n{inner}{}\n{outer}}}", source[1..source.len() - 1].trim()))
+    };
+    match pair.as_rule() {
+        Rule::check_stmt => Some(format!("check {} {}", text(Rule::description)?, body()?)),
+        Rule::wait_stmt => {
+            let line = statement(pair);
+            let tail = line.rsplit_once('}').map_or("", |(_, tail)| tail);
+            Some(format!("wait until {} {}{tail}", text(Rule::description)?, body()?))
+        }
+        Rule::use_stmt | Rule::builtin_stmt => {
+            let word = if pair.as_rule() == Rule::use_stmt { "use" } else { "builtin" };
+            let args: Vec<String> = kids
+                .iter()
+                .filter(|p| p.as_rule() == Rule::argument)
+                .map(|a| format!("{inner}{},\n", argument(a)))
+                .collect();
+            Some(format!("{word} {}(\n{}{outer})", text(Rule::qualified_name)?, args.concat()))
+        }
+        Rule::channel_decl => {
+            let names: Vec<&str> = kids.iter().filter(|p| p.as_rule() == Rule::ident).map(|p| p.as_str()).collect();
+            let block = kids.iter().find(|p| p.as_rule() == Rule::setting_block)?;
+            let settings: Vec<String> = children(block).iter().map(|s| format!("{inner}{}\n", statement(s))).collect();
+            Some(format!("channel {} {{\n{}{outer}}}", names.join(" "), settings.concat()))
+        }
+        Rule::param_decl => {
+            let help = text(Rule::string)?;
+            let line = statement(pair);
+            let head = line.strip_suffix(&help)?.trim_end();
+            Some(format!("{head}\n{inner}{help}"))
+        }
+        _ => None,
     }
 }
 
