@@ -262,11 +262,11 @@ fn actions_json(shown: Shown<'_>, actions: &[Action]) -> Vec<Value> {
             let mut text = String::new();
             write_action(&mut text, shown, action, "");
             let mut value = match &action.kind {
-                ActionKind::Run { argv } => json!({
+                ActionKind::Run { argv, .. } => json!({
                     "kind": "run",
                     "argv": argv.iter().map(|w| show_template(w, shown)).collect::<Vec<_>>(),
                 }),
-                ActionKind::Shell { script } => json!({ "kind": "shell", "script": show_script(script, shown) }),
+                ActionKind::Shell { script, .. } => json!({ "kind": "shell", "script": show_script(script, shown) }),
                 ActionKind::Check(check) => json!({
                     "kind": "check",
                     "description": show_template(&check.description, shown),
@@ -418,11 +418,11 @@ fn write_gate(out: &mut String, gate: &Gate, mode: Mode) {
 fn write_action(out: &mut String, shown: Shown<'_>, action: &Action, indent: &str) {
     let origin = action.piece().map_or(String::new(), |o| format!("  (from {o})"));
     let line = match &action.kind {
-        ActionKind::Run { argv } => {
+        ActionKind::Run { argv, .. } => {
             let words: Vec<String> = argv.iter().map(|w| quote_for_display(&show_template(w, shown))).collect();
             format!("run    {}", words.join(" "))
         }
-        ActionKind::Shell { script } => {
+        ActionKind::Shell { script, .. } => {
             let script = show_script(script, shown);
             let continuation = format!("\n{indent}       ");
             format!("shell  {}", script.trim_end().replace('\n', &continuation))

@@ -246,3 +246,29 @@ fn the_report_page_documents_every_field_a_real_report_has() {
             .any(|r| r["on_failure"]["commands"].as_array().is_some_and(|a| !a.is_empty()))
     );
 }
+
+/// The render page's example is the real file and what `render` really prints for it.
+#[test]
+fn the_render_page_shows_what_render_prints() {
+    let page = std::fs::read_to_string(crate::support::root().join("book/src/commands/render.md")).expect("the page");
+    let example = page.split_once("## Example").expect("an example").1;
+    let between = |open: &str, close: &str| -> String {
+        let start = example.find(open).expect("the block") + open.len();
+        example[start..start + example[start..].find(close).expect("its end")].to_string()
+    };
+    let file = std::fs::read_to_string(crate::support::root().join("runbooks/dns-failover.runbook")).expect("the example");
+    assert_eq!(
+        between("```runbook\n", "\n```\n"),
+        file.trim_end(),
+        "the page shows the file as it is"
+    );
+    let outcome = crate::support::Test::new()
+        .args(["render", "runbooks/dns-failover.runbook"])
+        .current_dir(crate::support::root())
+        .run();
+    assert_eq!(
+        between("````markdown\n", "\n````"),
+        outcome.stdout.trim_end(),
+        "the page shows what render prints"
+    );
+}

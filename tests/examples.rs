@@ -92,6 +92,54 @@ fn render_shows_gates_checks_timeouts_and_undo() {
     assert!(page.contains("## If it fails"), "{page}");
 }
 
+/// Commands as the file has them, pieces by what they do with their workings folded away,
+/// and an overview that says what protects each step, including what does not.
+#[test]
+fn render_reads_as_the_team_wrote_it() {
+    let runbook = r#"runbook "Reload" {
+    param dump: path = "/srv/backups/orders.sql" "The nightly dump"
+    param live_dir: path = "/srv/orders" "The live data"
+    step load "Load the dump" {
+        shell `mariadb --database orders < {dump} && echo "loaded 'all' of it"`
+    }
+    step copy "Copy the ledger" {
+        use sqlite.restore(from: "/srv/backups/ledger.db", into: "{workdir}/ledger.db")
+    }
+    step wipe "Clear the old data" {
+        shell `rm -rf {live_dir}/*`
+    }
+}
+"#;
+    let outcome = Test::new().file("r.runbook", runbook).args(["render", "r.runbook"]).run();
+    outcome.expect_code(0);
+    let page = &outcome.stdout;
+    assert!(
+        page.contains("mariadb --database orders < {dump} && echo \"loaded 'all' of it\"\n"),
+        "{page}"
+    );
+    assert!(!page.contains("'\\''"), "no re-quoting noise:\n{page}");
+    assert!(
+        page.contains("| [1. Load the dump](#step-load) · restores | **nothing checks the restored data** | — | — |"),
+        "{page}"
+    );
+    assert!(
+        page.contains("| [3. Clear the old data](#step-wipe) | — | — | **none** |"),
+        "{page}"
+    );
+    assert!(page.contains("No gate comes before this step."), "{page}");
+    let (main, details) = page.split_once("<details>").expect("the piece's workings are folded");
+    assert!(
+        main.contains("- **Restore a SQLite backup file into a fresh database** (`sqlite.restore`): from `/srv/backups/ledger.db`, into `{workdir}/ledger.db`"),
+        "{page}"
+    );
+    assert!(
+        main.contains("- [ ] **Check:** the restored database passes SQLite's integrity check\n"),
+        "{page}"
+    );
+    assert!(!main.contains("sqlite.backup") && details.contains("**sqlite.backup**"), "{page}");
+    assert!(details.contains("`sql(into, \"pragma integrity_check\") == \"ok\"`"), "{page}");
+}
+
 #[test]
 fn secrets_never_appear_in_render_or_plan() {
     let runbook = r#"runbook "t" {

@@ -1,7 +1,6 @@
 //! Stage three: rules over the model. Each rule is a small type in `rules/` with a stable id,
 //! a name, a default severity and the reason it exists; this module only runs them.
 
-mod commands;
 pub mod output;
 mod rules;
 

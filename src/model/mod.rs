@@ -5,8 +5,10 @@
 //! expanded, and every check is compiled. Nothing after this stage reads the syntax tree.
 
 pub(crate) mod checks;
+pub(crate) mod commands;
 pub(crate) mod expr;
 mod params;
+pub(crate) mod protection;
 mod resolve;
 mod resolve_types {
     use super::ParamType;
@@ -264,6 +266,10 @@ pub(crate) struct Action {
 pub(crate) struct Used {
     /// `sqlite.restore`.
     pub(crate) name: String,
+    /// The piece's description: "Restore a SQLite backup file into a fresh database".
+    pub(crate) description: String,
+    /// The arguments as the runbook gave them (or the piece's defaults), in the piece's order.
+    pub(crate) args: Vec<(String, Expr)>,
     /// The piece says `restores`: its commands bring data back, and its own checks only
     /// prove they ran.
     pub(crate) restores: bool,
@@ -281,10 +287,14 @@ pub(crate) enum ActionKind {
     /// A program and its arguments; no shell is involved.
     Run {
         argv: Vec<Template>,
+        /// The text between the backticks, as written: what `render` shows.
+        written: String,
     },
     /// A script for `/bin/sh -c`; interpolated values are quoted for the shell.
     Shell {
         script: Template,
+        /// The text between the backticks, as written.
+        written: String,
     },
     Check(Check),
     Wait {

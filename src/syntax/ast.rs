@@ -187,7 +187,6 @@ impl Stmt {
 pub(crate) struct Command {
     pub(crate) words: Vec<Str>,
     /// The text between the backticks, as written.
-    #[allow(dead_code, reason = "render will show commands as written")]
     pub(crate) raw: String,
     pub(crate) span: Span,
 }

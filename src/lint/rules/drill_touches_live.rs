@@ -1,8 +1,8 @@
 //! RB007: a drill must not flip the live config an incident would flip.
 
 use crate::diagnostic::Severity;
-use crate::lint::commands::live_writes;
 use crate::lint::{Findings, Rule, RuleInfo};
+use crate::model::commands::live_writes;
 use crate::model::{ActionKind, Expr, Mode, Model, Part, Var};
 
 pub(super) struct DrillTouchesLive;

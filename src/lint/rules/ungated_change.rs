@@ -1,9 +1,9 @@
 //! RB005: nothing irreversible happens without a gate before it.
 
 use crate::diagnostic::Severity;
-use crate::lint::commands::writes_live_data;
 use crate::lint::{Findings, Rule, RuleInfo};
-use crate::model::{ActionKind, Model, Node};
+use crate::model::protection::change;
+use crate::model::{Model, Node};
 
 pub(super) struct UngatedChange;
 
@@ -29,13 +29,7 @@ impl Rule for UngatedChange {
             match node {
                 Node::Gate(_) => gated = true,
                 Node::Step(step) if !gated => {
-                    let change = step.actions.iter().find_map(|a| {
-                        if matches!(a.kind, ActionKind::Set { .. } | ActionKind::Link { .. }) {
-                            return Some((a.span, "this change".to_string()));
-                        }
-                        let write = writes_live_data(model, a, model.mode)?;
-                        Some((a.span, format!("this command {} `{}` and", write.effect.verb(), write.path)))
-                    });
+                    let change = step.actions.iter().find_map(|a| Some((a.span, change(model, a)?)));
                     let (span, what) = match (change, &step.irreversible) {
                         (Some(change), _) => change,
                         (None, Some(_)) => (step.id_span, "this irreversible step".to_string()),

@@ -62,8 +62,8 @@ fn used_names(model: &Model) -> Vec<&str> {
     }
     for action in actions {
         match &action.kind {
-            ActionKind::Run { argv } => used.extend(argv.iter().flat_map(|t| t.vars().map(Var::name))),
-            ActionKind::Shell { script } => used.extend(script.vars().map(Var::name)),
+            ActionKind::Run { argv, .. } => used.extend(argv.iter().flat_map(|t| t.vars().map(Var::name))),
+            ActionKind::Shell { script, .. } => used.extend(script.vars().map(Var::name)),
             ActionKind::Check(check) | ActionKind::Wait { check, .. } => {
                 used.extend(check.description.vars().map(Var::name));
                 used.extend(crate::model::checks::identifiers(&check.compiled.rhai));

@@ -17,13 +17,17 @@ impl Resolver<'_> {
         let kind = match stmt {
             ast::Stmt::Run(command) => ActionKind::Run {
                 argv: command.words.iter().map(|w| self.template(w)).collect(),
+                written: command.raw.clone(),
             },
             ast::Stmt::Shell(command) => {
                 let script = command.words.first().map(|w| self.template(w)).unwrap_or_default();
                 if script.parts.is_empty() {
                     self.error("E0214", span, "this shell script is empty");
                 }
-                ActionKind::Shell { script }
+                ActionKind::Shell {
+                    script,
+                    written: command.raw.clone(),
+                }
             }
             ast::Stmt::Check(check) => ActionKind::Check(self.check(check, context)),
             ast::Stmt::Wait(wait) => ActionKind::Wait {
@@ -324,6 +328,7 @@ impl Resolver<'_> {
             return;
         };
         let saved_source = std::mem::replace(&mut self.source, module.source.clone());
+        let args = bound.clone();
         let saved_scope = std::mem::replace(&mut self.piece_scope, bound);
         self.use_depth += 1;
         let mut expanded = StepParts::default();
@@ -333,6 +338,8 @@ impl Resolver<'_> {
         self.source = saved_source;
         let used = std::sync::Arc::new(Used {
             name: name.clone(),
+            description: literal_text(&piece.description),
+            args,
             restores: piece.body.iter().any(|s| matches!(s, ast::Stmt::Restores { .. }))
                 || expanded.actions.iter().any(|a| a.origin.as_ref().is_some_and(|u| u.restores)),
         });

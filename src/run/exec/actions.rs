@@ -15,11 +15,11 @@ use crate::run::failure::{Failure, Kind, Outcome, RecordLost};
 impl<'m> Runner<'m> {
     pub(super) fn action(&mut self, step: &str, action: &'m Action, deadline: Option<Instant>, flips: &mut Vec<flip::Applied>) -> Outcome {
         let outcome = match &action.kind {
-            ActionKind::Run { argv } => match argv.iter().map(|w| self.values.template(w)).collect::<Result<Vec<_>, _>>() {
+            ActionKind::Run { argv, .. } => match argv.iter().map(|w| self.values.template(w)).collect::<Result<Vec<_>, _>>() {
                 Ok(argv) => return self.command(step, process::Program::Argv(argv), deadline),
                 Err(error) => Err(error),
             },
-            ActionKind::Shell { script } => match self.values.script(script) {
+            ActionKind::Shell { script, .. } => match self.values.script(script) {
                 Ok(script) => return self.command(step, process::Program::Script(script), deadline),
                 Err(error) => Err(error),
             },

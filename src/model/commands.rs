@@ -6,7 +6,7 @@
 //! `{live_dir}/*` where the shell will see the parameter's value.
 //!
 //! It is a reader's approximation, not a shell: it knows the programs that restores and
-//! destructive writes are made with, and RB004, RB005 and RB007 ask it about them.
+//! destructive writes are made with. Lint (RB004, RB005, RB007) and `render` ask it.
 
 use crate::model::{ActionKind, Builtin, Expr, Function, Mode, Model, Part, Template, Var};
 
@@ -131,7 +131,7 @@ impl Effect {
 /// The simple commands of a `run` or `shell` action; none for any other action.
 pub(crate) fn simple_commands(kind: &ActionKind) -> Vec<Simple<'_>> {
     match kind {
-        ActionKind::Run { argv } => {
+        ActionKind::Run { argv, .. } => {
             let words = argv
                 .iter()
                 .map(|template| {
@@ -150,7 +150,7 @@ pub(crate) fn simple_commands(kind: &ActionKind) -> Vec<Simple<'_>> {
                 ..Simple::default()
             }]
         }
-        ActionKind::Shell { script } => split_script(script),
+        ActionKind::Shell { script, .. } => split_script(script),
         _ => Vec::new(),
     }
 }
@@ -526,6 +526,7 @@ mod tests {
             script: Template {
                 parts: vec![Part::Text(script.into())],
             },
+            written: script.into(),
         }
     }
 
@@ -566,7 +567,10 @@ mod tests {
                 Part::Text(" && echo ok".into()),
             ],
         };
-        let kind = ActionKind::Shell { script };
+        let kind = ActionKind::Shell {
+            script,
+            written: "cp backup.db {target} && echo ok".into(),
+        };
         let commands = simple_commands(&kind);
         assert_eq!(commands.len(), 2);
         let effects: Vec<String> = commands[0].effects().iter().map(|(_, w)| w.written()).collect();

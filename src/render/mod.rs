@@ -1,0 +1,138 @@
+//! `runbook render`: the runbook as a Markdown page for the docs, rendered from the same file
+//! the drill runs, so the page and the procedure never drift. Secrets' values never appear;
+//! only where they come from.
+
+mod procedure;
+mod text;
+
+use std::fmt::Write as _;
+
+use crate::model::*;
+use text::{code, escape, source_value, source_value_bare};
+
+/// The runbook as a Markdown page for the docs.
+pub fn markdown(model: &Model) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}\n", escape(&model.title));
+    let file = model
+        .source
+        .path()
+        .and_then(|p| p.file_name())
+        .map_or_else(|| model.source.name().to_string(), |n| n.to_string_lossy().into_owned());
+    let mut facts = vec![format!("Runbook {}", code(&file))];
+    if let Some(owner) = &model.owner {
+        facts.push(format!("owner **{}**", escape(owner)));
+    }
+    let _ = writeln!(out, "{}\n", facts.join(" · "));
+    if let Some(description) = &model.description {
+        let _ = writeln!(out, "{description}\n");
+    }
+    write_objectives(&mut out, model);
+    write_parameters(&mut out, model);
+    write_channels(&mut out, model);
+    procedure::write_procedure(&mut out, model);
+    write_failure(&mut out, model);
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+fn write_objectives(out: &mut String, model: &Model) {
+    let _ = writeln!(out, "## Objectives\n");
+    let _ = writeln!(out, "| Objective | Target | What it means |\n|---|---|---|");
+    let row = |o: Option<Objective>| o.map_or("*not set*".to_string(), |o| o.value.to_string());
+    let _ = writeln!(
+        out,
+        "| Recovery time (RTO) | {} | Service must be back within this; a drill slower than this fails. |",
+        row(model.rto)
+    );
+    let _ = writeln!(
+        out,
+        "| Recovery point (RPO) | {} | At most this much data may be lost: the restored backup must be this fresh. |\n",
+        row(model.rpo)
+    );
+}
+
+fn write_parameters(out: &mut String, model: &Model) {
+    if model.params.is_empty() && model.secrets.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Parameters\n");
+    if !model.params.is_empty() {
+        let _ = writeln!(out, "Override any of these with `-p name=value`.\n");
+        let modes: Vec<Mode> = [Mode::Drill, Mode::Incident]
+            .into_iter()
+            .filter(|m| model.params.iter().any(|p| p.overrides.iter().any(|(o, _)| o == m)))
+            .collect();
+        let mode_headers: String = modes.iter().map(|m| format!(" In {} mode |", m.as_str())).collect();
+        let _ = writeln!(
+            out,
+            "| Name | Type | Default |{mode_headers} Description |\n|---|---|---|{}---|",
+            "---|".repeat(modes.len())
+        );
+        let cell = |expr: &Expr| code(&source_value(expr)).replace('|', "\\|");
+        for param in &model.params {
+            let default = param.default.as_ref().map_or("*required*".to_string(), cell);
+            let overrides: String = modes
+                .iter()
+                .map(|mode| {
+                    format!(
+                        " {} |",
+                        param
+                            .overrides
+                            .iter()
+                            .find(|(m, _)| m == mode)
+                            .map_or(String::new(), |(_, e)| cell(e))
+                    )
+                })
+                .collect();
+            let help = param.help.as_deref().map(escape).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {default} |{overrides} {} |",
+                code(&param.name),
+                param.ty.as_str(),
+                help.replace('|', "\\|")
+            );
+        }
+        out.push('\n');
+    }
+    for secret in &model.secrets {
+        let from = match &secret.value {
+            Expr::Call {
+                function: Function::Env,
+                args,
+            } => format!("the environment variable {}", code(&source_value_bare(&args[0]))),
+            Expr::Call {
+                function: Function::File,
+                args,
+            } => format!("the file {}", code(&source_value_bare(&args[0]))),
+            _ => "a value written in the runbook (move it to the environment)".to_string(),
+        };
+        let _ = writeln!(out, "- Secret {} comes from {from}. Its value is never shown.", code(&secret.name));
+    }
+    if !model.secrets.is_empty() {
+        out.push('\n');
+    }
+}
+
+fn write_channels(out: &mut String, model: &Model) {
+    if model.channels.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Notifications\n");
+    for channel in &model.channels {
+        let _ = writeln!(out, "- {}: {}", code(&channel.name), channel.kind.name());
+    }
+    out.push('\n');
+}
+
+fn write_failure(out: &mut String, model: &Model) {
+    if model.on_failure.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## If it fails\n");
+    let _ = writeln!(out, "When any step fails, completed steps are undone in reverse order, then:\n");
+    procedure::write_actions(out, &model.on_failure);
+}

@@ -1,0 +1,350 @@
+//! The procedure on the page: an overview of what protects each step, then each step with
+//! its commands as written, its checks as a checklist, the pieces it uses in the reader's
+//! words (how they work folded away), its undo, and the gates between the steps.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use super::text::{code, dedent, escape, fence_for, source_value, source_value_bare};
+use crate::model::protection::{changes_something, gate_before, restore_at, verified_by};
+use crate::model::*;
+
+pub(super) fn write_procedure(out: &mut String, model: &Model) {
+    let _ = writeln!(out, "## Procedure\n");
+    write_overview(out, model);
+    let mut index = 0;
+    for node in &model.procedure {
+        match node {
+            Node::Step(step) => {
+                write_step(out, model, step, index);
+                index += 1;
+            }
+            Node::Gate(gate) => write_gate(out, gate),
+        }
+    }
+}
+
+fn step_link(step: &Step, index: usize) -> String {
+    format!("[{}. {}](#step-{})", index + 1, escape(&step.title), step.id)
+}
+
+fn gate_link(gate: &Gate) -> String {
+    format!("[{}](#gate-{})", escape(&gate.question), gate.id)
+}
+
+fn plural(count: usize, one: &str) -> String {
+    if count == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{count} {one}s")
+    }
+}
+
+/// One row per step: what checks it, whether it can be undone, and the gate a change waits
+/// behind, so a reader sees at a glance what is irreversible and what is guarded.
+fn write_overview(out: &mut String, model: &Model) {
+    if model.steps().next().is_none() {
+        return;
+    }
+    let _ = writeln!(out, "| Step | Checked by | Undo | Gate before it |\n|---|---|---|---|");
+    for (index, step) in model.steps().enumerate() {
+        let mut name = step_link(step, index);
+        if step.restores.is_some() || restore_at(step).is_some() {
+            name.push_str(" · restores");
+        }
+        if step.irreversible.is_some() {
+            name.push_str(" · **irreversible**");
+        }
+        let gate = match gate_before(model, index) {
+            Some(gate) => gate_link(gate),
+            None if changes_something(model, step) => "**none**".to_string(),
+            None => "—".to_string(),
+        };
+        let undo = if step.undo.is_empty() {
+            "—".to_string()
+        } else {
+            format!("[yes](#undo-{})", step.id)
+        };
+        let _ = writeln!(out, "| {name} | {} | {undo} | {gate} |", checked_by(model, step, index));
+    }
+    out.push('\n');
+}
+
+/// The step's own checks and waits, and for a restore, the later steps that check its data.
+fn checked_by(model: &Model, step: &Step, index: usize) -> String {
+    let checks = step.actions.iter().filter(|a| matches!(a.kind, ActionKind::Check(_))).count();
+    let waits = step.actions.iter().filter(|a| matches!(a.kind, ActionKind::Wait { .. })).count();
+    let mut parts = Vec::new();
+    if checks > 0 {
+        parts.push(plural(checks, "check"));
+    }
+    if waits > 0 {
+        parts.push(plural(waits, "wait"));
+    }
+    if let Some((here, later)) = verified_by(model, index) {
+        let steps: Vec<&Step> = model.steps().collect();
+        parts.extend(later.iter().map(|&i| step_link(steps[i], i)));
+        if !here && later.is_empty() {
+            parts.push("**nothing checks the restored data**".to_string());
+        }
+    }
+    if parts.is_empty() { "—".to_string() } else { parts.join(", ") }
+}
+
+fn write_step(out: &mut String, model: &Model, step: &Step, index: usize) {
+    let _ = writeln!(out, "<a id=\"step-{}\"></a>\n", step.id);
+    let _ = writeln!(out, "### {}. {}\n", index + 1, escape(&step.title));
+    let mut facts = vec![format!("Step {}", code(&step.id))];
+    if let Some(timeout) = step.timeout {
+        facts.push(format!("timeout {timeout}"));
+    }
+    if let Some(retry) = step.retry {
+        let every = retry.every.map_or(String::new(), |d| format!(", {d} apart"));
+        facts.push(format!("retried up to {}{every}", plural(retry.attempts as usize, "time")));
+    }
+    match &step.restores {
+        Some(Some(what)) => facts.push(format!("restores {}", escape(what))),
+        Some(None) => facts.push("restores".to_string()),
+        None if restore_at(step).is_some() => facts.push("restores".to_string()),
+        None => {}
+    }
+    if let Some(reason) = &step.irreversible {
+        facts.push(
+            reason
+                .as_ref()
+                .map_or("**irreversible**".to_string(), |r| format!("**irreversible**: {}", escape(r))),
+        );
+    }
+    let _ = writeln!(out, "{}\n", facts.join(" · "));
+    let mut guards = Vec::new();
+    if let Some((_, later)) = verified_by(model, index).filter(|(_, later)| !later.is_empty()) {
+        let steps: Vec<&Step> = model.steps().collect();
+        let links: Vec<String> = later.iter().map(|&i| step_link(steps[i], i)).collect();
+        guards.push(format!("What it restores is checked by {}.", links.join(", ")));
+    }
+    if changes_something(model, step) {
+        guards.push(
+            gate_before(model, index).map_or("No gate comes before this step.".to_string(), |gate| {
+                format!("It waits behind the gate {}.", gate_link(gate))
+            }),
+        );
+    }
+    if !guards.is_empty() {
+        let _ = writeln!(out, "{}\n", guards.join(" "));
+    }
+    if let Some(doc) = &step.doc {
+        let _ = writeln!(out, "{doc}\n");
+    }
+    write_actions(out, &step.actions);
+    if !step.undo.is_empty() {
+        let _ = writeln!(out, "<a id=\"undo-{}\"></a>\n", step.id);
+        let _ = writeln!(out, "**Undo** (runs if a later step fails or the operator rolls back):\n");
+        write_actions(out, &step.undo);
+    }
+}
+
+/// The runbook's own commands in `sh` blocks as written, its other actions as lines; each
+/// piece it uses as what the piece does, in words, with how it does it folded away.
+pub(super) fn write_actions(out: &mut String, actions: &[Action]) {
+    let mut rest = actions;
+    while let Some(first) = rest.first() {
+        let same = |a: &Action| match (&a.origin, &first.origin) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        let run = rest.iter().take_while(|a| same(a)).count();
+        let (group, after) = rest.split_at(run);
+        match &first.origin {
+            Some(used) => write_piece(out, used, group),
+            None => write_own(out, group),
+        }
+        rest = after;
+    }
+    if !out.ends_with("\n\n") {
+        out.push('\n');
+    }
+}
+
+fn write_own(out: &mut String, actions: &[Action]) {
+    let mut commands: Vec<&str> = Vec::new();
+    for action in actions {
+        match &action.kind {
+            ActionKind::Run { written, .. } | ActionKind::Shell { written, .. } => commands.push(written),
+            other => {
+                flush(out, &mut commands);
+                let _ = writeln!(out, "{}", action_line(other));
+            }
+        }
+    }
+    flush(out, &mut commands);
+}
+
+/// A piece in the reader's words: its description and arguments, its checks by what they
+/// say; then, folded, the commands, builtins and check expressions it is made of.
+fn write_piece(out: &mut String, used: &Used, actions: &[Action]) {
+    if !out.ends_with("\n\n") && !out.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", piece_line(used));
+    for action in actions {
+        if let ActionKind::Check(check) | ActionKind::Wait { check, .. } = &action.kind {
+            let _ = writeln!(out, "- [ ] **Check:** {}", escape(&check.description.to_string()));
+        }
+    }
+    let _ = writeln!(out, "\n<details>\n<summary>How <code>{}</code> does it</summary>\n", used.name);
+    let mut commands: Vec<&str> = Vec::new();
+    for action in actions {
+        match &action.kind {
+            ActionKind::Run { written, .. } | ActionKind::Shell { written, .. } => commands.push(written),
+            other => {
+                flush(out, &mut commands);
+                let _ = writeln!(out, "{}", action_line(other));
+            }
+        }
+    }
+    flush(out, &mut commands);
+    if !out.ends_with("\n\n") {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "</details>\n");
+}
+
+/// `- **Restore a SQLite backup file into a fresh database** (`sqlite.restore`): from
+/// `newest(...)`, into `{workdir}/orders.db``, with a long argument in a block of its own.
+fn piece_line(used: &Used) -> String {
+    let is_long = |e: &Expr| source_value_bare(e).contains('\n');
+    let short: Vec<String> = used
+        .args
+        .iter()
+        .filter(|(_, e)| !is_long(e))
+        .map(|(n, e)| format!("{n} {}", code(&source_value_bare(e))))
+        .collect();
+    let mut line = format!("- **{}** ({})", escape(&used.description), code(&used.name));
+    if !short.is_empty() {
+        line.push_str(&format!(": {}", short.join(", ")));
+    }
+    for (arg, value) in used.args.iter().filter(|(_, e)| is_long(e)) {
+        let text = source_value_bare(value);
+        let body: Vec<String> = dedent(&text)
+            .iter()
+            .map(|l| if l.is_empty() { String::new() } else { format!("  {l}") })
+            .collect();
+        let fence = fence_for(&text);
+        line.push_str(&format!(
+            ", with {}:\n\n  {fence}text\n{}\n  {fence}",
+            code(arg),
+            body.join("\n").trim_end()
+        ));
+    }
+    line
+}
+
+fn flush(out: &mut String, commands: &mut Vec<&str>) {
+    if commands.is_empty() {
+        return;
+    }
+    if !out.ends_with("\n\n") && !out.is_empty() {
+        out.push('\n');
+    }
+    let text = commands.join("\n");
+    let fence = fence_for(&text);
+    let _ = writeln!(out, "{fence}sh\n{text}\n{fence}\n");
+    commands.clear();
+}
+
+pub(super) fn action_line(kind: &ActionKind) -> String {
+    match kind {
+        ActionKind::Check(check) => format!(
+            "- [ ] **Check:** {} — {}",
+            escape(&check.description.to_string()),
+            check_source(check)
+        ),
+        ActionKind::Wait { check, within, every } => {
+            let within = within.map_or(" (no deadline)".to_string(), |d| format!(", for at most {d}"));
+            let every = every.map_or(String::new(), |d| format!(", checking every {d}"));
+            format!(
+                "- [ ] **Wait until** {}{within}{every} — {}",
+                escape(&check.description.to_string()),
+                check_source(check)
+            )
+        }
+        ActionKind::Set { file, key, value, .. } => format!(
+            "- **Set** {} in {} to {} (the old value is kept for undo)",
+            code(key),
+            code(&source_value_bare(file)),
+            code(&source_value_bare(value))
+        ),
+        ActionKind::Link { path, target } => format!(
+            "- **Point the link** {} at {}",
+            code(&source_value_bare(path)),
+            code(&source_value_bare(target))
+        ),
+        ActionKind::Notify { channel, message } => format!("- **Notify** {}: “{}”", code(channel), escape(&message.to_string())),
+        ActionKind::Builtin { name, args } => {
+            let args: Vec<String> = args
+                .iter()
+                .map(|(n, e)| {
+                    let value = source_value(e);
+                    let value = if value.contains('\n') {
+                        "(the text above)".to_string()
+                    } else {
+                        code(&value)
+                    };
+                    format!("{n}: {value}")
+                })
+                .collect();
+            format!("- **{}** ({})", name.name(), args.join(", "))
+        }
+        ActionKind::Run { written, .. } | ActionKind::Shell { written, .. } => format!("- {}", code(written)),
+    }
+}
+
+/// The check's expression: inline when short, a code block in the list item when it spans
+/// lines; with the values a piece's check was given.
+fn check_source(check: &Check) -> String {
+    let mut text = if check.source.contains('\n') {
+        let mut lines = check.source.lines();
+        let first = lines.next().unwrap_or_default().trim().to_string();
+        let rest: Vec<String> = dedent(&lines.collect::<Vec<_>>().join("\n"));
+        let body: Vec<String> = std::iter::once(first)
+            .chain(rest)
+            .map(|l| if l.is_empty() { String::new() } else { format!("  {l}") })
+            .collect();
+        format!("\n\n  ```text\n{}\n  ```\n", body.join("\n"))
+    } else {
+        code(&check.source)
+    };
+    if !check.bindings.is_empty() {
+        let given: Vec<String> = check
+            .bindings
+            .iter()
+            .map(|(name, value)| format!("{} = {}", code(name), code(&source_value(value))))
+            .collect();
+        let given = format!("where {}", given.join(", "));
+        if text.ends_with('\n') {
+            text.push_str(&format!("\n  {given}\n"));
+        } else {
+            text.push_str(&format!(", {given}"));
+        }
+    }
+    text
+}
+
+fn write_gate(out: &mut String, gate: &Gate) {
+    let _ = writeln!(out, "<a id=\"gate-{}\"></a>\n", gate.id);
+    let _ = writeln!(out, "> [!WARNING]\n> **Gate: {}**", escape(&gate.question));
+    let mut lines = Vec::new();
+    if let Some(word) = &gate.confirm {
+        lines.push(format!("To go on, the operator types {}.", code(word)));
+    } else {
+        lines.push("The run stops here until the operator approves.".to_string());
+    }
+    lines.push(match gate.drill {
+        Some(Policy::Approve) => "An unattended drill approves and goes on.".to_string(),
+        Some(Policy::Deny) => "An unattended drill denies and stops here.".to_string(),
+        Some(Policy::Fail) => "An unattended drill fails here.".to_string(),
+        None => "No drill policy is set.".to_string(),
+    });
+    let _ = writeln!(out, ">\n> {}\n", lines.join(" "));
+}
