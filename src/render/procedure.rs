@@ -166,6 +166,7 @@ pub(super) fn write_actions(out: &mut String, actions: &[Action]) {
     }
 }
 
+/// Commands in `sh` blocks as written, consecutive ones together; every other action a line.
 fn write_own(out: &mut String, actions: &[Action]) {
     let mut commands: Vec<&str> = Vec::new();
     for action in actions {
@@ -193,17 +194,7 @@ fn write_piece(out: &mut String, used: &Used, actions: &[Action]) {
         }
     }
     let _ = writeln!(out, "\n<details>\n<summary>How <code>{}</code> does it</summary>\n", used.name);
-    let mut commands: Vec<&str> = Vec::new();
-    for action in actions {
-        match &action.kind {
-            ActionKind::Run { written, .. } | ActionKind::Shell { written, .. } => commands.push(written),
-            other => {
-                flush(out, &mut commands);
-                let _ = writeln!(out, "{}", action_line(other));
-            }
-        }
-    }
-    flush(out, &mut commands);
+    write_own(out, actions);
     if !out.ends_with("\n\n") {
         out.push('\n');
     }
