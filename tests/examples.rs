@@ -108,6 +108,12 @@ fn render_reads_as_the_team_wrote_it() {
     step wipe "Clear the old data" {
         shell `rm -rf {live_dir}/*`
     }
+    step start "Start the server" {
+        shell `cd {live_dir}`
+        run `pg_ctl --pgdata {live_dir}
+                    --wait start`
+        run `pg_isready`
+    }
 }
 "#;
     let outcome = Test::new().file("r.runbook", runbook).args(["render", "r.runbook"]).run();
@@ -127,6 +133,10 @@ fn render_reads_as_the_team_wrote_it() {
         "{page}"
     );
     assert!(page.contains("No gate comes before this step."), "{page}");
+    assert!(
+        page.contains("```sh\ncd {live_dir}\n```\n\n```sh\npg_ctl --pgdata {live_dir} \\\n    --wait start\npg_isready\n```"),
+        "a cd ends its block, and a run over two lines reads as one command:\n{page}"
+    );
     let (main, details) = page.split_once("<details>").expect("the piece's workings are folded");
     assert!(
         main.contains("- **Restore a SQLite backup file into a fresh database** (`sqlite.restore`): from `/srv/backups/ledger.db`, into `{workdir}/ledger.db`"),

@@ -147,6 +147,15 @@ pub(crate) fn step_references(expr: &str) -> Vec<(&str, usize, usize)> {
             b'\\' if in_string => i += 1,
             b'"' => in_string = !in_string,
             _ if in_string => {}
+            // Comments: `// to the end of the line` and `/* ... */`.
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = expr[i..].find('\n').map_or(bytes.len(), |end| i + end);
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = expr[i + 2..].find("*/").map_or(bytes.len(), |end| i + 2 + end + 2);
+                continue;
+            }
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let start = i;
                 while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
@@ -428,6 +437,9 @@ mod step_reference_tests {
             step_references(r#"output("{step}")"#).is_empty(),
             "an interpolation is not a literal"
         );
+        let commented = "output(\"a\") // output(\"b\")\n/* exit_code(\"c\") */ && exit_code(\"d\") == 0";
+        let found: Vec<&str> = step_references(commented).iter().map(|r| r.0).collect();
+        assert_eq!(found, ["a", "d"], "comments are not code");
     }
 }
 

@@ -38,6 +38,13 @@ pub(crate) fn restore_at(step: &Step) -> Option<usize> {
     })
 }
 
+/// Whether the step restores, and from which of its actions on a check looks at what came
+/// back: after its restore, or (marked `restores` with no command, as for a restore done by
+/// hand) from its first action.
+pub(crate) fn restores_from(step: &Step) -> Option<usize> {
+    restore_at(step).map(|at| at + 1).or_else(|| step.restores.as_ref().map(|_| 0))
+}
+
 /// Whether the step changes something a person should approve: a `set` or a `link`, a
 /// command that deletes, moves or overwrites data outside the run's own folder, or
 /// `irreversible`.
@@ -57,15 +64,30 @@ pub(crate) fn change(model: &Model, action: &Action) -> Option<String> {
 /// For the step at `index` (among the steps) that restores: whether a check after the
 /// restore in the step itself looks at the data, and the later steps that do (by index),
 /// before the first step that changes something.
+///
+/// The actions after the restore are read in order, across steps: a check counts until the
+/// first action that changes something (a check in the same step before its `set` counts;
+/// one after it does not), and an `irreversible` step ends the search where it starts.
 pub(crate) fn verified_by(model: &Model, index: usize) -> Option<(bool, Vec<usize>)> {
     let steps: Vec<&Step> = model.steps().collect();
-    let step = steps.get(index)?;
-    let at = restore_at(step)?;
-    let here = step.actions[at + 1..].iter().any(is_own_check);
-    let later = (index + 1..steps.len())
-        .take_while(|&i| !changes_something(model, steps[i]))
-        .filter(|&i| steps[i].actions.iter().any(is_own_check))
-        .collect();
+    let from = restores_from(steps.get(index)?)?;
+    let (mut here, mut later) = (false, Vec::new());
+    for (i, step) in steps.iter().enumerate().skip(index) {
+        if i > index && step.irreversible.is_some() {
+            break;
+        }
+        let actions = if i == index { &step.actions[from..] } else { &step.actions[..] };
+        for action in actions {
+            if change(model, action).is_some() {
+                return Some((here, later));
+            }
+            if is_own_check(action) && i == index {
+                here = true;
+            } else if is_own_check(action) && later.last() != Some(&i) {
+                later.push(i);
+            }
+        }
+    }
     Some((here, later))
 }
 

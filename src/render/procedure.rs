@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::text::{code, dedent, escape, fence_for, source_value, source_value_bare};
-use crate::model::protection::{changes_something, gate_before, restore_at, verified_by};
+use crate::model::protection::{changes_something, gate_before, is_own_check, restores_from, verified_by};
 use crate::model::*;
 
 pub(super) fn write_procedure(out: &mut String, model: &Model) {
@@ -49,7 +49,7 @@ fn write_overview(out: &mut String, model: &Model) {
     let _ = writeln!(out, "| Step | Checked by | Undo | Gate before it |\n|---|---|---|---|");
     for (index, step) in model.steps().enumerate() {
         let mut name = step_link(step, index);
-        if step.restores.is_some() || restore_at(step).is_some() {
+        if restores_from(step).is_some() {
             name.push_str(" · restores");
         }
         if step.irreversible.is_some() {
@@ -60,35 +60,63 @@ fn write_overview(out: &mut String, model: &Model) {
             None if changes_something(model, step) => "**none**".to_string(),
             None => "—".to_string(),
         };
-        let undo = if step.undo.is_empty() {
-            "—".to_string()
-        } else {
-            format!("[yes](#undo-{})", step.id)
-        };
-        let _ = writeln!(out, "| {name} | {} | {undo} | {gate} |", checked_by(model, step, index));
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {gate} |",
+            checked_by(model, step, index),
+            undone_by(step)
+        );
     }
     out.push('\n');
 }
 
-/// The step's own checks and waits, and for a restore, the later steps that check its data.
+/// The step's own checks and waits; for a restore, the checks of the restore itself, those
+/// after it, and the later steps that check its data, or that nothing does.
 fn checked_by(model: &Model, step: &Step, index: usize) -> String {
-    let checks = step.actions.iter().filter(|a| matches!(a.kind, ActionKind::Check(_))).count();
-    let waits = step.actions.iter().filter(|a| matches!(a.kind, ActionKind::Wait { .. })).count();
+    let is_check = |a: &&Action| matches!(a.kind, ActionKind::Check(_) | ActionKind::Wait { .. });
     let mut parts = Vec::new();
-    if checks > 0 {
-        parts.push(plural(checks, "check"));
-    }
-    if waits > 0 {
-        parts.push(plural(waits, "wait"));
-    }
-    if let Some((here, later)) = verified_by(model, index) {
-        let steps: Vec<&Step> = model.steps().collect();
-        parts.extend(later.iter().map(|&i| step_link(steps[i], i)));
-        if !here && later.is_empty() {
-            parts.push("**nothing checks the restored data**".to_string());
+    match (restores_from(step), verified_by(model, index)) {
+        (Some(from), Some((here, later))) => {
+            let of_the_restore = step.actions.iter().filter(is_check).filter(|a| !is_own_check(a)).count();
+            let after = step.actions[from..].iter().filter(|a| is_own_check(a)).count();
+            if of_the_restore > 0 {
+                parts.push(format!("{} of the restore itself", plural(of_the_restore, "check")));
+            }
+            if after > 0 {
+                parts.push(format!("{} after it", plural(after, "check")));
+            }
+            let steps: Vec<&Step> = model.steps().collect();
+            parts.extend(later.iter().map(|&i| step_link(steps[i], i)));
+            if !here && later.is_empty() {
+                parts.push("**nothing checks the restored data**".to_string());
+            }
+        }
+        _ => {
+            let checks = step.actions.iter().filter(|a| matches!(a.kind, ActionKind::Check(_))).count();
+            let waits = step.actions.iter().filter(|a| matches!(a.kind, ActionKind::Wait { .. })).count();
+            if checks > 0 {
+                parts.push(plural(checks, "check"));
+            }
+            if waits > 0 {
+                parts.push(plural(waits, "wait"));
+            }
         }
     }
     if parts.is_empty() { "—".to_string() } else { parts.join(", ") }
+}
+
+/// How the step is taken back: its `undo` block, and the old values of its flips.
+fn undone_by(step: &Step) -> String {
+    let flips = step
+        .actions
+        .iter()
+        .any(|a| matches!(a.kind, ActionKind::Set { .. } | ActionKind::Link { .. }));
+    match (step.undo.is_empty(), flips) {
+        (true, false) => "—".to_string(),
+        (true, true) => "its flips are put back".to_string(),
+        (false, false) => format!("[yes](#undo-{})", step.id),
+        (false, true) => format!("[yes](#undo-{}); its flips are put back", step.id),
+    }
 }
 
 fn write_step(out: &mut String, model: &Model, step: &Step, index: usize) {
@@ -105,7 +133,7 @@ fn write_step(out: &mut String, model: &Model, step: &Step, index: usize) {
     match &step.restores {
         Some(Some(what)) => facts.push(format!("restores {}", escape(what))),
         Some(None) => facts.push("restores".to_string()),
-        None if restore_at(step).is_some() => facts.push("restores".to_string()),
+        None if restores_from(step).is_some() => facts.push("restores".to_string()),
         None => {}
     }
     if let Some(reason) = &step.irreversible {
@@ -125,7 +153,7 @@ fn write_step(out: &mut String, model: &Model, step: &Step, index: usize) {
     if changes_something(model, step) {
         guards.push(
             gate_before(model, index).map_or("No gate comes before this step.".to_string(), |gate| {
-                format!("It waits behind the gate {}.", gate_link(gate))
+                format!("The nearest gate before it: {}.", gate_link(gate))
             }),
         );
     }
@@ -167,11 +195,19 @@ pub(super) fn write_actions(out: &mut String, actions: &[Action]) {
 }
 
 /// Commands in `sh` blocks as written, consecutive ones together; every other action a line.
+///
+/// Each command runs on its own in `{workdir}`, so a block ends after one whose effect on the
+/// shell (`cd`, `export`, `NAME=value`) a reader might think carries on to the next.
 fn write_own(out: &mut String, actions: &[Action]) {
-    let mut commands: Vec<&str> = Vec::new();
+    let mut commands: Vec<String> = Vec::new();
     for action in actions {
         match &action.kind {
-            ActionKind::Run { written, .. } | ActionKind::Shell { written, .. } => commands.push(written),
+            ActionKind::Run { written, .. } | ActionKind::Shell { written, .. } => {
+                commands.push(as_written(&action.kind, written));
+                if sets_shell_state(written) {
+                    flush(out, &mut commands);
+                }
+            }
             other => {
                 flush(out, &mut commands);
                 let _ = writeln!(out, "{}", action_line(other));
@@ -179,6 +215,36 @@ fn write_own(out: &mut String, actions: &[Action]) {
         }
     }
     flush(out, &mut commands);
+}
+
+/// A command as the file has it: a `run` over several lines as one command continued with
+/// `\`, a `shell` script without the indentation of the file around it.
+fn as_written(kind: &ActionKind, written: &str) -> String {
+    let lines = dedent(written);
+    let end = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+    match kind {
+        ActionKind::Run { .. } => lines[..end]
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" \\\n    "),
+        _ => lines[..end].join("\n"),
+    }
+}
+
+/// `cd`, `export` and the like change the shell they run in, which ends with the command.
+fn sets_shell_state(written: &str) -> bool {
+    let first = written.split_whitespace().next().unwrap_or_default();
+    let assignment_alone = written.split_whitespace().count() == 1
+        && first
+            .split_once('=')
+            .is_some_and(|(name, _)| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    assignment_alone
+        || matches!(
+            first,
+            "cd" | "pushd" | "export" | "source" | "." | "set" | "umask" | "ulimit" | "alias"
+        )
 }
 
 /// A piece in the reader's words: its description and arguments, its checks by what they
@@ -231,7 +297,7 @@ fn piece_line(used: &Used) -> String {
     line
 }
 
-fn flush(out: &mut String, commands: &mut Vec<&str>) {
+fn flush(out: &mut String, commands: &mut Vec<String>) {
     if commands.is_empty() {
         return;
     }

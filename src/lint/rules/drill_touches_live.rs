@@ -2,8 +2,9 @@
 
 use crate::diagnostic::Severity;
 use crate::lint::{Findings, Rule, RuleInfo};
-use crate::model::commands::live_writes;
+use crate::model::commands::{LiveWrite, live_writes};
 use crate::model::{ActionKind, Expr, Mode, Model, Part, Var};
+use crate::source::Span;
 
 pub(super) struct DrillTouchesLive;
 
@@ -46,22 +47,27 @@ impl Rule for DrillTouchesLive {
         for step in model.steps() {
             for action in &step.actions {
                 flips(model, action, findings);
-                for write in live_writes(model, action, Mode::Drill) {
+                let mut cursor = action.span.start;
+                for write in live_writes(model, action, Mode::Drill, true) {
                     let verb = write.effect.infinitive();
+                    let span = where_written(model, action.span, &mut cursor, &write);
                     match write.param.as_deref().and_then(|name| model.param(name)) {
                         // Overridden for drills: the author chose where a drill works.
                         Some(param) if param.overrides.iter().any(|(mode, _)| *mode == Mode::Drill) => {}
                         Some(param) => {
                             findings
-                                .add(action.span, format!("a drill would {verb} the live `{}`", write.path))
+                                .add(span, format!("a drill would {verb} the live `{}`", write.path))
                                 .add_secondary(param.name_span, "declared here, with no drill override")
                                 .help = Some(format!("override it for drills: drill {{ {} = \"{{workdir}}/...\" }}", param.name));
                         }
                         None => {
                             findings
                                 .add(
-                                    action.span,
-                                    format!("a drill would {verb} `{}`, a fixed path no drill override can move", write.path),
+                                    span,
+                                    format!(
+                                        "a drill would {verb} `{}`, outside {{workdir}}; no drill override can move it",
+                                        write.path
+                                    ),
                                 )
                                 .help =
                                 Some("make the path a parameter and override it for drills: drill { live_dir = \"{workdir}/...\" }".into());
@@ -70,6 +76,28 @@ impl Rule for DrillTouchesLive {
                 }
             }
         }
+    }
+}
+
+/// Where in the command the path is written, so each use has its own line (and its own
+/// `# lint: allow`): the next `{param}`, or the path's first letters, after `cursor`.
+fn where_written(model: &Model, action: Span, cursor: &mut usize, write: &LiveWrite) -> Span {
+    let needle = match &write.param {
+        Some(name) => format!("{{{name}}}"),
+        None => write
+            .path
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || "/._-".contains(*c))
+            .collect(),
+    };
+    let text = &model.source.text()[*cursor..action.end];
+    match text.find(&needle).filter(|_| !needle.is_empty()) {
+        Some(at) => {
+            let start = *cursor + at;
+            *cursor = start + needle.len();
+            Span::new(start, start + needle.len())
+        }
+        None => action,
     }
 }
 
@@ -124,7 +152,7 @@ mod tests {
             findings_of("RB007", text),
             [
                 "RB007 a drill would delete the live `{live_dir}/*`",
-                "RB007 a drill would overwrite `/srv/app/db`, a fixed path no drill override can move"
+                "RB007 a drill would overwrite `/srv/app/db`, outside {workdir}; no drill override can move it"
             ]
         );
         let overridden = "runbook \"t\" { param live_dir: path = \"/srv/app\" drill { live_dir = \"{workdir}/app\" }\n step w \"W\" { shell `rm -rf {live_dir}/*` } }";

@@ -31,6 +31,7 @@ impl Rule for UnverifiedRestore {
             if here || !later.is_empty() {
                 continue;
             }
+            // A restore done by hand (`restores` and no command) is the step itself.
             let restore = restore_at(step).map_or(step.id_span, |at| step.actions[at].span);
             findings
                 .add(restore, "nothing checks this restore before the runbook relies on it")
@@ -68,6 +69,41 @@ mod tests {
         );
         let found = findings(&text);
         assert_eq!(found.iter().filter(|f| f.starts_with("RB004")).count(), 2, "{found:?}");
+    }
+
+    #[test]
+    fn a_check_before_the_change_in_the_same_step_verifies_it_and_one_after_does_not() {
+        let before = format!(
+            "{BASE} gate \"Go?\" {{ drill: approve }}\n step f \"F\" {{ check \"rows\" {{ sql(\"/w/x.db\", \"select 1\") == 1 }}\n set \"/w/app.env\" URL = \"x\" }}\n}}"
+        );
+        assert!(!findings(&before).iter().any(|f| f.starts_with("RB004")), "{:?}", findings(&before));
+        let after = format!(
+            "{BASE} gate \"Go?\" {{ drill: approve }}\n step f \"F\" {{ set \"/w/app.env\" URL = \"x\"\n check \"rows\" {{ sql(\"/w/x.db\", \"select 1\") == 1 }} }}\n}}"
+        );
+        assert!(findings(&after).iter().any(|f| f.starts_with("RB004")), "{:?}", findings(&after));
+    }
+
+    #[test]
+    fn a_report_written_to_the_log_folder_does_not_end_the_search() {
+        let text = format!(
+            "{BASE} step v \"V\" {{ shell `sqlite3 /w/x.db 'select count(*) from t' > /var/log/restores/count.txt`\n check \"rows\" {{ sql(\"/w/x.db\", \"select 1\") == 1 }} }}\n}}"
+        );
+        assert!(!findings(&text).iter().any(|f| f.starts_with("RB004")), "{:?}", findings(&text));
+    }
+
+    #[test]
+    fn a_restore_done_by_hand_needs_a_check_too() {
+        let text = "runbook \"t\" { rto 5m rpo 5m\n step manual \"Restore by hand\" { restores \"the ledger\" }\n gate \"Go?\" { drill: approve }\n step f \"F\" { set \"/w/app.env\" URL = \"x\" }\n}";
+        assert!(findings(text).iter().any(|f| f.starts_with("RB004")), "{:?}", findings(text));
+        let checked = text.replace(
+            "restores \"the ledger\" }",
+            "restores \"the ledger\"\n check \"rows\" { sql(\"/w/x.db\", \"select 1\") == 1 } }",
+        );
+        assert!(
+            !findings(&checked).iter().any(|f| f.starts_with("RB004")),
+            "{:?}",
+            findings(&checked)
+        );
     }
 
     #[test]
