@@ -45,13 +45,6 @@ pub(crate) fn restores_from(step: &Step) -> Option<usize> {
     restore_at(step).map(|at| at + 1).or_else(|| step.restores.as_ref().map(|_| 0))
 }
 
-/// Whether the step changes something a person should approve: a `set` or a `link`, a
-/// command that deletes, moves or overwrites data outside the run's own folder, or
-/// `irreversible`.
-pub(crate) fn changes_something(model: &Model, step: &Step) -> bool {
-    step.irreversible.is_some() || step.actions.iter().any(|a| change(model, a).is_some())
-}
-
 /// What an action changes, in a few words: `None` when it changes nothing a gate must guard.
 pub(crate) fn change(model: &Model, action: &Action) -> Option<String> {
     if matches!(action.kind, ActionKind::Set { .. } | ActionKind::Link { .. }) {
@@ -61,46 +54,116 @@ pub(crate) fn change(model: &Model, action: &Action) -> Option<String> {
     Some(format!("this command {} `{}` and", write.effect.verb(), write.path))
 }
 
-/// For the step at `index` (among the steps) that restores: whether a check after the
-/// restore in the step itself looks at the data, and the later steps that do (by index),
-/// before the first step that changes something.
-///
-/// The actions after the restore are read in order, across steps: a check counts until the
-/// first action that changes something (a check in the same step before its `set` counts;
-/// one after it does not), and an `irreversible` step ends the search where it starts.
-pub(crate) fn verified_by(model: &Model, index: usize) -> Option<(bool, Vec<usize>)> {
-    let steps: Vec<&Step> = model.steps().collect();
-    let from = restores_from(steps.get(index)?)?;
-    let (mut here, mut later) = (false, Vec::new());
-    for (i, step) in steps.iter().enumerate().skip(index) {
-        if i > index && step.irreversible.is_some() {
-            break;
-        }
-        let actions = if i == index { &step.actions[from..] } else { &step.actions[..] };
-        for action in actions {
-            if change(model, action).is_some() {
-                return Some((here, later));
-            }
-            if is_own_check(action) && i == index {
-                here = true;
-            } else if is_own_check(action) && later.last() != Some(&i) {
-                later.push(i);
-            }
-        }
-    }
-    Some((here, later))
+/// What protects each step of one runbook, worked out once: each question about a step is
+/// then answered without reading the whole runbook again.
+pub(crate) struct Protection<'m> {
+    steps: Vec<&'m Step>,
+    /// Per step: the positions of its actions that change something; an `irreversible`
+    /// step counts as changing before its first action.
+    changes: Vec<Vec<usize>>,
+    /// Per step: whether, read from its first action on, a check looks at the data before
+    /// anything changes something, in this step or the steps after it.
+    checked_from_here: Vec<bool>,
+    /// Per step: the nearest gate before it.
+    gates: Vec<Option<&'m Gate>>,
 }
 
-/// The nearest gate before the step at `index` (among the steps), if any gate comes before it.
-pub(crate) fn gate_before(model: &Model, index: usize) -> Option<&Gate> {
-    let mut gate = None;
-    let mut seen = 0;
-    for node in &model.procedure {
-        match node {
-            Node::Gate(g) => gate = Some(g),
-            Node::Step(_) if seen == index => return gate,
-            Node::Step(_) => seen += 1,
+impl<'m> Protection<'m> {
+    pub(crate) fn of(model: &'m Model) -> Self {
+        let mut steps = Vec::new();
+        let mut gates = Vec::new();
+        let mut gate = None;
+        for node in &model.procedure {
+            match node {
+                Node::Gate(g) => gate = Some(g),
+                Node::Step(step) => {
+                    steps.push(step);
+                    gates.push(gate);
+                }
+            }
+        }
+        let changes: Vec<Vec<usize>> = steps
+            .iter()
+            .map(|step| {
+                let mut at: Vec<usize> = step
+                    .actions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| change(model, a).is_some())
+                    .map(|(i, _)| i)
+                    .collect();
+                if step.irreversible.is_some() {
+                    at.insert(0, 0);
+                }
+                at
+            })
+            .collect();
+        let mut checked_from_here = vec![false; steps.len() + 1];
+        for i in (0..steps.len()).rev() {
+            let until = changes[i].first().copied().unwrap_or(steps[i].actions.len());
+            let here = steps[i].actions[..until].iter().any(is_own_check);
+            checked_from_here[i] = here || (changes[i].is_empty() && checked_from_here[i + 1]);
+        }
+        Protection {
+            steps,
+            changes,
+            checked_from_here,
+            gates,
         }
     }
-    None
+
+    /// Whether the step at `index` (among the steps) changes something a person should
+    /// approve.
+    pub(crate) fn changes_something(&self, index: usize) -> bool {
+        !self.changes[index].is_empty()
+    }
+
+    /// The nearest gate before the step at `index`, if any gate comes before it.
+    pub(crate) fn gate_before(&self, index: usize) -> Option<&'m Gate> {
+        self.gates[index]
+    }
+
+    /// The first change in the step at `index` at or after action `from`.
+    fn change_after(&self, index: usize, from: usize) -> Option<usize> {
+        self.changes[index].iter().copied().find(|&at| at >= from)
+    }
+
+    /// For the step at `index` that restores: whether a check after the restore in the step
+    /// itself looks at the data, and the later steps that do (by index), before the first
+    /// action that changes something. `None` when the step restores nothing.
+    ///
+    /// The actions after the restore are read in order, across steps: a check counts until
+    /// the first action that changes something (a check in the same step before its `set`
+    /// counts; one after it does not), and an `irreversible` step ends the search where it
+    /// starts.
+    pub(crate) fn verified_by(&self, index: usize) -> Option<(bool, Vec<usize>)> {
+        let step = self.steps.get(index)?;
+        let from = restores_from(step)?;
+        let until = self.change_after(index, from).unwrap_or(step.actions.len());
+        let here = step.actions[from..until].iter().any(is_own_check);
+        let mut later = Vec::new();
+        if until < step.actions.len() {
+            return Some((here, later));
+        }
+        for i in index + 1..self.steps.len() {
+            let until = self.changes[i].first().copied().unwrap_or(self.steps[i].actions.len());
+            if self.steps[i].actions[..until].iter().any(is_own_check) {
+                later.push(i);
+            }
+            if !self.changes[i].is_empty() {
+                break;
+            }
+        }
+        Some((here, later))
+    }
+
+    /// Whether anything checks what the step at `index` restores before the runbook relies
+    /// on it; `None` when the step restores nothing.
+    pub(crate) fn is_verified(&self, index: usize) -> Option<bool> {
+        let step = self.steps.get(index)?;
+        let from = restores_from(step)?;
+        let until = self.change_after(index, from).unwrap_or(step.actions.len());
+        let here = step.actions[from..until].iter().any(is_own_check);
+        Some(here || (until == step.actions.len() && self.checked_from_here[index + 1]))
+    }
 }

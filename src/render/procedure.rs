@@ -6,17 +6,18 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::text::{code, dedent, escape, fence_for, source_value, source_value_bare};
-use crate::model::protection::{changes_something, gate_before, is_own_check, restores_from, verified_by};
+use crate::model::protection::{Protection, is_own_check, restores_from};
 use crate::model::*;
 
 pub(super) fn write_procedure(out: &mut String, model: &Model) {
     let _ = writeln!(out, "## Procedure\n");
-    write_overview(out, model);
+    let protection = Protection::of(model);
+    write_overview(out, model, &protection);
     let mut index = 0;
     for node in &model.procedure {
         match node {
             Node::Step(step) => {
-                write_step(out, model, step, index);
+                write_step(out, model, &protection, step, index);
                 index += 1;
             }
             Node::Gate(gate) => write_gate(out, gate),
@@ -42,7 +43,7 @@ fn plural(count: usize, one: &str) -> String {
 
 /// One row per step: what checks it, whether it can be undone, and the gate a change waits
 /// behind, so a reader sees at a glance what is irreversible and what is guarded.
-fn write_overview(out: &mut String, model: &Model) {
+fn write_overview(out: &mut String, model: &Model, protection: &Protection<'_>) {
     if model.steps().next().is_none() {
         return;
     }
@@ -55,15 +56,15 @@ fn write_overview(out: &mut String, model: &Model) {
         if step.irreversible.is_some() {
             name.push_str(" · **irreversible**");
         }
-        let gate = match gate_before(model, index) {
+        let gate = match protection.gate_before(index) {
             Some(gate) => gate_link(gate),
-            None if changes_something(model, step) => "**none**".to_string(),
+            None if protection.changes_something(index) => "**none**".to_string(),
             None => "—".to_string(),
         };
         let _ = writeln!(
             out,
             "| {name} | {} | {} | {gate} |",
-            checked_by(model, step, index),
+            checked_by(model, protection, step, index),
             undone_by(step)
         );
     }
@@ -72,10 +73,10 @@ fn write_overview(out: &mut String, model: &Model) {
 
 /// The step's own checks and waits; for a restore, the checks of the restore itself, those
 /// after it, and the later steps that check its data, or that nothing does.
-fn checked_by(model: &Model, step: &Step, index: usize) -> String {
+fn checked_by(model: &Model, protection: &Protection<'_>, step: &Step, index: usize) -> String {
     let is_check = |a: &&Action| matches!(a.kind, ActionKind::Check(_) | ActionKind::Wait { .. });
     let mut parts = Vec::new();
-    match (restores_from(step), verified_by(model, index)) {
+    match (restores_from(step), protection.verified_by(index)) {
         (Some(from), Some((here, later))) => {
             let of_the_restore = step.actions.iter().filter(is_check).filter(|a| !is_own_check(a)).count();
             let after = step.actions[from..].iter().filter(|a| is_own_check(a)).count();
@@ -119,7 +120,7 @@ fn undone_by(step: &Step) -> String {
     }
 }
 
-fn write_step(out: &mut String, model: &Model, step: &Step, index: usize) {
+fn write_step(out: &mut String, model: &Model, protection: &Protection<'_>, step: &Step, index: usize) {
     let _ = writeln!(out, "<a id=\"step-{}\"></a>\n", step.id);
     let _ = writeln!(out, "### {}. {}\n", index + 1, escape(&step.title));
     let mut facts = vec![format!("Step {}", code(&step.id))];
@@ -145,16 +146,18 @@ fn write_step(out: &mut String, model: &Model, step: &Step, index: usize) {
     }
     let _ = writeln!(out, "{}\n", facts.join(" · "));
     let mut guards = Vec::new();
-    if let Some((_, later)) = verified_by(model, index).filter(|(_, later)| !later.is_empty()) {
+    if let Some((_, later)) = protection.verified_by(index).filter(|(_, later)| !later.is_empty()) {
         let steps: Vec<&Step> = model.steps().collect();
         let links: Vec<String> = later.iter().map(|&i| step_link(steps[i], i)).collect();
         guards.push(format!("What it restores is checked by {}.", links.join(", ")));
     }
-    if changes_something(model, step) {
+    if protection.changes_something(index) {
         guards.push(
-            gate_before(model, index).map_or("No gate comes before this step.".to_string(), |gate| {
-                format!("The nearest gate before it: {}.", gate_link(gate))
-            }),
+            protection
+                .gate_before(index)
+                .map_or("No gate comes before this step.".to_string(), |gate| {
+                    format!("The nearest gate before it: {}.", gate_link(gate))
+                }),
         );
     }
     if !guards.is_empty() {

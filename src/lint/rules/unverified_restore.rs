@@ -3,7 +3,7 @@
 use crate::diagnostic::Severity;
 use crate::lint::{Findings, Rule, RuleInfo};
 use crate::model::Model;
-use crate::model::protection::{restore_at, verified_by};
+use crate::model::protection::{Protection, restore_at};
 
 pub(super) struct UnverifiedRestore;
 
@@ -24,11 +24,9 @@ impl Rule for UnverifiedRestore {
     }
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
+        let protection = Protection::of(model);
         for (index, step) in model.steps().enumerate() {
-            let Some((here, later)) = verified_by(model, index) else {
-                continue;
-            };
-            if here || !later.is_empty() {
+            if protection.is_verified(index) != Some(false) {
                 continue;
             }
             // A restore done by hand (`restores` and no command) is the step itself.

@@ -115,7 +115,7 @@ impl Lexer<'_> {
             '&' => self.end_command(None),
             '|' => {
                 self.end_word();
-                let program = self.current.program();
+                let program = self.current.find_program();
                 self.end_command(Some(program));
             }
             '>' | '<' => return self.redirection(rest),

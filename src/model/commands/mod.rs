@@ -47,6 +47,13 @@ impl<'m> Word<'m> {
         }
     }
 
+    fn push_str(&mut self, text: &str) {
+        match self.pieces.last_mut() {
+            Some(Piece::Text(last)) => last.push_str(text),
+            _ => self.pieces.push(Piece::Text(text.to_string())),
+        }
+    }
+
     fn push_char(&mut self, c: char) {
         match self.pieces.last_mut() {
             Some(Piece::Text(text)) => text.push(c),
@@ -144,6 +151,8 @@ pub(crate) struct Simple<'m> {
     piped_from: Option<String>,
     /// The folder an earlier `cd` in the same script moved to.
     dir: Option<Word<'m>>,
+    /// The program's name, once read: `pg_ctl` for `sudo {pgbin}/pg_ctl`.
+    name: String,
 }
 
 /// What a command does to a path.
@@ -189,7 +198,7 @@ pub(crate) fn simple_commands(kind: &ActionKind) -> Vec<Simple<'_>> {
                     let mut word = Word::default();
                     for part in &template.parts {
                         match part {
-                            Part::Text(text) => text.chars().for_each(|c| word.push_char(c)),
+                            Part::Text(text) => word.push_str(text),
                             other => word.push_value(other),
                         }
                     }
@@ -224,8 +233,8 @@ fn with_scripts_and_folders(commands: Vec<Simple<'_>>, depth: usize) -> Vec<Simp
     let mut out = Vec::new();
     let mut dir: Option<Word<'_>> = None;
     for mut command in commands {
-        let program = command.program();
-        if matches!(program.as_str(), "cd" | "pushd") {
+        command.name = command.find_program();
+        if matches!(command.name.as_str(), "cd" | "pushd") {
             // `cd` alone goes home: not scratch.
             dir = Some(command.operands().first().map_or_else(|| Word::text("~"), |w| (*w).clone()));
             continue;
@@ -311,13 +320,18 @@ impl<'m> Simple<'m> {
         words
     }
 
-    fn program(&self) -> String {
+    /// Reads the program's name from the words (see [`Simple::program`] once it is read).
+    fn find_program(&self) -> String {
         self.command().first().map(Word::program).unwrap_or_default()
+    }
+
+    fn program(&self) -> &str {
+        &self.name
     }
 
     /// The script this command hands to a shell: `sh -c SCRIPT`, `su postgres -c SCRIPT`.
     fn script(&self) -> Option<&Word<'m>> {
-        if !matches!(self.program().as_str(), "sh" | "bash" | "dash" | "zsh" | "ksh" | "su" | "runuser") {
+        if !matches!(self.program(), "sh" | "bash" | "dash" | "zsh" | "ksh" | "su" | "runuser") {
             return None;
         }
         let words = self.command();
@@ -367,7 +381,7 @@ impl<'m> Simple<'m> {
     pub(crate) fn effects(&self) -> Vec<(Effect, Word<'m>)> {
         let operands = self.operands();
         let every = |effect: Effect| operands.iter().map(|w| (effect, *w)).collect::<Vec<_>>();
-        let mut effects: Vec<(Effect, &Word<'m>)> = match self.program().as_str() {
+        let mut effects: Vec<(Effect, &Word<'m>)> = match self.program() {
             "rm" | "rmdir" | "unlink" | "shred" | "truncate" => every(Effect::Deletes),
             "mv" if operands.len() >= 2 => {
                 let (target, sources) = operands.split_last().expect("two operands");
@@ -429,7 +443,7 @@ impl<'m> Simple<'m> {
             operands.get(at + 1).copied()
         };
         let option = |names: &[&str], joined: &str| self.option_value(names).cloned().or_else(|| self.joined_value(joined));
-        let target = match self.program().as_str() {
+        let target = match self.program() {
             "tar" | "bsdtar" => option(&["-C", "--directory"], "--directory="),
             "restic" => option(&["--target", "-t"], "--target="),
             "pgbackrest" => option(&["--pg1-path"], "--pg1-path="),
@@ -456,7 +470,7 @@ impl<'m> Simple<'m> {
         let from_a_file = self.redirects.iter().any(|(r, _)| *r == Redirect::Input);
         let from_a_pipe = self.piped_from.as_deref().is_some_and(|p| !matches!(p, "echo" | "printf" | ""));
         let fed = from_a_file || from_a_pipe;
-        match program.as_str() {
+        match program {
             "pg_restore" => !self.has_option(|o| o == "-l" || o == "--list"),
             "mongorestore" | "barman-cloud-restore" | "gbak" => true,
             "pgbackrest" | "restic" | "litestream" | "borg" | "kopia" => operand(&["restore", "extract"]),

@@ -47,6 +47,8 @@ struct Resolver<'a> {
     /// How many steps have run when the statements being read run: in a step, the steps
     /// before it and itself; in `undo` and `on failure`, every step may have.
     steps_run: usize,
+    /// How many steps have been read so far.
+    steps_resolved: usize,
 }
 
 pub(super) fn not_a_runbook(source: &Source) -> Diagnostic {
@@ -127,6 +129,7 @@ impl<'a> Resolver<'a> {
             use_depth: 0,
             step_ids: Vec::new(),
             steps_run: usize::MAX,
+            steps_resolved: 0,
         }
     }
 
@@ -501,11 +504,9 @@ impl<'a> Resolver<'a> {
     fn step(&mut self, step: &ast::Step, doc: Option<String>) -> Step {
         self.no_interpolation(&step.title, "a step's title");
         let mut parts = StepParts::default();
-        self.steps_run = self
-            .step_ids
-            .iter()
-            .position(|id| *id == step.id.name)
-            .map_or(usize::MAX, |i| i + 1);
+        // Steps are read in order: this one is the next of `step_ids`.
+        self.steps_resolved += 1;
+        self.steps_run = self.steps_resolved;
         self.statements(&step.body, &mut parts, StatementContext::Step);
         self.steps_run = usize::MAX;
         Step {
