@@ -38,9 +38,16 @@ runbook "Flood" {
 EOF
 }
 
-# Waits until the screen shows $1; prints the nanoseconds it took from $2.
+# Waits until the screen shows $1; prints the nanoseconds it took from $2. Gives up after
+# 30 s, saying what the screen showed, so a changed screen never hangs the bench.
 wait_screen() {
-    while ! tm capture-pane -p | grep -qF -- "$1"; do :; done
+    while ! tm capture-pane -p | grep -qF -- "$1"; do
+        if [ $(($(now_ns) - $2)) -gt 30000000000 ]; then
+            echo "the screen never showed \"$1\"; it shows:" >&2
+            tm capture-pane -p >&2
+            exit 1
+        fi
+    done
     echo $(($(now_ns) - $2))
 }
 
@@ -77,7 +84,7 @@ sleep "$flood_seconds"
 bytes1=$(stat -c %s "$log"); t1=$(now_ns)
 pid=$(tm list-panes -F '#{pane_pid}') # the shell exec'd runbook, so this is its pid
 peak_kb=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status")
-t=$(now_ns); tm send-keys C-c; interrupt=$(wait_screen "STEP FAILED" "$t")
+t=$(now_ns); tm send-keys C-c; interrupt=$(wait_screen "STOPPED" "$t")
 tm send-keys a
 total_bytes=$(stat -c %s "$log")
 
