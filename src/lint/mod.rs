@@ -100,8 +100,11 @@ fn suppressions(model: &Model) -> (Vec<Suppression>, Vec<Diagnostic>) {
             .find(|r| !self::rules().iter().any(|rule| rule.info().id == r.as_str()))
         {
             problems.push(
-                Diagnostic::warning("RB000", &model.source, comment.span, format!("there is no lint rule {unknown}"))
-                    .with_help("rule ids are RB001 to RB012; `runbook lint --help` lists them"),
+                Diagnostic::warning("RB000", &model.source, comment.span, format!("there is no lint rule {unknown}")).with_help(format!(
+                    "rule ids run from {} to {}; the book's `runbook lint` page says what each one checks",
+                    self::rules().first().map_or("", |r| r.info().id),
+                    self::rules().last().map_or("", |r| r.info().id)
+                )),
             );
             continue;
         }

@@ -8,6 +8,7 @@ mod failure_notification;
 mod gate_policy;
 mod literal_secret;
 mod objectives;
+mod shell_syntax_in_run;
 mod ungated_change;
 mod unused_name;
 mod unverified_restore;
@@ -28,6 +29,7 @@ pub(super) static ALL: &[&dyn Rule] = &[
     &constant_check::ConstantCheck,
     &command_timeout::CommandTimeout,
     &wait_deadline::WaitDeadline,
+    &shell_syntax_in_run::ShellSyntaxInRun,
 ];
 
 #[cfg(test)]
