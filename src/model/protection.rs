@@ -3,7 +3,7 @@
 //! steps check a restore before anything relies on it, and which gate stands before a
 //! change. One reading, so the page and the lint rules never disagree.
 
-use super::commands::{simple_commands, writes_live_data};
+use super::commands::{LiveWrite, simple_commands, writes_live_data};
 use super::{Action, ActionKind, Gate, Model, Node, Step};
 
 /// A restore: from a piece that says `restores`, or a command the restore tools are known by
@@ -45,13 +45,20 @@ pub(crate) fn restores_from(step: &Step) -> Option<usize> {
     restore_at(step).map(|at| at + 1).or_else(|| step.restores.as_ref().map(|_| 0))
 }
 
-/// What an action changes, in a few words: `None` when it changes nothing a gate must guard.
-pub(crate) fn change(model: &Model, action: &Action) -> Option<String> {
+/// What an action changes that a gate must guard.
+pub(crate) enum Change {
+    /// A `set` or a `link`.
+    Flip,
+    /// A command that deletes, moves or overwrites data outside the run's own folders.
+    Write(LiveWrite),
+}
+
+/// What the action changes, if anything a gate must guard.
+pub(crate) fn change(model: &Model, action: &Action) -> Option<Change> {
     if matches!(action.kind, ActionKind::Set { .. } | ActionKind::Link { .. }) {
-        return Some("this change".to_string());
+        return Some(Change::Flip);
     }
-    let write = writes_live_data(model, action, model.mode)?;
-    Some(format!("this command {} `{}` and", write.effect.verb(), write.path))
+    writes_live_data(model, action, model.mode).map(Change::Write)
 }
 
 /// What protects each step of one runbook, worked out once: each question about a step is
@@ -98,18 +105,17 @@ impl<'m> Protection<'m> {
                 at
             })
             .collect();
-        let mut checked_from_here = vec![false; steps.len() + 1];
-        for i in (0..steps.len()).rev() {
-            let until = changes[i].first().copied().unwrap_or(steps[i].actions.len());
-            let here = steps[i].actions[..until].iter().any(is_own_check);
-            checked_from_here[i] = here || (changes[i].is_empty() && checked_from_here[i + 1]);
-        }
-        Protection {
+        let mut protection = Protection {
+            checked_from_here: vec![false; steps.len() + 1],
             steps,
             changes,
-            checked_from_here,
             gates,
+        };
+        for i in (0..protection.steps.len()).rev() {
+            let here = protection.checked_before_change(i, 0).0;
+            protection.checked_from_here[i] = here || (protection.changes[i].is_empty() && protection.checked_from_here[i + 1]);
         }
+        protection
     }
 
     /// Whether the step at `index` (among the steps) changes something a person should
@@ -123,9 +129,14 @@ impl<'m> Protection<'m> {
         self.gates[index]
     }
 
-    /// The first change in the step at `index` at or after action `from`.
-    fn change_after(&self, index: usize, from: usize) -> Option<usize> {
-        self.changes[index].iter().copied().find(|&at| at >= from)
+    /// Reading the step at `index` from action `from`: whether a check looks at the data
+    /// before anything changes something, and whether the reading goes on into the next
+    /// step (nothing in this one changed anything).
+    fn checked_before_change(&self, index: usize, from: usize) -> (bool, bool) {
+        let actions = &self.steps[index].actions;
+        let until = self.changes[index].iter().copied().find(|&at| at >= from);
+        let checked = actions[from..until.unwrap_or(actions.len())].iter().any(is_own_check);
+        (checked, until.is_none())
     }
 
     /// For the step at `index` that restores: whether a check after the restore in the step
@@ -137,21 +148,18 @@ impl<'m> Protection<'m> {
     /// counts; one after it does not), and an `irreversible` step ends the search where it
     /// starts.
     pub(crate) fn verified_by(&self, index: usize) -> Option<(bool, Vec<usize>)> {
-        let step = self.steps.get(index)?;
-        let from = restores_from(step)?;
-        let until = self.change_after(index, from).unwrap_or(step.actions.len());
-        let here = step.actions[from..until].iter().any(is_own_check);
+        let from = restores_from(self.steps.get(index)?)?;
+        let (here, goes_on) = self.checked_before_change(index, from);
         let mut later = Vec::new();
-        if until < step.actions.len() {
-            return Some((here, later));
-        }
-        for i in index + 1..self.steps.len() {
-            let until = self.changes[i].first().copied().unwrap_or(self.steps[i].actions.len());
-            if self.steps[i].actions[..until].iter().any(is_own_check) {
-                later.push(i);
-            }
-            if !self.changes[i].is_empty() {
-                break;
+        if goes_on {
+            for i in index + 1..self.steps.len() {
+                let (checked, goes_on) = self.checked_before_change(i, 0);
+                if checked {
+                    later.push(i);
+                }
+                if !goes_on {
+                    break;
+                }
             }
         }
         Some((here, later))
@@ -160,10 +168,8 @@ impl<'m> Protection<'m> {
     /// Whether anything checks what the step at `index` restores before the runbook relies
     /// on it; `None` when the step restores nothing.
     pub(crate) fn is_verified(&self, index: usize) -> Option<bool> {
-        let step = self.steps.get(index)?;
-        let from = restores_from(step)?;
-        let until = self.change_after(index, from).unwrap_or(step.actions.len());
-        let here = step.actions[from..until].iter().any(is_own_check);
-        Some(here || (until == step.actions.len() && self.checked_from_here[index + 1]))
+        let from = restores_from(self.steps.get(index)?)?;
+        let (here, goes_on) = self.checked_before_change(index, from);
+        Some(here || (goes_on && self.checked_from_here[index + 1]))
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::diagnostic::Severity;
 use crate::lint::{Findings, Rule, RuleInfo};
-use crate::model::protection::change;
+use crate::model::protection::{Change, change};
 use crate::model::{Model, Node};
 
 pub(super) struct UngatedChange;
@@ -29,7 +29,13 @@ impl Rule for UngatedChange {
             match node {
                 Node::Gate(_) => gated = true,
                 Node::Step(step) if !gated => {
-                    let change = step.actions.iter().find_map(|a| Some((a.span, change(model, a)?)));
+                    let change = step.actions.iter().find_map(|a| {
+                        let what = match change(model, a)? {
+                            Change::Flip => "this change".to_string(),
+                            Change::Write(write) => format!("this command {} `{}` and", write.effect.verb(), write.path),
+                        };
+                        Some((a.span, what))
+                    });
                     let (span, what) = match (change, &step.irreversible) {
                         (Some(change), _) => change,
                         (None, Some(_)) => (step.id_span, "this irreversible step".to_string()),
