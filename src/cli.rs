@@ -99,6 +99,12 @@ pub enum Command {
         /// How much output to show.
         #[command(flatten)]
         shown: Shown,
+        /// Keep the drill's work folder ({workdir}: what it restored) when it passes. By
+        /// default a passed drill removes it, so weekly drills of a large database never fill
+        /// the disk; the report says which. A drill that did not pass, and an incident run,
+        /// always keep theirs.
+        #[arg(long)]
+        keep_work: bool,
     },
     /// Run the runbook for real, during an incident: a person answers every gate and decides
     /// what happens when a step fails (retry, skip, undo the completed steps, or abort).
@@ -131,6 +137,12 @@ pub enum Command {
         /// How much output to show on plain lines.
         #[command(flatten)]
         shown: Shown,
+        /// Keep the drill's work folder ({workdir}: what it restored) when it passes. By
+        /// default a passed drill removes it, so weekly drills of a large database never fill
+        /// the disk; the report says which. A drill that did not pass, and an incident run,
+        /// always keep theirs.
+        #[arg(long)]
+        keep_work: bool,
     },
     /// Continue a drill that stopped before it finished (a crash, a kill, Ctrl-C), after its
     /// last completed step.
@@ -151,6 +163,68 @@ pub enum Command {
         /// How much output to show on plain lines.
         #[command(flatten)]
         shown: Shown,
+        /// Keep the drill's work folder ({workdir}: what it restored) when it passes. By
+        /// default a passed drill removes it, so weekly drills of a large database never fill
+        /// the disk; the report says which. A drill that did not pass, and an incident run,
+        /// always keep theirs.
+        #[arg(long)]
+        keep_work: bool,
+    },
+    /// List past runs: when, how they ended, their time against the RTO and their data loss
+    /// against the RPO, newest first, and each runbook's trend.
+    ///
+    /// Reads history.jsonl in the state folder. Given files or folders, only the runs of those
+    /// runbooks. With five or more passed drills of a runbook, a straight-line fit of their
+    /// times says when, at this rate, a drill would pass the RTO.
+    History {
+        /// Only the runs of these runbooks (files, or folders of them).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Where runs keep their journal, logs, work folder and history
+        /// [default: $XDG_STATE_HOME/runbook or ~/.local/state/runbook].
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// At most this many runs of each runbook, the newest.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        last: usize,
+        /// For people, or one JSON document (schema runbook-history/1) for tools.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+        format: PlanFormat,
+    },
+    /// Show one past run: how it ended, each step with its checks, and where each step's log
+    /// is.
+    ///
+    /// Read from the run's journal, so it works for a run that crashed as well as for one that
+    /// finished. RUN-ID may be shortened to any prefix that only one run has.
+    Show {
+        /// The run, as `runbook history` lists it.
+        run_id: String,
+        /// Where runs keep their journal, logs, work folder and history
+        /// [default: $XDG_STATE_HOME/runbook or ~/.local/state/runbook].
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// For people, or the run's report.json (schema runbook-report/1) for tools.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+        format: PlanFormat,
+    },
+    /// Remove old runs' folders (journal, logs, work folder) from the state folder.
+    ///
+    /// Keeps history.jsonl whole, so trends and `render`'s last drill survive. Never removes
+    /// a run that is still going or one that can still be resumed.
+    Prune {
+        /// Keep the newest N runs of each runbook.
+        #[arg(long, value_name = "N", required_unless_present = "older_than")]
+        keep: Option<usize>,
+        /// Remove runs that started longer ago than this (`30d`, `2w`, `12h`).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        older_than: Option<std::time::Duration>,
+        /// Say what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Where runs keep their journal, logs, work folder and history
+        /// [default: $XDG_STATE_HOME/runbook or ~/.local/state/runbook].
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
     },
     /// Write the runbook as a Markdown page for the docs, on standard output.
     Render {
@@ -276,6 +350,13 @@ fn parse_param(text: &str) -> Result<(String, String), ParamError> {
         return Err(ParamError(format!("`{text}` has no parameter name before `=`")));
     }
     Ok((name.to_string(), value.to_string()))
+}
+
+/// `30d`, `2w`, `12h`: a duration as the language writes it.
+fn parse_duration(text: &str) -> Result<std::time::Duration, ParamError> {
+    crate::duration::Duration::parse(text.trim())
+        .map(crate::duration::Duration::to_std)
+        .ok_or_else(|| ParamError(format!("`{text}` is not a duration; write it like 30d, 2w or 12h")))
 }
 
 #[cfg(test)]

@@ -14,6 +14,19 @@ pub struct PathError {
     pub message: String,
 }
 
+/// The bytes of every file under `dir`, not following links: what removing it frees.
+pub(crate) fn bytes_under(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => bytes_under(&entry.path()),
+            Ok(kind) if kind.is_file() => entry.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
 /// Every `*.runbook` under `paths`, sorted within each folder so output is stable.
 /// A file named explicitly is taken whatever its extension.
 pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathError>) {

@@ -4,7 +4,7 @@
 //! [`syntax`] (text to tree) → [`model`] (names resolved, modes and parameters applied,
 //! checks compiled) → [`lint`] (rules over the model), [`plan`] and [`render`] (what a
 //! reader sees), and [`run`] (drills and incident runs, with [`tui`] as the screen of a
-//! person's run). The public surface is what the `runbook` binary and a tool embedding it
+//! person's run), then [`history`] (what past runs left in the state folder). The public surface is what the `runbook` binary and a tool embedding it
 //! need: load a runbook, lint, plan, render and run it, and follow its events.
 
 // A write to a closed pipe must never panic: use `say!`, which drops the line instead.
@@ -16,6 +16,7 @@ pub(crate) mod clock;
 pub mod diagnostic;
 pub(crate) mod duration;
 pub mod files;
+pub mod history;
 pub mod lint;
 pub mod model;
 pub mod plan;

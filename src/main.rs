@@ -16,7 +16,7 @@ use runbook::diagnostic::Diagnostic;
 use runbook::files::{self, ReadError};
 use runbook::model::{self, Loaded, Model, Options};
 use runbook::source::Source;
-use runbook::{lint, plan, render, run, say};
+use runbook::{history, lint, plan, render, run, say};
 
 /// Exit codes, for every command (see BRIEF.md and `runbook --help`).
 mod exit {
@@ -50,13 +50,14 @@ fn main() -> ExitCode {
             report,
             state_dir,
             shown,
+            keep_work,
         } => run_runbook(
             &cli,
             file,
             inputs,
             model::Mode::Drill,
             Answerer::DrillPolicy,
-            Places::new(report, state_dir, shown),
+            Places::new(report, state_dir, shown, *keep_work),
         ),
         Command::Run {
             file,
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
             report,
             state_dir,
             shown,
+            keep_work,
         } => run_runbook(
             &cli,
             file,
@@ -74,14 +76,28 @@ fn main() -> ExitCode {
             Answerer::Operator {
                 screen: !no_tui && io::stdin().is_terminal() && io::stdout().is_terminal(),
             },
-            Places::new(report, state_dir, shown),
+            Places::new(report, state_dir, shown, *keep_work),
         ),
         Command::Resume {
             run_id,
             report,
             state_dir,
             shown,
-        } => resume_command(&cli, run_id.as_deref(), Places::new(report, state_dir, shown)),
+            keep_work,
+        } => resume_command(&cli, run_id.as_deref(), Places::new(report, state_dir, shown, *keep_work)),
+        Command::History {
+            paths,
+            state_dir,
+            last,
+            format,
+        } => history_command(paths, state_dir, *last, *format),
+        Command::Show { run_id, state_dir, format } => show_command(run_id, state_dir, *format),
+        Command::Prune {
+            keep,
+            older_than,
+            dry_run,
+            state_dir,
+        } => prune_command(*keep, *older_than, *dry_run, state_dir),
         Command::Render { file } => load_one(&cli, file, &Options::default()).and_then(|model| print_stdout(&render::markdown(&model))),
         Command::Completions { shell } => completions(*shell),
         Command::Man { dir: None } => man_page(),
@@ -269,10 +285,16 @@ struct Places {
     report: Option<std::path::PathBuf>,
     state_dir: Option<std::path::PathBuf>,
     detail: run::Detail,
+    keep_work: bool,
 }
 
 impl Places {
-    fn new(report: &Option<std::path::PathBuf>, state_dir: &Option<std::path::PathBuf>, shown: &runbook::cli::Shown) -> Self {
+    fn new(
+        report: &Option<std::path::PathBuf>,
+        state_dir: &Option<std::path::PathBuf>,
+        shown: &runbook::cli::Shown,
+        keep_work: bool,
+    ) -> Self {
         let detail = match (shown.quiet, shown.verbose) {
             (true, _) => run::Detail::Quiet,
             (_, true) => run::Detail::Verbose,
@@ -282,6 +304,7 @@ impl Places {
             report: report.clone(),
             state_dir: state_dir.clone(),
             detail,
+            keep_work,
         }
     }
 }
@@ -295,7 +318,12 @@ fn run_runbook(
     answerer: Answerer,
     places: Places,
 ) -> Result<u8, Failure> {
-    let Places { report, state_dir, detail } = places;
+    let Places {
+        report,
+        state_dir,
+        detail,
+        keep_work,
+    } = places;
     let options = Options {
         mode,
         params: inputs.params.clone(),
@@ -305,6 +333,7 @@ fn run_runbook(
     let options = run::Options {
         state_dir: state_dir.clone().unwrap_or_else(run::default_state_dir),
         report_dir: report,
+        keep_work,
     };
     if let Err(unusable) = options.check() {
         say!("error: {}", unusable_words(&unusable, state_dir.is_some()));
@@ -383,7 +412,12 @@ fn resume_offer(model: &Model, state_dir: &Path, file: &Path, mode: model::Mode)
 }
 
 fn resume_command(cli: &Cli, run_id: Option<&str>, places: Places) -> Result<u8, Failure> {
-    let Places { report, state_dir, detail } = places;
+    let Places {
+        report,
+        state_dir,
+        detail,
+        keep_work,
+    } = places;
     let state_dir = state_dir.unwrap_or_else(run::default_state_dir);
     let found = match run::unfinished::find(&state_dir, run_id) {
         Ok(found) => found,
@@ -415,6 +449,7 @@ fn resume_command(cli: &Cli, run_id: Option<&str>, places: Places) -> Result<u8,
     let options = run::Options {
         state_dir,
         report_dir: report,
+        keep_work,
     };
     if let Err(unusable) = options.check() {
         say!("error: {}", unusable_words(&unusable, true));
@@ -471,7 +506,21 @@ fn exit_code(result: Result<run::Summary, run::Error>) -> Result<u8, Failure> {
         run::RunStatus::Interrupted => exit::INTERRUPTED,
     };
     let error = match result {
-        Ok(summary) => return Ok(code(summary.status)),
+        Ok(summary) => {
+            let work = summary.run_dir.join("work");
+            match &summary.work {
+                run::Work::Removed { bytes } if *bytes > 0 => say!(
+                    "removed the drill's work folder {} ({}); --keep-work keeps it",
+                    work.display(),
+                    runbook::history::size(*bytes)
+                ),
+                run::Work::NotRemoved { error } => {
+                    say!("warning: could not remove the drill's work folder {}: {error}", work.display());
+                }
+                _ => {}
+            }
+            return Ok(code(summary.status));
+        }
         Err(error) => error,
     };
     say!("error: {error}");
@@ -482,6 +531,140 @@ fn exit_code(result: Result<run::Summary, run::Error>) -> Result<u8, Failure> {
         // Evidence that cannot be kept is a failure, whatever the steps did.
         run::Error::Evidence { .. } => exit::FAILED,
     })
+}
+
+/// `runbook history`: past runs, newest first, and each runbook's trend.
+fn history_command(
+    paths: &[std::path::PathBuf],
+    state_dir: &Option<std::path::PathBuf>,
+    last: usize,
+    format: PlanFormat,
+) -> Result<u8, Failure> {
+    let state_dir = state_dir.clone().unwrap_or_else(run::default_state_dir);
+    let filter = if paths.is_empty() {
+        history::Filter::everything()
+    } else {
+        match history::Filter::of(paths) {
+            Ok(filter) => filter,
+            Err(error) => {
+                say!("error: cannot read {}: {}", error.path.display(), error.message);
+                return Ok(exit::INVALID);
+            }
+        }
+    };
+    let past = match run::history::read(&state_dir) {
+        Ok(past) => past,
+        Err(error) => {
+            say!(
+                "error: cannot read {}: {}",
+                state_dir.join("history.jsonl").display(),
+                runbook::io_error_words(&error)
+            );
+            return Ok(exit::INVALID);
+        }
+    };
+    let groups = history::groups(&past, &filter, last.max(1));
+    if past.unreadable > 0 {
+        say!(
+            "warning: {} line{} of {} could not be read and {} left out",
+            past.unreadable,
+            if past.unreadable == 1 { "" } else { "s" },
+            state_dir.join("history.jsonl").display(),
+            if past.unreadable == 1 { "is" } else { "are" }
+        );
+    }
+    match format {
+        PlanFormat::Json => print_stdout(&history::json(&groups, past.unreadable)),
+        PlanFormat::Human if groups.is_empty() => {
+            let which = if paths.is_empty() { "" } else { " of these runbooks" };
+            say!("No runs{which} in {} yet.", state_dir.display());
+            Ok(exit::SUCCESS)
+        }
+        PlanFormat::Human => {
+            // Wrapped to the terminal, or to 100 columns in a file or a pipe.
+            let width = match io::stdout().is_terminal() {
+                true => ratatui::crossterm::terminal::size().map_or(80, |(columns, _)| usize::from(columns).clamp(60, 160)),
+                false => 100,
+            };
+            print_stdout(&history::human(&groups, width))
+        }
+    }
+}
+
+/// `runbook show RUN-ID`: one past run from its journal.
+fn show_command(run_id: &str, state_dir: &Option<std::path::PathBuf>, format: PlanFormat) -> Result<u8, Failure> {
+    let state_dir = state_dir.clone().unwrap_or_else(run::default_state_dir);
+    let shown = match history::show::find(&state_dir, run_id) {
+        Ok(shown) => shown,
+        Err(error) => {
+            say!("error: cannot show the run {run_id}: {error}");
+            return Ok(exit::INVALID);
+        }
+    };
+    match format {
+        PlanFormat::Json => print_stdout(&(serde_json::to_string_pretty(&shown.report).expect("a report is plain JSON") + "\n")),
+        PlanFormat::Human => print_stdout(&history::show::human(&shown)),
+    }
+}
+
+/// `runbook prune`: old runs' folders go; the history stays.
+fn prune_command(
+    keep: Option<usize>,
+    older_than: Option<std::time::Duration>,
+    dry_run: bool,
+    state_dir: &Option<std::path::PathBuf>,
+) -> Result<u8, Failure> {
+    let state_dir = state_dir.clone().unwrap_or_else(run::default_state_dir);
+    let rules = history::prune::Rules {
+        keep,
+        newer_than: older_than,
+    };
+    let pruned = match history::prune::prune(&state_dir, &rules, std::time::SystemTime::now(), dry_run) {
+        Ok(pruned) => pruned,
+        Err(error) => {
+            say!(
+                "error: cannot read the state folder {}: {}",
+                state_dir.display(),
+                runbook::io_error_words(&error)
+            );
+            return Ok(exit::INVALID);
+        }
+    };
+    let verb = if dry_run { "would remove" } else { "removed" };
+    let mut out = String::new();
+    for run in pruned.removed() {
+        let status = run.status.as_deref().unwrap_or("unfinished");
+        out.push_str(&format!(
+            "{verb} {}  {} ({status}), {}\n",
+            run.run_id,
+            run.title,
+            history::size(run.bytes)
+        ));
+    }
+    for (dir, error) in &pruned.errors {
+        say!("error: cannot remove {}: {error}", dir.display());
+    }
+    let removed: Vec<_> = pruned.removed().collect();
+    let freed: u64 = removed.iter().map(|run| run.bytes).sum();
+    let kept = pruned.runs.len() - removed.len();
+    let unfinished = pruned
+        .runs
+        .iter()
+        .filter(|run| matches!(run.kept, Some("it is still going" | "it can still be resumed")))
+        .count();
+    let mut summary = format!(
+        "{verb} {} run{} ({}), kept {kept}",
+        removed.len(),
+        if removed.len() == 1 { "" } else { "s" },
+        history::size(freed)
+    );
+    if unfinished > 0 {
+        summary.push_str(&format!(" ({unfinished} still going or resumable, never pruned)"));
+    }
+    summary.push_str("; history.jsonl keeps every run's line");
+    print_stdout(&out)?;
+    say!("{summary}");
+    Ok(if pruned.errors.is_empty() { exit::SUCCESS } else { exit::FAILED })
 }
 
 fn fmt_command(cli: &Cli, paths: &[std::path::PathBuf], check: bool) -> Result<u8, Failure> {

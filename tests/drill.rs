@@ -42,6 +42,8 @@ impl Drill {
         let mut args = vec!["drill".to_string(), runbook.display().to_string()];
         args.extend(["--state-dir".into(), self.dir().join("state").display().to_string()]);
         args.extend(["--report".into(), self.dir().join("report").display().to_string()]);
+        // The tests look at what the drill left in its work folder.
+        args.push("--keep-work".into());
         for param in params {
             args.extend(["-p".to_string(), param.to_string()]);
         }

@@ -6,6 +6,7 @@ mod diagnostics;
 mod drill;
 mod examples;
 mod fmt;
+mod history;
 mod links;
 mod lint_formats;
 mod notify;

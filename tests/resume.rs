@@ -87,6 +87,7 @@ impl Crashed {
                 &state.display().to_string(),
                 "--report",
                 &self.test.path().join("report").display().to_string(),
+                "--keep-work",
             ])
             .current_dir(self.test.path())
             .run()

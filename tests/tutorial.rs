@@ -224,12 +224,18 @@ fn the_first_runbook_tutorial_works_as_written() {
         }
     }
     assert!(ran >= 6, "the page's commands were not found: {ran}");
-    // What the commands made is there: the rendered page, and the drill's restored copy in
-    // place of the drill's live database.
+    // What the commands made is there: the rendered page; the drill's journal says the
+    // restored copy went in place of the drill's live database, and the page's promise holds
+    // that the passed drill then removed its work folder.
     let page = std::fs::read_to_string(dir.path().join("docs/restore-notes.md")).expect("the rendered page");
     assert!(page.starts_with("# Restore the notes database"), "{page}");
-    let live = crate::support::the_run(std::path::Path::new(&state)).join("work/live-notes.db");
-    assert!(std::fs::metadata(&live).is_ok_and(|m| m.len() > 0), "no {}", live.display());
+    let run = crate::support::the_run(std::path::Path::new(&state));
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).expect("the journal");
+    assert!(
+        journal.contains(r#""event":"step_finished","step":"swap","status":"passed""#),
+        "{journal}"
+    );
+    assert!(!run.join("work").exists(), "the passed drill's work folder is gone");
     // And the file is in `fmt` layout, as a file copied from the book should be.
     let (code, output) = sh(dir.path(), "runbook fmt --check notes.runbook");
     assert_eq!(code, 0, "{output}");

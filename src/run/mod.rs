@@ -25,12 +25,12 @@ use crate::model::Model;
 use decide::{Decider, DrillPolicy};
 pub use error::{Error, Refusal, RefusalKind};
 pub use evidence::event::{Answer, Choice, Event, Listener, RunStatus, StepStatus, Stream};
+pub use evidence::history::{self as history, Typical};
 pub use evidence::journal::Running;
-pub use evidence::report::Typical;
 pub use exec::interrupt::{install_interrupt_handler, interrupt, kill_running};
 pub use exec::resume as unfinished;
 pub use exec::runbook_id;
-pub use options::{Folder, Options, Summary, Unusable, default_state_dir};
+pub use options::{Folder, Options, Summary, Unusable, Work, default_state_dir};
 pub use show::{Detail, Live, Progress};
 
 /// Runs every step in drill mode: gates are answered by their drill policy.

@@ -13,6 +13,8 @@ pub struct Options {
     pub state_dir: PathBuf,
     /// Where to write `report.json` and `junit.xml`, if anywhere.
     pub report_dir: Option<PathBuf>,
+    /// Keep a finished drill's work folder (its restored data) instead of removing it.
+    pub keep_work: bool,
 }
 
 /// A folder a run needs that it cannot use: found before the first step, so a 40-minute
@@ -85,6 +87,28 @@ pub struct Summary {
     pub run_id: String,
     /// Its folder: journal, logs, work folder.
     pub run_dir: PathBuf,
+    /// What became of the work folder.
+    pub work: Work,
+}
+
+/// What became of a run's work folder (`{workdir}`, where a drill restores) when it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Work {
+    /// Removed, with this many bytes in it: a finished drill's restored data is not kept.
+    Removed {
+        /// What it held.
+        bytes: u64,
+    },
+    /// Kept, and why: an incident run's, a run that can be resumed, or `--keep-work`.
+    Kept {
+        /// Why, to follow "kept": "because of --keep-work".
+        why: &'static str,
+    },
+    /// It was to be removed, but could not be.
+    NotRemoved {
+        /// Why not.
+        error: String,
+    },
 }
 
 /// The folder for run state when `--state-dir` is not given.

@@ -5,6 +5,7 @@
 //! listener here, built from the same events.
 
 pub(crate) mod event;
+pub mod history;
 pub(crate) mod journal;
 pub(crate) mod log;
 pub(crate) mod mask;

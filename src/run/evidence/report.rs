@@ -1,15 +1,15 @@
 //! The drill's evidence: `report.json` (schema `runbook-report/1`, documented in the book)
-//! and `junit.xml` for CI, built by listening to the run's events, plus one line per finished
-//! run in the state folder's `history.jsonl`, which later runs read for ETAs.
+//! and `junit.xml` for CI, built by listening to the run's events, and the run's line in the
+//! state folder's `history.jsonl` (see [`super::history`]).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::event::{Event, Listener, RunStatus, StepStatus};
+use super::history::{self, Record};
 use crate::run::failure::{Failure, Kind};
 
 pub(crate) const SCHEMA: &str = "runbook-report/1";
@@ -42,6 +42,8 @@ pub(crate) struct Report {
     /// What `on failure` ran: its commands and checks are not a step's.
     on_failure: StepReport,
     finished: Value,
+    /// What became of the work folder once the run ended; null until then.
+    work: Value,
 }
 
 impl Report {
@@ -86,6 +88,7 @@ impl Report {
             "resumed": self.resumed,
             "choices": self.choices,
             "on_failure": { "commands": self.on_failure.commands, "checks": self.on_failure.checks },
+            "work": self.work,
         })
     }
 
@@ -202,27 +205,51 @@ impl Report {
         Ok(())
     }
 
-    /// Appends this run to `history.jsonl` in the state folder.
-    pub(crate) fn append_history(&self, state_dir: &Path) -> Result<(), Failure> {
-        let steps: serde_json::Map<String, Value> = self
+    /// This run as its line in `history.jsonl`.
+    pub(crate) fn history_record(&self) -> Record {
+        let text = |value: &Value| value.as_str().map(str::to_string);
+        let steps = self
             .steps
             .iter()
             .filter(|s| s.status == Some(StepStatus::Passed))
-            .map(|s| (s.id.clone(), json!(s.duration_ms)))
+            .map(|s| (s.id.clone(), s.duration_ms))
             .collect();
-        let line = json!({
-            "run_id": self.run["run_id"], "runbook": self.run["runbook"], "title": self.run["title"],
-            "mode": self.run["mode"], "status": self.finished["status"], "finished_at": self.finished["at"],
-            "duration_ms": self.finished["duration_ms"], "recovery_point_age_ms": self.finished["recovery_point_age_ms"],
-            "steps": steps,
-        });
-        let path = state_dir.join("history.jsonl");
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Failure::io(Kind::File, format_args!("cannot open {}", path.display()), &e))?;
-        writeln!(file, "{line}").map_err(|e| Failure::io(Kind::File, format_args!("cannot write {}", path.display()), &e))
+        let gates = self
+            .gates
+            .iter()
+            .map(|gate| history::Gate {
+                id: text(&gate["id"]).unwrap_or_default(),
+                answer: text(&gate["answer"]).unwrap_or_default(),
+                by: text(&gate["by"]).unwrap_or_default(),
+            })
+            .collect();
+        Record {
+            run_id: text(&self.run["run_id"]).unwrap_or_default(),
+            runbook: text(&self.run["runbook"]).unwrap_or_default(),
+            title: text(&self.run["title"]).unwrap_or_default(),
+            mode: text(&self.run["mode"]).unwrap_or_default(),
+            status: text(&self.finished["status"]).unwrap_or_default(),
+            started_at: text(&self.run["at"]),
+            finished_at: text(&self.finished["at"]),
+            duration_ms: self.finished["duration_ms"].as_u64(),
+            rto_ms: self.run["rto_ms"].as_u64(),
+            rpo_ms: self.run["rpo_ms"].as_u64(),
+            within_rto: self.finished["within_rto"].as_bool(),
+            recovery_point_age_ms: self.finished["recovery_point_age_ms"].as_u64(),
+            within_rpo: self.finished["within_rpo"].as_bool(),
+            failed_step: text(&self.finished["failed_step"]),
+            error: text(&self.finished["error"]),
+            steps,
+            gates,
+            work: self.work["kept"]
+                .as_bool()
+                .map(|kept| if kept { "kept" } else { "removed" }.to_string()),
+        }
+    }
+
+    /// What became of the work folder, for the report: `{path, kept, removed_bytes, error}`.
+    pub(crate) fn set_work(&mut self, work: Value) {
+        self.work = work;
     }
 }
 
@@ -366,78 +393,4 @@ fn without_tag(event: &Event) -> Value {
         map.remove("event");
     }
     value
-}
-
-/// How long each step usually takes, from the past drills of one runbook in `history.jsonl`:
-/// the median of the last ten passed drills that ran the step.
-#[derive(Debug, Default)]
-pub struct Typical {
-    /// Each step's median time in milliseconds.
-    pub steps: std::collections::HashMap<String, u64>,
-    /// How many past drills the figures come from.
-    pub drills: usize,
-}
-
-impl Typical {
-    const RECENT: usize = 10;
-
-    /// Reads the history; a missing or damaged file means no figures, never an error: ETAs
-    /// are a help, and a run must not stop for want of one.
-    pub fn read(state_dir: &Path, runbook: &str) -> Typical {
-        let Ok(text) = std::fs::read_to_string(state_dir.join("history.jsonl")) else {
-            return Typical::default();
-        };
-        let drills: Vec<Value> = text
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|run| run["runbook"] == runbook && run["mode"] == "drill" && run["status"] == "passed")
-            .collect();
-        let recent = &drills[drills.len().saturating_sub(Self::RECENT)..];
-        let mut times: std::collections::HashMap<String, Vec<u64>> = std::collections::HashMap::new();
-        for run in recent {
-            for (step, ms) in run["steps"].as_object().into_iter().flatten() {
-                if let Some(ms) = ms.as_u64() {
-                    times.entry(step.clone()).or_default().push(ms);
-                }
-            }
-        }
-        let steps = times
-            .into_iter()
-            .map(|(step, mut ms)| {
-                ms.sort_unstable();
-                (step, ms[ms.len() / 2])
-            })
-            .collect();
-        Typical {
-            steps,
-            drills: recent.len(),
-        }
-    }
-}
-
-#[cfg(test)]
-mod typical_tests {
-    use super::*;
-
-    #[test]
-    fn the_median_of_passed_drills_of_the_same_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let line = |runbook: &str, mode: &str, status: &str, ms: u64| {
-            format!(r#"{{"runbook":"{runbook}","mode":"{mode}","status":"{status}","steps":{{"restore":{ms}}}}}"#)
-        };
-        let history = [
-            line("/a.runbook", "drill", "passed", 1000),
-            line("/a.runbook", "drill", "passed", 3000),
-            line("/a.runbook", "drill", "passed", 2000),
-            line("/a.runbook", "drill", "failed", 90_000),
-            line("/a.runbook", "incident", "passed", 90_000),
-            line("/b.runbook", "drill", "passed", 90_000),
-            "{torn".to_string(),
-        ];
-        std::fs::write(dir.path().join("history.jsonl"), history.join("\n")).unwrap();
-        let typical = Typical::read(dir.path(), "/a.runbook");
-        assert_eq!(typical.drills, 3);
-        assert_eq!(typical.steps["restore"], 2000);
-        assert_eq!(Typical::read(dir.path(), "/c.runbook").drills, 0);
-    }
 }

@@ -21,12 +21,12 @@ use super::effects::{flip, notify, process, sqlite};
 use super::error::{Error, Refusal, RefusalKind};
 use super::evidence::event::{Answer, Event, Listener, RunStatus, now};
 pub(crate) use super::evidence::journal;
-use super::evidence::{mask, report};
+use super::evidence::{history, mask, report};
 use super::failure::{Failure, RecordLost};
-use super::options::{Options, Summary};
+use super::options::{Options, Summary, Work};
 use super::values::{Cause, Objective, RunFailure, Values};
 use crate::duration::Duration;
-use crate::model::{Model, Node, Step};
+use crate::model::{Mode, Model, Node, Step};
 use functions::StepResults;
 use interrupt::INTERRUPTION;
 
@@ -53,7 +53,7 @@ pub(crate) fn start<'m>(
     let journal = journal::Journal::create(&run_dir.join("journal.jsonl")).map_err(|record| Error::Record(record.0))?;
     let mut runner = Runner::new(model, &run_dir, run_id.clone(), journal, listeners, decider);
     let status = runner.run(None).map_err(|record| Error::Record(record.0))?;
-    finish(&runner, options, status, run_id, run_dir)
+    finish(&mut runner, options, status, run_id, run_dir)
 }
 
 /// Continues a run that stopped before it finished (a crash, a kill, a lost laptop).
@@ -81,19 +81,70 @@ pub(crate) fn continue_run<'m>(
         runner.report.event(event);
     }
     let status = runner.run(Some(point)).map_err(|record| Error::Record(record.0))?;
-    finish(&runner, options, status, found.run_id.clone(), found.run_dir.clone())
+    finish(&mut runner, options, status, found.run_id.clone(), found.run_dir.clone())
 }
 
-fn finish(runner: &Runner<'_>, options: &Options, status: RunStatus, run_id: String, run_dir: PathBuf) -> Result<Summary, Error> {
+fn finish(runner: &mut Runner<'_>, options: &Options, status: RunStatus, run_id: String, run_dir: PathBuf) -> Result<Summary, Error> {
     let evidence = |error: Failure| Error::Evidence {
         status,
         error: error.to_string(),
     };
+    let work = settle_work(&run_dir.join("work"), runner.model.mode, status, options.keep_work);
+    runner.report.set_work(work_json(&run_dir.join("work"), &work));
     if let Some(dir) = &options.report_dir {
         runner.report.write(dir).map_err(evidence)?;
     }
-    runner.report.append_history(&options.state_dir).map_err(evidence)?;
-    Ok(Summary { status, run_id, run_dir })
+    history::append(&options.state_dir, &runner.report.history_record()).map_err(evidence)?;
+    Ok(Summary {
+        status,
+        run_id,
+        run_dir,
+        work,
+    })
+}
+
+/// A passed drill's work folder holds what it restored, which weekly drills of a large
+/// database would pile up: it goes, unless asked to keep it. A drill that did not pass keeps
+/// it, for a look at what went wrong (`runbook prune` clears it later); an incident run's is
+/// kept (it may be what production now runs on), and so is a run's that can still be resumed.
+fn settle_work(work: &Path, mode: Mode, status: RunStatus, keep: bool) -> Work {
+    if mode != Mode::Drill {
+        return Work::Kept {
+            why: "as an incident run's is",
+        };
+    }
+    if status == RunStatus::Interrupted {
+        return Work::Kept {
+            why: "so that the drill can be resumed",
+        };
+    }
+    if status != RunStatus::Passed {
+        return Work::Kept {
+            why: "to look into what went wrong",
+        };
+    }
+    if keep {
+        return Work::Kept {
+            why: "because of --keep-work",
+        };
+    }
+    let bytes = crate::files::bytes_under(work);
+    match std::fs::remove_dir_all(work) {
+        Ok(()) => Work::Removed { bytes },
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Work::Removed { bytes: 0 },
+        Err(error) => Work::NotRemoved {
+            error: crate::io_error_words(&error),
+        },
+    }
+}
+
+fn work_json(path: &Path, work: &Work) -> serde_json::Value {
+    let path = path.display().to_string();
+    match work {
+        Work::Removed { bytes } => serde_json::json!({ "path": path, "kept": false, "removed_bytes": bytes, "error": null }),
+        Work::Kept { why } => serde_json::json!({ "path": path, "kept": true, "why": why, "error": null }),
+        Work::NotRemoved { error } => serde_json::json!({ "path": path, "kept": true, "why": "it could not be removed", "error": error }),
+    }
 }
 
 /// A step that finished, with the flips it made, for undo.

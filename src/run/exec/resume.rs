@@ -260,25 +260,7 @@ impl Unfinished {
 
 fn read(run_dir: &Path) -> Result<Unfinished, Refusal> {
     let path = run_dir.join("journal.jsonl");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Refusal::new(
-            RefusalKind::Damaged,
-            format!("cannot read {}: {}", path.display(), crate::io_error_words(&e)),
-        )
-    })?;
-    let lines: Vec<&str> = text.lines().collect();
-    let mut events = Vec::new();
-    for (index, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<Event>(line) {
-            Ok(event) => events.push(event),
-            // A crash in the middle of a write leaves a torn last line: the event never happened.
-            Err(_) if index + 1 == lines.len() => break,
-            Err(error) => {
-                let damage = format!("the journal {} is damaged at line {}: {error}", path.display(), index + 1);
-                return Err(Refusal::new(RefusalKind::Damaged, damage));
-            }
-        }
-    }
+    let (events, journal_len) = journal::read(&path).map_err(|damage| Refusal::new(RefusalKind::Damaged, damage))?;
     let Some(Event::RunStarted {
         run_id,
         runbook,
@@ -294,7 +276,7 @@ fn read(run_dir: &Path) -> Result<Unfinished, Refusal> {
     };
     Ok(Unfinished {
         running: journal::still_running(&path),
-        journal_len: text.len(),
+        journal_len,
         run_id: run_id.clone(),
         run_dir: run_dir.to_path_buf(),
         runbook: PathBuf::from(runbook),

@@ -10,7 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, P
 
 use super::plain::{Detail, Progress};
 use crate::run::evidence::event::{Event, Listener, StepStatus};
-use crate::run::evidence::report::Typical;
+use crate::run::evidence::history::Typical;
 
 /// The columns a drawn line leaves free at its end. A line that fills the terminal puts the
 /// cursor past its last column, and the `^C` the terminal echoes then wraps onto a line of
