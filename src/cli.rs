@@ -105,6 +105,15 @@ pub enum Command {
         /// always keep theirs.
         #[arg(long)]
         keep_work: bool,
+        /// Write the drill's figures in Prometheus' text format to this file when it ends
+        /// (for node_exporter's textfile collector): last run and last success, outcome,
+        /// duration, RTO, RPO, data loss, each step's time.
+        #[arg(long, value_name = "FILE")]
+        metrics: Option<PathBuf>,
+        /// Push the same figures to this Prometheus Pushgateway when the drill ends
+        /// (job `runbook_drill`, grouped by runbook), such as http://127.0.0.1:9091.
+        #[arg(long, value_name = "URL")]
+        pushgateway: Option<String>,
     },
     /// Run the runbook for real, during an incident: a person answers every gate and decides
     /// what happens when a step fails (retry, skip, undo the completed steps, or abort).
@@ -169,6 +178,15 @@ pub enum Command {
         /// always keep theirs.
         #[arg(long)]
         keep_work: bool,
+        /// Write the drill's figures in Prometheus' text format to this file when it ends
+        /// (for node_exporter's textfile collector): last run and last success, outcome,
+        /// duration, RTO, RPO, data loss, each step's time.
+        #[arg(long, value_name = "FILE")]
+        metrics: Option<PathBuf>,
+        /// Push the same figures to this Prometheus Pushgateway when the drill ends
+        /// (job `runbook_drill`, grouped by runbook), such as http://127.0.0.1:9091.
+        #[arg(long, value_name = "URL")]
+        pushgateway: Option<String>,
     },
     /// List past runs: when, how they ended, their time against the RTO and their data loss
     /// against the RPO, newest first, and each runbook's trend.

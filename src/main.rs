@@ -51,13 +51,15 @@ fn main() -> ExitCode {
             state_dir,
             shown,
             keep_work,
+            metrics,
+            pushgateway,
         } => run_runbook(
             &cli,
             file,
             inputs,
             model::Mode::Drill,
             Answerer::DrillPolicy,
-            Places::new(report, state_dir, shown, *keep_work),
+            Places::new(report, state_dir, shown, *keep_work).with_metrics(metrics, pushgateway),
         ),
         Command::Run {
             file,
@@ -84,7 +86,13 @@ fn main() -> ExitCode {
             state_dir,
             shown,
             keep_work,
-        } => resume_command(&cli, run_id.as_deref(), Places::new(report, state_dir, shown, *keep_work)),
+            metrics,
+            pushgateway,
+        } => resume_command(
+            &cli,
+            run_id.as_deref(),
+            Places::new(report, state_dir, shown, *keep_work).with_metrics(metrics, pushgateway),
+        ),
         Command::History {
             paths,
             state_dir,
@@ -286,6 +294,8 @@ struct Places {
     state_dir: Option<std::path::PathBuf>,
     detail: run::Detail,
     keep_work: bool,
+    /// `--metrics FILE` and `--pushgateway URL`.
+    metrics: (Option<std::path::PathBuf>, Option<String>),
 }
 
 impl Places {
@@ -305,8 +315,54 @@ impl Places {
             state_dir: state_dir.clone(),
             detail,
             keep_work,
+            metrics: (None, None),
         }
     }
+
+    fn with_metrics(mut self, file: &Option<std::path::PathBuf>, pushgateway: &Option<String>) -> Self {
+        self.metrics = (file.clone(), pushgateway.clone());
+        self
+    }
+}
+
+/// After a drill: its figures for Prometheus, from the history the drill just added to. A
+/// drill whose figures cannot be kept fails, as one whose report cannot be written does:
+/// otherwise an alert would watch a number that no longer moves.
+fn export_metrics(code: u8, metrics: &(Option<std::path::PathBuf>, Option<String>), state_dir: &Path, runbook: &str) -> u8 {
+    let (file, gateway) = metrics;
+    // A setup error ran nothing: there is no drill to tell of.
+    if (file.is_none() && gateway.is_none()) || code == exit::INVALID {
+        return code;
+    }
+    let past = run::history::read(state_dir).unwrap_or_default();
+    let runs: Vec<&run::history::Record> = past.runs.iter().filter(|run| run.runbook == runbook).collect();
+    let Some(text) = history::metrics::exposition(&runs) else {
+        say!(
+            "error: no drill of {runbook} in {} to write metrics for",
+            state_dir.join("history.jsonl").display()
+        );
+        return code.max(exit::FAILED);
+    };
+    let mut failed = false;
+    if let Some(file) = file {
+        match history::metrics::write(file, &text) {
+            Ok(()) => {}
+            Err(error) => {
+                say!("error: the drill's metrics: {error}");
+                failed = true;
+            }
+        }
+    }
+    if let Some(gateway) = gateway {
+        match history::metrics::push(gateway, runbook, &text) {
+            Ok(url) => say!("pushed the drill's metrics to {url}"),
+            Err(error) => {
+                say!("error: the drill's metrics: {error}");
+                failed = true;
+            }
+        }
+    }
+    if failed && code == exit::SUCCESS { exit::FAILED } else { code }
 }
 
 /// `drill` and `run`: load with the mode's overrides, then run every step.
@@ -323,6 +379,7 @@ fn run_runbook(
         state_dir,
         detail,
         keep_work,
+        metrics,
     } = places;
     let options = Options {
         mode,
@@ -339,9 +396,16 @@ fn run_runbook(
         say!("error: {}", unusable_words(&unusable, state_dir.is_some()));
         return Ok(exit::INVALID);
     }
+    if let Some(Err(error)) = metrics.0.as_deref().map(history::metrics::check_file) {
+        say!("error: {error}; nothing ran");
+        return Ok(exit::INVALID);
+    }
     run::install_interrupt_handler();
     match answerer {
-        Answerer::DrillPolicy => exit_code(run::drill(&model, &options, vec![progress(detail, &model, &options)])),
+        Answerer::DrillPolicy => {
+            let code = exit_code(run::drill(&model, &options, vec![progress(detail, &model, &options)]))?;
+            Ok(export_metrics(code, &metrics, &options.state_dir, &run::runbook_id(&model)))
+        }
         Answerer::Operator { screen } => {
             let start = resume_offer(&model, &options.state_dir, file, mode);
             if screen {
@@ -417,6 +481,7 @@ fn resume_command(cli: &Cli, run_id: Option<&str>, places: Places) -> Result<u8,
         state_dir,
         detail,
         keep_work,
+        metrics,
     } = places;
     let state_dir = state_dir.unwrap_or_else(run::default_state_dir);
     let found = match run::unfinished::find(&state_dir, run_id) {
@@ -455,6 +520,10 @@ fn resume_command(cli: &Cli, run_id: Option<&str>, places: Places) -> Result<u8,
         say!("error: {}", unusable_words(&unusable, true));
         return Ok(exit::INVALID);
     }
+    if let Some(Err(error)) = metrics.0.as_deref().map(history::metrics::check_file) {
+        say!("error: {error}; nothing ran");
+        return Ok(exit::INVALID);
+    }
     run::install_interrupt_handler();
     match run::resume(
         &model,
@@ -470,7 +539,10 @@ fn resume_command(cli: &Cli, run_id: Option<&str>, places: Places) -> Result<u8,
             }
             Ok(exit::INVALID)
         }
-        result => exit_code(result),
+        result => {
+            let code = exit_code(result)?;
+            Ok(export_metrics(code, &metrics, &options.state_dir, &run::runbook_id(&model)))
+        }
     }
 }
 

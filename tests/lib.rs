@@ -9,6 +9,7 @@ mod fmt;
 mod history;
 mod links;
 mod lint_formats;
+mod metrics;
 mod notify;
 mod plan;
 mod postgres;

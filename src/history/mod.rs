@@ -3,6 +3,7 @@
 //! it reads what runs leave in the state folder (`history.jsonl`, each run's journal); none of
 //! it runs anything.
 
+pub mod metrics;
 pub mod prune;
 pub mod show;
 pub mod trend;

@@ -36,14 +36,32 @@ pub(crate) fn get(url: &str, headers: &[(String, String)], timeout: Duration) ->
 
 /// POSTs JSON, trying up to three times when the network or the server (5xx, 429) fails.
 pub(crate) fn post_json(url: &str, payload: &serde_json::Value, timeout: Duration) -> Result<(), Failure> {
+    send(Method::Post, url, "application/json", &payload.to_string(), timeout)
+}
+
+/// PUTs a text body (Prometheus' text format to a Pushgateway), retried as [`post_json`] is.
+pub(crate) fn put(url: &str, content_type: &str, body: &str, timeout: Duration) -> Result<(), Failure> {
+    send(Method::Put, url, content_type, body, timeout)
+}
+
+#[derive(Clone, Copy)]
+enum Method {
+    Post,
+    Put,
+}
+
+fn send(method: Method, url: &str, content_type: &str, body: &str, timeout: Duration) -> Result<(), Failure> {
     let agent = agent(timeout);
-    let body = payload.to_string();
     let mut last_error = String::new();
     for attempt in 0..3 {
         if attempt > 0 {
             std::thread::sleep(Duration::from_millis(500 * attempt));
         }
-        match agent.post(url).header("Content-Type", "application/json").send(&body) {
+        let sent = match method {
+            Method::Post => agent.post(url).header("Content-Type", content_type).send(body),
+            Method::Put => agent.put(url).header("Content-Type", content_type).send(body),
+        };
+        match sent {
             Ok(mut response) => {
                 let status = response.status().as_u16();
                 if (200..300).contains(&status) {
