@@ -245,9 +245,18 @@ pub enum Command {
         state_dir: Option<PathBuf>,
     },
     /// Write the runbook as a Markdown page for the docs, on standard output.
+    ///
+    /// With --state-dir or --report, the page also says when the runbook was last drilled,
+    /// how it went against the RTO and RPO, and each step's time, or that it never was.
     Render {
         /// The runbook to render.
         file: PathBuf,
+        /// Add the last drill of the runbook from this state folder's history.
+        #[arg(long, value_name = "DIR", conflicts_with = "report")]
+        state_dir: Option<PathBuf>,
+        /// Add the last drill from this report.json (as `drill --report` writes it).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
     },
     /// Print a shell's completion script for runbook, on standard output.
     ///

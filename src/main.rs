@@ -106,7 +106,7 @@ fn main() -> ExitCode {
             dry_run,
             state_dir,
         } => prune_command(*keep, *older_than, *dry_run, state_dir),
-        Command::Render { file } => load_one(&cli, file, &Options::default()).and_then(|model| print_stdout(&render::markdown(&model))),
+        Command::Render { file, state_dir, report } => render_command(&cli, file, state_dir.as_deref(), report.as_deref()),
         Command::Completions { shell } => completions(*shell),
         Command::Man { dir: None } => man_page(),
         Command::Man { dir: Some(dir) } => man_pages(dir),
@@ -603,6 +603,58 @@ fn exit_code(result: Result<run::Summary, run::Error>) -> Result<u8, Failure> {
         // Evidence that cannot be kept is a failure, whatever the steps did.
         run::Error::Evidence { .. } => exit::FAILED,
     })
+}
+
+/// `runbook render`: the page, with the last drill when asked.
+fn render_command(cli: &Cli, file: &Path, state_dir: Option<&Path>, report: Option<&Path>) -> Result<u8, Failure> {
+    let model = load_one(cli, file, &Options::default())?;
+    let runbook = run::runbook_id(&model);
+    if let Some(dir) = state_dir {
+        let past = match run::history::read(dir) {
+            Ok(past) => past,
+            Err(error) => {
+                say!(
+                    "error: cannot read {}: {}",
+                    dir.join("history.jsonl").display(),
+                    runbook::io_error_words(&error)
+                );
+                return Ok(exit::INVALID);
+            }
+        };
+        let runs: Vec<&run::history::Record> = past.runs.iter().filter(|run| run.runbook == runbook).collect();
+        let drills = render::Drills::from_runs(&runs, &dir.display().to_string());
+        return print_stdout(&render::markdown_with(&model, &drills));
+    }
+    if let Some(path) = report {
+        let read = std::fs::read_to_string(path)
+            .map_err(|e| runbook::io_error_words(&e))
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).map_err(|e| format!("it is not JSON: {e}")));
+        let value = match read {
+            Ok(value) if value["schema"] == "runbook-report/1" => value,
+            Ok(_) => {
+                say!("error: {} is not a runbook report (schema runbook-report/1)", path.display());
+                return Ok(exit::INVALID);
+            }
+            Err(why) => {
+                say!("error: cannot read {}: {why}", path.display());
+                return Ok(exit::INVALID);
+            }
+        };
+        let last = run::history::Record::from_report(&value);
+        // A report copied from CI names the runbook by the path it had there; the title must match.
+        if last.runbook != runbook && last.title != model.title {
+            say!(
+                "error: {} is the report of \"{}\" ({}), not of this runbook",
+                path.display(),
+                last.title,
+                last.runbook
+            );
+            return Ok(exit::INVALID);
+        }
+        let drills = render::Drills::from_runs(&[&last], &path.display().to_string());
+        return print_stdout(&render::markdown_with(&model, &drills));
+    }
+    print_stdout(&render::markdown(&model))
 }
 
 /// `runbook history`: past runs, newest first, and each runbook's trend.

@@ -244,3 +244,105 @@ fn runs(state: &Path) -> usize {
         .filter(|e| e.path().join("journal.jsonl").exists())
         .count()
 }
+
+/// The page's "Last drill" section, up to the next section.
+fn last_drill_section(page: &str) -> String {
+    let start = page
+        .find("## Last drill")
+        .unwrap_or_else(|| panic!("no Last drill section:\n{page}"));
+    let end = page[start..].find("## Objectives").map_or(page.len(), |at| start + at);
+    page[start..end].to_string()
+}
+
+#[test]
+fn render_shows_the_last_drill_or_says_there_was_none() {
+    let runbook = std::fs::read_to_string(root().join("runbooks/orders-sqlite.runbook")).unwrap();
+    let test = Test::new().file("orders.runbook", &runbook).file("empty/.keep", "");
+    let path = std::fs::canonicalize(test.path().join("orders.runbook"))
+        .unwrap()
+        .display()
+        .to_string();
+    let record = |id: &str, status: &str, day: &str, extra: serde_json::Value| {
+        let mut line = serde_json::json!({
+            "run_id": id, "runbook": path, "title": "Restore orders ledger", "mode": "drill", "status": status,
+            "finished_at": format!("2026-11-{day}T03:38:12.000Z"), "duration_ms": 2_292_000,
+            "rto_ms": 2_700_000, "rpo_ms": 900_000,
+        });
+        line.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        line.to_string() + "\n"
+    };
+    let passed = record(
+        "20261114T030000Z-00001",
+        "passed",
+        "14",
+        serde_json::json!({ "recovery_point_age_ms": 240_000, "steps": {
+            "fresh": 900, "apart": 12, "restore": 1_860_000, "checksum": 4_000, "verify": 420_000, "flip": 30, "announce": 700 } }),
+    );
+    let failed = record(
+        "20261121T030000Z-00002",
+        "failed",
+        "21",
+        serde_json::json!({ "duration_ms": 61_000, "failed_step": "restore", "steps": { "fresh": 900, "apart": 12 },
+            "error": "step `restore` failed: the restored database failed SQLite's integrity check: *** in database main ***" }),
+    );
+    let incident = record("20261122T030000Z-00003", "passed", "22", serde_json::json!({ "mode": "incident" }));
+    let state = test.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+
+    std::fs::write(state.join("history.jsonl"), &passed).unwrap();
+    let page = test.run_with(&["render", "orders.runbook", "--state-dir", "state"]);
+    page.expect_code(0);
+    insta::assert_snapshot!("render_last_drill_passed", last_drill_section(&page.stdout));
+    let rendered = test.path().join("rendered.md");
+    let links = crate::links::broken(
+        &rendered,
+        &page.stdout,
+        &std::collections::HashMap::from([(rendered.clone(), page.stdout.clone())]),
+    );
+    assert!(links.is_empty(), "broken links: {links:?}");
+
+    std::fs::write(state.join("history.jsonl"), format!("{passed}{failed}{incident}")).unwrap();
+    let page = test.run_with(&["render", "orders.runbook", "--state-dir", "state"]);
+    insta::assert_snapshot!("render_last_drill_failed", last_drill_section(&page.stdout));
+
+    let never = test.run_with(&["render", "orders.runbook", "--state-dir", "empty"]);
+    assert!(
+        never.stdout.contains("**Never drilled.** `empty` holds no drill of this runbook"),
+        "{}",
+        never.stdout
+    );
+    let plain = test.run_with(&["render", "orders.runbook"]);
+    assert!(!plain.stdout.contains("## Last drill"), "without history the page is as before");
+}
+
+#[test]
+fn render_takes_the_last_drill_from_a_report_of_the_same_runbook() {
+    let test = Test::new()
+        .file(
+            "nightly.runbook",
+            "runbook \"Nightly\" {\n  rto 45m\n  step copy \"Copy\" {\n    run `true`\n    timeout 1m\n  }\n}\n",
+        )
+        .file(
+            "other.runbook",
+            "runbook \"Other\" {\n  step copy \"Copy\" {\n    run `true`\n    timeout 1m\n  }\n}\n",
+        );
+    test.run_with(&["drill", "nightly.runbook", "--state-dir", "s", "--report", "r"])
+        .expect_code(0);
+    let page = test.run_with(&["render", "nightly.runbook", "--report", "r/report.json"]);
+    page.expect_code(0);
+    let section = last_drill_section(&page.stdout);
+    assert!(
+        section.contains(": **passed**, ") && section.contains(" of the RTO 45m (run `"),
+        "{section}"
+    );
+    assert!(section.contains("| [1. Copy](#step-copy) | "), "{section}");
+    let wrong = test.run_with(&["render", "other.runbook", "--report", "r/report.json"]);
+    wrong.expect_code(2);
+    assert!(wrong.stderr.contains("is the report of \"Nightly\""), "{}", wrong.stderr);
+    let not_a_report = test.run_with(&["render", "other.runbook", "--report", "nightly.runbook"]);
+    assert!(
+        not_a_report.stderr.contains("cannot read nightly.runbook: it is not JSON"),
+        "{}",
+        not_a_report.stderr
+    );
+}

@@ -91,7 +91,7 @@ fn heading_id(text: &str) -> String {
 
 /// Every link on `page` (a file under `base`) that does not land: a missing file or a
 /// missing anchor, as `page:line: target (why)`.
-fn broken(page: &Path, markdown: &str, pages: &HashMap<PathBuf, String>) -> Vec<String> {
+pub(crate) fn broken(page: &Path, markdown: &str, pages: &HashMap<PathBuf, String>) -> Vec<String> {
     let mut problems = Vec::new();
     for (line, target) in links(markdown) {
         if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {

@@ -2,16 +2,24 @@
 //! the drill runs, so the page and the procedure never drift. Secrets' values never appear;
 //! only where they come from.
 
+mod last_drill;
 mod procedure;
 mod text;
 
 use std::fmt::Write as _;
 
 use crate::model::*;
+pub use last_drill::Drills;
 use text::{code, escape, source_value, source_value_bare};
 
 /// The runbook as a Markdown page for the docs.
 pub fn markdown(model: &Model) -> String {
+    markdown_with(model, &Drills::NotAsked)
+}
+
+/// The page, with what is known of the runbook's drills: the last one's outcome and times, or
+/// that it has never been drilled.
+pub fn markdown_with(model: &Model, drills: &Drills<'_>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", escape(&model.title));
     let file = model
@@ -27,6 +35,7 @@ pub fn markdown(model: &Model) -> String {
     if let Some(description) = &model.description {
         let _ = writeln!(out, "{description}\n");
     }
+    last_drill::write(&mut out, model, drills);
     write_objectives(&mut out, model);
     write_parameters(&mut out, model);
     write_channels(&mut out, model);

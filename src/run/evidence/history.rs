@@ -72,6 +72,47 @@ pub struct Gate {
 }
 
 impl Record {
+    /// A run as a `report.json` (schema `runbook-report/1`) tells it. Missing fields stay
+    /// unknown.
+    pub fn from_report(report: &serde_json::Value) -> Record {
+        let (run, result) = (&report["run"], &report["result"]);
+        let text = |value: &serde_json::Value| value.as_str().map(str::to_string);
+        let list = |value: &serde_json::Value| value.as_array().cloned().unwrap_or_default();
+        Record {
+            run_id: text(&run["run_id"]).unwrap_or_default(),
+            runbook: text(&run["runbook"]).unwrap_or_default(),
+            title: text(&run["title"]).unwrap_or_default(),
+            mode: text(&run["mode"]).unwrap_or_default(),
+            status: text(&result["status"]).unwrap_or_default(),
+            started_at: text(&run["at"]),
+            finished_at: text(&result["at"]),
+            duration_ms: result["duration_ms"].as_u64(),
+            rto_ms: run["rto_ms"].as_u64(),
+            rpo_ms: run["rpo_ms"].as_u64(),
+            within_rto: result["within_rto"].as_bool(),
+            recovery_point_age_ms: result["recovery_point_age_ms"].as_u64(),
+            within_rpo: result["within_rpo"].as_bool(),
+            failed_step: text(&result["failed_step"]),
+            error: text(&result["error"]),
+            steps: list(&report["steps"])
+                .iter()
+                .filter(|step| step["status"] == "passed")
+                .filter_map(|step| Some((text(&step["id"])?, step["duration_ms"].as_u64()?)))
+                .collect(),
+            gates: list(&report["gates"])
+                .iter()
+                .map(|gate| Gate {
+                    id: text(&gate["id"]).unwrap_or_default(),
+                    answer: text(&gate["answer"]).unwrap_or_default(),
+                    by: text(&gate["by"]).unwrap_or_default(),
+                })
+                .collect(),
+            work: report["work"]["kept"]
+                .as_bool()
+                .map(|kept| if kept { "kept" } else { "removed" }.to_string()),
+        }
+    }
+
     /// The slowest step that passed, and its time.
     pub fn slowest_step(&self) -> Option<(&str, u64)> {
         self.steps

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::event::{Event, Listener, RunStatus, StepStatus};
-use super::history::{self, Record};
+use super::history::Record;
 use crate::run::failure::{Failure, Kind};
 
 pub(crate) const SCHEMA: &str = "runbook-report/1";
@@ -207,44 +207,7 @@ impl Report {
 
     /// This run as its line in `history.jsonl`.
     pub(crate) fn history_record(&self) -> Record {
-        let text = |value: &Value| value.as_str().map(str::to_string);
-        let steps = self
-            .steps
-            .iter()
-            .filter(|s| s.status == Some(StepStatus::Passed))
-            .map(|s| (s.id.clone(), s.duration_ms))
-            .collect();
-        let gates = self
-            .gates
-            .iter()
-            .map(|gate| history::Gate {
-                id: text(&gate["id"]).unwrap_or_default(),
-                answer: text(&gate["answer"]).unwrap_or_default(),
-                by: text(&gate["by"]).unwrap_or_default(),
-            })
-            .collect();
-        Record {
-            run_id: text(&self.run["run_id"]).unwrap_or_default(),
-            runbook: text(&self.run["runbook"]).unwrap_or_default(),
-            title: text(&self.run["title"]).unwrap_or_default(),
-            mode: text(&self.run["mode"]).unwrap_or_default(),
-            status: text(&self.finished["status"]).unwrap_or_default(),
-            started_at: text(&self.run["at"]),
-            finished_at: text(&self.finished["at"]),
-            duration_ms: self.finished["duration_ms"].as_u64(),
-            rto_ms: self.run["rto_ms"].as_u64(),
-            rpo_ms: self.run["rpo_ms"].as_u64(),
-            within_rto: self.finished["within_rto"].as_bool(),
-            recovery_point_age_ms: self.finished["recovery_point_age_ms"].as_u64(),
-            within_rpo: self.finished["within_rpo"].as_bool(),
-            failed_step: text(&self.finished["failed_step"]),
-            error: text(&self.finished["error"]),
-            steps,
-            gates,
-            work: self.work["kept"]
-                .as_bool()
-                .map(|kept| if kept { "kept" } else { "removed" }.to_string()),
-        }
+        Record::from_report(&self.to_json())
     }
 
     /// What became of the work folder, for the report: `{path, kept, removed_bytes, error}`.
