@@ -13,6 +13,7 @@ mod metrics;
 mod notify;
 mod plan;
 mod postgres;
+mod recipes;
 mod resume;
 mod robustness;
 mod run;
