@@ -208,6 +208,10 @@ pub enum Command {
         /// For people, or one JSON document (schema runbook-history/1) for tools.
         #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
         format: PlanFormat,
+        /// Also draw one runbook's drills as an SVG picture: restore time against the RTO, with
+        /// the trend, and data loss against the RPO.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
     },
     /// Show one past run: how it ended, each step with its checks, and where each step's log
     /// is.

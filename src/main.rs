@@ -98,7 +98,8 @@ fn main() -> ExitCode {
             state_dir,
             last,
             format,
-        } => history_command(paths, state_dir, *last, *format),
+            plot,
+        } => history_command(paths, state_dir, *last, *format, plot.as_deref()),
         Command::Show { run_id, state_dir, format } => show_command(run_id, state_dir, *format),
         Command::Prune {
             keep,
@@ -663,6 +664,7 @@ fn history_command(
     state_dir: &Option<std::path::PathBuf>,
     last: usize,
     format: PlanFormat,
+    plot: Option<&Path>,
 ) -> Result<u8, Failure> {
     let state_dir = state_dir.clone().unwrap_or_else(run::default_state_dir);
     let filter = if paths.is_empty() {
@@ -688,6 +690,38 @@ fn history_command(
         }
     };
     let groups = history::groups(&past, &filter, last.max(1));
+    if let Some(file) = plot {
+        let [group] = groups.as_slice() else {
+            say!(
+                "error: --plot draws one runbook, and {} have runs here; give the runbook's file",
+                groups.len()
+            );
+            return Ok(exit::INVALID);
+        };
+        let runs: Vec<&run::history::Record> = past.runs.iter().filter(|run| run.runbook == group.runbook).collect();
+        match history::plot::svg(&group.title, &runs) {
+            Ok(Some(svg)) => {
+                if let Err(error) = files::write_atomically(file, &svg) {
+                    say!("error: cannot write {}: {}", file.display(), error.message);
+                    return Ok(exit::INVALID);
+                }
+                say!(
+                    "drew {} drills of {} in {}",
+                    runs.iter().filter(|r| r.mode == "drill").count(),
+                    group.title,
+                    file.display()
+                );
+            }
+            Ok(None) => {
+                say!("error: no drill of {} says when it ended, so there is nothing to draw", group.title);
+                return Ok(exit::INVALID);
+            }
+            Err(error) => {
+                say!("error: {error}");
+                return Ok(exit::FAILED);
+            }
+        }
+    }
     if past.unreadable > 0 {
         say!(
             "warning: {} line{} of {} could not be read and {} left out",

@@ -346,3 +346,36 @@ fn render_takes_the_last_drill_from_a_report_of_the_same_runbook() {
         not_a_report.stderr
     );
 }
+
+#[test]
+fn history_draws_one_runbooks_drills_as_a_picture() {
+    let mut history = weekly_history();
+    let test = Test::new().file("state/history.jsonl", &history);
+    let drawn = test.run_with(&["history", "--state-dir", "state", "--plot", "trend.svg"]);
+    drawn.expect_code(0);
+    assert!(
+        drawn.stderr.contains("drew 6 drills of Restore orders ledger in trend.svg"),
+        "{}",
+        drawn.stderr
+    );
+    let svg = std::fs::read_to_string(test.path().join("trend.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "a whole SVG");
+    assert!(
+        svg.contains("Restore orders ledger: at this rate past the RTO around 2027-01-14"),
+        "the forecast"
+    );
+    assert!(
+        svg.contains("RTO 45m") && svg.contains("RPO 15m"),
+        "the objectives' lines are labelled"
+    );
+
+    history.push_str(&history.replace("orders-sqlite", "billing"));
+    std::fs::write(test.path().join("state/history.jsonl"), history).unwrap();
+    let two = test.run_with(&["history", "--state-dir", "state", "--plot", "trend.svg"]);
+    two.expect_code(2);
+    assert!(
+        two.stderr.contains("--plot draws one runbook, and 2 have runs here"),
+        "{}",
+        two.stderr
+    );
+}

@@ -4,6 +4,7 @@
 //! it runs anything.
 
 pub mod metrics;
+pub mod plot;
 pub mod prune;
 pub mod show;
 pub mod trend;

@@ -31,6 +31,9 @@ pub struct Trend {
     pub ms_per_day: f64,
     /// What the fit says about the RTO.
     pub forecast: Forecast,
+    /// The fitted line's value at the last passed drill, in milliseconds (for drawing it).
+    #[serde(skip)]
+    pub fitted_last_ms: f64,
 }
 
 /// One drill on the trend.
@@ -116,6 +119,7 @@ pub fn of(runs: &[&Record], rto_ms: Option<u64>) -> Option<Trend> {
         last: point(points.last().expect("two or more points")),
         ms_per_day: slope,
         forecast,
+        fitted_last_ms: intercept + slope * last_x,
     })
 }
 
