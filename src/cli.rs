@@ -205,9 +205,10 @@ pub enum Command {
         /// At most this many runs of each runbook, the newest.
         #[arg(long, value_name = "N", default_value_t = 10)]
         last: usize,
-        /// For people, or one JSON document (schema runbook-history/1) for tools.
-        #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
-        format: PlanFormat,
+        /// For people, one JSON document (schema runbook-history/1) for tools, or one HTML
+        /// page for the fleet.
+        #[arg(long, value_enum, default_value_t = HistoryFormat::Human)]
+        format: HistoryFormat,
         /// Also draw one runbook's drills as an SVG picture: restore time against the RTO, with
         /// the trend, and data loss against the RPO.
         #[arg(long, value_name = "FILE.svg")]
@@ -340,6 +341,18 @@ pub enum PlanFormat {
     Human,
     /// One JSON document with every step, gate, action and parameter.
     Json,
+}
+
+/// How `history` writes the runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    /// Per runbook, a line a run, then its trend.
+    Human,
+    /// One JSON document (schema runbook-history/1).
+    Json,
+    /// One self-contained HTML page for the whole fleet: stale runbooks first, each with its
+    /// last drill, margins to the RTO and RPO, trend and picture.
+    Html,
 }
 
 /// What `--deny` turns into errors.

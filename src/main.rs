@@ -663,7 +663,7 @@ fn history_command(
     paths: &[std::path::PathBuf],
     state_dir: &Option<std::path::PathBuf>,
     last: usize,
-    format: PlanFormat,
+    format: runbook::cli::HistoryFormat,
     plot: Option<&Path>,
 ) -> Result<u8, Failure> {
     let state_dir = state_dir.clone().unwrap_or_else(run::default_state_dir);
@@ -731,14 +731,21 @@ fn history_command(
             if past.unreadable == 1 { "is" } else { "are" }
         );
     }
+    use runbook::cli::HistoryFormat;
     match format {
-        PlanFormat::Json => print_stdout(&history::json(&groups, past.unreadable)),
-        PlanFormat::Human if groups.is_empty() => {
+        HistoryFormat::Json => print_stdout(&history::json(&groups, past.unreadable)),
+        HistoryFormat::Html => print_stdout(&history::fleet::page(
+            &groups,
+            &past,
+            &state_dir.display().to_string(),
+            std::time::SystemTime::now(),
+        )),
+        HistoryFormat::Human if groups.is_empty() => {
             let which = if paths.is_empty() { "" } else { " of these runbooks" };
             say!("No runs{which} in {} yet.", state_dir.display());
             Ok(exit::SUCCESS)
         }
-        PlanFormat::Human => {
+        HistoryFormat::Human => {
             // Wrapped to the terminal, or to 100 columns in a file or a pipe.
             let width = match io::stdout().is_terminal() {
                 true => ratatui::crossterm::terminal::size().map_or(80, |(columns, _)| usize::from(columns).clamp(60, 160)),

@@ -5,6 +5,7 @@ mod book;
 mod diagnostics;
 mod drill;
 mod examples;
+mod fleet;
 mod fmt;
 mod history;
 mod links;

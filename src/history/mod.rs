@@ -3,6 +3,7 @@
 //! it reads what runs leave in the state folder (`history.jsonl`, each run's journal); none of
 //! it runs anything.
 
+pub mod fleet;
 pub mod metrics;
 pub mod plot;
 pub mod prune;

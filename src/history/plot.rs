@@ -90,11 +90,13 @@ pub fn svg(title: &str, runs: &[&Record]) -> Result<Option<String>, String> {
             .draw()
             .map_err(words)?;
         let passed: Vec<(f64, f64)> = durations.iter().filter(|d| d.2).map(|(x, s, _)| (*x, unit.of(*s))).collect();
-        chart
-            .draw_series(LineSeries::new(passed.clone(), BLUE.stroke_width(2)))
-            .map_err(words)?
-            .label("drills that passed")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLUE.stroke_width(2)));
+        if !passed.is_empty() {
+            chart
+                .draw_series(LineSeries::new(passed.clone(), BLUE.stroke_width(2)))
+                .map_err(words)?
+                .label("drills that passed")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLUE.stroke_width(2)));
+        }
         chart
             .draw_series(passed.iter().map(|point| Circle::new(*point, 4, BLUE.filled())))
             .map_err(words)?;
@@ -159,11 +161,13 @@ pub fn svg(title: &str, runs: &[&Record]) -> Result<Option<String>, String> {
             .y_desc(format!("data loss ({})", unit.name))
             .draw()
             .map_err(words)?;
-        chart
-            .draw_series(losses.iter().map(|(x, s)| Circle::new((*x, unit.of(*s)), 4, BLUE.filled())))
-            .map_err(words)?
-            .label("data loss")
-            .legend(|(x, y)| Circle::new((x + 9, y), 4, BLUE.filled()));
+        if !losses.is_empty() {
+            chart
+                .draw_series(losses.iter().map(|(x, s)| Circle::new((*x, unit.of(*s)), 4, BLUE.filled())))
+                .map_err(words)?
+                .label("data loss")
+                .legend(|(x, y)| Circle::new((x + 9, y), 4, BLUE.filled()));
+        }
         if let Some(rpo) = rpo {
             chart
                 .draw_series(DashedLineSeries::new(
@@ -288,6 +292,15 @@ mod tests {
         }
         // Six passed drills on the line, seven data-loss points below.
         assert_eq!(svg.matches("<circle").count(), 6 + 7 + 1, "points, plus the legend's");
+    }
+
+    #[test]
+    fn a_title_cannot_break_out_of_the_picture() {
+        let runs = [drill(0, 30, "passed"), drill(1, 31, "passed")];
+        let svg = svg("<script>alert(1)</script> & \"x\"", &runs.iter().collect::<Vec<_>>())
+            .unwrap()
+            .unwrap();
+        assert!(!svg.contains("<script>"), "the title is escaped");
     }
 
     #[test]
