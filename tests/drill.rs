@@ -576,7 +576,9 @@ fn checks_see_earlier_steps_and_stay_in_their_sandbox() {
     let report = drill.report();
     assert_eq!(report["steps"][1]["status"], "passed", "{report:#}");
     let spin = &report["steps"][3]["checks"][0];
-    assert!(spin["error"].as_str().expect("an error").contains("too many steps"), "{spin:#}");
+    // Stopped by its operation budget, or on a loaded machine by the wall-clock limit first.
+    let error = spin["error"].as_str().expect("an error");
+    assert!(error.contains("too many steps") || error.contains("ran for more than 10s"), "{spin:#}");
 
     let huge = runbook_in(
         &drill,
