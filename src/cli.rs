@@ -249,6 +249,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
     },
+    /// Merge the junit.xml of many drills into one file, on standard output, for a CI
+    /// dashboard: each drill's test suite as it was, totals summed.
+    ///
+    /// Folders are searched for junit.xml files (as `drill --report DIR` leaves them).
+    MergeJunit {
+        /// junit.xml files, or folders holding them.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// Write the runbook as a Markdown page for the docs, on standard output.
     ///
     /// With --state-dir or --report, the page also says when the runbook was last drilled,

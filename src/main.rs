@@ -100,6 +100,7 @@ fn main() -> ExitCode {
             format,
             plot,
         } => history_command(paths, state_dir, *last, *format, plot.as_deref()),
+        Command::MergeJunit { paths } => merge_junit_command(paths),
         Command::Show { run_id, state_dir, format } => show_command(run_id, state_dir, *format),
         Command::Prune {
             keep,
@@ -752,6 +753,64 @@ fn history_command(
                 false => 100,
             };
             print_stdout(&history::human(&groups, width))
+        }
+    }
+}
+
+/// `runbook merge-junit`: many drills' junit.xml as one.
+fn merge_junit_command(paths: &[std::path::PathBuf]) -> Result<u8, Failure> {
+    fn walk(dir: &Path, found: &mut Vec<std::path::PathBuf>) -> io::Result<()> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)?.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, found)?;
+            } else if path.file_name().is_some_and(|n| n == "junit.xml") {
+                found.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut found = Vec::new();
+    for path in paths {
+        let walked = if path.is_dir() {
+            walk(path, &mut found)
+        } else {
+            std::fs::metadata(path).map(|_| found.push(path.clone()))
+        };
+        if let Err(error) = walked {
+            say!("error: cannot read {}: {}", path.display(), runbook::io_error_words(&error));
+            return Ok(exit::INVALID);
+        }
+    }
+    if found.is_empty() {
+        say!(
+            "error: no junit.xml in {}",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+        return Ok(exit::INVALID);
+    }
+    let mut inputs = Vec::new();
+    for path in &found {
+        match std::fs::read_to_string(path) {
+            Ok(text) => inputs.push(history::junit::Input {
+                name: path.display().to_string(),
+                text,
+            }),
+            Err(error) => {
+                say!("error: cannot read {}: {}", path.display(), runbook::io_error_words(&error));
+                return Ok(exit::INVALID);
+            }
+        }
+    }
+    match history::junit::merge(&inputs) {
+        Ok(merged) => {
+            say!("merged {} drill{}", inputs.len(), if inputs.len() == 1 { "" } else { "s" });
+            print_stdout(&merged)
+        }
+        Err(why) => {
+            say!("error: {why}");
+            Ok(exit::INVALID)
         }
     }
 }

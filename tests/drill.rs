@@ -578,7 +578,10 @@ fn checks_see_earlier_steps_and_stay_in_their_sandbox() {
     let spin = &report["steps"][3]["checks"][0];
     // Stopped by its operation budget, or on a loaded machine by the wall-clock limit first.
     let error = spin["error"].as_str().expect("an error");
-    assert!(error.contains("too many steps") || error.contains("ran for more than 10s"), "{spin:#}");
+    assert!(
+        error.contains("too many steps") || error.contains("ran for more than 10s"),
+        "{spin:#}"
+    );
 
     let huge = runbook_in(
         &drill,

@@ -379,3 +379,54 @@ fn history_draws_one_runbooks_drills_as_a_picture() {
         two.stderr
     );
 }
+
+#[test]
+fn many_drills_junit_merge_into_one_file_a_dashboard_reads() {
+    let test = Test::new()
+        .file("a.runbook", "runbook \"A\" {\n  step s \"S\" { run `true`\n timeout 1m }\n}\n")
+        .file(
+            "b.runbook",
+            "runbook \"B <b>\" {\n  step s \"S\" { run `false`\n timeout 1m }\n  step t \"T\" { run `true`\n timeout 1m }\n}\n",
+        );
+    test.run_with(&["drill", "a.runbook", "--state-dir", "s", "--report", "reports/a"])
+        .expect_code(0);
+    test.run_with(&["drill", "b.runbook", "--state-dir", "s", "--report", "reports/b"])
+        .expect_code(1);
+    let merged = test.run_with(&["merge-junit", "reports"]);
+    merged.expect_code(0);
+    assert!(merged.stderr.contains("merged 2 drills"), "{}", merged.stderr);
+    let xml = &merged.stdout;
+    assert!(
+        xml.contains("<testsuites name=\"runbook drills\" tests=\"3\" failures=\"1\" skipped=\"1\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testsuite name=\"A\"") && xml.contains("<testsuite name=\"B &lt;b&gt;\""),
+        "{xml}"
+    );
+    if let Ok(out) = std::process::Command::new("python3")
+        .args(["-c", "import sys, xml.dom.minidom; xml.dom.minidom.parseString(sys.stdin.read())"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(xml.as_bytes())?;
+            child.wait_with_output()
+        })
+    {
+        assert!(
+            out.status.success(),
+            "not well-formed XML: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let refused = test.run_with(&["merge-junit", "a.runbook"]);
+    refused.expect_code(2);
+    assert!(
+        refused.stderr.contains("is not a junit.xml from `runbook drill --report`"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -91,7 +91,7 @@ fn man_dir_writes_a_page_per_command() {
     }
     let drill = std::fs::read_to_string(test.path().join("pages/runbook-drill.1")).unwrap();
     assert!(drill.contains("state\\-dir"), "{drill}");
-    assert!(outcome.stderr.contains("wrote 13 manual pages into pages"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("wrote 14 manual pages into pages"), "{}", outcome.stderr);
 }
 
 #[test]

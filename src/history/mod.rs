@@ -4,6 +4,7 @@
 //! it runs anything.
 
 pub mod fleet;
+pub mod junit;
 pub mod metrics;
 pub mod plot;
 pub mod prune;
