@@ -655,3 +655,29 @@ fn a_folder_the_drill_cannot_use_is_said_before_anything_runs() {
         "error: --state-dir locked is not writable: permission denied; nothing ran\n"
     );
 }
+
+#[test]
+fn the_self_test_drill_needs_nothing_but_the_binary() {
+    // No PATH, no HOME, nothing: every step is the binary's own work (what the container image
+    // built FROM scratch relies on).
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .env_clear()
+        .args(["drill", &root().join("runbooks/sqlite-selftest.runbook").display().to_string()])
+        .args(["--state-dir", &dir.path().join("state").display().to_string()])
+        .args(["--report", &dir.path().join("report").display().to_string()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report/report.json")).unwrap()).unwrap();
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 4);
+    assert!(
+        steps
+            .iter()
+            .all(|s| s["status"] == "passed" && s["commands"].as_array().unwrap().is_empty()),
+        "{steps:#?}"
+    );
+    assert_eq!(report["restores"].as_array().unwrap().len(), 2, "the backup and the restore");
+}
