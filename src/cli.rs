@@ -105,15 +105,9 @@ pub enum Command {
         /// always keep theirs.
         #[arg(long)]
         keep_work: bool,
-        /// Write the drill's figures in Prometheus' text format to this file when it ends
-        /// (for node_exporter's textfile collector): last run and last success, outcome,
-        /// duration, RTO, RPO, data loss, each step's time.
-        #[arg(long, value_name = "FILE")]
-        metrics: Option<PathBuf>,
-        /// Push the same figures to this Prometheus Pushgateway when the drill ends
-        /// (job `runbook_drill`, grouped by runbook), such as http://127.0.0.1:9091.
-        #[arg(long, value_name = "URL")]
-        pushgateway: Option<String>,
+        /// Where the drill's figures go for Prometheus.
+        #[command(flatten)]
+        metrics: Metrics,
     },
     /// Run the runbook for real, during an incident: a person answers every gate and decides
     /// what happens when a step fails (retry, skip, undo the completed steps, or abort).
@@ -178,15 +172,9 @@ pub enum Command {
         /// always keep theirs.
         #[arg(long)]
         keep_work: bool,
-        /// Write the drill's figures in Prometheus' text format to this file when it ends
-        /// (for node_exporter's textfile collector): last run and last success, outcome,
-        /// duration, RTO, RPO, data loss, each step's time.
-        #[arg(long, value_name = "FILE")]
-        metrics: Option<PathBuf>,
-        /// Push the same figures to this Prometheus Pushgateway when the drill ends
-        /// (job `runbook_drill`, grouped by runbook), such as http://127.0.0.1:9091.
-        #[arg(long, value_name = "URL")]
-        pushgateway: Option<String>,
+        /// Where the drill's figures go for Prometheus.
+        #[command(flatten)]
+        metrics: Metrics,
     },
     /// List past runs: when, how they ended, their time against the RTO and their data loss
     /// against the RPO, newest first, and each runbook's trend.
@@ -302,6 +290,27 @@ pub struct Shown {
     /// command's output show when it ends, with the path of the log that has them all.
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// Where a drill's figures go for Prometheus, when it ends.
+#[derive(Args, Debug, Default, Clone)]
+pub struct Metrics {
+    /// Write the drill's figures in Prometheus' text format to this file when it ends (for
+    /// node_exporter's textfile collector): last run and last success, outcome, duration,
+    /// RTO, RPO, data loss, each step's time.
+    #[arg(id = "metrics", long = "metrics", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Push the same figures to this Prometheus Pushgateway when the drill ends (job
+    /// `runbook_drill`, grouped by runbook), such as http://127.0.0.1:9091.
+    #[arg(long, value_name = "URL")]
+    pub pushgateway: Option<String>,
+}
+
+impl Metrics {
+    /// Neither `--metrics` nor `--pushgateway` was given.
+    pub fn is_empty(&self) -> bool {
+        self.file.is_none() && self.pushgateway.is_none()
+    }
 }
 
 /// Parameters given on the command line.

@@ -5,7 +5,11 @@ use std::time::SystemTime;
 /// Local wall-clock time, `14:32:05 CET`.
 pub(crate) fn local_time(time: SystemTime) -> String {
     // time_t's width is the platform's (and named differently on musl): let localtime_r say it.
-    let secs = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()).try_into().unwrap_or_default();
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .try_into()
+        .unwrap_or_default();
     // SAFETY: localtime_r fills the struct we own; strftime writes at most the buffer's size.
     unsafe {
         let mut tm: libc::tm = std::mem::zeroed();

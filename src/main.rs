@@ -52,14 +52,13 @@ fn main() -> ExitCode {
             shown,
             keep_work,
             metrics,
-            pushgateway,
         } => run_runbook(
             &cli,
             file,
             inputs,
             model::Mode::Drill,
             Answerer::DrillPolicy,
-            Places::new(report, state_dir, shown, *keep_work).with_metrics(metrics, pushgateway),
+            Places::new(report, state_dir, shown, *keep_work).with_metrics(metrics),
         ),
         Command::Run {
             file,
@@ -87,11 +86,10 @@ fn main() -> ExitCode {
             shown,
             keep_work,
             metrics,
-            pushgateway,
         } => resume_command(
             &cli,
             run_id.as_deref(),
-            Places::new(report, state_dir, shown, *keep_work).with_metrics(metrics, pushgateway),
+            Places::new(report, state_dir, shown, *keep_work).with_metrics(metrics),
         ),
         Command::History {
             paths,
@@ -297,7 +295,7 @@ struct Places {
     detail: run::Detail,
     keep_work: bool,
     /// `--metrics FILE` and `--pushgateway URL`.
-    metrics: (Option<std::path::PathBuf>, Option<String>),
+    metrics: runbook::cli::Metrics,
 }
 
 impl Places {
@@ -317,12 +315,12 @@ impl Places {
             state_dir: state_dir.clone(),
             detail,
             keep_work,
-            metrics: (None, None),
+            metrics: runbook::cli::Metrics::default(),
         }
     }
 
-    fn with_metrics(mut self, file: &Option<std::path::PathBuf>, pushgateway: &Option<String>) -> Self {
-        self.metrics = (file.clone(), pushgateway.clone());
+    fn with_metrics(mut self, metrics: &runbook::cli::Metrics) -> Self {
+        self.metrics = metrics.clone();
         self
     }
 }
@@ -330,10 +328,13 @@ impl Places {
 /// After a drill: its figures for Prometheus, from the history the drill just added to. A
 /// drill whose figures cannot be kept fails, as one whose report cannot be written does:
 /// otherwise an alert would watch a number that no longer moves.
-fn export_metrics(code: u8, metrics: &(Option<std::path::PathBuf>, Option<String>), state_dir: &Path, runbook: &str) -> u8 {
-    let (file, gateway) = metrics;
+fn export_metrics(code: u8, metrics: &runbook::cli::Metrics, state_dir: &Path, runbook: &str) -> u8 {
+    let runbook::cli::Metrics {
+        file,
+        pushgateway: gateway,
+    } = metrics;
     // A setup error ran nothing: there is no drill to tell of.
-    if (file.is_none() && gateway.is_none()) || code == exit::INVALID {
+    if metrics.is_empty() || code == exit::INVALID {
         return code;
     }
     let past = run::history::read(state_dir).unwrap_or_default();
@@ -394,13 +395,8 @@ fn run_runbook(
         report_dir: report,
         keep_work,
     };
-    if let Err(unusable) = options.check() {
-        say!("error: {}", unusable_words(&unusable, state_dir.is_some()));
-        return Ok(exit::INVALID);
-    }
-    if let Some(Err(error)) = metrics.0.as_deref().map(history::metrics::check_file) {
-        say!("error: {error}; nothing ran");
-        return Ok(exit::INVALID);
+    if let Some(refused) = unusable_places(&options, &metrics, state_dir.is_some()) {
+        return Ok(refused);
     }
     run::install_interrupt_handler();
     match answerer {
@@ -518,13 +514,8 @@ fn resume_command(cli: &Cli, run_id: Option<&str>, places: Places) -> Result<u8,
         report_dir: report,
         keep_work,
     };
-    if let Err(unusable) = options.check() {
-        say!("error: {}", unusable_words(&unusable, true));
-        return Ok(exit::INVALID);
-    }
-    if let Some(Err(error)) = metrics.0.as_deref().map(history::metrics::check_file) {
-        say!("error: {error}; nothing ran");
-        return Ok(exit::INVALID);
+    if let Some(refused) = unusable_places(&options, &metrics, true) {
+        return Ok(refused);
     }
     run::install_interrupt_handler();
     match run::resume(
@@ -546,6 +537,21 @@ fn resume_command(cli: &Cli, run_id: Option<&str>, places: Places) -> Result<u8,
             Ok(export_metrics(code, &metrics, &options.state_dir, &run::runbook_id(&model)))
         }
     }
+}
+
+/// Checks, before the first step, every place the run will write at its end (the state
+/// folder, the report folder, the metrics file), so that a 40-minute drill never ends on a
+/// typo; says what is wrong and gives the exit code when one cannot be used.
+fn unusable_places(options: &run::Options, metrics: &runbook::cli::Metrics, state_dir_given: bool) -> Option<u8> {
+    if let Err(unusable) = options.check() {
+        say!("error: {}", unusable_words(&unusable, state_dir_given));
+        return Some(exit::INVALID);
+    }
+    if let Some(Err(error)) = metrics.file.as_deref().map(history::metrics::check_file) {
+        say!("error: {error}; nothing ran");
+        return Some(exit::INVALID);
+    }
+    None
 }
 
 /// A folder the run cannot use, named by the flag that chose it: nothing has run yet.

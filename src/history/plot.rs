@@ -5,6 +5,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::trend::{self, Forecast};
@@ -109,16 +110,7 @@ pub fn svg(title: &str, runs: &[&Record]) -> Result<Option<String>, String> {
                 .legend(|(x, y)| Cross::new((x + 9, y), 5, RED.stroke_width(2)));
         }
         if let Some(rto) = rto {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(x_range.start, unit.of(rto)), (x_range.end, unit.of(rto))],
-                    8,
-                    5,
-                    RED.stroke_width(2),
-                ))
-                .map_err(words)?
-                .label(format!("RTO {}", crate::duration::Duration::from_millis((rto * 1000.0) as u64)))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(2)));
+            objective(&mut chart, "RTO", rto, &unit, &x_range)?;
         }
         if let (Some(trend), Some((start, end))) = (&trend, fit_end) {
             chart
@@ -132,13 +124,7 @@ pub fn svg(title: &str, runs: &[&Record]) -> Result<Option<String>, String> {
                 .label(format!("trend over {} passed drills", trend.drills))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.6)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(words)?;
+        legend(&mut chart)?;
 
         // Data loss against the RPO.
         let losses: Vec<(f64, f64)> = drills
@@ -169,27 +155,42 @@ pub fn svg(title: &str, runs: &[&Record]) -> Result<Option<String>, String> {
                 .legend(|(x, y)| Circle::new((x + 9, y), 4, BLUE.filled()));
         }
         if let Some(rpo) = rpo {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(x_range.start, unit.of(rpo)), (x_range.end, unit.of(rpo))],
-                    8,
-                    5,
-                    RED.stroke_width(2),
-                ))
-                .map_err(words)?
-                .label(format!("RPO {}", crate::duration::Duration::from_millis((rpo * 1000.0) as u64)))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(2)));
+            objective(&mut chart, "RPO", rpo, &unit, &x_range)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(words)?;
+        legend(&mut chart)?;
         root.present().map_err(words)?;
     }
     Ok(Some(out))
+}
+
+/// One panel of the picture: days across, seconds (in its unit) up.
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// An objective's line across the panel, dashed red, with its name and value in the legend.
+fn objective(chart: &mut Chart<'_, '_>, name: &str, seconds: f64, unit: &Unit, days: &std::ops::Range<f64>) -> Result<(), String> {
+    let value = crate::duration::Duration::from_millis((seconds * 1000.0) as u64);
+    chart
+        .draw_series(DashedLineSeries::new(
+            vec![(days.start, unit.of(seconds)), (days.end, unit.of(seconds))],
+            8,
+            5,
+            RED.stroke_width(2),
+        ))
+        .map_err(words)?
+        .label(format!("{name} {value}"))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(2)));
+    Ok(())
+}
+
+/// The panel's legend, top left.
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(words)
 }
 
 /// The fitted line from the first passed drill to `x_end`: two (day, seconds) points.
