@@ -8,6 +8,8 @@
 
 use std::fmt::Write as _;
 
+use super::Error;
+
 /// One input: where it came from and its text.
 pub struct Input {
     /// Its path, for errors.
@@ -17,11 +19,14 @@ pub struct Input {
 }
 
 /// The merged file, or why an input cannot be merged.
-pub fn merge(inputs: &[Input]) -> Result<String, String> {
+pub fn merge(inputs: &[Input]) -> Result<String, Error> {
     let mut suites = String::new();
     let (mut tests, mut failures, mut skipped, mut time) = (0u64, 0u64, 0u64, 0f64);
     for input in inputs {
-        let refuse = |why: &str| format!("{} is not a junit.xml from `runbook drill --report`: {why}", input.name);
+        let refuse = |why: &str| Error::NotJunit {
+            name: input.name.clone(),
+            why: why.to_string(),
+        };
         if !input.text.contains("<testsuites name=\"runbook drill\"") {
             return Err(refuse("it has no <testsuites name=\"runbook drill\">"));
         }
@@ -34,7 +39,7 @@ pub fn merge(inputs: &[Input]) -> Result<String, String> {
                 + start;
             let suite = &rest[start..end + "</testsuite>".len()];
             let head = &suite[..suite.find('>').ok_or_else(|| refuse("a <testsuite> tag is not closed"))?];
-            let number = |name: &str| -> Result<f64, String> {
+            let number = |name: &str| -> Result<f64, Error> {
                 attribute(head, name)
                     .and_then(|value| value.parse::<f64>().ok())
                     .ok_or_else(|| refuse(&format!("a <testsuite> has no {name}")))
@@ -104,10 +109,11 @@ mod tests {
         assert!(
             merge(&[other])
                 .unwrap_err()
+                .to_string()
                 .contains("x.xml is not a junit.xml from `runbook drill --report`")
         );
         let mut torn = junit("A", 1, 0);
         torn.text.truncate(torn.text.find("</testsuite>").unwrap());
-        assert!(merge(&[torn]).unwrap_err().contains("is not closed"));
+        assert!(merge(&[torn]).unwrap_err().to_string().contains("is not closed"));
     }
 }

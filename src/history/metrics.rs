@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
+use super::Error;
 use crate::run::history::Record;
 
 /// The outcomes a run can have, each a series of `runbook_drill_status`.
@@ -135,40 +136,44 @@ pub fn exposition(runs: &[&Record]) -> Option<String> {
 
 /// Writes the exposition for the textfile collector: to a temporary file beside `path`, then
 /// renamed over it, so the collector never reads half a file.
-pub fn write(path: &Path, text: &str) -> Result<(), String> {
-    crate::files::write_atomically(path, text).map_err(|error| format!("cannot write {}: {}", path.display(), error.message))
+pub fn write(path: &Path, text: &str) -> Result<(), Error> {
+    crate::files::write_atomically(path, text).map_err(|error| Error::Write {
+        path: path.to_path_buf(),
+        reason: error.message,
+    })
 }
 
 /// Whether a metrics file can be written there, asked before the drill starts, so a
 /// 40-minute drill never ends on a typo in `--metrics`.
-pub fn check_file(path: &Path) -> Result<(), String> {
+pub fn check_file(path: &Path) -> Result<(), Error> {
+    let refuse = |reason: String| Error::MetricsFile {
+        path: path.to_path_buf(),
+        reason,
+    };
     if path.is_dir() {
-        return Err(format!("--metrics {} is a folder, not a file", path.display()));
+        return Err(refuse("it is a folder, not a file".to_string()));
     }
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !folder.is_dir() {
-        return Err(format!(
-            "--metrics {}: there is no folder {} (the textfile collector's folder must exist)",
-            path.display(),
+        return Err(refuse(format!(
+            "there is no folder {} (the textfile collector's folder must exist)",
             folder.display()
-        ));
+        )));
     }
     let probe = folder.join(format!(".runbook-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| {
-        format!(
-            "--metrics {}: its folder is not writable: {}",
-            path.display(),
-            crate::io_error_words(&e)
-        )
-    })?;
+    std::fs::write(&probe, b"").map_err(|e| refuse(format!("its folder is not writable: {}", crate::io_error_words(&e))))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
 
-/// Pushes the exposition to a Pushgateway, replacing what the runbook pushed before.
-pub fn push(gateway: &str, runbook: &str, text: &str) -> Result<String, String> {
+/// Pushes the exposition to a Pushgateway (a PUT: it replaces what the runbook pushed before),
+/// with retries and a timeout; the URL it went to.
+pub fn push(gateway: &str, runbook: &str, text: &str) -> Result<String, Error> {
     let url = format!("{}/metrics/job/{JOB}/runbook/{}", gateway.trim_end_matches('/'), name(runbook));
-    crate::run::push_metrics(&url, text, Duration::from_secs(10)).map_err(|error| format!("cannot push to {url}: {error}"))?;
+    crate::run::effects::http::put(&url, "text/plain; version=0.0.4", text, Duration::from_secs(10)).map_err(|failure| Error::Push {
+        url: url.clone(),
+        reason: failure.to_string(),
+    })?;
     Ok(url)
 }
 

@@ -20,6 +20,55 @@ use crate::duration::Duration;
 use crate::run::history::{History, Record};
 use trend::{Forecast, Trend};
 
+/// Why something asked of the history could not be done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A file could not be written.
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why not, in words.
+        reason: String,
+    },
+    /// `--metrics` names a file that could not be written where it is.
+    MetricsFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, to follow `--metrics FILE: `.
+        reason: String,
+    },
+    /// The Pushgateway did not take the figures.
+    Push {
+        /// Where they were pushed.
+        url: String,
+        /// Why not, in words.
+        reason: String,
+    },
+    /// The picture could not be drawn.
+    Draw(String),
+    /// An input of `merge-junit` is not a junit.xml from `runbook drill --report`.
+    NotJunit {
+        /// The input.
+        name: String,
+        /// What gives it away.
+        why: String,
+    },
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Write { path, reason } => write!(f, "cannot write {}: {reason}", path.display()),
+            Error::MetricsFile { path, reason } => write!(f, "--metrics {}: {reason}", path.display()),
+            Error::Push { url, reason } => write!(f, "cannot push to {url}: {reason}"),
+            Error::Draw(why) => write!(f, "cannot draw the picture: {why}"),
+            Error::NotJunit { name, why } => write!(f, "{name} is not a junit.xml from `runbook drill --report`: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
 /// The schema of `runbook history --format json`.
 pub const SCHEMA: &str = "runbook-history/1";
 

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
+use super::Error;
 use super::trend::{self, Forecast};
 use crate::run::history::Record;
 
@@ -16,7 +17,7 @@ const HEIGHT: u32 = 620;
 const DAY_S: f64 = 86_400.0;
 
 /// The SVG for one runbook's runs (oldest first). `None` when no drill says when it ended.
-pub fn svg(title: &str, runs: &[&Record]) -> Result<Option<String>, String> {
+pub fn svg(title: &str, runs: &[&Record]) -> Result<Option<String>, Error> {
     let drills: Vec<(f64, &Record)> = {
         let dated: Vec<(SystemTime, &Record)> = runs
             .iter()
@@ -167,7 +168,7 @@ pub fn svg(title: &str, runs: &[&Record]) -> Result<Option<String>, String> {
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// An objective's line across the panel, dashed red, with its name and value in the legend.
-fn objective(chart: &mut Chart<'_, '_>, name: &str, seconds: f64, unit: &Unit, days: &std::ops::Range<f64>) -> Result<(), String> {
+fn objective(chart: &mut Chart<'_, '_>, name: &str, seconds: f64, unit: &Unit, days: &std::ops::Range<f64>) -> Result<(), Error> {
     let value = crate::duration::Duration::from_millis((seconds * 1000.0) as u64);
     chart
         .draw_series(DashedLineSeries::new(
@@ -183,7 +184,7 @@ fn objective(chart: &mut Chart<'_, '_>, name: &str, seconds: f64, unit: &Unit, d
 }
 
 /// The panel's legend, top left.
-fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<(), String> {
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<(), Error> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
@@ -247,8 +248,8 @@ impl Unit {
     }
 }
 
-fn words<E: std::fmt::Debug>(error: E) -> String {
-    format!("cannot draw the picture: {error:?}")
+fn words<E: std::fmt::Debug>(error: E) -> Error {
+    Error::Draw(format!("{error:?}"))
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ pub fn find(state_dir: &Path, id: &str) -> Result<Shown, NotShown> {
     };
     let run_dir = std::path::absolute(state_dir.join(&name)).unwrap_or_else(|_| state_dir.join(&name));
     let path = run_dir.join("journal.jsonl");
-    let (events, _) = journal::read(&path).map_err(NotShown::Damaged)?;
+    let (events, _) = journal::read(&path).map_err(|damage| NotShown::Damaged(damage.to_string()))?;
     let mut report = Report::default();
     for event in &events {
         report.event(event);

@@ -12,7 +12,7 @@
 
 mod checks;
 pub mod decide;
-mod effects;
+pub(crate) mod effects;
 mod error;
 pub(crate) mod evidence;
 mod exec;
@@ -32,12 +32,6 @@ pub use exec::resume as unfinished;
 pub use exec::runbook_id;
 pub use options::{Folder, Options, Summary, Unusable, Work, default_state_dir};
 pub use show::{Detail, Live, Progress};
-
-/// Sends Prometheus' text format to a Pushgateway URL (a PUT: it replaces what was pushed
-/// there before), with retries and a timeout.
-pub(crate) fn push_metrics(url: &str, text: &str, timeout: std::time::Duration) -> Result<(), String> {
-    effects::http::put(url, "text/plain; version=0.0.4", text, timeout).map_err(|failure| failure.to_string())
-}
 
 /// Runs every step in drill mode: gates are answered by their drill policy.
 pub fn drill(model: &Model, options: &Options, listeners: Vec<Box<dyn Listener + '_>>) -> Result<Summary, Error> {

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::event::Event;
+use crate::run::error::{Refusal, RefusalKind};
 use crate::run::failure::RecordLost;
 
 pub(crate) struct Journal {
@@ -85,15 +86,23 @@ impl Journal {
 /// Every event of a journal, in order. A crash in the middle of a write leaves a torn last
 /// line: that event never happened, and is left out. Any other line that cannot be read is
 /// damage, and says where.
-pub(crate) fn read(path: &Path) -> Result<(Vec<Event>, usize), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {}", path.display(), crate::io_error_words(&e)))?;
+pub(crate) fn read(path: &Path) -> Result<(Vec<Event>, usize), Refusal> {
+    let damaged = |why: String| Refusal::new(RefusalKind::Damaged, why);
+    let text =
+        std::fs::read_to_string(path).map_err(|e| damaged(format!("cannot read {}: {}", path.display(), crate::io_error_words(&e))))?;
     let lines: Vec<&str> = text.lines().collect();
     let mut events = Vec::with_capacity(lines.len());
     for (index, line) in lines.iter().enumerate() {
         match serde_json::from_str::<Event>(line) {
             Ok(event) => events.push(event),
             Err(_) if index + 1 == lines.len() => break,
-            Err(error) => return Err(format!("the journal {} is damaged at line {}: {error}", path.display(), index + 1)),
+            Err(error) => {
+                return Err(damaged(format!(
+                    "the journal {} is damaged at line {}: {error}",
+                    path.display(),
+                    index + 1
+                )));
+            }
         }
     }
     Ok((events, text.len()))

@@ -260,7 +260,7 @@ impl Unfinished {
 
 fn read(run_dir: &Path) -> Result<Unfinished, Refusal> {
     let path = run_dir.join("journal.jsonl");
-    let (events, journal_len) = journal::read(&path).map_err(|damage| Refusal::new(RefusalKind::Damaged, damage))?;
+    let (events, journal_len) = journal::read(&path)?;
     let Some(Event::RunStarted {
         run_id,
         runbook,
