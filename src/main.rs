@@ -16,9 +16,12 @@ use runbook::diagnostic::Diagnostic;
 use runbook::files::{self, ReadError};
 use runbook::model::{self, Loaded, Model, Options};
 use runbook::source::Source;
-use runbook::{history, lint, plan, render, run, say};
+use runbook::{history, lint, plan, run, say};
 
 /// Exit codes, for every command (see BRIEF.md and `runbook --help`).
+#[path = "main/past.rs"]
+mod past;
+
 mod exit {
     pub const SUCCESS: u8 = 0;
     pub const FAILED: u8 = 1;
@@ -97,16 +100,16 @@ fn main() -> ExitCode {
             last,
             format,
             plot,
-        } => history_command(paths, state_dir, *last, *format, plot.as_deref()),
-        Command::MergeJunit { paths } => merge_junit_command(paths),
-        Command::Show { run_id, state_dir, format } => show_command(run_id, state_dir, *format),
+        } => past::history_command(paths, state_dir, *last, *format, plot.as_deref()),
+        Command::MergeJunit { paths } => past::merge_junit_command(paths),
+        Command::Show { run_id, state_dir, format } => past::show_command(run_id, state_dir, *format),
         Command::Prune {
             keep,
             older_than,
             dry_run,
             state_dir,
-        } => prune_command(*keep, *older_than, *dry_run, state_dir),
-        Command::Render { file, state_dir, report } => render_command(&cli, file, state_dir.as_deref(), report.as_deref()),
+        } => past::prune_command(*keep, *older_than, *dry_run, state_dir),
+        Command::Render { file, state_dir, report } => past::render_command(&cli, file, state_dir.as_deref(), report.as_deref()),
         Command::Completions { shell } => completions(*shell),
         Command::Man { dir: None } => man_page(),
         Command::Man { dir: Some(dir) } => man_pages(dir),
@@ -325,49 +328,6 @@ impl Places {
     }
 }
 
-/// After a drill: its figures for Prometheus, from the history the drill just added to. A
-/// drill whose figures cannot be kept fails, as one whose report cannot be written does:
-/// otherwise an alert would watch a number that no longer moves.
-fn export_metrics(code: u8, metrics: &runbook::cli::Metrics, state_dir: &Path, runbook: &str) -> u8 {
-    let runbook::cli::Metrics {
-        file,
-        pushgateway: gateway,
-    } = metrics;
-    // A setup error ran nothing: there is no drill to tell of.
-    if metrics.is_empty() || code == exit::INVALID {
-        return code;
-    }
-    let past = run::history::read(state_dir).unwrap_or_default();
-    let runs: Vec<&run::history::Record> = past.runs.iter().filter(|run| run.runbook == runbook).collect();
-    let Some(text) = history::metrics::exposition(&runs) else {
-        say!(
-            "error: no drill of {runbook} in {} to write metrics for",
-            state_dir.join("history.jsonl").display()
-        );
-        return code.max(exit::FAILED);
-    };
-    let mut failed = false;
-    if let Some(file) = file {
-        match history::metrics::write(file, &text) {
-            Ok(()) => {}
-            Err(error) => {
-                say!("error: the drill's metrics: {error}");
-                failed = true;
-            }
-        }
-    }
-    if let Some(gateway) = gateway {
-        match history::metrics::push(gateway, runbook, &text) {
-            Ok(url) => say!("pushed the drill's metrics to {url}"),
-            Err(error) => {
-                say!("error: the drill's metrics: {error}");
-                failed = true;
-            }
-        }
-    }
-    if failed && code == exit::SUCCESS { exit::FAILED } else { code }
-}
-
 /// `drill` and `run`: load with the mode's overrides, then run every step.
 fn run_runbook(
     cli: &Cli,
@@ -402,7 +362,7 @@ fn run_runbook(
     match answerer {
         Answerer::DrillPolicy => {
             let code = exit_code(run::drill(&model, &options, vec![progress(detail, &model, &options)]))?;
-            Ok(export_metrics(code, &metrics, &options.state_dir, &run::runbook_id(&model)))
+            Ok(past::export_metrics(code, &metrics, &options.state_dir, &run::runbook_id(&model)))
         }
         Answerer::Operator { screen } => {
             let start = resume_offer(&model, &options.state_dir, file, mode);
@@ -534,7 +494,7 @@ fn resume_command(cli: &Cli, run_id: Option<&str>, places: Places) -> Result<u8,
         }
         result => {
             let code = exit_code(result)?;
-            Ok(export_metrics(code, &metrics, &options.state_dir, &run::runbook_id(&model)))
+            Ok(past::export_metrics(code, &metrics, &options.state_dir, &run::runbook_id(&model)))
         }
     }
 }
@@ -611,290 +571,6 @@ fn exit_code(result: Result<run::Summary, run::Error>) -> Result<u8, Failure> {
         // Evidence that cannot be kept is a failure, whatever the steps did.
         run::Error::Evidence { .. } => exit::FAILED,
     })
-}
-
-/// `runbook render`: the page, with the last drill when asked.
-fn render_command(cli: &Cli, file: &Path, state_dir: Option<&Path>, report: Option<&Path>) -> Result<u8, Failure> {
-    let model = load_one(cli, file, &Options::default())?;
-    let runbook = run::runbook_id(&model);
-    if let Some(dir) = state_dir {
-        let past = match run::history::read(dir) {
-            Ok(past) => past,
-            Err(error) => {
-                say!(
-                    "error: cannot read {}: {}",
-                    dir.join("history.jsonl").display(),
-                    runbook::io_error_words(&error)
-                );
-                return Ok(exit::INVALID);
-            }
-        };
-        let runs: Vec<&run::history::Record> = past.runs.iter().filter(|run| run.runbook == runbook).collect();
-        let drills = render::Drills::from_runs(&runs, &dir.display().to_string());
-        return print_stdout(&render::markdown_with(&model, &drills));
-    }
-    if let Some(path) = report {
-        let read = std::fs::read_to_string(path)
-            .map_err(|e| runbook::io_error_words(&e))
-            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).map_err(|e| format!("it is not JSON: {e}")));
-        let value = match read {
-            Ok(value) if value["schema"] == "runbook-report/1" => value,
-            Ok(_) => {
-                say!("error: {} is not a runbook report (schema runbook-report/1)", path.display());
-                return Ok(exit::INVALID);
-            }
-            Err(why) => {
-                say!("error: cannot read {}: {why}", path.display());
-                return Ok(exit::INVALID);
-            }
-        };
-        let last = run::history::Record::from_report(&value);
-        // A report copied from CI names the runbook by the path it had there; the title must match.
-        if last.runbook != runbook && last.title != model.title {
-            say!(
-                "error: {} is the report of \"{}\" ({}), not of this runbook",
-                path.display(),
-                last.title,
-                last.runbook
-            );
-            return Ok(exit::INVALID);
-        }
-        let drills = render::Drills::from_runs(&[&last], &path.display().to_string());
-        return print_stdout(&render::markdown_with(&model, &drills));
-    }
-    print_stdout(&render::markdown(&model))
-}
-
-/// `runbook history`: past runs, newest first, and each runbook's trend.
-fn history_command(
-    paths: &[std::path::PathBuf],
-    state_dir: &Option<std::path::PathBuf>,
-    last: usize,
-    format: runbook::cli::HistoryFormat,
-    plot: Option<&Path>,
-) -> Result<u8, Failure> {
-    let state_dir = state_dir.clone().unwrap_or_else(run::default_state_dir);
-    let filter = if paths.is_empty() {
-        history::Filter::everything()
-    } else {
-        match history::Filter::of(paths) {
-            Ok(filter) => filter,
-            Err(error) => {
-                say!("error: cannot read {}: {}", error.path.display(), error.message);
-                return Ok(exit::INVALID);
-            }
-        }
-    };
-    let past = match run::history::read(&state_dir) {
-        Ok(past) => past,
-        Err(error) => {
-            say!(
-                "error: cannot read {}: {}",
-                state_dir.join("history.jsonl").display(),
-                runbook::io_error_words(&error)
-            );
-            return Ok(exit::INVALID);
-        }
-    };
-    let groups = history::groups(&past, &filter, last.max(1));
-    if let Some(file) = plot {
-        let [group] = groups.as_slice() else {
-            say!(
-                "error: --plot draws one runbook, and {} have runs here; give the runbook's file",
-                groups.len()
-            );
-            return Ok(exit::INVALID);
-        };
-        let runs: Vec<&run::history::Record> = past.runs.iter().filter(|run| run.runbook == group.runbook).collect();
-        match history::plot::svg(&group.title, &runs) {
-            Ok(Some(svg)) => {
-                if let Err(error) = files::write_atomically(file, &svg) {
-                    say!("error: cannot write {}: {}", file.display(), error.message);
-                    return Ok(exit::INVALID);
-                }
-                say!(
-                    "drew {} drills of {} in {}",
-                    runs.iter().filter(|r| r.mode == "drill").count(),
-                    group.title,
-                    file.display()
-                );
-            }
-            Ok(None) => {
-                say!("error: no drill of {} says when it ended, so there is nothing to draw", group.title);
-                return Ok(exit::INVALID);
-            }
-            Err(error) => {
-                say!("error: {error}");
-                return Ok(exit::FAILED);
-            }
-        }
-    }
-    if past.unreadable > 0 {
-        say!(
-            "warning: {} line{} of {} could not be read and {} left out",
-            past.unreadable,
-            if past.unreadable == 1 { "" } else { "s" },
-            state_dir.join("history.jsonl").display(),
-            if past.unreadable == 1 { "is" } else { "are" }
-        );
-    }
-    use runbook::cli::HistoryFormat;
-    match format {
-        HistoryFormat::Json => print_stdout(&history::json(&groups, past.unreadable)),
-        HistoryFormat::Html => print_stdout(&history::fleet::page(
-            &groups,
-            &past,
-            &state_dir.display().to_string(),
-            std::time::SystemTime::now(),
-        )),
-        HistoryFormat::Human if groups.is_empty() => {
-            let which = if paths.is_empty() { "" } else { " of these runbooks" };
-            say!("No runs{which} in {} yet.", state_dir.display());
-            Ok(exit::SUCCESS)
-        }
-        HistoryFormat::Human => {
-            // Wrapped to the terminal, or to 100 columns in a file or a pipe.
-            let width = match io::stdout().is_terminal() {
-                true => ratatui::crossterm::terminal::size().map_or(80, |(columns, _)| usize::from(columns).clamp(60, 160)),
-                false => 100,
-            };
-            print_stdout(&history::human(&groups, width))
-        }
-    }
-}
-
-/// `runbook merge-junit`: many drills' junit.xml as one.
-fn merge_junit_command(paths: &[std::path::PathBuf]) -> Result<u8, Failure> {
-    fn walk(dir: &Path, found: &mut Vec<std::path::PathBuf>) -> io::Result<()> {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)?.flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                walk(&path, found)?;
-            } else if path.file_name().is_some_and(|n| n == "junit.xml") {
-                found.push(path);
-            }
-        }
-        Ok(())
-    }
-    let mut found = Vec::new();
-    for path in paths {
-        let walked = if path.is_dir() {
-            walk(path, &mut found)
-        } else {
-            std::fs::metadata(path).map(|_| found.push(path.clone()))
-        };
-        if let Err(error) = walked {
-            say!("error: cannot read {}: {}", path.display(), runbook::io_error_words(&error));
-            return Ok(exit::INVALID);
-        }
-    }
-    if found.is_empty() {
-        say!(
-            "error: no junit.xml in {}",
-            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-        );
-        return Ok(exit::INVALID);
-    }
-    let mut inputs = Vec::new();
-    for path in &found {
-        match std::fs::read_to_string(path) {
-            Ok(text) => inputs.push(history::junit::Input {
-                name: path.display().to_string(),
-                text,
-            }),
-            Err(error) => {
-                say!("error: cannot read {}: {}", path.display(), runbook::io_error_words(&error));
-                return Ok(exit::INVALID);
-            }
-        }
-    }
-    match history::junit::merge(&inputs) {
-        Ok(merged) => {
-            say!("merged {} drill{}", inputs.len(), if inputs.len() == 1 { "" } else { "s" });
-            print_stdout(&merged)
-        }
-        Err(why) => {
-            say!("error: {why}");
-            Ok(exit::INVALID)
-        }
-    }
-}
-
-/// `runbook show RUN-ID`: one past run from its journal.
-fn show_command(run_id: &str, state_dir: &Option<std::path::PathBuf>, format: PlanFormat) -> Result<u8, Failure> {
-    let state_dir = state_dir.clone().unwrap_or_else(run::default_state_dir);
-    let shown = match history::show::find(&state_dir, run_id) {
-        Ok(shown) => shown,
-        Err(error) => {
-            say!("error: cannot show the run {run_id}: {error}");
-            return Ok(exit::INVALID);
-        }
-    };
-    match format {
-        PlanFormat::Json => print_stdout(&(serde_json::to_string_pretty(&shown.report).expect("a report is plain JSON") + "\n")),
-        PlanFormat::Human => print_stdout(&history::show::human(&shown)),
-    }
-}
-
-/// `runbook prune`: old runs' folders go; the history stays.
-fn prune_command(
-    keep: Option<usize>,
-    older_than: Option<std::time::Duration>,
-    dry_run: bool,
-    state_dir: &Option<std::path::PathBuf>,
-) -> Result<u8, Failure> {
-    let state_dir = state_dir.clone().unwrap_or_else(run::default_state_dir);
-    let rules = history::prune::Rules {
-        keep,
-        newer_than: older_than,
-    };
-    let pruned = match history::prune::prune(&state_dir, &rules, std::time::SystemTime::now(), dry_run) {
-        Ok(pruned) => pruned,
-        Err(error) => {
-            say!(
-                "error: cannot read the state folder {}: {}",
-                state_dir.display(),
-                runbook::io_error_words(&error)
-            );
-            return Ok(exit::INVALID);
-        }
-    };
-    let verb = if dry_run { "would remove" } else { "removed" };
-    let mut out = String::new();
-    for run in pruned.removed() {
-        let status = run.status.as_deref().unwrap_or("unfinished");
-        out.push_str(&format!(
-            "{verb} {}  {} ({status}), {}\n",
-            run.run_id,
-            run.title,
-            history::size(run.bytes)
-        ));
-    }
-    for (dir, error) in &pruned.errors {
-        say!("error: cannot remove {}: {error}", dir.display());
-    }
-    let removed: Vec<_> = pruned.removed().collect();
-    let freed: u64 = removed.iter().map(|run| run.bytes).sum();
-    let kept = pruned.runs.len() - removed.len();
-    let unfinished = pruned
-        .runs
-        .iter()
-        .filter(|run| matches!(run.kept, Some("it is still going" | "it can still be resumed")))
-        .count();
-    let mut summary = format!(
-        "{verb} {} run{} ({}), kept {kept}",
-        removed.len(),
-        if removed.len() == 1 { "" } else { "s" },
-        history::size(freed)
-    );
-    if unfinished > 0 {
-        summary.push_str(&format!(" ({unfinished} still going or resumable, never pruned)"));
-    }
-    summary.push_str("; history.jsonl keeps every run's line");
-    print_stdout(&out)?;
-    say!("{summary}");
-    Ok(if pruned.errors.is_empty() { exit::SUCCESS } else { exit::FAILED })
 }
 
 fn fmt_command(cli: &Cli, paths: &[std::path::PathBuf], check: bool) -> Result<u8, Failure> {

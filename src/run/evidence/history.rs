@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::run::failure::{Failure, Kind};
 
 /// The file's name in the state folder.
-pub(crate) const FILE: &str = "history.jsonl";
+pub const FILE: &str = "history.jsonl";
 
 /// One finished run, as `history.jsonl` keeps it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
