@@ -20,8 +20,7 @@ pub fn page(groups: &[Group], history: &History, state: &str, now: SystemTime) -
     // Stale first (never passed before long ago), then failing, then by name.
     rows.sort_by(|a, b| {
         (b.stale, b.success_age.is_none(), b.success_age, a.passing)
-            .partial_cmp(&(a.stale, a.success_age.is_none(), a.success_age, b.passing))
-            .unwrap_or(std::cmp::Ordering::Equal)
+            .cmp(&(a.stale, a.success_age.is_none(), a.success_age, b.passing))
             .then_with(|| a.group.title.cmp(&b.group.title))
     });
     let stale = rows.iter().filter(|row| row.stale).count();

@@ -18,25 +18,18 @@ const DAY_S: f64 = 86_400.0;
 
 /// The SVG for one runbook's runs (oldest first). `None` when no drill says when it ended.
 pub fn svg(title: &str, runs: &[&Record]) -> Result<Option<String>, Error> {
-    let drills: Vec<(f64, &Record)> = {
-        let dated: Vec<(SystemTime, &Record)> = runs
-            .iter()
-            .filter(|run| run.mode == "drill")
-            .filter_map(|run| Some((run.finished()?, *run)))
-            .collect();
-        let Some(origin) = dated.first().map(|(at, _)| *at) else {
-            return Ok(None);
-        };
-        dated
-            .iter()
-            .map(|(at, run)| (at.duration_since(origin).unwrap_or_default().as_secs_f64() / DAY_S, *run))
-            .collect()
-    };
-    let origin = runs
+    let dated: Vec<(SystemTime, &Record)> = runs
         .iter()
         .filter(|run| run.mode == "drill")
-        .find_map(|run| run.finished())
-        .expect("a dated drill");
+        .filter_map(|run| Some((run.finished()?, *run)))
+        .collect();
+    let Some(origin) = dated.first().map(|(at, _)| *at) else {
+        return Ok(None);
+    };
+    let drills: Vec<(f64, &Record)> = dated
+        .iter()
+        .map(|(at, run)| (at.duration_since(origin).unwrap_or_default().as_secs_f64() / DAY_S, *run))
+        .collect();
     let rto = runs.iter().rev().find_map(|run| run.rto_ms).map(|ms| ms as f64 / 1000.0);
     let rpo = runs.iter().rev().find_map(|run| run.rpo_ms).map(|ms| ms as f64 / 1000.0);
     let trend = trend::of(runs, rto.map(|s| (s * 1000.0) as u64));

@@ -33,6 +33,8 @@ pub struct Decision {
     pub bytes: u64,
     /// Why it stays, or `None` when it goes.
     pub kept: Option<&'static str>,
+    /// It is still going or can be resumed: no rule removes it.
+    pub unfinished: bool,
 }
 
 /// What prune found and did.
@@ -104,6 +106,7 @@ fn read_run(dir: &Path, path: &Path) -> (Decision, String, Option<SystemTime>) {
         status: None,
         bytes: crate::files::bytes_under(dir),
         kept: None,
+        unfinished: false,
     };
     let events = match journal::read(path) {
         Ok((events, _)) => events,
@@ -126,8 +129,10 @@ fn read_run(dir: &Path, path: &Path) -> (Decision, String, Option<SystemTime>) {
     decision.status = ended.map(|status| status.word().to_string());
     if journal::still_running(path).is_some() {
         decision.kept = Some("it is still going");
+        decision.unfinished = true;
     } else if ended.is_none_or(|status| status == RunStatus::Interrupted) {
         decision.kept = Some("it can still be resumed");
+        decision.unfinished = true;
     }
     (decision, runbook, started)
 }

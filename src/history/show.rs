@@ -23,9 +23,9 @@ pub struct Shown {
 /// Why a run cannot be shown.
 #[derive(Debug)]
 pub enum NotShown {
-    /// No run folder has that id or prefix; `pruned` when the history still names it.
+    /// No run folder has that id or prefix.
     Unknown {
-        /// The history's line for it, when its folder was pruned.
+        /// The history still names the run: its folder was pruned.
         pruned: bool,
     },
     /// More than one run starts with the prefix.

@@ -139,10 +139,14 @@ pub(super) fn history_command(
     let groups = history::groups(&past, &filter, last.max(1));
     if let Some(file) = plot {
         let [group] = groups.as_slice() else {
-            say!(
-                "error: --plot draws one runbook, and {} have runs here; give the runbook's file",
-                groups.len()
-            );
+            match groups.len() {
+                0 => say!(
+                    "error: nothing to draw: no runs{} in {} yet",
+                    if paths.is_empty() { "" } else { " of these runbooks" },
+                    state_dir.display()
+                ),
+                n => say!("error: --plot draws one runbook, and {n} have runs here; give the runbook's file"),
+            }
             return Ok(exit::INVALID);
         };
         let runs: Vec<&run::history::Record> = past.runs.iter().filter(|run| run.runbook == group.runbook).collect();
@@ -317,11 +321,7 @@ pub(super) fn prune_command(
     let removed: Vec<_> = pruned.removed().collect();
     let freed: u64 = removed.iter().map(|run| run.bytes).sum();
     let kept = pruned.runs.len() - removed.len();
-    let unfinished = pruned
-        .runs
-        .iter()
-        .filter(|run| matches!(run.kept, Some("it is still going" | "it can still be resumed")))
-        .count();
+    let unfinished = pruned.runs.iter().filter(|run| run.unfinished).count();
     let mut summary = format!(
         "{verb} {} run{} ({}), kept {kept}",
         removed.len(),
