@@ -296,6 +296,13 @@ fn actions_json(shown: Shown<'_>, actions: &[Action]) -> Vec<Value> {
                     "channel": channel,
                     "message": show_template(message, shown),
                 }),
+                ActionKind::Recovered { point, target, since } => json!({
+                    "kind": "recovered",
+                    "description": show_template(&point.description, shown),
+                    "point": point.source,
+                    "target": target.as_ref().map(|e| show_expr(e, shown, 0)),
+                    "since": since.as_ref().map(|e| show_expr(e, shown, 0)),
+                }),
                 ActionKind::Builtin { name, args } => json!({
                     "kind": name.name(),
                     "args": args.iter().map(|(n, e)| (n.clone(), Value::String(show_expr(e, shown, 0)))).collect::<serde_json::Map<_, _>>(),
@@ -450,6 +457,19 @@ fn write_action(out: &mut String, shown: Shown<'_>, action: &Action, indent: &st
         ActionKind::Builtin { name, args } => {
             let args: Vec<String> = args.iter().map(|(n, e)| format!("{n}={}", show_expr(e, shown, 0))).collect();
             format!("{}  {}", name.name(), args.join(" "))
+        }
+        ActionKind::Recovered { point, target, since } => {
+            let target = target
+                .as_ref()
+                .map_or(String::new(), |e| format!("; target {}", show_expr(e, shown, 0)));
+            let since = since
+                .as_ref()
+                .map_or(String::new(), |e| format!("; data lost since {}", show_expr(e, shown, 0)));
+            format!(
+                "recovered {}: {}{target}{since}",
+                show_template(&point.description, shown),
+                point.source
+            )
         }
     };
     let _ = writeln!(out, "{indent}{line}{origin}");

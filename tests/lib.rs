@@ -15,6 +15,7 @@ mod notify;
 mod plan;
 mod postgres;
 mod recipes;
+mod recovered;
 mod resume;
 mod robustness;
 mod run;

@@ -198,4 +198,11 @@ fn the_point_in_time_recovery_example_rewinds_to_the_target() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("✓ recovery reached the target and paused"), "{stderr}");
     assert!(stderr.contains("✓ nothing after the target"), "{stderr}");
+    // The recovery point is the last insert before the target, about a second before it.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("report/report.json")).expect("report.json")).expect("JSON");
+    let point = &report["recovery_points"][0];
+    let short = point["short_of_target_ms"].as_i64().expect("how far short of the target");
+    assert!((500..5_000).contains(&short), "{point}");
+    assert_eq!(report["result"]["recovery_point_age_ms"], point["recovery_point_age_ms"]);
 }

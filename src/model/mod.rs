@@ -321,6 +321,14 @@ pub(crate) enum ActionKind {
         name: stdlib::Builtin,
         args: Vec<(String, Expr)>,
     },
+    /// `recovered`: the expression gives the time the restored data reaches to; the data
+    /// lost is counted from `since` (or the moment it is measured), and a restore to a
+    /// point in time says how far short of `target` it stopped.
+    Recovered {
+        point: Check,
+        target: Option<Expr>,
+        since: Option<Expr>,
+    },
 }
 
 #[derive(Clone, Debug)]

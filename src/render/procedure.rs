@@ -356,6 +356,21 @@ pub(super) fn action_line(kind: &ActionKind) -> String {
                 .collect();
             format!("- **{}** ({})", name.name(), args.join(", "))
         }
+        ActionKind::Recovered { point, target, since } => {
+            let target = target
+                .as_ref()
+                .map_or(String::new(), |e| format!(", aiming at {}", code(&source_value_bare(e))));
+            let since = since
+                .as_ref()
+                .map_or(" (the data lost is counted to the moment it is measured)".to_string(), |e| {
+                    format!(" (the data lost is counted from {})", code(&source_value_bare(e)))
+                });
+            format!(
+                "- **Measure the recovery point**, {}{target}{since} — {}",
+                escape(&point.description.to_string()),
+                check_source(point)
+            )
+        }
         ActionKind::Run { written, .. } | ActionKind::Shell { written, .. } => format!("- {}", code(written)),
     }
 }

@@ -160,6 +160,8 @@ pub(crate) enum Stmt {
         what: Option<Str>,
         span: Span,
     },
+    /// `recovered "what" { expr } target value since value`: where the restored data ends.
+    Recovered(Recovered),
     Undo(Block),
 }
 
@@ -176,6 +178,7 @@ impl Stmt {
             Stmt::Timeout(timeout) => timeout.span,
             Stmt::Retry(retry) => retry.span,
             Stmt::Irreversible { span, .. } | Stmt::Restores { span, .. } => *span,
+            Stmt::Recovered(recovered) => recovered.span,
             Stmt::Undo(block) => block.span,
         }
     }
@@ -206,6 +209,17 @@ pub(crate) struct Wait {
     pub(crate) check: Check,
     pub(crate) within: Option<Spanned<Duration>>,
     pub(crate) every: Option<Spanned<Duration>>,
+    pub(crate) span: Span,
+}
+
+/// How far back a restore brought the data: an expression that gives the time of the
+/// recovery point, the point in time the restore aimed at, and the moment the loss is
+/// counted from (when the data went bad; the measurement's own moment when not given).
+#[derive(Clone, Debug)]
+pub(crate) struct Recovered {
+    pub(crate) point: Check,
+    pub(crate) target: Option<Value>,
+    pub(crate) since: Option<Value>,
     pub(crate) span: Span,
 }
 

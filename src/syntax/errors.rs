@@ -8,7 +8,7 @@ use super::parser::Rule;
 use crate::diagnostic::{Diagnostic, suggest};
 use crate::source::{Source, Span};
 
-const STEP_KEYWORDS: [&str; 13] = [
+const STEP_KEYWORDS: [&str; 14] = [
     "run",
     "shell",
     "check",
@@ -21,6 +21,7 @@ const STEP_KEYWORDS: [&str; 13] = [
     "retry",
     "irreversible",
     "restores",
+    "recovered",
     "undo",
 ];
 const RUNBOOK_KEYWORDS: [&str; 11] = [
@@ -291,7 +292,7 @@ fn help_for(positives: &[Rule], found: &Found<'_>) -> Option<String> {
     let word = found.word?;
     if positives.contains(&Rule::kw_run)
         && !positives.contains(&Rule::kw_timeout)
-        && ["timeout", "retry", "irreversible", "restores", "undo"].contains(&word)
+        && ["timeout", "retry", "irreversible", "restores", "recovered", "undo"].contains(&word)
     {
         return Some(format!(
             "`{word}` describes a whole step, so it goes in the step's own braces, not in `undo` or `on failure`"
@@ -386,6 +387,9 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::kw_retry => "`retry`",
         Rule::kw_irreversible => "`irreversible`",
         Rule::kw_restores => "`restores`",
+        Rule::kw_recovered => "`recovered`",
+        Rule::recovered_target | Rule::kw_target => "`target`",
+        Rule::recovered_since | Rule::kw_since => "`since`",
         Rule::kw_undo => "`undo`",
         Rule::kw_builtin => "`builtin`",
         _ => "more input",

@@ -351,6 +351,12 @@ fn broken(pair: &P<'_>, depth: usize) -> Option<String> {
             let tail = line.rsplit_once('}').map_or("", |(_, tail)| tail);
             Some(format!("wait until {} {}{tail}", text(Rule::description)?, body()?))
         }
+        Rule::recovered_stmt => Some(format!(
+            "recovered {} {}{}",
+            text(Rule::description)?,
+            body()?,
+            recovered_clauses(&kids)
+        )),
         Rule::use_stmt | Rule::builtin_stmt => {
             let word = if pair.as_rule() == Rule::use_stmt { "use" } else { "builtin" };
             let args: Vec<String> = kids
@@ -385,6 +391,17 @@ fn check_body(pair: &P<'_>) -> String {
     } else {
         format!("{{ {} }}", source.trim())
     }
+}
+
+/// ` target value since value`, as far as a `recovered` says them.
+fn recovered_clauses(kids: &[P<'_>]) -> String {
+    let mut tail = String::new();
+    for (rule, word) in [(Rule::recovered_target, "target"), (Rule::recovered_since, "since")] {
+        if let Some(v) = kids.iter().find(|p| p.as_rule() == rule).and_then(|p| child(p, Rule::value)) {
+            tail.push_str(&format!(" {word} {}", value(&v)));
+        }
+    }
+    tail
 }
 
 // Long on purpose: one arm per kind of statement, each short, so the layout rules read side by side.
@@ -460,6 +477,15 @@ fn statement(pair: &P<'_>) -> String {
             }
             line
         }
+        Rule::recovered_stmt => format!(
+            "recovered {} {}{}",
+            text(Rule::description).unwrap_or_default(),
+            kids.iter()
+                .find(|p| p.as_rule() == Rule::check_body)
+                .map(check_body)
+                .unwrap_or_default(),
+            recovered_clauses(&kids)
+        ),
         Rule::use_stmt | Rule::builtin_stmt => {
             let word = if pair.as_rule() == Rule::use_stmt { "use" } else { "builtin" };
             let args: Vec<String> = kids.iter().filter(|p| p.as_rule() == Rule::argument).map(argument).collect();

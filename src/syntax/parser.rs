@@ -233,6 +233,7 @@ impl<'s> Builder<'s> {
                 what: children(pair).nth(1).map(|p| self.parse_string(p)),
                 span,
             },
+            Rule::recovered_stmt => Stmt::Recovered(self.parse_recovered(pair)),
             Rule::undo_block => Stmt::Undo(self.parse_block(pair)),
             other => unreachable!("grammar: unexpected statement {other:?}"),
         }
@@ -255,6 +256,25 @@ impl<'s> Builder<'s> {
             description: description.expect("grammar: check description"),
             expr: expr.as_str().to_string(),
             expr_span: expr.as_span().into(),
+            span,
+        }
+    }
+
+    fn parse_recovered(&mut self, pair: P<'_>) -> Recovered {
+        let span = span_of(&pair);
+        let mut target = None;
+        let mut since = None;
+        for child in children(pair.clone()) {
+            match child.as_rule() {
+                Rule::recovered_target => target = Some(self.parse_value(last(child))),
+                Rule::recovered_since => since = Some(self.parse_value(last(child))),
+                _ => {}
+            }
+        }
+        Recovered {
+            point: self.parse_check(pair),
+            target,
+            since,
             span,
         }
     }

@@ -356,6 +356,12 @@ impl App {
                     row.push(Kind::Note, &format!("restored {from} (a backup {age} old)"));
                 }
             }
+            Event::Recovered { ref step, .. } => {
+                let text = crate::run::evidence::report::recovery_point_text(&serde_json::to_value(&event).unwrap_or_default());
+                if let Some(row) = self.row_mut(step) {
+                    row.push(Kind::Note, &text);
+                }
+            }
             Event::Flipped { step, diff, .. } => {
                 if let Some(row) = self.row_mut(&step) {
                     for line in diff.lines() {

@@ -73,6 +73,12 @@ fn used_names(model: &Model) -> Vec<&str> {
             ActionKind::Link { path, target } => exprs.extend([path, target]),
             ActionKind::Notify { message, .. } => used.extend(message.vars().map(Var::name)),
             ActionKind::Builtin { args, .. } => exprs.extend(args.iter().map(|(_, e)| e)),
+            ActionKind::Recovered { point, target, since } => {
+                used.extend(point.description.vars().map(Var::name));
+                used.extend(crate::model::checks::identifiers(&point.compiled.rhai));
+                exprs.extend(point.bindings.iter().map(|(_, e)| e));
+                exprs.extend(target.iter().chain(since));
+            }
         }
     }
     for expr in exprs {

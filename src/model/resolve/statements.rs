@@ -111,6 +111,17 @@ impl Resolver<'_> {
                 }
                 return;
             }
+            ast::Stmt::Recovered(recovered) => {
+                if context != StatementContext::Step {
+                    self.misplaced(context, span, "recovered");
+                    return;
+                }
+                ActionKind::Recovered {
+                    point: self.check(&recovered.point, context),
+                    target: recovered.target.as_ref().map(|v| self.value(v)),
+                    since: recovered.since.as_ref().map(|v| self.value(v)),
+                }
+            }
             ast::Stmt::Undo(block) => {
                 if context != StatementContext::Step {
                     self.misplaced(context, span, "undo");

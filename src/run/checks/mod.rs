@@ -85,6 +85,16 @@ pub(super) fn evaluate(engine: &Engine, budget: &Budget, check: &Check, values: 
     }
 }
 
+/// What an expression gives, for the statements that measure rather than judge: the time
+/// a `recovered` reads. Errors are masked.
+pub(super) fn value(engine: &Engine, budget: &Budget, check: &Check, values: &Values<'_>) -> Result<Dynamic, String> {
+    budget.reset();
+    let mut scope = scope_for(check, values).map_err(|error| values.masker.mask(&error.to_string()))?;
+    engine
+        .eval_ast_with_scope::<Dynamic>(&mut scope, &check.compiled.ast)
+        .map_err(|error| values.masker.mask(&plain_error(&error)))
+}
+
 /// A check's expression, cut at the places where what it saw can be shown: `a && b`,
 /// `!a`, `left < right`, `thing.method()`, `function(arguments)`.
 enum Shape<'t> {

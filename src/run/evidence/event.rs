@@ -216,6 +216,26 @@ pub enum Event {
         /// How old the backup was when it was restored: the data the restore lost.
         recovery_point_age_ms: u64,
     },
+    /// A `recovered` measured how far back the restored data reaches.
+    Recovered {
+        /// The step it ran in.
+        step: String,
+        /// What the point is, as the runbook says it: "the last replayed commit".
+        description: String,
+        /// The recovery point: the newest moment in the restored data, RFC 3339 in UTC.
+        point: String,
+        /// The moment the loss is counted from: the `since` given, or when it was measured.
+        since: String,
+        /// From the recovery point to `since`: the data the restore lost (0 when the point
+        /// is not before `since`).
+        recovery_point_age_ms: u64,
+        /// The point in time the restore aimed at, if it said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+        /// How far before the target the recovery point is; negative when it is past it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        short_of_target_ms: Option<i64>,
+    },
     /// A `set` or `link` was made.
     Flipped {
         /// The step it ran in.

@@ -34,6 +34,7 @@ pub(crate) struct Report {
     gates: Vec<Value>,
     flips: Vec<Value>,
     restores: Vec<Value>,
+    recovery_points: Vec<Value>,
     notifications: Vec<Value>,
     undone: Vec<Value>,
     resumed: Vec<Value>,
@@ -82,6 +83,7 @@ impl Report {
             "steps": steps,
             "gates": self.gates,
             "restores": self.restores,
+            "recovery_points": self.recovery_points,
             "flips": self.flips,
             "notifications": self.notifications,
             "undone": self.undone,
@@ -188,7 +190,15 @@ impl Report {
             Some(error) if self.objectives_missed() => {
                 let _ = write!(case, "\n      <failure message=\"{}\"/>\n    </testcase>\n", escape(error));
             }
-            _ if self.finished["status"] == "passed" => case.push_str("</testcase>\n"),
+            _ if self.finished["status"] == "passed" && self.recovery_points.is_empty() => case.push_str("</testcase>\n"),
+            _ if self.finished["status"] == "passed" => {
+                let points: Vec<String> = self.recovery_points.iter().map(recovery_point_text).collect();
+                let _ = write!(
+                    case,
+                    "\n      <system-out>{}</system-out>\n    </testcase>\n",
+                    escape(&points.join("\n"))
+                );
+            }
             // A step failed or was skipped, or the run stopped: no recovery, nothing to time.
             _ => case.push_str("\n      <skipped message=\"not measured: the run did not get through every step\"/>\n    </testcase>\n"),
         }
@@ -214,6 +224,26 @@ impl Report {
     pub(crate) fn set_work(&mut self, work: Value) {
         self.work = work;
     }
+}
+
+/// `recovered to 2026-11-14T14:46:00.120Z (the last replayed commit): 30.4s of data lost
+/// since 2026-11-14T14:46:30.500Z; 0.3s short of the target 2026-11-14T14:46:00.500Z`.
+pub(crate) fn recovery_point_text(point: &Value) -> String {
+    let ms = |v: &Value| crate::duration::Duration::from_millis(v.as_u64().unwrap_or(0));
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let mut line = format!(
+        "recovered to {} ({}): {} of data lost since {}",
+        text(&point["point"]),
+        text(&point["description"]),
+        ms(&point["recovery_point_age_ms"]),
+        text(&point["since"])
+    );
+    if let Some(short) = point["short_of_target_ms"].as_i64() {
+        let gap = crate::duration::Duration::from_millis(short.unsigned_abs());
+        let side = if short >= 0 { "short of" } else { "past" };
+        let _ = write!(line, "; {gap} {side} the target {}", text(&point["target"]));
+    }
+    line
 }
 
 fn checks_text(step: &StepReport) -> String {
@@ -332,6 +362,7 @@ impl Listener for Report {
                     .push(json!({ "id": gate, "question": question, "answer": answer, "by": by, "how": how, "at": at }));
             }
             Event::Restored { .. } => self.restores.push(without_tag(event)),
+            Event::Recovered { .. } => self.recovery_points.push(without_tag(event)),
             Event::Flipped { .. } => self.flips.push(without_tag(event)),
             Event::Notified { .. } => self.notifications.push(without_tag(event)),
             Event::Undone { .. } => self.undone.push(without_tag(event)),

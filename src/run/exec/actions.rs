@@ -2,11 +2,12 @@
 //! native builtins and notifications. Each journals what it did before and after.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use super::{DEFAULT_POLL, DEFAULT_WAIT, INTERRUPTION, Runner, checks, flip, notify, process, sqlite};
+use crate::clock;
 use crate::duration::Duration;
-use crate::model::{Action, ActionKind, Check, stdlib};
+use crate::model::{Action, ActionKind, Check, Expr, stdlib};
 use crate::run::checks::functions::StepResult;
 use crate::run::evidence::event::Event;
 use crate::run::evidence::log::StepLog;
@@ -46,6 +47,7 @@ impl<'m> Runner<'m> {
                 Ok(())
             }
             ActionKind::Builtin { name, args } => return self.builtin(step, *name, args),
+            ActionKind::Recovered { point, target, since } => return self.recovered(step, point, target.as_ref(), since.as_ref()),
         };
         Ok(outcome)
     }
@@ -230,6 +232,42 @@ impl<'m> Runner<'m> {
         }
     }
 
+    /// Reads the recovery point the runbook's expression gives and journals the data lost:
+    /// from the point to `since` (or now), and how far short of the target it stopped.
+    fn recovered(&mut self, step: &str, point: &'m Check, target: Option<&'m Expr>, since: Option<&'m Expr>) -> Outcome {
+        let measured = SystemTime::now();
+        let moment = |expr: Option<&Expr>| -> Result<Option<SystemTime>, Failure> {
+            let Some(expr) = expr else { return Ok(None) };
+            let text = self.values.expr(expr)?.to_string();
+            clock::parse_moment(&text).map(Some).map_err(|why| Failure::new(Kind::Value, why))
+        };
+        let read = checks::value(&self.engine.0, &self.engine.1, point, &self.values)
+            .and_then(|value| recovery_point(&value))
+            .map_err(|why| Failure::new(Kind::Restore, format!("could not read the recovery point: {why}")));
+        let (at, target, since) = match (read, moment(target), moment(since)) {
+            (Ok(at), Ok(target), Ok(since)) => (at, target, since.unwrap_or(measured)),
+            (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => return Ok(Err(error)),
+        };
+        let age = since.duration_since(at).unwrap_or_default();
+        let age = Duration::from_millis(age.as_millis() as u64);
+        self.recovery_point = Some(self.recovery_point.map_or(age, |seen| seen.max(age)));
+        let short_of_target = target.map(|target| signed_millis(target, at));
+        let description = self
+            .values
+            .template(&point.description)
+            .unwrap_or_else(|_| point.description.to_string());
+        self.emit(Event::Recovered {
+            step: step.to_string(),
+            description: self.values.masker.mask(&description),
+            point: clock::rfc3339(at),
+            since: clock::rfc3339(since),
+            recovery_point_age_ms: age.as_millis(),
+            target: target.map(clock::rfc3339),
+            short_of_target_ms: short_of_target,
+        })?;
+        Ok(Ok(()))
+    }
+
     fn notify(&mut self, step: &str, channel: &str, message: &crate::model::Template) -> Result<(), RecordLost> {
         self.barrier()?;
         let text = match self.values.template(message) {
@@ -287,5 +325,32 @@ impl<'m> Runner<'m> {
             values.push((name.clone(), value));
         }
         Ok(notify::Settings { values, timeout })
+    }
+}
+
+/// The moment a `recovered` expression gives: text with its time zone, or seconds since 1970.
+fn recovery_point(value: &rhai::Dynamic) -> Result<SystemTime, String> {
+    let seconds = if let Some(text) = value.clone().try_cast::<String>() {
+        return clock::parse_moment(&text);
+    } else if let Ok(int) = value.as_int() {
+        int as f64
+    } else if let Ok(float) = value.as_float() {
+        float
+    } else if value.is_unit() {
+        return Err("the expression gave nothing; did the restore bring back any data?".into());
+    } else {
+        return Err(format!("the expression gave {value}, not a time"));
+    };
+    std::time::Duration::try_from_secs_f64(seconds)
+        .ok()
+        .and_then(|since_epoch| SystemTime::UNIX_EPOCH.checked_add(since_epoch))
+        .ok_or_else(|| format!("{seconds} seconds since 1970 is not a time"))
+}
+
+/// `later - earlier` in milliseconds, negative when `later` is the earlier one.
+fn signed_millis(later: SystemTime, earlier: SystemTime) -> i64 {
+    match later.duration_since(earlier) {
+        Ok(ahead) => ahead.as_millis() as i64,
+        Err(behind) => -(behind.duration().as_millis() as i64),
     }
 }

@@ -432,7 +432,7 @@ impl Journaled {
             Event::Undone { step, .. } => {
                 self.flips.entry(step.clone()).or_default().pop();
             }
-            Event::Restored { recovery_point_age_ms, .. } => {
+            Event::Restored { recovery_point_age_ms, .. } | Event::Recovered { recovery_point_age_ms, .. } => {
                 let age = Duration::from_millis(*recovery_point_age_ms);
                 self.recovery_point = Some(self.recovery_point.map_or(age, |seen| seen.max(age)));
             }

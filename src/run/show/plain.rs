@@ -207,6 +207,10 @@ impl<W: Write> Progress<W> {
                 recovery_point_age_ms,
                 ..
             } => format!("      restored {from} (a backup {} old)", ms(*recovery_point_age_ms)),
+            Event::Recovered { .. } => format!(
+                "      {}",
+                crate::run::evidence::report::recovery_point_text(&serde_json::to_value(event).unwrap_or_default())
+            ),
             Event::Flipped { diff, .. } => diff.lines().map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n"),
             Event::Notified { channel, ok: true, .. } => format!("      notified {channel}"),
             Event::Notified { channel, error, .. } => {
