@@ -12,6 +12,7 @@ mod links;
 mod lint_formats;
 mod metrics;
 mod notify;
+mod pgbackrest;
 mod plan;
 mod postgres;
 mod recipes;

@@ -113,7 +113,7 @@ fn the_point_in_time_recovery_example_rewinds_to_the_target() {
     pg.psql("postgres", "create database billing");
     pg.psql("billing", "create table invoices (id serial primary key, created_at timestamptz not null default now()); insert into invoices default values;");
     let base = pg.root.join("base");
-    let output = as_postgres(&pg.bin.join("pg_basebackup"))
+    let output = as_postgres(pg.bin.join("pg_basebackup"))
         // A fast checkpoint: the default spread one makes a test wait a minute and a half.
         .args([
             "-h",
@@ -153,10 +153,12 @@ fn the_point_in_time_recovery_example_rewinds_to_the_target() {
 
     let work = pg.root.join("drill");
     let recovered_port = free_port();
-    let mut drill = as_postgres(&assert_cmd::cargo::cargo_bin("runbook"));
+    let mut drill = as_postgres(assert_cmd::cargo::cargo_bin("runbook"));
     drill
         .arg("drill")
         .arg(root().join("runbooks/postgres-pitr.runbook"))
+        // Kept, so the recovered cluster can be read and stopped here.
+        .arg("--keep-work")
         .args([
             "--state-dir",
             &work.join("state").display().to_string(),
@@ -174,6 +176,7 @@ fn the_point_in_time_recovery_example_rewinds_to_the_target() {
     let recovered = std::fs::read_dir(work.join("state"))
         .ok()
         .and_then(|mut runs| runs.find_map(|r| r.ok().map(|e| e.path().join("work/recovered")).filter(|p| p.exists())));
+    assert!(recovered.is_some(), "the recovered cluster is kept with --keep-work");
     if let Some(recovered) = &recovered {
         let count = Command::new(pg.bin.join("psql"))
             .args([

@@ -8,9 +8,10 @@ use crate::diagnostic::Diagnostic;
 use crate::source::Source;
 use crate::syntax::{self, ast};
 
-const MODULES: [(&str, &str); 2] = [
+const MODULES: [(&str, &str); 3] = [
     ("sqlite", include_str!("../../stdlib/sqlite.runbook")),
     ("postgres", include_str!("../../stdlib/postgres.runbook")),
+    ("pgbackrest", include_str!("../../stdlib/pgbackrest.runbook")),
 ];
 
 pub(crate) struct Module {

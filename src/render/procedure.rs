@@ -170,13 +170,24 @@ fn write_step(out: &mut String, model: &Model, protection: &Protection<'_>, step
     if !step.undo.is_empty() {
         let _ = writeln!(out, "<a id=\"undo-{}\"></a>\n", step.id);
         let _ = writeln!(out, "**Undo** (runs if a later step fails or the operator rolls back):\n");
-        write_actions(out, &step.undo);
+        write_actions_as(out, &step.undo, Part::Undo);
     }
 }
 
 /// The runbook's own commands in `sh` blocks as written, its other actions as lines; each
 /// piece it uses as what the piece does, in words, with how it does it folded away.
+/// Whether actions are the thing done or the undo of it: a piece's undo is said as such.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Do,
+    Undo,
+}
+
 pub(super) fn write_actions(out: &mut String, actions: &[Action]) {
+    write_actions_as(out, actions, Part::Do);
+}
+
+fn write_actions_as(out: &mut String, actions: &[Action], part: Part) {
     let mut rest = actions;
     while let Some(first) = rest.first() {
         let same = |a: &Action| match (&a.origin, &first.origin) {
@@ -187,7 +198,7 @@ pub(super) fn write_actions(out: &mut String, actions: &[Action]) {
         let run = rest.iter().take_while(|a| same(a)).count();
         let (group, after) = rest.split_at(run);
         match &first.origin {
-            Some(used) => write_piece(out, used, group),
+            Some(used) => write_piece(out, used, group, part),
             None => write_own(out, group),
         }
         rest = after;
@@ -252,11 +263,11 @@ fn sets_shell_state(written: &str) -> bool {
 
 /// A piece in the reader's words: its description and arguments, its checks by what they
 /// say; then, folded, the commands, builtins and check expressions it is made of.
-fn write_piece(out: &mut String, used: &Used, actions: &[Action]) {
+fn write_piece(out: &mut String, used: &Used, actions: &[Action], part: Part) {
     if !out.ends_with("\n\n") && !out.is_empty() {
         out.push('\n');
     }
-    let _ = writeln!(out, "{}", piece_line(used));
+    let _ = writeln!(out, "{}", piece_line(used, part));
     for action in actions {
         if let ActionKind::Check(check) | ActionKind::Wait { check, .. } = &action.kind {
             let _ = writeln!(out, "- [ ] **Check:** {}", escape(&check.description.to_string()));
@@ -272,7 +283,7 @@ fn write_piece(out: &mut String, used: &Used, actions: &[Action]) {
 
 /// `- **Restore a SQLite backup file into a fresh database** (`sqlite.restore`): from
 /// `newest(...)`, into `{workdir}/orders.db``, with a long argument in a block of its own.
-fn piece_line(used: &Used) -> String {
+fn piece_line(used: &Used, part: Part) -> String {
     let is_long = |e: &Expr| source_value_bare(e).contains('\n');
     let short: Vec<String> = used
         .args
@@ -280,7 +291,10 @@ fn piece_line(used: &Used) -> String {
         .filter(|(_, e)| !is_long(e))
         .map(|(n, e)| format!("{n} {}", code(&source_value_bare(e))))
         .collect();
-    let mut line = format!("- **{}** ({})", escape(&used.description), code(&used.name));
+    let mut line = match part {
+        Part::Do => format!("- **{}** ({})", escape(&used.description), code(&used.name)),
+        Part::Undo => format!("- **Undo what {} did** (“{}”)", code(&used.name), escape(&used.description)),
+    };
     if !short.is_empty() {
         line.push_str(&format!(": {}", short.join(", ")));
     }

@@ -2,6 +2,7 @@
 
 pub mod http;
 pub mod pg;
+pub mod pgbackrest;
 pub mod tmux;
 
 use std::path::PathBuf;

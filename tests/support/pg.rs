@@ -25,7 +25,7 @@ fn bin_dir() -> Option<PathBuf> {
     versions.pop()
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -37,17 +37,17 @@ fn is_root() -> bool {
 }
 
 /// A command run as the `postgres` user when we are root.
-pub fn as_postgres(program: &Path) -> Command {
+pub fn as_postgres(program: impl AsRef<std::ffi::OsStr>) -> Command {
     if is_root() {
         let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(program);
+        command.args(["-u", "postgres", "--"]).arg(program.as_ref());
         command
     } else {
         Command::new(program)
     }
 }
 
-fn run(mut command: Command) -> String {
+pub fn run(mut command: Command) -> String {
     let output = command.output().expect("run a PostgreSQL program");
     assert!(
         output.status.success(),
@@ -68,6 +68,12 @@ pub fn free_port() -> u16 {
 
 impl Cluster {
     pub fn start() -> Option<Self> {
+        Self::start_with(|_, _| String::new())
+    }
+
+    /// A cluster with more settings: `extra(root, port)` is appended to postgresql.conf, so
+    /// its lines win over the defaults (such as another `archive_command`).
+    pub fn start_with(extra: impl FnOnce(&Path, u16) -> String) -> Option<Self> {
         let Some(bin) = bin_dir() else {
             assert!(
                 std::env::var_os("RUNBOOK_TEST_POSTGRES").is_none(),
@@ -90,7 +96,7 @@ impl Cluster {
         }
         let port = free_port();
         run({
-            let mut c = as_postgres(&bin.join("initdb"));
+            let mut c = as_postgres(bin.join("initdb"));
             c.args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C", "-D"])
                 .arg(root.join("data"));
             c
@@ -102,9 +108,10 @@ impl Cluster {
         let conf = root.join("data/postgresql.conf");
         let mut text = std::fs::read_to_string(&conf).expect("postgresql.conf");
         text.push_str(&config);
+        text.push_str(&extra(&root, port));
         std::fs::write(&conf, text).expect("write postgresql.conf");
         run({
-            let mut c = as_postgres(&bin.join("pg_ctl"));
+            let mut c = as_postgres(bin.join("pg_ctl"));
             c.arg("-D")
                 .arg(root.join("data"))
                 .arg("-l")
@@ -148,7 +155,7 @@ impl Cluster {
 
     /// Stops a cluster in `data` (this one, or one a test recovered).
     pub fn stop(&self, data: &Path) {
-        let _ = as_postgres(&self.bin.join("pg_ctl"))
+        let _ = as_postgres(self.bin.join("pg_ctl"))
             .arg("-D")
             .arg(data)
             .args(["-m", "immediate", "stop"])

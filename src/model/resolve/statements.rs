@@ -372,7 +372,13 @@ impl Resolver<'_> {
             parts.restores = expanded.restores.or(parts.restores.take());
         }
         if let Some(undo) = expanded.undo {
-            parts.undo.get_or_insert_with(Vec::new).extend(undo);
+            // The piece's undo is the piece's too: render shows it under the piece's name,
+            // with its arguments, and a diagnostic points at the `use`.
+            parts.undo.get_or_insert_with(Vec::new).extend(undo.into_iter().map(|mut action| {
+                action.span = call.span;
+                action.origin = Some(used.clone());
+                action
+            }));
         }
     }
 
