@@ -20,6 +20,7 @@ mod recovered;
 mod resume;
 mod robustness;
 mod run;
+mod s3;
 mod secrets;
 mod shell;
 mod support;

@@ -94,6 +94,8 @@ pub struct Model {
     pub(crate) params: Vec<Param>,
     pub(crate) secrets: Vec<Secret>,
     pub(crate) channels: Vec<Channel>,
+    /// The object stores `s3://` locations are read from.
+    pub(crate) buckets: Vec<Bucket>,
     /// Steps and gates, in the order they run.
     pub(crate) procedure: Vec<Node>,
     pub(crate) on_failure: Vec<Action>,
@@ -180,6 +182,24 @@ pub(crate) struct Channel {
     pub(crate) kind: ChannelKind,
     pub(crate) settings: Vec<(String, Expr)>,
     pub(crate) span: Span,
+}
+
+/// `bucket "orders-backups" { ... }`: where an `s3://orders-backups/...` location is, and
+/// how to read it. Settings not given take the defaults of [`Bucket::setting`].
+#[derive(Clone, Debug)]
+pub(crate) struct Bucket {
+    pub(crate) name: String,
+    pub(crate) settings: Vec<(String, Expr)>,
+    pub(crate) span: Span,
+}
+
+impl Bucket {
+    /// What a bucket may say: `endpoint` is required; the keys come together or not at all.
+    pub(crate) const SETTINGS: [&str; 6] = ["endpoint", "region", "access_key", "secret_key", "style", "account"];
+
+    pub(crate) fn setting(&self, name: &str) -> Option<&Expr> {
+        self.settings.iter().find(|(n, _)| n == name).map(|(_, e)| e)
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -39,6 +39,7 @@ pub fn markdown_with(model: &Model, drills: &Drills<'_>) -> String {
     write_objectives(&mut out, model);
     write_parameters(&mut out, model);
     write_channels(&mut out, model);
+    write_buckets(&mut out, model);
     procedure::write_procedure(&mut out, model);
     write_failure(&mut out, model);
     while out.ends_with("\n\n") {
@@ -133,6 +134,36 @@ fn write_channels(out: &mut String, model: &Model) {
     let _ = writeln!(out, "## Notifications\n");
     for channel in &model.channels {
         let _ = writeln!(out, "- {}: {}", code(&channel.name), channel.kind.name());
+    }
+    out.push('\n');
+}
+
+/// Where `s3://` locations are: each bucket's endpoint and region as written (its keys are
+/// secrets, named, never shown).
+fn write_buckets(out: &mut String, model: &Model) {
+    if model.buckets.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Buckets
+"
+    );
+    let _ = writeln!(out, "| Bucket | Endpoint | Region | Read with |\n|---|---|---|---|");
+    for bucket in &model.buckets {
+        let shown = |name: &str| bucket.setting(name).map_or("—".to_string(), |e| code(&source_value_bare(e)));
+        let keys = bucket.setting("access_key").map_or("no keys (anonymous)".to_string(), |_| {
+            format!("the key {} and the secret {}", shown("access_key"), shown("secret_key"))
+        });
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {keys} |",
+            code(&format!("s3://{}/", bucket.name)),
+            shown("endpoint"),
+            bucket
+                .setting("region")
+                .map_or("`us-east-1`".to_string(), |e| code(&source_value_bare(e)))
+        );
     }
     out.push('\n');
 }

@@ -10,7 +10,7 @@ use crate::duration::Duration;
 use crate::model::{Builtin, Expr, Function, Model, Part, Template, Var};
 use crate::shell::ScriptBuilder;
 
-use super::effects::files;
+use super::effects::{files, objects};
 use super::evidence::mask::Masker;
 use super::failure::{Failure, Kind};
 
@@ -99,6 +99,8 @@ pub(super) struct Values<'m> {
     pub(crate) masker: Masker,
     pub(crate) failed: Option<RunFailure>,
     secrets: Mutex<HashMap<String, String>>,
+    /// The buckets `s3://` locations are read from, shared with the checks' functions.
+    pub(crate) stores: objects::Shared,
 }
 
 impl<'m> Values<'m> {
@@ -111,6 +113,7 @@ impl<'m> Values<'m> {
             masker,
             failed: None,
             secrets: Mutex::new(HashMap::new()),
+            stores: objects::Shared::default(),
         }
     }
 
@@ -162,7 +165,8 @@ impl<'m> Values<'m> {
                 .map(|text| text.trim_end_matches(['\n', '\r']).to_string())
                 .map_err(|error| Failure::new(Kind::Value, format!("cannot read {}: {}", args[0], crate::io_error_words(&error)))),
             Function::Newest => {
-                let found = files::newest(&args[0], &args[1])?;
+                let stores = self.stores.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let found = files::newest(&stores, &args[0], &args[1])?;
                 found.ok_or_else(|| Failure::new(Kind::Value, format!("no file in {} matches {}", args[0], args[1])))
             }
         }

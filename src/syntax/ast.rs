@@ -51,6 +51,7 @@ pub(crate) enum Item {
     Param(Param),
     Secret(Secret),
     Channel(Channel),
+    Bucket(Bucket),
     Mode(ModeBlock),
     Step(Step),
     Gate(Gate),
@@ -98,6 +99,14 @@ pub(crate) struct Secret {
 pub(crate) struct Channel {
     pub(crate) name: Ident,
     pub(crate) kind: Ident,
+    pub(crate) settings: Vec<Setting>,
+    pub(crate) span: Span,
+}
+
+/// `bucket "name" { endpoint = ... }`: an object store the runbook's `s3://` locations name.
+#[derive(Clone, Debug)]
+pub(crate) struct Bucket {
+    pub(crate) name: Str,
     pub(crate) settings: Vec<Setting>,
     pub(crate) span: Span,
 }

@@ -24,7 +24,7 @@ const STEP_KEYWORDS: [&str; 14] = [
     "recovered",
     "undo",
 ];
-const RUNBOOK_KEYWORDS: [&str; 11] = [
+const RUNBOOK_KEYWORDS: [&str; 12] = [
     "owner",
     "description",
     "rto",
@@ -32,6 +32,7 @@ const RUNBOOK_KEYWORDS: [&str; 11] = [
     "param",
     "secret",
     "channel",
+    "bucket",
     "drill",
     "incident",
     "step",
@@ -370,6 +371,7 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::kw_param => "`param`",
         Rule::kw_secret => "`secret`",
         Rule::kw_channel => "`channel`",
+        Rule::kw_bucket | Rule::bucket_decl => "`bucket`",
         Rule::kw_drill | Rule::mode_name | Rule::mode_block => "`drill`",
         Rule::kw_incident => "`incident`",
         Rule::kw_step | Rule::step_decl => "`step`",

@@ -372,6 +372,11 @@ fn broken(pair: &P<'_>, depth: usize) -> Option<String> {
             let settings: Vec<String> = children(block).iter().map(|s| format!("{inner}{}\n", statement(s))).collect();
             Some(format!("channel {} {{\n{}{outer}}}", names.join(" "), settings.concat()))
         }
+        Rule::bucket_decl => {
+            let block = kids.iter().find(|p| p.as_rule() == Rule::setting_block)?;
+            let settings: Vec<String> = children(block).iter().map(|s| format!("{inner}{}\n", statement(s))).collect();
+            Some(format!("bucket {} {{\n{}{outer}}}", text(Rule::string)?, settings.concat()))
+        }
         Rule::param_decl => {
             let help = text(Rule::string)?;
             let line = statement(pair);
@@ -437,6 +442,17 @@ fn statement(pair: &P<'_>) -> String {
             line
         }
         Rule::secret_decl => format!("secret {} = {}", text(Rule::ident).unwrap_or_default(), values.join("")),
+        Rule::bucket_decl => {
+            let settings: Vec<String> = kids
+                .iter()
+                .find(|p| p.as_rule() == Rule::setting_block)
+                .map(|block| children(block).iter().map(statement).collect())
+                .unwrap_or_default();
+            match settings.as_slice() {
+                [] => format!("bucket {} {{ }}", text(Rule::string).unwrap_or_default()),
+                _ => format!("bucket {} {{ {} }}", text(Rule::string).unwrap_or_default(), settings.join(" ")),
+            }
+        }
         Rule::channel_decl => {
             let names: Vec<&str> = kids.iter().filter(|p| p.as_rule() == Rule::ident).map(|p| p.as_str()).collect();
             let mut line = format!("channel {}", names.join(" "));

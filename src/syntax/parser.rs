@@ -89,6 +89,13 @@ impl<'s> Builder<'s> {
             Rule::param_decl => Item::Param(self.parse_param(pair)),
             Rule::secret_decl => Item::Secret(self.parse_secret(pair)),
             Rule::channel_decl => Item::Channel(self.parse_channel(pair)),
+            Rule::bucket_decl => {
+                let span = span_of(&pair);
+                let mut inner = children(pair).skip(1);
+                let name = self.parse_string(inner.next().expect("grammar: bucket name"));
+                let settings = self.parse_setting_block(inner.next().expect("grammar: bucket settings"));
+                Item::Bucket(Bucket { name, settings, span })
+            }
             Rule::mode_block => Item::Mode(self.parse_mode_block(pair)),
             Rule::step_decl => Item::Step(self.parse_step(pair)),
             Rule::gate_decl => Item::Gate(self.parse_gate(pair)),

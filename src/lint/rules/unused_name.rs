@@ -60,6 +60,9 @@ fn used_names(model: &Model) -> Vec<&str> {
     for channel in &model.channels {
         exprs.extend(channel.settings.iter().map(|(_, e)| e));
     }
+    for bucket in &model.buckets {
+        exprs.extend(bucket.settings.iter().map(|(_, e)| e));
+    }
     for action in actions {
         match &action.kind {
             ActionKind::Run { argv, .. } => used.extend(argv.iter().flat_map(|t| t.vars().map(Var::name))),

@@ -2,6 +2,7 @@
 //! every `use` expanded, every check compiled. Collects all the errors it finds rather
 //! than stopping at the first.
 
+mod buckets;
 mod statements;
 
 use std::collections::HashMap;
@@ -152,6 +153,7 @@ impl<'a> Resolver<'a> {
             params: Vec::new(),
             secrets: Vec::new(),
             channels: Vec::new(),
+            buckets: Vec::new(),
             procedure: Vec::new(),
             on_failure: Vec::new(),
             span: runbook.span,
@@ -169,6 +171,7 @@ impl<'a> Resolver<'a> {
         }
         model.params = self.params.clone();
         model.channels = self.channels(runbook);
+        model.buckets = self.buckets(runbook);
         model.secrets = self.secrets(runbook);
         let mut failure_seen: Option<Span> = None;
         self.step_ids = runbook

@@ -8,11 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use rhai::{Dynamic, Engine, EvalAltResult};
-use sha2::Digest;
 
 use crate::duration::Duration;
 use crate::model::checks::sandboxed_engine;
-use crate::run::effects::files;
+use crate::run::effects::{files, objects};
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
@@ -89,13 +88,13 @@ impl Budget {
 
 /// The engine checks run on: the load-time sandbox plus the drill functions, and the budget
 /// each evaluation must be started with.
-pub(crate) fn engine(steps: StepResults) -> (Engine, Budget) {
+pub(crate) fn engine(steps: StepResults, stores: &objects::Shared) -> (Engine, Budget) {
     let mut engine = sandboxed_engine();
     let budget = Budget::default();
     let spender = budget.clone();
     engine.on_progress(move |_| spender.spend());
     register_durations(&mut engine);
-    register_files(&mut engine);
+    register_files(&mut engine, stores);
     engine.register_fn("sql", |conn: &str, query: &str| sql(conn, query));
     engine.register_fn("env", |name: &str| std::env::var(name).unwrap_or_default());
     engine.register_fn("now", || humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
@@ -197,16 +196,34 @@ fn register_durations(engine: &mut Engine) {
     });
 }
 
-fn register_files(engine: &mut Engine) {
-    engine.register_fn("exists", |path: &str| !path.is_empty() && Path::new(path).exists());
-    engine.register_fn("size", |path: &str| -> Fallible<i64> { Ok(metadata(path)?.len() as i64) });
-    engine.register_fn("age", |path: &str| -> Fallible<Duration> { age(path) });
-    engine.register_fn("sha256", |path: &str| -> Fallible<String> { sha256(path) });
-    engine.register_fn("newest", |dir: &str, pattern: &str| -> Fallible<String> {
-        files::newest(dir, pattern).map(Option::unwrap_or_default).map_err(Into::into)
+fn register_files(engine: &mut Engine, stores: &objects::Shared) {
+    let shared = stores.clone();
+    engine.register_fn("exists", move |path: &str| -> Fallible<bool> {
+        Ok(files::exists(&read(&shared), path)?)
     });
-    engine.register_fn("count", |dir: &str, pattern: &str| -> Fallible<i64> {
-        Ok(files::matching(dir, pattern)?.len() as i64)
+    let shared = stores.clone();
+    engine.register_fn("size", move |path: &str| -> Fallible<i64> {
+        Ok(files::stat(&read(&shared), path)?.0 as i64)
+    });
+    let shared = stores.clone();
+    engine.register_fn("age", move |path: &str| -> Fallible<Duration> {
+        let (_, modified) = files::stat(&read(&shared), path)?;
+        let age = SystemTime::now().duration_since(modified).unwrap_or_default();
+        Ok(Duration::from_millis(age.as_millis() as u64))
+    });
+    let shared = stores.clone();
+    engine.register_fn("sha256", move |path: &str| -> Fallible<String> {
+        Ok(files::sha256(&read(&shared), path)?)
+    });
+    let shared = stores.clone();
+    engine.register_fn("newest", move |dir: &str, pattern: &str| -> Fallible<String> {
+        files::newest(&read(&shared), dir, pattern)
+            .map(Option::unwrap_or_default)
+            .map_err(Into::into)
+    });
+    let shared = stores.clone();
+    engine.register_fn("count", move |dir: &str, pattern: &str| -> Fallible<i64> {
+        Ok(files::matching(&read(&shared), dir, pattern)?.len() as i64)
     });
     engine.register_fn("canonical", |path: &str| -> Fallible<String> {
         std::fs::canonicalize(path)
@@ -216,29 +233,16 @@ fn register_files(engine: &mut Engine) {
     engine.register_fn("inside", |path: &str, dir: &str| files::inside(Path::new(path), Path::new(dir)));
     engine.register_fn("device", |path: &str| -> Fallible<i64> {
         use std::os::unix::fs::MetadataExt;
-        Ok(metadata(path)?.dev() as i64)
+        if path.is_empty() {
+            return fail("no file was given (did `newest` find nothing?)");
+        }
+        let meta = std::fs::metadata(path).or_else(|error| fail(format!("{path}: {}", crate::io_error_words(&error))))?;
+        Ok(meta.dev() as i64)
     });
 }
 
-fn metadata(path: &str) -> Fallible<std::fs::Metadata> {
-    if path.is_empty() {
-        return fail("no file was given (did `newest` find nothing?)");
-    }
-    std::fs::metadata(path).or_else(|error| fail(format!("{path}: {}", crate::io_error_words(&error))))
-}
-
-/// How long ago a file was last written.
-pub(crate) fn age(path: &str) -> Fallible<Duration> {
-    let modified = metadata(path)?.modified().or_else(|e| fail(format!("{path}: {e}")))?;
-    let age = SystemTime::now().duration_since(modified).unwrap_or_default();
-    Ok(Duration::from_millis(age.as_millis() as u64))
-}
-
-fn sha256(path: &str) -> Fallible<String> {
-    let mut file = std::fs::File::open(path).or_else(|e| fail(format!("{path}: {}", crate::io_error_words(&e))))?;
-    let mut hasher = sha2::Sha256::new();
-    std::io::copy(&mut file, &mut hasher).or_else(|e| fail(format!("{path}: {e}")))?;
-    Ok(format!("{:x}", hasher.finalize()))
+fn read(stores: &objects::Shared) -> std::sync::RwLockReadGuard<'_, objects::Stores> {
+    stores.read().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Runs a read-only query. One row of one column gives that value; otherwise an array of

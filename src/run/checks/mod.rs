@@ -473,7 +473,7 @@ mod tests {
         let masker = Masker::default();
         masker.add(secret);
         let values = Values::new(&model, std::env::temp_dir(), "run".into(), masker);
-        let (engine, budget) = functions::engine(Default::default());
+        let (engine, budget) = functions::engine(Default::default(), &Default::default());
         let step = model.steps().next().expect("a step");
         step.actions
             .iter()

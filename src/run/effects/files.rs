@@ -1,10 +1,53 @@
-//! Looking at files and folders where backups and restored data live: which backup is the
-//! newest, whether one path lies inside another (symlinks followed). Checks and values use
-//! these; nothing here writes.
+//! Looking at files and folders where backups and restored data live, on this machine or in
+//! a bucket (`s3://bucket/key`, through [`objects`]): which backup is the newest, its size,
+//! age and checksum, whether one path lies inside another (symlinks followed). Checks and
+//! values use these; nothing here writes.
 
 use crate::run::failure::{Failure, Kind};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+use super::objects::{self, Stores};
+
+fn in_a_bucket(location: &str) -> bool {
+    location.starts_with(objects::SCHEME)
+}
+
+/// Whether there is a file (or an object) at `location`. A bucket that cannot be read is an
+/// error, never a "no".
+pub(crate) fn exists(stores: &Stores, location: &str) -> Result<bool, Failure> {
+    if in_a_bucket(location) {
+        return Ok(stores.object(location)?.is_some());
+    }
+    Ok(!location.is_empty() && Path::new(location).exists())
+}
+
+/// The size in bytes, and when it was last written.
+pub(crate) fn stat(stores: &Stores, location: &str) -> Result<(u64, SystemTime), Failure> {
+    if location.is_empty() {
+        return Err(Failure::new(Kind::File, "no file was given (did `newest` find nothing?)"));
+    }
+    if in_a_bucket(location) {
+        let object = stores
+            .object(location)?
+            .ok_or_else(|| Failure::new(Kind::File, format!("{location}: no such object")))?;
+        return Ok((object.size, object.modified));
+    }
+    let meta = std::fs::metadata(location).map_err(|e| Failure::io(Kind::File, location, &e))?;
+    Ok((meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
+}
+
+/// The SHA-256 of the content, read as it streams.
+pub(crate) fn sha256(stores: &Stores, location: &str) -> Result<String, Failure> {
+    use sha2::Digest;
+    if in_a_bucket(location) {
+        return stores.sha256(location);
+    }
+    let mut file = std::fs::File::open(location).map_err(|e| Failure::io(Kind::File, location, &e))?;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| Failure::io(Kind::File, location, &e))?;
+    Ok(format!("{:x}", hasher.finalize()))
+}
 
 /// Whether `path` is `dir` or inside it, following symlinks as far as the paths exist.
 pub(crate) fn inside(path: &Path, dir: &Path) -> bool {
@@ -34,8 +77,19 @@ fn resolve_existing(path: &Path) -> PathBuf {
     }
 }
 
-pub(crate) fn matching(dir: &str, pattern: &str) -> Result<Vec<(SystemTime, String)>, Failure> {
+/// The files in `dir` (or objects directly in a bucket's folder) whose name matches
+/// `pattern`, with when each was last written.
+pub(crate) fn matching(stores: &Stores, dir: &str, pattern: &str) -> Result<Vec<(SystemTime, String)>, Failure> {
     let glob = glob::Pattern::new(pattern).map_err(|e| Failure::new(Kind::File, format!("`{pattern}` is not a valid pattern: {e}")))?;
+    if in_a_bucket(dir) {
+        let objects = stores.list(dir)?;
+        let name = |location: &str| location.rsplit('/').next().unwrap_or_default().to_string();
+        return Ok(objects
+            .into_iter()
+            .filter(|o| glob.matches(&name(&o.location)))
+            .map(|o| (o.modified, o.location))
+            .collect());
+    }
     let entries = std::fs::read_dir(dir).map_err(|e| Failure::new(Kind::File, format!("{dir}: {}", crate::io_error_words(&e))))?;
     let mut found = Vec::new();
     for entry in entries.flatten() {
@@ -56,8 +110,8 @@ pub(crate) fn matching(dir: &str, pattern: &str) -> Result<Vec<(SystemTime, Stri
 }
 
 /// The most recently modified file in `dir` whose name matches `pattern`.
-pub(crate) fn newest(dir: &str, pattern: &str) -> Result<Option<String>, Failure> {
-    let mut found = matching(dir, pattern)?;
+pub(crate) fn newest(stores: &Stores, dir: &str, pattern: &str) -> Result<Option<String>, Failure> {
+    let mut found = matching(stores, dir, pattern)?;
     found.sort();
     Ok(found.pop().map(|(_, path)| path))
 }

@@ -8,6 +8,7 @@ pub(crate) mod files;
 pub(crate) mod flip;
 pub(crate) mod http;
 pub(crate) mod notify;
+pub(crate) mod objects;
 pub(crate) mod process;
 pub(crate) mod sql;
 pub(crate) mod sqlite;

@@ -27,6 +27,7 @@ use super::options::{Options, Summary, Work};
 use super::values::{Cause, Objective, RunFailure, Values};
 use crate::duration::Duration;
 use crate::model::{Mode, Model, Node, Step};
+use crate::run::effects::objects;
 use functions::StepResults;
 use interrupt::INTERRUPTION;
 
@@ -220,10 +221,11 @@ impl<'m> Runner<'m> {
         decider: Box<dyn Decider + 'm>,
     ) -> Self {
         let steps = StepResults::default();
+        let values = Values::new(model, run_dir.join("work"), run_id, mask::Masker::default());
         Runner {
             model,
-            values: Values::new(model, run_dir.join("work"), run_id, mask::Masker::default()),
-            engine: functions::engine(steps.clone()),
+            engine: functions::engine(steps.clone(), &values.stores),
+            values,
             steps,
             journal,
             report: report::Report::default(),
@@ -256,6 +258,35 @@ impl<'m> Runner<'m> {
         for secret in &self.model.secrets {
             let _ = self.values.secret(&secret.name);
         }
+        self.read_buckets();
+    }
+
+    /// Each bucket's settings, filled in once; one that cannot be (an unset variable) keeps
+    /// why, for the check that reads from it.
+    fn read_buckets(&mut self) {
+        let mut stores = objects::Stores::default();
+        for bucket in &self.model.buckets {
+            let text = |name: &str| -> Result<Option<String>, String> {
+                match bucket.setting(name) {
+                    Some(expr) => self
+                        .values
+                        .expr(expr)
+                        .map(|v| Some(v.to_string()))
+                        .map_err(|e| self.values.masker.mask(&e.to_string())),
+                    None => Ok(None),
+                }
+            };
+            let settings = (|| {
+                Ok(objects::Settings {
+                    endpoint: text("endpoint")?.unwrap_or_default(),
+                    region: text("region")?.unwrap_or_else(|| "us-east-1".into()),
+                    keys: text("access_key")?.zip(text("secret_key")?),
+                    virtual_host: text("style")?.as_deref() == Some("virtual"),
+                })
+            })();
+            stores.insert(&bucket.name, settings);
+        }
+        *self.values.stores.write().unwrap_or_else(std::sync::PoisonError::into_inner) = stores;
     }
 
     fn start(&mut self) -> Result<(), RecordLost> {

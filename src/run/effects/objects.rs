@@ -1,0 +1,276 @@
+//! Backups in object storage: `s3://bucket/key` locations for the functions that look at
+//! backups (`exists`, `size`, `age`, `newest`, `count`, `sha256`), read from the buckets the
+//! runbook declares. rusty-s3 signs each request; ureq sends it. Nothing here writes.
+//!
+//! No error says a request's URL: a signed URL carries the access key, percent-encoded where
+//! the masker would not know it. Errors name the `s3://` location and what the store said.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::time::{Duration, SystemTime};
+
+use rusty_s3::actions::ListObjectsV2;
+use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
+use sha2::Digest;
+
+use crate::run::failure::{Failure, Kind};
+
+pub(crate) const SCHEME: &str = "s3://";
+/// How long a signed request is valid: long enough for a slow store, short enough not to matter.
+const SIGNED_FOR: Duration = Duration::from_secs(300);
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// A listing stops after this many pages of 1,000: a backup folder that big is a mistake.
+const MAX_PAGES: usize = 100;
+
+/// `s3://bucket/key` split into its bucket and its key (which may be empty or a prefix).
+pub(crate) fn split(location: &str) -> Option<(&str, &str)> {
+    let rest = location.strip_prefix(SCHEME)?;
+    Some(rest.split_once('/').unwrap_or((rest, "")))
+}
+
+/// A bucket's settings, filled in for this run.
+pub(crate) struct Settings {
+    pub(crate) endpoint: String,
+    pub(crate) region: String,
+    pub(crate) keys: Option<(String, String)>,
+    pub(crate) virtual_host: bool,
+}
+
+struct Store {
+    bucket: Bucket,
+    credentials: Option<Credentials>,
+}
+
+/// The buckets a run can read, by name. A bucket whose settings could not be read (an unset
+/// environment variable) keeps why, for the check that needs it.
+#[derive(Default)]
+pub(crate) struct Stores {
+    known: HashMap<String, Result<Store, String>>,
+}
+
+/// The run's stores, read by checks and values alike; filled in once the run's secrets are read.
+pub(crate) type Shared = std::sync::Arc<std::sync::RwLock<Stores>>;
+
+/// An object: its full location, size and when it was last written.
+pub(crate) struct Object {
+    pub(crate) location: String,
+    pub(crate) size: u64,
+    pub(crate) modified: SystemTime,
+}
+
+impl Stores {
+    pub(crate) fn insert(&mut self, name: &str, settings: Result<Settings, String>) {
+        let store = settings.and_then(|settings| {
+            let endpoint: url::Url = settings
+                .endpoint
+                .parse()
+                .map_err(|e| format!("the endpoint `{}` is not a URL: {e}", settings.endpoint))?;
+            let style = if settings.virtual_host {
+                UrlStyle::VirtualHost
+            } else {
+                UrlStyle::Path
+            };
+            let bucket = Bucket::new(endpoint, style, name.to_string(), settings.region)
+                .map_err(|e| format!("the endpoint `{}` cannot serve a bucket: {e}", settings.endpoint))?;
+            let credentials = settings.keys.map(|(key, secret)| Credentials::new(key, secret));
+            Ok(Store { bucket, credentials })
+        });
+        self.known.insert(name.to_string(), store);
+    }
+
+    fn store(&self, bucket: &str) -> Result<&Store, Failure> {
+        match self.known.get(bucket) {
+            Some(Ok(store)) => Ok(store),
+            Some(Err(why)) => Err(Failure::new(Kind::Network, format!("the bucket `{bucket}` cannot be read: {why}"))),
+            None => Err(Failure::new(
+                Kind::Value,
+                format!("no `bucket \"{bucket}\"` is declared, so {SCHEME}{bucket}/ cannot be read"),
+            )),
+        }
+    }
+
+    /// The objects directly inside `folder` (`s3://bucket/nightly/`), as a folder on disk
+    /// would list its files: not those further down.
+    pub(crate) fn list(&self, folder: &str) -> Result<Vec<Object>, Failure> {
+        let (bucket, prefix) = split(folder).ok_or_else(|| not_a_location(folder))?;
+        let prefix = if prefix.is_empty() || prefix.ends_with('/') {
+            prefix.to_string()
+        } else {
+            format!("{prefix}/")
+        };
+        let inside = format!("{SCHEME}{bucket}/{prefix}");
+        let found = self.objects(bucket, &prefix)?;
+        // Not the folder's own marker object (`nightly/`), nor what is in folders further down.
+        Ok(found
+            .into_iter()
+            .filter(|o| {
+                o.location
+                    .strip_prefix(&inside)
+                    .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+            })
+            .collect())
+    }
+
+    /// The object at `location`, or `None` when there is none.
+    pub(crate) fn object(&self, location: &str) -> Result<Option<Object>, Failure> {
+        let (bucket, key) = split(location).ok_or_else(|| not_a_location(location))?;
+        if key.is_empty() || key.ends_with('/') {
+            return Err(Failure::new(Kind::File, format!("{location} is a folder, not an object")));
+        }
+        Ok(self.objects(bucket, key)?.into_iter().find(|o| o.location == location))
+    }
+
+    /// The SHA-256 of the object's content, read as it streams.
+    pub(crate) fn sha256(&self, location: &str) -> Result<String, Failure> {
+        let (bucket, key) = split(location).ok_or_else(|| not_a_location(location))?;
+        let store = self.store(bucket)?;
+        let url = store.bucket.get_object(store.credentials.as_ref(), key).sign(SIGNED_FOR);
+        let mut response = agent().get(url.as_str()).call().map_err(|e| unreachable(location, &e))?;
+        refused(location, response.status().as_u16(), &mut response)?;
+        let mut hasher = sha2::Sha256::new();
+        let mut reader = response.body_mut().as_reader();
+        let mut buffer = vec![0; 1 << 16];
+        loop {
+            match reader.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => hasher.update(&buffer[..n]),
+                Err(error) => return Err(Failure::new(Kind::Network, format!("{location}: the download broke off: {error}"))),
+            }
+        }
+        Ok(format!("{:x}", hasher.finalize()))
+    }
+
+    /// Every object whose key starts with `prefix`, over as many pages as the store gives.
+    fn objects(&self, bucket: &str, prefix: &str) -> Result<Vec<Object>, Failure> {
+        let store = self.store(bucket)?;
+        let place = format!("{SCHEME}{bucket}/{prefix}");
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut action = ListObjectsV2::new(&store.bucket, store.credentials.as_ref());
+            if !prefix.is_empty() {
+                action.with_prefix(prefix);
+            }
+            if let Some(token) = &token {
+                action.with_continuation_token(token.as_str());
+            }
+            let url = action.sign(SIGNED_FOR);
+            let mut response = agent().get(url.as_str()).call().map_err(|e| unreachable(&place, &e))?;
+            refused(&place, response.status().as_u16(), &mut response)?;
+            let text = response
+                .body_mut()
+                .with_config()
+                .limit(16 << 20)
+                .read_to_string()
+                .map_err(|e| Failure::new(Kind::Network, format!("{place}: the listing broke off: {e}")))?;
+            let page = ListObjectsV2::parse_response(&text)
+                .map_err(|e| Failure::new(Kind::Network, format!("{place}: the store's listing is not S3's: {e}")))?;
+            for object in page.contents {
+                let modified = crate::clock::parse_moment(&object.last_modified)
+                    .map_err(|why| Failure::new(Kind::Network, format!("{place}: {why}")))?;
+                found.push(Object {
+                    location: format!("{SCHEME}{bucket}/{}", object.key),
+                    size: object.size,
+                    modified,
+                });
+            }
+            match page.next_continuation_token {
+                Some(next) => token = Some(next),
+                None => return Ok(found),
+            }
+        }
+        Err(Failure::new(
+            Kind::File,
+            format!("{place} holds more than {} objects; point at a narrower prefix", MAX_PAGES * 1000),
+        ))
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .http_status_as_error(false)
+        .user_agent(concat!("runbook/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+fn not_a_location(text: &str) -> Failure {
+    Failure::new(Kind::Value, format!("`{text}` is not an s3://bucket/key location"))
+}
+
+/// The network's error in words, without the signed URL.
+fn unreachable(place: &str, error: &ureq::Error) -> Failure {
+    let why = match error {
+        ureq::Error::Timeout(_) => "the request timed out".to_string(),
+        ureq::Error::Io(io) => crate::io_error_words(io),
+        ureq::Error::HostNotFound => "its host was not found".to_string(),
+        ureq::Error::ConnectionFailed => "the connection failed".to_string(),
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => "the TLS handshake failed".to_string(),
+        _ => "the request failed".to_string(),
+    };
+    Failure::new(Kind::Network, format!("{place}: the store cannot be reached: {why}"))
+}
+
+/// A status other than 2xx as a failure, with S3's error code and message from the body.
+fn refused(place: &str, status: u16, response: &mut ureq::http::Response<ureq::Body>) -> Result<(), Failure> {
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(64 << 10)
+        .read_to_string()
+        .unwrap_or_default();
+    let element = |name: &str| {
+        let open = format!("<{name}>");
+        let start = body.find(&open)? + open.len();
+        let end = body[start..].find(&format!("</{name}>"))? + start;
+        Some(body[start..end].to_string())
+    };
+    let said = match (element("Code"), element("Message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code,
+        _ => format!("HTTP {status}"),
+    };
+    Err(Failure::new(Kind::Network, format!("{place}: the store refused: {said}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_a_location_into_bucket_and_key() {
+        assert_eq!(split("s3://orders-backups/nightly/a.db"), Some(("orders-backups", "nightly/a.db")));
+        assert_eq!(split("s3://orders-backups"), Some(("orders-backups", "")));
+        assert_eq!(split("s3://orders-backups/"), Some(("orders-backups", "")));
+        assert_eq!(split("/srv/backups"), None);
+    }
+
+    #[test]
+    fn an_undeclared_bucket_says_how_to_declare_it() {
+        let error = Stores::default().list("s3://orders-backups/nightly").err().expect("refused");
+        assert!(error.to_string().contains("no `bucket \"orders-backups\"` is declared"), "{error}");
+    }
+
+    #[test]
+    fn a_bucket_that_could_not_be_read_keeps_why() {
+        let mut stores = Stores::default();
+        stores.insert("orders-backups", Err("the environment variable S3_SECRET is not set".into()));
+        let error = stores.object("s3://orders-backups/a.db").err().expect("refused");
+        assert!(error.to_string().contains("S3_SECRET is not set"), "{error}");
+        stores.insert(
+            "other-backups",
+            Ok(Settings {
+                endpoint: "ftp://example.com".into(),
+                region: "us-east-1".into(),
+                keys: None,
+                virtual_host: false,
+            }),
+        );
+        let error = stores.object("s3://other-backups/a.db").err().expect("refused");
+        assert!(error.to_string().contains("cannot serve a bucket"), "{error}");
+    }
+}

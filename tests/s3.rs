@@ -1,0 +1,182 @@
+//! Backups in object storage: the check functions and `newest` read `s3://` locations from a
+//! real S3-compatible server on loopback, with credentials from secrets that never show.
+
+use serde_json::Value;
+
+use crate::support::Test;
+use crate::support::s3::{ACCESS_KEY, SECRET_KEY, Store};
+
+/// A name an attacker could give an object: quotes, `$()`, spaces, a newline-free `;`.
+const HOSTILE: &str = "orders-0 it's $(touch pwned); `x` \"y\".db";
+
+fn runbook(endpoint: &str, checks: &str) -> String {
+    format!(
+        r#"runbook "Backups in the bucket" {{
+    rto 10m
+    rpo 1h
+    param endpoint = "{endpoint}"
+    param latest = newest("s3://orders-backups/nightly", "*.db")
+    secret s3_key = env("TEST_S3_KEY")
+    secret s3_secret = env("TEST_S3_SECRET")
+    bucket "orders-backups" {{
+        endpoint = endpoint
+        region = "us-east-1"
+        access_key = s3_key
+        secret_key = s3_secret
+    }}
+    step fresh "The newest backup in the bucket is whole and fresh" {{
+{checks}
+    }}
+}}
+"#
+    )
+}
+
+fn drill(test: Test) -> (crate::support::Outcome, Test) {
+    let test = test.env("TEST_S3_KEY", ACCESS_KEY).env("TEST_S3_SECRET", SECRET_KEY).args([
+        "drill",
+        "s3.runbook",
+        "--state-dir",
+        "state",
+        "--report",
+        "report",
+    ]);
+    (test.run(), test)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn checks_read_a_bucket_as_they_read_a_folder() {
+    let Some(store) = Store::start() else { return };
+    store.make_bucket("orders-backups");
+    let test = Test::new();
+    let files = test.path().join("objects");
+    std::fs::create_dir_all(&files).expect("mkdir");
+    let newest = b"SQLite format 3\0 the newest backup".to_vec();
+    for (key, body) in [
+        (format!("nightly/{HOSTILE}"), b"an old backup".to_vec()),
+        ("nightly/orders-1.db".to_string(), b"an older backup".to_vec()),
+        ("nightly/older/orders-9.db".to_string(), b"in a folder further down".to_vec()),
+        ("weekly/orders-w.db".to_string(), b"another folder".to_vec()),
+        ("nightly/orders-2.db".to_string(), newest.clone()),
+    ] {
+        let file = files.join("body");
+        std::fs::write(&file, &body).expect("write");
+        store.put("orders-backups", &key, &file);
+        // Last-Modified has a resolution of a second: keep the order unambiguous.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let checks = format!(
+        r#"        check "the newest is orders-2" {{ latest == "s3://orders-backups/nightly/orders-2.db" }}
+        check "it exists" {{ exists(latest) }}
+        check "three backups in the folder" {{ count("s3://orders-backups/nightly/", "*.db") == 3 }}
+        check "the hostile name is one of them" {{ count("s3://orders-backups/nightly", "orders-0*") == 1 }}
+        check "its size" {{ size(latest) == {size} }}
+        check "within the RPO" {{ age(latest) < rpo }}
+        check "its checksum" {{ sha256(latest) == "{sum}" }}
+        check "the hostile one reads" {{ sha256(newest("s3://orders-backups/nightly", "orders-0*")) == "{hostile_sum}" }}
+        check "no such backup" {{ !exists("s3://orders-backups/nightly/missing.db") }}"#,
+        size = newest.len(),
+        sum = sha256(&newest),
+        hostile_sum = sha256(b"an old backup"),
+    );
+    let (outcome, test) = drill(test.file("s3.runbook", runbook(&store.endpoint, &checks)));
+    outcome.expect_code(0);
+    assert!(outcome.stderr.contains("✓ its checksum"), "{}", outcome.stderr);
+    assert!(!test.path().join("pwned").exists(), "a hostile object name ran nothing");
+    // The keys sign requests; they are in no output, report, journal or log.
+    for entry in walk(test.path()) {
+        let text = String::from_utf8_lossy(&std::fs::read(&entry).expect("read")).into_owned();
+        for secret in [SECRET_KEY, ACCESS_KEY] {
+            assert!(!text.contains(secret), "{} holds a key", entry.display());
+        }
+    }
+    assert!(!outcome.stderr.contains(SECRET_KEY) && !outcome.stderr.contains(ACCESS_KEY));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read a folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_none_or(|e| e != "runbook") {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// A store that cannot be reached, a bucket that is not there and one never declared are
+/// errors that say so: never a "false" that a check could read as "no backup".
+#[test]
+fn an_unreadable_bucket_is_an_error_not_a_no() {
+    let Some(store) = Store::start() else { return };
+    let closed = format!("http://127.0.0.1:{}", crate::support::pg::free_port());
+    for (endpoint, check, says) in [
+        (
+            closed.as_str(),
+            r#"!exists("s3://orders-backups/a.db")"#,
+            "the store cannot be reached",
+        ),
+        (
+            store.endpoint.as_str(),
+            r#"!exists("s3://orders-backups/a.db")"#,
+            "the store refused: NoSuchBucket",
+        ),
+        (
+            store.endpoint.as_str(),
+            r#"!exists("s3://other-backups/a.db")"#,
+            "no `bucket \"other-backups\"` is declared",
+        ),
+    ] {
+        let checks = format!("        check \"no backup\" {{ {check} }}");
+        let text = runbook(endpoint, &checks).replace("    param latest = newest(\"s3://orders-backups/nightly\", \"*.db\")\n", "");
+        let (outcome, test) = drill(Test::new().file("s3.runbook", text));
+        outcome.expect_code(1);
+        assert!(outcome.stderr.contains(says), "{says}\n{}", outcome.stderr);
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(test.path().join("report/report.json")).expect("report")).expect("JSON");
+        assert_eq!(report["steps"][0]["checks"][0]["passed"], false);
+        assert!(!outcome.stderr.contains(SECRET_KEY) && !outcome.stderr.contains(ACCESS_KEY));
+    }
+}
+
+#[test]
+fn a_bucket_is_declared_with_its_keys_as_secrets() {
+    let cases = [
+        (
+            "bucket \"orders-backups\" { endpoint = \"http://127.0.0.1:9\" access_key = \"AKIA\" secret_key = \"hunter2\" }",
+            "E0253",
+        ),
+        ("bucket \"orders-backups\" { region = \"eu-west-1\" }", "needs an `endpoint`"),
+        (
+            "bucket \"Orders\" { endpoint = \"http://127.0.0.1:9\" }",
+            "is not an S3 bucket name",
+        ),
+        (
+            "bucket \"orders-backups\" { endpoint = \"http://127.0.0.1:9\" regoin = \"x\" }",
+            "did you mean `region`?",
+        ),
+        (
+            "secret k = env(\"K\")\n    bucket \"orders-backups\" { endpoint = \"http://127.0.0.1:9\" access_key = k }",
+            "or neither",
+        ),
+    ];
+    for (bucket, says) in cases {
+        let text = format!(
+            "runbook \"t\" {{\n    {bucket}\n    step s \"S\" {{\n        check \"c\" {{ exists(\"s3://orders-backups/a\") }}\n    }}\n}}\n"
+        );
+        let outcome = Test::new().file("b.runbook", text).run_with(&["lint", "b.runbook"]);
+        let said = format!("{}{}", outcome.stdout, outcome.stderr);
+        assert_eq!(outcome.code, 2, "{bucket}\n{said}");
+        assert!(said.contains(says), "{says}\n{said}");
+    }
+}
