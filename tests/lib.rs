@@ -17,6 +17,7 @@ mod plan;
 mod postgres;
 mod recipes;
 mod recovered;
+mod restic;
 mod resume;
 mod robustness;
 mod run;

@@ -230,6 +230,12 @@ fn register_files(engine: &mut Engine, stores: &objects::Shared) {
             .map(|p| p.display().to_string())
             .or_else(|e| fail(format!("{path}: {}", crate::io_error_words(&e))))
     });
+    engine.register_fn("read", |path: &str| -> Fallible<String> { read_small(path) });
+    engine.register_fn("json", |text: &str| -> Fallible<Dynamic> {
+        serde_json::from_str(text)
+            .map(json_to_dynamic)
+            .or_else(|e| fail(format!("not JSON: {e}")))
+    });
     engine.register_fn("inside", |path: &str, dir: &str| files::inside(Path::new(path), Path::new(dir)));
     engine.register_fn("device", |path: &str| -> Fallible<i64> {
         use std::os::unix::fs::MetadataExt;
@@ -239,6 +245,21 @@ fn register_files(engine: &mut Engine, stores: &objects::Shared) {
         let meta = std::fs::metadata(path).or_else(|error| fail(format!("{path}: {}", crate::io_error_words(&error))))?;
         Ok(meta.dev() as i64)
     });
+}
+
+/// A small text file (a tool's JSON report, a manifest), whole: more than 1 MiB is a mistake
+/// in the check.
+fn read_small(path: &str) -> Fallible<String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).or_else(|e| fail(format!("{path}: {}", crate::io_error_words(&e))))?;
+    let mut text = String::new();
+    file.take(1 << 20 | 1)
+        .read_to_string(&mut text)
+        .or_else(|e| fail(format!("{path}: {e}")))?;
+    if text.len() > 1 << 20 {
+        return fail(format!("{path} is larger than 1 MiB; a check reads small files only"));
+    }
+    Ok(text)
 }
 
 fn read(stores: &objects::Shared) -> std::sync::RwLockReadGuard<'_, objects::Stores> {
