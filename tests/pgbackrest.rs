@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::support::pg::{as_postgres, free_port};
 use crate::support::pgbackrest::{Estate, STANZA, estate};
 use crate::support::root;
+use crate::support::s3::{ACCESS_KEY, SECRET_KEY, Store};
 
 /// Writes a row every 50 ms, each stamped with its commit's moment, until stopped.
 fn workload(url: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
@@ -29,6 +30,16 @@ fn workload(url: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> 
 
 fn local_repository(root: &std::path::Path) -> String {
     format!("repo1-path={}/repo\nrepo1-retention-full=2", root.display())
+}
+
+/// The repository in a bucket of the S3 store, over TLS (pgBackRest speaks nothing else to S3).
+fn bucket_repository(store: &Store) -> String {
+    let certificate = store.certificate.as_ref().expect("a store with TLS");
+    format!(
+        "repo1-type=s3\nrepo1-path=/orders\nrepo1-s3-bucket=orders-pgbackrest\nrepo1-s3-endpoint=127.0.0.1\nrepo1-storage-port={port}\nrepo1-s3-region=us-east-1\nrepo1-s3-uri-style=path\nrepo1-s3-key={ACCESS_KEY}\nrepo1-s3-key-secret={SECRET_KEY}\nrepo1-storage-ca-file={ca}\nrepo1-retention-full=2\nrepo1-bundle=y\nprocess-max=2",
+        port = store.port,
+        ca = certificate.display()
+    )
 }
 
 fn orders(estate: &Estate) {
@@ -69,13 +80,18 @@ fn the_recovered_cluster(work: &std::path::Path) -> Option<std::path::PathBuf> {
         .find(|p| p.exists())
 }
 
-/// The seed's cure, drilled: a workload writes timestamped rows; a bad migration rewrites a
+/// The seed's cure, drilled: the cluster archives its WAL with pgBackRest into a bucket of the
+/// S3 store (the backup lives elsewhere); a workload writes timestamped rows; a bad migration rewrites a
 /// column across every row; the example restores to 30 seconds before it into an isolated
 /// cluster, proves the column intact and nothing after the target back, and measures the data
 /// lost since the migration: the 30 seconds arranged, give or take the workload's pace.
 #[test]
 fn the_seed_example_rewinds_a_bad_migration_and_measures_the_data_lost() {
-    let Some(estate) = estate(local_repository) else { return };
+    let Some(store) = Store::start_tls() else { return };
+    store.make_bucket("orders-pgbackrest");
+    let Some(estate) = estate(|_| bucket_repository(&store)) else {
+        return;
+    };
     orders(&estate);
     estate.pgbackrest(&["--type=full", "backup"]);
     let stop = Arc::new(AtomicBool::new(false));

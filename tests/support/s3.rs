@@ -5,7 +5,7 @@
 //! CI installs moto and sets RUNBOOK_TEST_S3=1, so there a missing moto fails the tests;
 //! elsewhere they say they are skipped.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,14 @@ pub const SECRET_KEY: &str = "runbook/test+secret=Key0123456789abcdefXYZ";
 
 pub struct Store {
     pub endpoint: String,
+    pub port: u16,
+    /// The certificate a store started with TLS serves: the one CA its clients must trust.
+    pub certificate: Option<PathBuf>,
     server: Child,
+    /// socat, in front of moto for TLS: werkzeug's TLS ends connections without a
+    /// close_notify, which OpenSSL 3 clients (pgBackRest) take as a broken connection.
+    terminator: Option<Child>,
+    _dir: tempfile::TempDir,
 }
 
 const CLIENT: &str = r#"
@@ -31,7 +38,18 @@ elif sys.argv[4] == "put":
 "#;
 
 impl Store {
+    /// A store over plain HTTP, as a test store on loopback usually is.
     pub fn start() -> Option<Self> {
+        Self::launch(false)
+    }
+
+    /// A store over HTTPS with a throwaway self-signed certificate, for the tools that speak
+    /// only TLS to S3 (pgBackRest).
+    pub fn start_tls() -> Option<Self> {
+        Self::launch(true)
+    }
+
+    fn launch(tls: bool) -> Option<Self> {
         let installed = Command::new("moto_server").arg("--help").output().is_ok_and(|o| o.status.success());
         if !installed {
             assert!(
@@ -41,19 +59,69 @@ impl Store {
             eprintln!("skipped: moto is not installed (CI installs it; see .ci/run)");
             return None;
         }
-        let port = free_port();
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let moto_port = free_port();
         let server = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
+        let port = if tls { free_port() } else { moto_port };
+        let mut terminator = None;
+        let certificate = tls.then(|| {
+            let (certificate, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            let made = Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ])
+                .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1,DNS:localhost", "-keyout"])
+                .arg(&key)
+                .arg("-out")
+                .arg(&certificate)
+                .output()
+                .expect("run openssl");
+            assert!(made.status.success(), "openssl: {}", String::from_utf8_lossy(&made.stderr));
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            let listen = format!(
+                "OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,verify=0,cert={},key={}",
+                certificate.display(),
+                key.display()
+            );
+            terminator = Some(
+                Command::new("socat")
+                    .args([listen, format!("TCP:127.0.0.1:{moto_port}")])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start socat (Debian's socat package) for TLS"),
+            );
+            certificate
+        });
+        let scheme = if tls { "https" } else { "http" };
         let store = Store {
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: format!("{scheme}://127.0.0.1:{port}"),
+            port,
+            certificate,
             server,
+            terminator,
+            _dir: dir,
         };
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while [moto_port, port]
+            .iter()
+            .any(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_err())
+        {
             assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -61,11 +129,12 @@ impl Store {
     }
 
     fn client(&self, args: &[&str]) {
-        let output = Command::new("python3")
-            .args(["-c", CLIENT, &self.endpoint, ACCESS_KEY, SECRET_KEY])
-            .args(args)
-            .output()
-            .expect("run boto3");
+        let mut command = Command::new("python3");
+        command.args(["-c", CLIENT, &self.endpoint, ACCESS_KEY, SECRET_KEY]).args(args);
+        if let Some(certificate) = &self.certificate {
+            command.env("AWS_CA_BUNDLE", certificate);
+        }
+        let output = command.output().expect("run boto3");
         assert!(
             output.status.success(),
             "boto3 {args:?}: {}",
@@ -85,7 +154,9 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
+        for child in std::iter::once(&mut self.server).chain(self.terminator.as_mut()) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
