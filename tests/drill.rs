@@ -70,7 +70,9 @@ impl Drill {
             .map(|e| e.path())
             .filter(|p| p.is_dir())
             .collect();
-        runs.sort();
+        // The last run written, not the last id: two runs in one second are ordered by their
+        // process ids, which wrap.
+        runs.sort_by_key(|run| std::fs::metadata(run.join("journal.jsonl")).and_then(|m| m.modified()).ok());
         runs.pop().expect("a run")
     }
 

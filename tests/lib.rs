@@ -10,6 +10,7 @@ mod fmt;
 mod history;
 mod links;
 mod lint_formats;
+mod litestream;
 mod metrics;
 mod notify;
 mod pgbackrest;

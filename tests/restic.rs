@@ -170,11 +170,13 @@ fn a_wrong_file_or_a_damaged_pack_fails_the_drill() {
         .output()
         .expect("list the packs");
     let packs = String::from_utf8_lossy(&listing.stdout).into_owned();
-    let (pack, size) = packs.lines().next().and_then(|l| l.split_once(' ')).expect("a data pack");
-    // Bit rot: the same size, other bytes.
-    let garbage = damaged.path().join("garbage");
-    std::fs::write(&garbage, vec![0x5a; size.parse().expect("a size")]).expect("write");
-    repository.store.put("uploads-restic", pack, &garbage);
+    // Bit rot in every pack: the same sizes, other bytes. The trees are in packs too, so
+    // restic's check fails whichever share of the data it reads.
+    for (pack, size) in packs.lines().filter_map(|l| l.split_once(' ')) {
+        let garbage = damaged.path().join("garbage");
+        std::fs::write(&garbage, vec![0x5a; size.parse().expect("a size")]).expect("write");
+        repository.store.put("uploads-restic", pack, &garbage);
+    }
     let (output, _) = repository.drill(&damaged);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
