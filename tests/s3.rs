@@ -180,3 +180,52 @@ fn a_bucket_is_declared_with_its_keys_as_secrets() {
         assert!(said.contains(says), "{says}\n{said}");
     }
 }
+
+/// The seed's co-located backup, caught where data really lives: on one disk, in one
+/// bucket, in one account's buckets, or in a store that runs on the database's own machine.
+#[test]
+fn the_colocated_backup_is_caught_on_a_disk_and_in_a_bucket() {
+    let cases = [
+        // The test's folders are on one file system.
+        ("{workdir}/backups", "{workdir}/live", r#"account = "prod""#, false),
+        (
+            "s3://orders-backups/nightly",
+            "s3://orders-backups/live",
+            r#"account = "prod""#,
+            false,
+        ),
+        ("s3://orders-backups/nightly", "s3://orders-live/db", r#"account = "prod""#, false),
+        ("s3://orders-backups/nightly", "s3://orders-live/db", r#"account = "backup""#, true),
+        // The backup store's endpoint is 127.0.0.1: a MinIO on the database's host.
+        ("s3://orders-backups/nightly", "{workdir}/live", r#"account = "backup""#, false),
+    ];
+    for (backup, live, account, apart) in cases {
+        let text = format!(
+            r#"runbook "Backups apart" {{
+    bucket "orders-backups" {{
+        endpoint = "http://127.0.0.1:9000"
+        {account}
+    }}
+    bucket "orders-live" {{
+        endpoint = "https://s3.eu-west-1.amazonaws.com"
+        account = "prod"
+    }}
+    param backups = "{backup}"
+    param live = "{live}"
+    step apart "The backups are apart from the live data" {{
+        check "not in one place" {{ !same_place(backups, live) }}
+    }}
+}}
+"#
+        );
+        let outcome = Test::new()
+            .file("apart.runbook", text)
+            .args(["drill", "apart.runbook", "--state-dir", "state"])
+            .run();
+        let expected = if apart { 0 } else { 1 };
+        assert_eq!(outcome.code, expected, "{backup} and {live} ({account}):\n{}", outcome.stderr);
+        if !apart {
+            assert!(outcome.stderr.contains("✗ not in one place"), "{}", outcome.stderr);
+        }
+    }
+}

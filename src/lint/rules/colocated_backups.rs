@@ -12,8 +12,9 @@ static INFO: RuleInfo = RuleInfo {
     severity: Severity::Warning,
     rationale: "The co-located backup: the event that takes out production (a deleted volume, a \
                 lost host, a compromised account) takes the backups with it. A backup parameter \
-                whose path is inside the live data's path (or the other way round), or whose URL \
-                names the same host, is in the blast radius.",
+                whose path is inside the live data's path (or the other way round), whose URL \
+                names the same host, whose bucket is the live data's bucket or belongs to the \
+                same declared account, or whose store runs on this machine, is in the blast radius.",
 };
 
 fn literal(expr: Option<&Expr>) -> Option<String> {
@@ -28,6 +29,35 @@ fn host(url: &str) -> Option<&str> {
     let authority = rest.split(['/', '?']).next()?;
     let host = authority.rsplit('@').next()?;
     Some(host.split(':').next().unwrap_or(host)).filter(|h| !h.is_empty())
+}
+
+/// What the runbook's `bucket` says of the bucket an `s3://` location names: its endpoint's
+/// host and its account, as far as they are written literally.
+fn bucket_of<'m>(model: &'m Model, location: &str) -> Option<(&'m str, Option<String>, Option<String>)> {
+    let name = location.strip_prefix("s3://")?.split('/').next()?;
+    let bucket = model.buckets.iter().find(|b| b.name == name)?;
+    let host = literal(bucket.setting("endpoint")).and_then(|e| host(&e).map(str::to_ascii_lowercase));
+    Some((bucket.name.as_str(), host, literal(bucket.setting("account"))))
+}
+
+fn is_this_machine(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Why the two declared places fall together, when the runbook's buckets say so.
+fn buckets_beside(model: &Model, backup: &str, live: &str) -> Option<bool> {
+    match (bucket_of(model, backup), bucket_of(model, live)) {
+        (Some((a, _, account_a)), Some((b, _, account_b))) => {
+            Some(a == b || matches!((account_a, account_b), (Some(x), Some(y)) if x == y))
+        }
+        (Some((_, Some(host), _)), None) if live.starts_with('/') => Some(is_this_machine(&host)),
+        (None, Some((_, Some(host), _))) if backup.starts_with('/') => Some(is_this_machine(&host)),
+        _ => None,
+    }
 }
 
 fn inside(path: &str, dir: &str) -> bool {
@@ -49,12 +79,15 @@ impl Rule for ColocatedBackups {
                 let Some(live_value) = literal(live.default.as_ref()) else {
                     continue;
                 };
-                let beside = match (host(&backup_value), host(&live_value)) {
-                    (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-                    (None, None) if backup_value.starts_with('/') && live_value.starts_with('/') => {
-                        inside(&backup_value, &live_value) || inside(&live_value, &backup_value)
-                    }
-                    _ => false,
+                let beside = match buckets_beside(model, &backup_value, &live_value) {
+                    Some(known) => known,
+                    None => match (host(&backup_value), host(&live_value)) {
+                        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                        (None, None) if backup_value.starts_with('/') && live_value.starts_with('/') => {
+                            inside(&backup_value, &live_value) || inside(&live_value, &backup_value)
+                        }
+                        _ => false,
+                    },
                 };
                 if beside {
                     findings
@@ -82,5 +115,33 @@ mod tests {
         assert!(findings(hosts).iter().any(|f| f.starts_with("RB008")));
         let apart = "runbook \"t\" { param backup_dir: path = \"/mnt/offsite/db\" param data_dir: path = \"/srv/db\" }";
         assert!(!findings(apart).iter().any(|f| f.starts_with("RB008")));
+    }
+
+    #[test]
+    fn knows_buckets_by_name_account_and_where_their_store_runs() {
+        let runbook = |buckets: &str, backup: &str, live: &str| {
+            format!("runbook \"t\" {{ {buckets} param backup_url = \"{backup}\" param live_url = \"{live}\" }}")
+        };
+        let flagged = |text: String| findings(&text).iter().any(|f| f.starts_with("RB008"));
+        let aws = "endpoint = \"https://s3.eu-west-1.amazonaws.com\"";
+        let two = format!("bucket \"uploads\" {{ {aws} account = \"prod\" }} bucket \"uploads-backups\" {{ {aws} account = \"prod\" }}");
+        assert!(
+            flagged(runbook(&two, "s3://uploads-backups/nightly", "s3://uploads/live")),
+            "one account"
+        );
+        let apart =
+            format!("bucket \"uploads\" {{ {aws} account = \"prod\" }} bucket \"uploads-backups\" {{ {aws} account = \"backup\" }}");
+        assert!(
+            !flagged(runbook(&apart, "s3://uploads-backups/nightly", "s3://uploads/live")),
+            "two accounts, one endpoint"
+        );
+        assert!(flagged(runbook(&apart, "s3://uploads/backups", "s3://uploads/live")), "one bucket");
+        let local = "bucket \"db-backups\" { endpoint = \"http://127.0.0.1:9000\" }";
+        assert!(
+            flagged(runbook(local, "s3://db-backups/nightly", "/srv/db")),
+            "a MinIO beside the database"
+        );
+        let remote = "bucket \"db-backups\" { endpoint = \"https://minio.backup.internal\" }";
+        assert!(!flagged(runbook(remote, "s3://db-backups/nightly", "/srv/db")));
     }
 }

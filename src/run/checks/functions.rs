@@ -230,6 +230,10 @@ fn register_files(engine: &mut Engine, stores: &objects::Shared) {
             .map(|p| p.display().to_string())
             .or_else(|e| fail(format!("{path}: {}", crate::io_error_words(&e))))
     });
+    let shared = stores.clone();
+    engine.register_fn("same_place", move |a: &str, b: &str| -> Fallible<bool> {
+        Ok(files::same_place(&read(&shared), a, b)?)
+    });
     engine.register_fn("read", |path: &str| -> Fallible<String> { read_small(path) });
     engine.register_fn("json", |text: &str| -> Fallible<Dynamic> {
         serde_json::from_str(text)

@@ -22,6 +22,37 @@ pub(crate) fn exists(stores: &Stores, location: &str) -> Result<bool, Failure> {
     Ok(!location.is_empty() && Path::new(location).exists())
 }
 
+/// Whether two places fall together in one disaster: paths on one file system (the nearest
+/// part of each that exists), the same bucket or one account's buckets, or a path and a
+/// bucket whose store runs on this machine.
+pub(crate) fn same_place(stores: &Stores, a: &str, b: &str) -> Result<bool, Failure> {
+    match (in_a_bucket(a), in_a_bucket(b)) {
+        (true, true) => stores.same_store(a, b),
+        (true, false) => stores.on_this_machine(a),
+        (false, true) => stores.on_this_machine(b),
+        (false, false) => Ok(device(a)? == device(b)?),
+    }
+}
+
+/// The file system holding `path`, or the nearest folder above it that exists.
+fn device(path: &str) -> Result<u64, Failure> {
+    use std::os::unix::fs::MetadataExt;
+    if path.is_empty() {
+        return Err(Failure::new(Kind::File, "no path was given (did `newest` find nothing?)"));
+    }
+    let absolute = std::env::current_dir().unwrap_or_default().join(path);
+    let mut at = absolute.as_path();
+    loop {
+        match std::fs::metadata(at) {
+            Ok(meta) => return Ok(meta.dev()),
+            Err(error) => match at.parent() {
+                Some(parent) => at = parent,
+                None => return Err(Failure::io(Kind::File, path, &error)),
+            },
+        }
+    }
+}
+
 /// The size in bytes, and when it was last written.
 pub(crate) fn stat(stores: &Stores, location: &str) -> Result<(u64, SystemTime), Failure> {
     if location.is_empty() {

@@ -34,11 +34,16 @@ pub(crate) struct Settings {
     pub(crate) region: String,
     pub(crate) keys: Option<(String, String)>,
     pub(crate) virtual_host: bool,
+    /// Who owns the bucket, when the runbook says: two buckets of one account fall together.
+    pub(crate) account: Option<String>,
 }
 
 struct Store {
     bucket: Bucket,
     credentials: Option<Credentials>,
+    /// The endpoint's host, lowercased.
+    host: String,
+    account: Option<String>,
 }
 
 /// The buckets a run can read, by name. A bucket whose settings could not be read (an unset
@@ -70,10 +75,16 @@ impl Stores {
             } else {
                 UrlStyle::Path
             };
+            let host = endpoint.host_str().unwrap_or_default().to_ascii_lowercase();
             let bucket = Bucket::new(endpoint, style, name.to_string(), settings.region)
                 .map_err(|e| format!("the endpoint `{}` cannot serve a bucket: {e}", settings.endpoint))?;
             let credentials = settings.keys.map(|(key, secret)| Credentials::new(key, secret));
-            Ok(Store { bucket, credentials })
+            Ok(Store {
+                bucket,
+                credentials,
+                host,
+                account: settings.account,
+            })
         });
         self.known.insert(name.to_string(), store);
     }
@@ -87,6 +98,30 @@ impl Stores {
                 format!("no `bucket \"{bucket}\"` is declared, so {SCHEME}{bucket}/ cannot be read"),
             )),
         }
+    }
+
+    /// Whether two bucket locations fall together: the same bucket, or buckets the runbook
+    /// says belong to one account. Buckets of one endpoint (all of AWS's in a region) do not,
+    /// by that alone.
+    pub(crate) fn same_store(&self, a: &str, b: &str) -> Result<bool, Failure> {
+        let (bucket_a, _) = split(a).ok_or_else(|| not_a_location(a))?;
+        let (bucket_b, _) = split(b).ok_or_else(|| not_a_location(b))?;
+        if bucket_a == bucket_b {
+            return Ok(true);
+        }
+        let (store_a, store_b) = (self.store(bucket_a)?, self.store(bucket_b)?);
+        Ok(matches!((&store_a.account, &store_b.account), (Some(x), Some(y)) if x == y))
+    }
+
+    /// Whether the bucket's store runs on this machine (a MinIO beside the database), so a
+    /// disaster that takes the machine takes the bucket too.
+    pub(crate) fn on_this_machine(&self, location: &str) -> Result<bool, Failure> {
+        let (bucket, _) = split(location).ok_or_else(|| not_a_location(location))?;
+        let host = self.store(bucket)?.host.trim_matches(['[', ']']).to_string();
+        let this = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        Ok(host == "localhost"
+            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            || (!this.trim().is_empty() && host == this.trim().to_ascii_lowercase()))
     }
 
     /// The objects directly inside `folder` (`s3://bucket/nightly/`), as a folder on disk
@@ -268,6 +303,7 @@ mod tests {
                 region: "us-east-1".into(),
                 keys: None,
                 virtual_host: false,
+                account: None,
             }),
         );
         let error = stores.object("s3://other-backups/a.db").err().expect("refused");

@@ -282,6 +282,7 @@ impl<'m> Runner<'m> {
                     region: text("region")?.unwrap_or_else(|| "us-east-1".into()),
                     keys: text("access_key")?.zip(text("secret_key")?),
                     virtual_host: text("style")?.as_deref() == Some("virtual"),
+                    account: text("account")?,
                 })
             })();
             stores.insert(&bucket.name, settings);
