@@ -41,7 +41,11 @@ pub(crate) fn parse_moment(text: &str) -> Result<SystemTime, String> {
     let text = text.trim();
     let unzoned = || format!("`{text}` does not say its time zone; write it as 2026-11-14 14:46:30+00 or ...Z");
     let bad = |why: humantime::TimestampError| format!("`{text}` is not a time such as 2026-11-14 14:46:30+00: {why}");
+    let has_offset = |civil: &str| civil.get(11..).is_some_and(|time| time.contains(['+', '-']));
     let (civil, offset_secs) = if let Some(civil) = text.strip_suffix(['Z', 'z']) {
+        if has_offset(civil) {
+            return Err(format!("`{text}` gives both an offset and `Z`; give one of them"));
+        }
         (civil, 0)
     } else {
         // The offset starts at the last sign after the date's own dashes.
@@ -51,11 +55,12 @@ pub(crate) fn parse_moment(text: &str) -> Result<SystemTime, String> {
         let (civil, offset) = text.split_at(at);
         let digits: String = offset[1..].chars().filter(|c| *c != ':').collect();
         let (hours, minutes) = match digits.len() {
+            _ if !digits.bytes().all(|b| b.is_ascii_digit()) => (None, None),
             2 => (digits.parse::<i64>().ok(), Some(0)),
             4 => (digits[..2].parse::<i64>().ok(), digits[2..].parse::<i64>().ok()),
             _ => (None, None),
         };
-        let (Some(hours), Some(minutes)) = (hours, minutes) else {
+        let (Some(hours @ 0..=23), Some(minutes @ 0..=59)) = (hours, minutes) else {
             return Err(format!("`{text}` has a time zone offset that is not ±HH, ±HHMM or ±HH:MM"));
         };
         let sign = if offset.starts_with('-') { -1 } else { 1 };
@@ -111,5 +116,8 @@ mod tests {
         assert!(parse_moment("yesterday").is_err());
         assert!(parse_moment("2026-13-14 14:46:30Z").is_err());
         assert!(parse_moment("").is_err());
+        assert!(parse_moment("2026-11-14 14:46:30+1€").is_err(), "not digits, and no panic");
+        assert!(parse_moment("2026-11-14 14:46:30+99:99").unwrap_err().contains("offset"));
+        assert!(parse_moment("2026-11-14 14:46:30.5+05:00Z").unwrap_err().contains("both"));
     }
 }

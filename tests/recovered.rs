@@ -102,6 +102,20 @@ fn without_since_the_loss_runs_to_the_moment_it_is_measured() {
 }
 
 #[test]
+fn a_point_in_the_future_or_in_milliseconds_is_refused_not_zero_loss() {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970");
+    for (point, why) in [(now.as_secs() + 3600, "after now"), (now.as_millis() as u64, "milliseconds?")] {
+        let text = runbook("3h", "unused", "").replace("{ point }", &format!("{{ {point} }}"));
+        let test = Test::new()
+            .file("rp.runbook", text)
+            .args(["drill", "rp.runbook", "--state-dir", "state", "--report", "report"]);
+        let outcome = test.run();
+        outcome.expect_code(1);
+        assert!(outcome.stderr.contains(why), "{why}\n{}", outcome.stderr);
+    }
+}
+
+#[test]
 fn a_point_that_is_not_a_time_fails_the_step_and_says_why() {
     for (point, why) in [
         ("2026-11-14 14:45:59", "does not say its time zone"),

@@ -156,6 +156,21 @@ fn a_wrong_file_or_a_damaged_pack_fails_the_drill() {
         "{stderr}"
     );
 
+    // A manifest of absolute paths would hash the live files, which are all there.
+    let absolute = Test::new();
+    let Some(repository) = Repository::new(&absolute) else { return };
+    let sums = Command::new("sh")
+        .arg("-c")
+        .arg(format!("sha256sum -- {0}/*.pdf > {0}/SHA256SUMS", repository.data.display()))
+        .status()
+        .expect("sha256sum");
+    assert!(sums.success());
+    repository.restic(&["backup", "--quiet", &repository.data.display().to_string()]);
+    let (output, _) = repository.drill(&absolute);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the manifest names files outside the restored folder"), "{stderr}");
+
     let damaged = Test::new();
     let Some(repository) = Repository::new(&damaged) else { return };
     repository.back_up();

@@ -198,6 +198,13 @@ fn the_colocated_backup_is_caught_on_a_disk_and_in_a_bucket() {
         ("s3://orders-backups/nightly", "s3://orders-live/db", r#"account = "backup""#, true),
         // The backup store's endpoint is 127.0.0.1: a MinIO on the database's host.
         ("s3://orders-backups/nightly", "{workdir}/live", r#"account = "backup""#, false),
+        // Two buckets of one self-hosted store.
+        (
+            "s3://orders-backups/nightly",
+            "s3://orders-local/db",
+            r#"account = "backup""#,
+            false,
+        ),
     ];
     for (backup, live, account, apart) in cases {
         let text = format!(
@@ -209,6 +216,9 @@ fn the_colocated_backup_is_caught_on_a_disk_and_in_a_bucket() {
     bucket "orders-live" {{
         endpoint = "https://s3.eu-west-1.amazonaws.com"
         account = "prod"
+    }}
+    bucket "orders-local" {{
+        endpoint = "http://127.0.0.1:9000"
     }}
     param backups = "{backup}"
     param live = "{live}"

@@ -24,11 +24,9 @@ fn literal(expr: Option<&Expr>) -> Option<String> {
     }
 }
 
-fn host(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?']).next()?;
-    let host = authority.rsplit('@').next()?;
-    Some(host.split(':').next().unwrap_or(host)).filter(|h| !h.is_empty())
+fn host(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    Some(parsed.host_str()?.trim_matches(['[', ']']).to_ascii_lowercase()).filter(|h| !h.is_empty())
 }
 
 /// What the runbook's `bucket` says of the bucket an `s3://` location names: its endpoint's
@@ -36,16 +34,16 @@ fn host(url: &str) -> Option<&str> {
 fn bucket_of<'m>(model: &'m Model, location: &str) -> Option<(&'m str, Option<String>, Option<String>)> {
     let name = location.strip_prefix("s3://")?.split('/').next()?;
     let bucket = model.buckets.iter().find(|b| b.name == name)?;
-    let host = literal(bucket.setting("endpoint")).and_then(|e| host(&e).map(str::to_ascii_lowercase));
+    let host = literal(bucket.setting("endpoint")).and_then(|e| host(&e));
     Some((bucket.name.as_str(), host, literal(bucket.setting("account"))))
 }
 
 fn is_this_machine(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    let loopback = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        ip => ip.is_loopback() || ip.is_unspecified(),
+    };
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(loopback)
 }
 
 /// Why the two declared places fall together, when the runbook's buckets say so.
@@ -56,6 +54,9 @@ fn buckets_beside(model: &Model, backup: &str, live: &str) -> Option<bool> {
         }
         (Some((_, Some(host), _)), None) if live.starts_with('/') => Some(is_this_machine(&host)),
         (None, Some((_, Some(host), _))) if backup.starts_with('/') => Some(is_this_machine(&host)),
+        // A bucket served from the live database's own host.
+        (Some((_, Some(store), _)), None) => Some(self::host(live).is_some_and(|live| live == store)),
+        (None, Some((_, Some(store), _))) => Some(self::host(backup).is_some_and(|backup| backup == store)),
         _ => None,
     }
 }
@@ -82,7 +83,7 @@ impl Rule for ColocatedBackups {
                 let beside = match buckets_beside(model, &backup_value, &live_value) {
                     Some(known) => known,
                     None => match (host(&backup_value), host(&live_value)) {
-                        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                        (Some(a), Some(b)) => a == b,
                         (None, None) if backup_value.starts_with('/') && live_value.starts_with('/') => {
                             inside(&backup_value, &live_value) || inside(&live_value, &backup_value)
                         }
@@ -143,5 +144,12 @@ mod tests {
         );
         let remote = "bucket \"db-backups\" { endpoint = \"https://minio.backup.internal\" }";
         assert!(!flagged(runbook(remote, "s3://db-backups/nightly", "/srv/db")));
+        let v6 = "bucket \"db-backups\" { endpoint = \"http://[::1]:9000\" }";
+        assert!(flagged(runbook(v6, "s3://db-backups/nightly", "/srv/db")), "IPv6 loopback");
+        let on_db = "bucket \"db-backups\" { endpoint = \"https://db1.internal:9000\" }";
+        assert!(
+            flagged(runbook(on_db, "s3://db-backups/nightly", "postgresql://app@db1.internal/orders")),
+            "on the database's host"
+        );
     }
 }

@@ -234,6 +234,10 @@ fn register_files(engine: &mut Engine, stores: &objects::Shared) {
     engine.register_fn("same_place", move |a: &str, b: &str| -> Fallible<bool> {
         Ok(files::same_place(&read(&shared), a, b)?)
     });
+    engine.register_fn("moment", |text: &str| -> Fallible<i64> {
+        let at = crate::clock::parse_moment(text).or_else(fail)?;
+        Ok(at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64))
+    });
     engine.register_fn("read", |path: &str| -> Fallible<String> { read_small(path) });
     engine.register_fn("json", |text: &str| -> Fallible<Dynamic> {
         serde_json::from_str(text)

@@ -110,18 +110,17 @@ impl Stores {
             return Ok(true);
         }
         let (store_a, store_b) = (self.store(bucket_a)?, self.store(bucket_b)?);
-        Ok(matches!((&store_a.account, &store_b.account), (Some(x), Some(y)) if x == y))
+        let one_account = matches!((&store_a.account, &store_b.account), (Some(x), Some(y)) if x == y);
+        // One self-hosted store (a MinIO, a Ceph gateway) is one disaster, whatever its buckets.
+        let one_own_store = store_a.host == store_b.host && !is_shared_cloud(&store_a.host);
+        Ok(one_account || one_own_store || (is_this_machine(&store_a.host) && is_this_machine(&store_b.host)))
     }
 
     /// Whether the bucket's store runs on this machine (a MinIO beside the database), so a
     /// disaster that takes the machine takes the bucket too.
     pub(crate) fn on_this_machine(&self, location: &str) -> Result<bool, Failure> {
         let (bucket, _) = split(location).ok_or_else(|| not_a_location(location))?;
-        let host = self.store(bucket)?.host.trim_matches(['[', ']']).to_string();
-        let this = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-        Ok(host == "localhost"
-            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-            || (!this.trim().is_empty() && host == this.trim().to_ascii_lowercase()))
+        Ok(is_this_machine(&self.store(bucket)?.host))
     }
 
     /// The objects directly inside `folder` (`s3://bucket/nightly/`), as a folder on disk
@@ -211,6 +210,14 @@ impl Stores {
             }
             match page.next_continuation_token {
                 Some(next) => token = Some(next),
+                // A store that says the listing goes on but gives no way on would make a part
+                // look like the whole folder.
+                None if text.contains("<IsTruncated>true</IsTruncated>") => {
+                    return Err(Failure::new(
+                        Kind::Network,
+                        format!("{place}: the store cut the listing short and gave no way to go on"),
+                    ));
+                }
                 None => return Ok(found),
             }
         }
@@ -219,6 +226,41 @@ impl Stores {
             format!("{place} holds more than {} objects; point at a narrower prefix", MAX_PAGES * 1000),
         ))
     }
+}
+
+/// Whether an endpoint's host is this machine: loopback, unspecified, or its own name (short
+/// or qualified).
+pub(crate) fn is_this_machine(host: &str) -> bool {
+    let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
+    let loopback = match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || ip.is_unspecified() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
+        Err(_) => host == "localhost" || host.ends_with(".localhost"),
+    };
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    loopback || (!name.is_empty() && (host == name || host.split('.').next() == Some(name.as_str())))
+}
+
+/// The clouds whose one endpoint serves every customer's buckets: a shared host says nothing
+/// of who owns a bucket.
+fn is_shared_cloud(host: &str) -> bool {
+    [
+        "amazonaws.com",
+        "googleapis.com",
+        "r2.cloudflarestorage.com",
+        "digitaloceanspaces.com",
+        "backblazeb2.com",
+        "wasabisys.com",
+        "linodeobjects.com",
+        "scw.cloud",
+        "ovh.net",
+        "aliyuncs.com",
+    ]
+    .iter()
+    .any(|cloud| host == *cloud || host.ends_with(&format!(".{cloud}")))
 }
 
 fn agent() -> ureq::Agent {

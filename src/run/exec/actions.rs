@@ -245,9 +245,22 @@ impl<'m> Runner<'m> {
             .and_then(|value| recovery_point(&value))
             .map_err(|why| Failure::new(Kind::Restore, format!("could not read the recovery point: {why}")));
         let (at, target, since) = match (read, moment(target), moment(since)) {
-            (Ok(at), Ok(target), Ok(since)) => (at, target, since.unwrap_or(measured)),
+            (Ok(at), Ok(target), Ok(since)) => (at, target, since),
             (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => return Ok(Err(error)),
         };
+        // A point after the moment it is read is no recovery point: a clock ahead of ours, a
+        // zone read wrong, milliseconds taken for seconds. Zero data lost would be a lie.
+        if since.is_none() && at.duration_since(measured).is_ok_and(|ahead| ahead > CLOCK_SKEW) {
+            let ahead = Duration::from_millis(at.duration_since(measured).unwrap_or_default().as_millis() as u64);
+            return Ok(Err(Failure::new(
+                Kind::Restore,
+                format!(
+                    "the recovery point {} is {ahead} after now; is a clock ahead, or a time zone or unit read wrong?",
+                    clock::rfc3339(at)
+                ),
+            )));
+        }
+        let since = since.unwrap_or(measured);
         let age = since.duration_since(at).unwrap_or_default();
         let age = Duration::from_millis(age.as_millis() as u64);
         self.recovery_point = Some(self.recovery_point.map_or(age, |seen| seen.max(age)));
@@ -328,6 +341,10 @@ impl<'m> Runner<'m> {
     }
 }
 
+/// How far ahead of this machine's clock a recovery point may be (the database host's clock
+/// may run a little ahead) before it is refused.
+const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The moment a `recovered` expression gives: text with its time zone, or seconds since 1970.
 fn recovery_point(value: &rhai::Dynamic) -> Result<SystemTime, String> {
     let seconds = if let Some(text) = value.clone().try_cast::<String>() {
@@ -341,6 +358,11 @@ fn recovery_point(value: &rhai::Dynamic) -> Result<SystemTime, String> {
     } else {
         return Err(format!("the expression gave {value}, not a time"));
     };
+    if seconds > 1e11 {
+        return Err(format!(
+            "{seconds} is not seconds since 1970 (it is after the year 5000); milliseconds?"
+        ));
+    }
     std::time::Duration::try_from_secs_f64(seconds)
         .ok()
         .and_then(|since_epoch| SystemTime::UNIX_EPOCH.checked_add(since_epoch))

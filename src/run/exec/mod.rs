@@ -276,6 +276,11 @@ impl<'m> Runner<'m> {
                     None => Ok(None),
                 }
             };
+            // The access key is not a secret by the language's rules, but it names the
+            // account: keep it out of every output as the secret key is.
+            if let Some(Ok(Some(key))) = bucket.setting("access_key").map(|_| text("access_key")) {
+                self.values.masker.add(&key);
+            }
             let settings = (|| {
                 Ok(objects::Settings {
                     endpoint: text("endpoint")?.unwrap_or_default(),
