@@ -11,15 +11,7 @@ use crate::support::s3::{ACCESS_KEY, SECRET_KEY, Store};
 use crate::support::{Test, root};
 
 fn installed() -> bool {
-    let found = Command::new("litestream").arg("version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("RUNBOOK_TEST_LITESTREAM").is_none(),
-            "RUNBOOK_TEST_LITESTREAM is set but Litestream is not installed"
-        );
-        eprintln!("skipped: Litestream is not installed (CI installs it from PyPI; see .ci/run)");
-    }
-    found
+    crate::support::installed("litestream", &["version"], "Litestream", "RUNBOOK_TEST_LITESTREAM")
 }
 
 struct Replicated {

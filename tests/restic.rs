@@ -19,15 +19,7 @@ struct Repository {
 }
 
 fn installed() -> bool {
-    let found = Command::new("restic").arg("version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("RUNBOOK_TEST_RESTIC").is_none(),
-            "RUNBOOK_TEST_RESTIC is set but restic is not installed"
-        );
-        eprintln!("skipped: restic is not installed (CI installs it; see .ci/run)");
-    }
-    found
+    crate::support::installed("restic", &["version"], "restic", "RUNBOOK_TEST_RESTIC")
 }
 
 impl Repository {

@@ -149,6 +149,24 @@ pub fn the_run(state: &std::path::Path) -> PathBuf {
         .unwrap_or_else(|| panic!("no run in {}", state.display()))
 }
 
+/// Whether a tool a test needs is installed: `program args` runs and succeeds. When it is not,
+/// the test is skipped with a word, unless CI set `required_by` (it installs the tool), where
+/// a missing tool fails the test instead of passing it unseen.
+pub fn installed(program: &str, args: &[&str], name: &str, required_by: &str) -> bool {
+    let found = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os(required_by).is_none(),
+            "{required_by} is set but {name} is not installed"
+        );
+        eprintln!("skipped: {name} is not installed (CI installs it; see .ci/run)");
+    }
+    found
+}
+
 /// The repository's root, where `runbooks/`, `stdlib/` and `book/` are.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -18,15 +18,7 @@ pub struct Estate {
 }
 
 fn installed() -> bool {
-    let found = Command::new("pgbackrest").arg("version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("RUNBOOK_TEST_PGBACKREST").is_none(),
-            "RUNBOOK_TEST_PGBACKREST is set but pgBackRest is not installed"
-        );
-        eprintln!("skipped: pgBackRest is not installed (CI installs it; see .ci/run)");
-    }
-    found
+    crate::support::installed("pgbackrest", &["version"], "pgBackRest", "RUNBOOK_TEST_PGBACKREST")
 }
 
 /// `repository` is the `[global]` lines that say where the repository is.

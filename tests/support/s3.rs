@@ -50,13 +50,7 @@ impl Store {
     }
 
     fn launch(tls: bool) -> Option<Self> {
-        let installed = Command::new("moto_server").arg("--help").output().is_ok_and(|o| o.status.success());
-        if !installed {
-            assert!(
-                std::env::var_os("RUNBOOK_TEST_S3").is_none(),
-                "RUNBOOK_TEST_S3 is set but moto's server is not installed"
-            );
-            eprintln!("skipped: moto is not installed (CI installs it; see .ci/run)");
+        if !super::installed("moto_server", &["--help"], "moto's server", "RUNBOOK_TEST_S3") {
             return None;
         }
         let dir = tempfile::tempdir().expect("a temporary folder");

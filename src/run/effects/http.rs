@@ -9,7 +9,9 @@ pub(crate) struct Response {
     pub(crate) body: String,
 }
 
-fn agent(timeout: Duration) -> ureq::Agent {
+/// One HTTP client's settings for everything we send: a bound on the whole request, statuses
+/// as answers rather than errors, and who is asking.
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)

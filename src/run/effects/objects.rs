@@ -159,7 +159,10 @@ impl Stores {
         let (bucket, key) = split(location).ok_or_else(|| not_a_location(location))?;
         let store = self.store(bucket)?;
         let url = store.bucket.get_object(store.credentials.as_ref(), key).sign(SIGNED_FOR);
-        let mut response = agent().get(url.as_str()).call().map_err(|e| unreachable(location, &e))?;
+        let mut response = super::http::agent(TIMEOUT)
+            .get(url.as_str())
+            .call()
+            .map_err(|e| unreachable(location, &e))?;
         refused(location, response.status().as_u16(), &mut response)?;
         let mut hasher = sha2::Sha256::new();
         let mut reader = response.body_mut().as_reader();
@@ -189,7 +192,10 @@ impl Stores {
                 action.with_continuation_token(token.as_str());
             }
             let url = action.sign(SIGNED_FOR);
-            let mut response = agent().get(url.as_str()).call().map_err(|e| unreachable(&place, &e))?;
+            let mut response = super::http::agent(TIMEOUT)
+                .get(url.as_str())
+                .call()
+                .map_err(|e| unreachable(&place, &e))?;
             refused(&place, response.status().as_u16(), &mut response)?;
             let text = response
                 .body_mut()
@@ -261,15 +267,6 @@ fn is_shared_cloud(host: &str) -> bool {
     ]
     .iter()
     .any(|cloud| host == *cloud || host.ends_with(&format!(".{cloud}")))
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(TIMEOUT))
-        .http_status_as_error(false)
-        .user_agent(concat!("runbook/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
 }
 
 fn not_a_location(text: &str) -> Failure {
