@@ -37,14 +37,31 @@ pub(crate) fn short(duration: std::time::Duration) -> String {
 /// A moment written as text: `2026-11-14 14:46:30+00`, `2026-11-14T14:46:30.5Z`,
 /// `2026-11-14T15:46:30+01:00`. The time zone must be said: a restore's recovery point read
 /// in the wrong zone would be hours off, and nothing would look wrong.
-pub(crate) fn parse_moment(text: &str) -> Result<SystemTime, String> {
-    let text = text.trim();
-    let unzoned = || format!("`{text}` does not say its time zone; write it as 2026-11-14 14:46:30+00 or ...Z");
-    let bad = |why: humantime::TimestampError| format!("`{text}` is not a time such as 2026-11-14 14:46:30+00: {why}");
+pub(crate) fn parse_moment(text: &str) -> Result<SystemTime, NotAMoment> {
+    parse(text.trim())
+}
+
+/// Why a text is not a moment, in words for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NotAMoment(String);
+
+impl std::fmt::Display for NotAMoment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn parse(text: &str) -> Result<SystemTime, NotAMoment> {
+    let unzoned = || {
+        NotAMoment(format!(
+            "`{text}` does not say its time zone; write it as 2026-11-14 14:46:30+00 or ...Z"
+        ))
+    };
+    let bad = |why: humantime::TimestampError| NotAMoment(format!("`{text}` is not a time such as 2026-11-14 14:46:30+00: {why}"));
     let has_offset = |civil: &str| civil.get(11..).is_some_and(|time| time.contains(['+', '-']));
     let (civil, offset_secs) = if let Some(civil) = text.strip_suffix(['Z', 'z']) {
         if has_offset(civil) {
-            return Err(format!("`{text}` gives both an offset and `Z`; give one of them"));
+            return Err(NotAMoment(format!("`{text}` gives both an offset and `Z`; give one of them")));
         }
         (civil, 0)
     } else {
@@ -61,7 +78,9 @@ pub(crate) fn parse_moment(text: &str) -> Result<SystemTime, String> {
             _ => (None, None),
         };
         let (Some(hours @ 0..=23), Some(minutes @ 0..=59)) = (hours, minutes) else {
-            return Err(format!("`{text}` has a time zone offset that is not ±HH, ±HHMM or ±HH:MM"));
+            return Err(NotAMoment(format!(
+                "`{text}` has a time zone offset that is not ±HH, ±HHMM or ±HH:MM"
+            )));
         };
         let sign = if offset.starts_with('-') { -1 } else { 1 };
         (civil, sign * (hours * 3600 + minutes * 60))
@@ -73,7 +92,7 @@ pub(crate) fn parse_moment(text: &str) -> Result<SystemTime, String> {
     } else {
         utc.checked_add(shift)
     };
-    moment.ok_or_else(|| format!("`{text}` is out of range"))
+    moment.ok_or_else(|| NotAMoment(format!("`{text}` is out of range")))
 }
 
 /// A moment as the evidence writes it: RFC 3339 in UTC, to the millisecond.
@@ -111,13 +130,23 @@ mod tests {
 
     #[test]
     fn refuses_a_moment_without_a_zone_or_with_a_broken_one() {
-        assert!(parse_moment("2026-11-14 14:46:30").unwrap_err().contains("time zone"));
-        assert!(parse_moment("2026-11-14 14:46:30+1").unwrap_err().contains("offset"));
+        assert!(parse_moment("2026-11-14 14:46:30").unwrap_err().to_string().contains("time zone"));
+        assert!(parse_moment("2026-11-14 14:46:30+1").unwrap_err().to_string().contains("offset"));
         assert!(parse_moment("yesterday").is_err());
         assert!(parse_moment("2026-13-14 14:46:30Z").is_err());
         assert!(parse_moment("").is_err());
         assert!(parse_moment("2026-11-14 14:46:30+1€").is_err(), "not digits, and no panic");
-        assert!(parse_moment("2026-11-14 14:46:30+99:99").unwrap_err().contains("offset"));
-        assert!(parse_moment("2026-11-14 14:46:30.5+05:00Z").unwrap_err().contains("both"));
+        assert!(
+            parse_moment("2026-11-14 14:46:30+99:99")
+                .unwrap_err()
+                .to_string()
+                .contains("offset")
+        );
+        assert!(
+            parse_moment("2026-11-14 14:46:30.5+05:00Z")
+                .unwrap_err()
+                .to_string()
+                .contains("both")
+        );
     }
 }

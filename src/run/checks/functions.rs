@@ -235,7 +235,7 @@ fn register_files(engine: &mut Engine, stores: &objects::Shared) {
         Ok(files::same_place(&read(&shared), a, b)?)
     });
     engine.register_fn("moment", |text: &str| -> Fallible<i64> {
-        let at = crate::clock::parse_moment(text).or_else(fail)?;
+        let at = crate::clock::parse_moment(text).or_else(|why| fail(why.to_string()))?;
         Ok(at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64))
     });
     engine.register_fn("read", |path: &str| -> Fallible<String> { read_small(path) });

@@ -87,12 +87,13 @@ pub(super) fn evaluate(engine: &Engine, budget: &Budget, check: &Check, values: 
 
 /// What an expression gives, for the statements that measure rather than judge: the time
 /// a `recovered` reads. Errors are masked.
-pub(super) fn value(engine: &Engine, budget: &Budget, check: &Check, values: &Values<'_>) -> Result<Dynamic, String> {
+pub(super) fn value(engine: &Engine, budget: &Budget, check: &Check, values: &Values<'_>) -> Result<Dynamic, Failure> {
     budget.reset();
-    let mut scope = scope_for(check, values).map_err(|error| values.masker.mask(&error.to_string()))?;
+    let masked = |text: String| Failure::new(crate::run::failure::Kind::Check, values.masker.mask(&text));
+    let mut scope = scope_for(check, values).map_err(|error| masked(error.to_string()))?;
     engine
         .eval_ast_with_scope::<Dynamic>(&mut scope, &check.compiled.ast)
-        .map_err(|error| values.masker.mask(&plain_error(&error)))
+        .map_err(|error| masked(plain_error(&error)))
 }
 
 /// A check's expression, cut at the places where what it saw can be shown: `a && b`,

@@ -50,7 +50,7 @@ struct Store {
 /// environment variable) keeps why, for the check that needs it.
 #[derive(Default)]
 pub(crate) struct Stores {
-    known: HashMap<String, Result<Store, String>>,
+    known: HashMap<String, Result<Store, Failure>>,
 }
 
 /// The run's stores, read by checks and values alike; filled in once the run's secrets are read.
@@ -64,20 +64,24 @@ pub(crate) struct Object {
 }
 
 impl Stores {
-    pub(crate) fn insert(&mut self, name: &str, settings: Result<Settings, String>) {
+    pub(crate) fn insert(&mut self, name: &str, settings: Result<Settings, Failure>) {
         let store = settings.and_then(|settings| {
             let endpoint: url::Url = settings
                 .endpoint
                 .parse()
-                .map_err(|e| format!("the endpoint `{}` is not a URL: {e}", settings.endpoint))?;
+                .map_err(|e| Failure::new(Kind::Value, format!("the endpoint `{}` is not a URL: {e}", settings.endpoint)))?;
             let style = if settings.virtual_host {
                 UrlStyle::VirtualHost
             } else {
                 UrlStyle::Path
             };
             let host = endpoint.host_str().unwrap_or_default().to_ascii_lowercase();
-            let bucket = Bucket::new(endpoint, style, name.to_string(), settings.region)
-                .map_err(|e| format!("the endpoint `{}` cannot serve a bucket: {e}", settings.endpoint))?;
+            let bucket = Bucket::new(endpoint, style, name.to_string(), settings.region).map_err(|e| {
+                Failure::new(
+                    Kind::Value,
+                    format!("the endpoint `{}` cannot serve a bucket: {e}", settings.endpoint),
+                )
+            })?;
             let credentials = settings.keys.map(|(key, secret)| Credentials::new(key, secret));
             Ok(Store {
                 bucket,
@@ -92,7 +96,9 @@ impl Stores {
     fn store(&self, bucket: &str) -> Result<&Store, Failure> {
         match self.known.get(bucket) {
             Some(Ok(store)) => Ok(store),
-            Some(Err(why)) => Err(Failure::new(Kind::Network, format!("the bucket `{bucket}` cannot be read: {why}"))),
+            Some(Err(why)) => Err(why
+                .clone()
+                .within(Kind::Network, format_args!("the bucket `{bucket}` cannot be read"))),
             None => Err(Failure::new(
                 Kind::Value,
                 format!("no `bucket \"{bucket}\"` is declared, so {SCHEME}{bucket}/ cannot be read"),
@@ -332,7 +338,10 @@ mod tests {
     #[test]
     fn a_bucket_that_could_not_be_read_keeps_why() {
         let mut stores = Stores::default();
-        stores.insert("orders-backups", Err("the environment variable S3_SECRET is not set".into()));
+        stores.insert(
+            "orders-backups",
+            Err(Failure::new(Kind::Value, "the environment variable S3_SECRET is not set")),
+        );
         let error = stores.object("s3://orders-backups/a.db").err().expect("refused");
         assert!(error.to_string().contains("S3_SECRET is not set"), "{error}");
         stores.insert(

@@ -239,11 +239,13 @@ impl<'m> Runner<'m> {
         let moment = |expr: Option<&Expr>| -> Result<Option<SystemTime>, Failure> {
             let Some(expr) = expr else { return Ok(None) };
             let text = self.values.expr(expr)?.to_string();
-            clock::parse_moment(&text).map(Some).map_err(|why| Failure::new(Kind::Value, why))
+            clock::parse_moment(&text)
+                .map(Some)
+                .map_err(|why| Failure::new(Kind::Value, why.to_string()))
         };
         let read = checks::value(&self.engine.0, &self.engine.1, point, &self.values)
             .and_then(|value| recovery_point(&value))
-            .map_err(|why| Failure::new(Kind::Restore, format!("could not read the recovery point: {why}")));
+            .map_err(|why| why.within(Kind::Restore, "could not read the recovery point"));
         let (at, target, since) = match (read, moment(target), moment(since)) {
             (Ok(at), Ok(target), Ok(since)) => (at, target, since),
             (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => return Ok(Err(error)),
@@ -346,27 +348,31 @@ impl<'m> Runner<'m> {
 const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The moment a `recovered` expression gives: text with its time zone, or seconds since 1970.
-fn recovery_point(value: &rhai::Dynamic) -> Result<SystemTime, String> {
+fn recovery_point(value: &rhai::Dynamic) -> Result<SystemTime, Failure> {
     let seconds = if let Some(text) = value.clone().try_cast::<String>() {
-        return clock::parse_moment(&text);
+        return clock::parse_moment(&text).map_err(|why| Failure::new(Kind::Restore, why.to_string()));
     } else if let Ok(int) = value.as_int() {
         int as f64
     } else if let Ok(float) = value.as_float() {
         float
     } else if value.is_unit() {
-        return Err("the expression gave nothing; did the restore bring back any data?".into());
+        return Err(Failure::new(
+            Kind::Restore,
+            "the expression gave nothing; did the restore bring back any data?",
+        ));
     } else {
-        return Err(format!("the expression gave {value}, not a time"));
+        return Err(Failure::new(Kind::Restore, format!("the expression gave {value}, not a time")));
     };
     if seconds > 1e11 {
-        return Err(format!(
-            "{seconds} is not seconds since 1970 (it is after the year 5000); milliseconds?"
+        return Err(Failure::new(
+            Kind::Restore,
+            format!("{seconds} is not seconds since 1970 (it is after the year 5000); milliseconds?"),
         ));
     }
     std::time::Duration::try_from_secs_f64(seconds)
         .ok()
         .and_then(|since_epoch| SystemTime::UNIX_EPOCH.checked_add(since_epoch))
-        .ok_or_else(|| format!("{seconds} seconds since 1970 is not a time"))
+        .ok_or_else(|| Failure::new(Kind::Restore, format!("{seconds} seconds since 1970 is not a time")))
 }
 
 /// `later - earlier` in milliseconds, negative when `later` is the earlier one.

@@ -266,13 +266,13 @@ impl<'m> Runner<'m> {
     fn read_buckets(&mut self) {
         let mut stores = objects::Stores::default();
         for bucket in &self.model.buckets {
-            let text = |name: &str| -> Result<Option<String>, String> {
+            let text = |name: &str| -> Result<Option<String>, crate::run::failure::Failure> {
                 match bucket.setting(name) {
                     Some(expr) => self
                         .values
                         .expr(expr)
                         .map(|v| Some(v.to_string()))
-                        .map_err(|e| self.values.masker.mask(&e.to_string())),
+                        .map_err(|e| crate::run::failure::Failure::new(e.kind, self.values.masker.mask(&e.to_string()))),
                     None => Ok(None),
                 }
             };
