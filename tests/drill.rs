@@ -683,3 +683,104 @@ fn the_self_test_drill_needs_nothing_but_the_binary() {
     );
     assert_eq!(report["restores"].as_array().unwrap().len(), 2, "the backup and the restore");
 }
+
+/// A SQLite file made by `sql` through the stdlib's own `sqlite.execute`.
+fn made(drill: &Drill, name: &str, sql: &str) -> PathBuf {
+    let db = drill.dir().join(format!("made/{name}.db"));
+    let text = format!(
+        "runbook \"Make {name}\" {{\n    step make \"Write it\" {{\n        use sqlite.execute(db: \"{}\", sql: \"\"\"\n{sql}\n\"\"\")\n    }}\n}}\n",
+        db.display()
+    );
+    drill
+        .drill(&runbook_in(drill, &format!("make-{name}.runbook"), &text), &[])
+        .expect_code(0);
+    db
+}
+
+/// A backup whose two indexes were swapped behind SQLite's back: every page is sound, but
+/// neither index holds its own column.
+fn swapped_indexes(drill: &Drill) -> PathBuf {
+    made(
+        drill,
+        "swapped",
+        "create table t(a, b);
+        create index ia on t(a);
+        create index ib on t(b);
+        with recursive n(i) as (select 1 union all select i + 1 from n where i < 2000) insert into t select i, -i from n;
+        create temp table roots as select name, rootpage from sqlite_schema where name in ('ia', 'ib');
+        pragma writable_schema = on;
+        update sqlite_schema set rootpage = (select rootpage from roots where name = 'ib') where name = 'ia';
+        update sqlite_schema set rootpage = (select rootpage from roots where name = 'ia') where name = 'ib';",
+    )
+}
+
+fn restore_with(drill: &Drill, piece: &str, backup: &Path, extra: &str) -> Outcome {
+    let text = format!(
+        "runbook \"Restore\" {{\n    step restore \"Restore it\" {{\n        use sqlite.{piece}(from: \"{}\", into: \"{{workdir}}/restored.db\")\n{extra}    }}\n}}\n",
+        backup.display()
+    );
+    let path = runbook_in(drill, &format!("{piece}.runbook"), &text);
+    drill.drill(&path, &[])
+}
+
+#[test]
+fn the_quick_check_sees_damaged_pages_but_not_an_index_that_disagrees_with_its_table() {
+    let drill = Drill::new();
+    // The header of a page in the middle of the file overwritten: both checks see it.
+    let damaged = made(
+        &drill,
+        "damaged",
+        "create table t(id integer primary key, body text);
+        with recursive n(i) as (select 1 union all select i + 1 from n where i < 5000) insert into t select i, printf('row %0200d', i) from n;",
+    );
+    let mut bytes = std::fs::read(&damaged).expect("read");
+    let page = bytes.len() / 4096 / 2 * 4096;
+    bytes[page..page + 16].fill(0xff);
+    std::fs::write(&damaged, &bytes).expect("damage");
+    for piece in ["restore", "restore_quick"] {
+        let outcome = restore_with(&drill, piece, &damaged, "");
+        outcome.expect_code(1);
+        assert!(
+            outcome.stderr.contains("✗ the restored database passes SQLite's"),
+            "{piece}: {}",
+            outcome.stderr
+        );
+    }
+
+    // What the quick check does not look at, as its piece says: the full check fails the
+    // restore, the quick one lets it pass.
+    let swapped = swapped_indexes(&drill);
+    let full = restore_with(&drill, "restore", &swapped, "");
+    full.expect_code(1);
+    assert!(full.stderr.contains("missing from index"), "{}", full.stderr);
+    let quick = restore_with(&drill, "restore_quick", &swapped, "");
+    quick.expect_code(0);
+    assert!(
+        quick
+            .stderr
+            .contains("✓ the restored database passes SQLite's quick check (its structure; not each index against its table)"),
+        "{}",
+        quick.stderr
+    );
+}
+
+#[test]
+fn a_timeout_stops_a_native_restore_midway_and_leaves_no_half_copy() {
+    let drill = Drill::new();
+    let big = made(
+        &drill,
+        "big",
+        "create table t(x); with recursive n(i) as (select 1 union all select i + 1 from n where i < 12500) insert into t select randomblob(4000) from n;",
+    );
+    let outcome = restore_with(&drill, "restore", &big, "        timeout 1ms\n");
+    outcome.expect_code(1);
+    assert!(
+        outcome
+            .stderr
+            .contains("the step ran past its timeout of 1ms: the copy was stopped unfinished, and removed"),
+        "{}",
+        outcome.stderr
+    );
+    let work = drill.run_dir().join("work");
+    assert!(!work.join("restored.db").exists(), "a half copy was left in {}", work.display());
+}

@@ -77,6 +77,8 @@ pub(crate) struct Row {
     pub(crate) dropped: u64,
     pub(crate) checks: Vec<CheckLine>,
     pub(crate) log: Option<String>,
+    /// A native copy's bytes done and in all, while it runs.
+    pub(crate) copied: Option<(u64, u64)>,
 }
 
 impl Row {
@@ -94,6 +96,7 @@ impl Row {
             dropped: 0,
             checks: Vec::new(),
             log: None,
+            copied: None,
         }
     }
 
@@ -299,6 +302,7 @@ impl App {
                     row.started = humantime::parse_rfc3339(&at).ok();
                     row.took = None;
                     row.checks.clear();
+                    row.copied = None;
                     if attempt > 1 || !row.lines.is_empty() {
                         row.push(Kind::Note, &format!("— attempt {attempt} —"));
                     }
@@ -322,6 +326,15 @@ impl App {
             Event::Output { step, stream, line } => {
                 if let Some(row) = self.row_mut(&step) {
                     row.push(if stream == Stream::Stderr { Kind::Stderr } else { Kind::Stdout }, &line);
+                }
+            }
+            Event::Progress {
+                step,
+                done_bytes,
+                total_bytes,
+            } => {
+                if let Some(row) = self.row_mut(&step) {
+                    row.copied = Some((done_bytes, total_bytes));
                 }
             }
             Event::CommandFinished {
@@ -352,6 +365,7 @@ impl App {
                 ..
             } => {
                 if let Some(row) = self.row_mut(&step) {
+                    row.copied = None;
                     let age = crate::duration::Duration::from_millis(recovery_point_age_ms);
                     row.push(Kind::Note, &format!("restored {from} (a backup {age} old)"));
                 }

@@ -40,7 +40,7 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, now: SystemTime) -> Drawn {
     let list_width = (body.width * 2 / 5).clamp(24, 44);
     let [list, pane] = Layout::horizontal([Constraint::Length(list_width), Constraint::Min(20)]).areas(body);
     draw_steps(frame, app, list, now);
-    draw_pane(frame, app, pane);
+    draw_pane(frame, app, pane, now);
     draw_status(frame, app, status, now);
     let mut drawn = Drawn::default();
     match &app.dialog {
@@ -193,7 +193,7 @@ fn draw_steps(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
     frame.render_widget(Paragraph::new(visible), inner);
 }
 
-fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
+fn draw_pane(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
     let Some(row) = app.shown().map(|index| &app.rows[index]) else {
         frame.render_widget(Block::bordered(), area);
         return;
@@ -231,13 +231,35 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect) {
     // The newest checks are the last ones: a short pane shows those.
     let check_lines: Vec<Line> = check_lines.split_off(check_lines.len() - checks_height as usize);
     let log_height = (log.len() as u16).min(inner.height.saturating_sub(checks_height + 1));
-    let [output, checks, log_area] = Layout::vertical([
+    // A long native copy (a SQLite restore) has a bar of its own while it runs, and under
+    // it how far it came and what is left, in words.
+    let copied = row.copied.filter(|_| row.status == Status::Running && inner.height > 4);
+    let copy_words = copied.map_or_else(Vec::new, |(done, total)| {
+        let words = crate::run::copied_words(done, total, row.elapsed(now).unwrap_or_default());
+        wrap(&[(&words, Style::new().bold())], width)
+    });
+    let copy_height = if copied.is_some() { 1 + copy_words.len() as u16 } else { 0 };
+    let [copy, output, checks, log_area] = Layout::vertical([
+        Constraint::Length(copy_height),
         Constraint::Min(1),
         Constraint::Length(checks_height),
         Constraint::Length(log_height),
     ])
     .areas(inner);
     frame.render_widget(Paragraph::new(log), log_area);
+    if let Some((done, total)) = copied {
+        let [bar, words] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(copy);
+        let ratio = if total == 0 { 1.0 } else { done as f64 / total as f64 };
+        // The share rounded down, as the words say it: 99.6% is not done.
+        let percent = (u128::from(done) * 100).checked_div(u128::from(total)).unwrap_or(100);
+        let gauge = Gauge::default()
+            .ratio(ratio.clamp(0.0, 1.0))
+            .label(format!("{percent}%"))
+            .gauge_style(Style::new().fg(Color::Cyan).bg(Color::DarkGray))
+            .use_unicode(true);
+        frame.render_widget(gauge, bar);
+        frame.render_widget(Paragraph::new(copy_words), words);
+    }
 
     let lines = output_rows(row, app.scroll, width, output.height as usize);
     frame.render_widget(Paragraph::new(lines), output);

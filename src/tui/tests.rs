@@ -797,3 +797,39 @@ fn a_run_with_skipped_steps_ends_as_finished_with_them_named_never_passed() {
     assert!(screen.contains("FINISHED with 2 steps skipped: apart, restore"), "{screen}");
     assert!(!screen.contains("PASSED"), "{screen}");
 }
+
+#[test]
+fn a_long_native_restore_shows_its_bar_and_what_is_left_at_every_size() {
+    let mut app = app(&history());
+    started(&mut app, "fresh", 0);
+    step_finished(&mut app, "fresh", StepStatus::Passed, 35, None);
+    started(&mut app, "apart", 1);
+    step_finished(&mut app, "apart", StepStatus::Passed, 8, None);
+    started(&mut app, "restore", 2);
+    app.update(run(Event::Progress {
+        step: "restore".into(),
+        done_bytes: 1_800_000_000,
+        total_bytes: 4_800_000_000,
+    }));
+    for (width, height) in [(80, 24), (100, 30), (200, 50)] {
+        let screen = frame(&mut app, width, height, 62);
+        assert!(
+            screen.contains("copied 1.8 GB of 4.8 GB (37%), about 1m 40s") && screen.contains(" 37% "),
+            "{width}x{height}:\n{screen}"
+        );
+        insta::assert_snapshot!(format!("copying_{width}x{height}"), screen);
+    }
+    // Once the copy is over, the bar goes: its check runs next, and what came back is said
+    // by the restore's own line.
+    app.update(run(Event::Restored {
+        step: "restore".into(),
+        from: "/srv/backups/orders/latest.db".into(),
+        into: "/var/lib/runbook/work/orders.db".into(),
+        recovery_point_age_ms: 60_000,
+    }));
+    let screen = frame(&mut app, 100, 30, 95);
+    assert!(
+        !screen.contains("copied") && screen.contains("restored /srv/backups/orders/latest.db"),
+        "{screen}"
+    );
+}

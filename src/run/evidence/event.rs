@@ -175,6 +175,16 @@ pub enum Event {
         /// The line, without its line end.
         line: String,
     },
+    /// How far a native copy (a SQLite restore) has come; shown, never journaled (the
+    /// `restored` event that follows says what came back).
+    Progress {
+        /// The step it runs in.
+        step: String,
+        /// Bytes copied so far.
+        done_bytes: u64,
+        /// Bytes in all.
+        total_bytes: u64,
+    },
     /// A command ended.
     CommandFinished {
         /// The step it ran in.
@@ -348,9 +358,9 @@ pub enum Event {
 }
 
 impl Event {
-    /// Output lines are many and already in the step's log file.
+    /// Output lines are many and already in the step's log file; progress is only for the eye.
     pub(crate) fn is_journaled(&self) -> bool {
-        !matches!(self, Event::Output { .. })
+        !matches!(self, Event::Output { .. } | Event::Progress { .. })
     }
 }
 

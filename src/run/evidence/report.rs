@@ -376,7 +376,7 @@ impl Listener for Report {
             }
             Event::RunResumed { .. } => self.resumed.push(without_tag(event)),
             Event::Chose { .. } => self.choices.push(without_tag(event)),
-            Event::Output { .. } => {}
+            Event::Output { .. } | Event::Progress { .. } => {}
         }
     }
 }

@@ -46,7 +46,7 @@ impl<'m> Runner<'m> {
                 self.notify(step, channel, message)?;
                 Ok(())
             }
-            ActionKind::Builtin { name, args } => return self.builtin(step, *name, args),
+            ActionKind::Builtin { name, args } => return self.builtin(step, *name, args, deadline),
             ActionKind::Recovered { point, target, since } => return self.recovered(step, point, target.as_ref(), since.as_ref()),
         };
         Ok(outcome)
@@ -201,7 +201,13 @@ impl<'m> Runner<'m> {
         }
     }
 
-    fn builtin(&mut self, step: &str, builtin: stdlib::Builtin, args: &[(String, crate::model::Expr)]) -> Outcome {
+    fn builtin(
+        &mut self,
+        step: &str,
+        builtin: stdlib::Builtin,
+        args: &[(String, crate::model::Expr)],
+        deadline: Option<Instant>,
+    ) -> Outcome {
         self.barrier()?;
         let mut values = Vec::new();
         for (_, expr) in args {
@@ -213,7 +219,28 @@ impl<'m> Runner<'m> {
         match builtin {
             stdlib::Builtin::SqliteBackup => {
                 let (from, into) = (Path::new(&values[0]), Path::new(&values[1]));
-                match sqlite::restore(from, into) {
+                // Ctrl-C and the step's timeout stop the copy between two of its steps.
+                let stop = || {
+                    if INTERRUPTION.requested() {
+                        Some(Failure::new(Kind::Interrupted, "interrupted"))
+                    } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                        Some(Failure::new(Kind::Timeout, "the copy was stopped unfinished, and removed"))
+                    } else {
+                        None
+                    }
+                };
+                let listeners = &mut self.listeners;
+                let mut progress = |copied: sqlite::Copied| {
+                    let event = Event::Progress {
+                        step: step.to_string(),
+                        done_bytes: copied.done_bytes,
+                        total_bytes: copied.total_bytes,
+                    };
+                    for listener in listeners.iter_mut() {
+                        listener.event(&event);
+                    }
+                };
+                match sqlite::restore(from, into, &stop, &mut progress) {
                     Ok(restored) => {
                         let age = restored.recovery_point_age;
                         self.recovery_point = Some(self.recovery_point.map_or(age, |seen| seen.max(age)));

@@ -180,6 +180,26 @@ impl Listener for Live {
                     spinner.set_message(if room == 0 { String::new() } else { format!(" │ {shown}") });
                 }
             }
+            Event::Progress {
+                done_bytes, total_bytes, ..
+            } => {
+                let width = self.width();
+                let elapsed = self.running.map(|s| s.elapsed()).unwrap_or_default();
+                if let Some(spinner) = &self.step {
+                    let used = 2 + spinner.prefix().chars().count() + 3;
+                    let room = width.saturating_sub(used + MARGIN);
+                    let words = super::copied_words(*done_bytes, *total_bytes, elapsed);
+                    let shown = copy_bar(*done_bytes, *total_bytes, &words, room);
+                    spinner.set_message(if room == 0 { String::new() } else { format!(" │ {shown}") });
+                }
+            }
+            // The copy is over; what follows (its check) is the step's, not the bar's.
+            Event::Restored { .. } => {
+                if let Some(spinner) = &self.step {
+                    spinner.set_message(String::new());
+                }
+                self.print_lines(event);
+            }
             Event::StepFinished { step, status, .. } => {
                 if let Some(spinner) = self.step.take() {
                     spinner.finish_and_clear();
@@ -205,6 +225,23 @@ impl Listener for Live {
             _ => self.print_lines(event),
         }
     }
+}
+
+/// `copied 999.9 MB of 999.9 MB (99%), about 59m 59s left`
+const LONGEST_COPY_WORDS: usize = 56;
+
+/// A copy's bar and its words in `room` columns: `████░░░░ copied 1.2 GB of 2.6 GB (45%)…`.
+/// The bar gets what the words leave, up to 20 columns; the words are cut when they must be.
+fn copy_bar(done: u64, total: u64, words: &str, room: usize) -> String {
+    // Room for the longest words a copy says, so the bar keeps its width while they change.
+    let bar = room.saturating_sub(LONGEST_COPY_WORDS + 1).min(20);
+    if bar < 5 {
+        return words.chars().take(room).collect();
+    }
+    let filled = (u128::from(done) * bar as u128)
+        .checked_div(u128::from(total))
+        .unwrap_or(bar as u128) as usize;
+    format!("{}{} {words}", "█".repeat(filled.min(bar)), "░".repeat(bar - filled.min(bar)))
 }
 
 /// The time since the run started against its RTO, as the bar says it.
@@ -280,6 +317,15 @@ fn terminal_width() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copy_s_bar_fills_by_its_share_and_gives_way_to_the_words() {
+        let words = "copied 1.0 GB of 4.0 GB (25%)";
+        assert_eq!(copy_bar(1, 4, words, 80), format!("{}{} {words}", "█".repeat(5), "░".repeat(15)));
+        assert_eq!(copy_bar(4, 4, words, 67), format!("{} {words}", "█".repeat(10)));
+        // No room for a bar worth the name: the words alone, cut to fit.
+        assert_eq!(copy_bar(1, 4, words, 20), "copied 1.0 GB of 4.0");
+    }
 
     #[test]
     fn the_bar_says_the_time_against_the_rto() {

@@ -7,3 +7,40 @@ mod plain;
 
 pub use live::Live;
 pub use plain::{Detail, Progress};
+
+/// How far a copy has come, as every view says it: `copied 1.2 GB of 2.6 GB (45%), about 12s
+/// left`. What is left is the time so far scaled by what is left to copy, said only once
+/// there is a second of pace to go by.
+pub(crate) fn copied_words(done: u64, total: u64, elapsed: std::time::Duration) -> String {
+    let size = crate::history::size;
+    let percent = (u128::from(done) * 100).checked_div(u128::from(total)).unwrap_or(100);
+    let mut words = format!("copied {} of {} ({percent}%)", size(done), size(total));
+    if done > 0 && done < total && elapsed >= std::time::Duration::from_secs(1) {
+        let left = elapsed.as_secs_f64() * (total - done) as f64 / done as f64;
+        let left = std::time::Duration::from_secs_f64(left.min(1e9));
+        words.push_str(&format!(", about {} left", crate::clock::short(left)));
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copied_words;
+    use std::time::Duration;
+
+    #[test]
+    fn a_copy_says_its_share_and_what_is_left_once_it_has_a_pace() {
+        assert_eq!(copied_words(0, 4_000_000_000, Duration::ZERO), "copied 0 bytes of 4.0 GB (0%)");
+        assert_eq!(
+            copied_words(1_000_000_000, 4_000_000_000, Duration::from_secs(10)),
+            "copied 1.0 GB of 4.0 GB (25%), about 30.0s left"
+        );
+        // Under a second in, the pace is noise.
+        assert_eq!(
+            copied_words(1_000_000_000, 4_000_000_000, Duration::from_millis(400)),
+            "copied 1.0 GB of 4.0 GB (25%)"
+        );
+        assert_eq!(copied_words(7, 7, Duration::from_secs(3)), "copied 7 bytes of 7 bytes (100%)");
+        assert_eq!(copied_words(0, 0, Duration::from_secs(3)), "copied 0 bytes of 0 bytes (100%)");
+    }
+}

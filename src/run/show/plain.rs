@@ -20,7 +20,14 @@ pub struct Progress<W: Write> {
     step: Option<String>,
     /// The running command's log file.
     log: Option<String>,
+    /// The running step's long copy: the quarters of it already told, and when the step began.
+    quarters: u64,
+    started: Option<std::time::Instant>,
 }
+
+/// A copy this large says how far it came at each quarter; a smaller one is over before a
+/// line about it would help.
+const LONG_COPY: u64 = 256_000_000;
 
 /// How much of a run the plain lines show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +56,8 @@ impl<W: Write> Progress<W> {
             dropped: 0,
             step: None,
             log: None,
+            quarters: 0,
+            started: None,
         }
     }
 
@@ -174,6 +183,8 @@ impl<W: Write> Progress<W> {
                 attempt,
                 ..
             } => {
+                self.quarters = 0;
+                self.started = Some(std::time::Instant::now());
                 let again = if *attempt > 1 {
                     format!(" (attempt {attempt})")
                 } else {
@@ -193,6 +204,17 @@ impl<W: Write> Progress<W> {
                 format!("      {mark} {line}")
             }
             Event::CommandFinished { .. } => return None,
+            Event::Progress {
+                done_bytes, total_bytes, ..
+            } => {
+                let quarter = (u128::from(*done_bytes) * 4).checked_div(u128::from(*total_bytes)).unwrap_or(4) as u64;
+                if *total_bytes < LONG_COPY || quarter <= self.quarters || quarter >= 4 {
+                    return None;
+                }
+                self.quarters = quarter;
+                let elapsed = self.started.map(|s| s.elapsed()).unwrap_or_default();
+                format!("      {}", super::copied_words(*done_bytes, *total_bytes, elapsed))
+            }
             Event::Check {
                 description,
                 passed,
@@ -352,5 +374,48 @@ fn step_finished(status: StepStatus, took: Duration, error: Option<&str>) -> Str
         },
         StepStatus::Skipped => "      skipped".to_string(),
         StepStatus::Interrupted => format!("      ■ {}", error.unwrap_or("stopped")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copied(progress: &mut Progress<Vec<u8>>, done: u64, total: u64) {
+        progress.event(&Event::Progress {
+            step: "restore".into(),
+            done_bytes: done,
+            total_bytes: total,
+        });
+    }
+
+    #[test]
+    fn a_long_copy_says_each_quarter_once_and_a_short_one_nothing() {
+        let mut progress = Progress::new(Vec::new(), Detail::DEFAULT);
+        progress.event(&Event::StepStarted {
+            step: "restore".into(),
+            title: "Restore".into(),
+            number: 1,
+            total: 1,
+            attempt: 1,
+            at: String::new(),
+        });
+        let total = 4_000_000_000;
+        // The three quarters, each once; the whole is said by the restore's own line.
+        for done in [0, 500_000_000, 1_000_000_000, 1_100_000_000, 2_000_000_000, 3_999_000_000, total] {
+            copied(&mut progress, done, total);
+        }
+        copied(&mut progress, 100_000_000, 200_000_000);
+        let text = String::from_utf8(std::mem::take(progress.out_mut())).unwrap();
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(
+            lines,
+            [
+                "      copied 1.0 GB of 4.0 GB (25%)",
+                "      copied 2.0 GB of 4.0 GB (50%)",
+                "      copied 4.0 GB of 4.0 GB (99%)"
+            ],
+            "{text}"
+        );
     }
 }
