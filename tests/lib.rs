@@ -11,6 +11,7 @@ mod history;
 mod links;
 mod lint_formats;
 mod litestream;
+mod mariadb;
 mod metrics;
 mod notify;
 mod pgbackrest;

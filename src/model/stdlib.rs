@@ -8,12 +8,13 @@ use crate::diagnostic::Diagnostic;
 use crate::source::Source;
 use crate::syntax::{self, ast};
 
-const MODULES: [(&str, &str); 5] = [
+const MODULES: [(&str, &str); 6] = [
     ("sqlite", include_str!("../../stdlib/sqlite.runbook")),
     ("postgres", include_str!("../../stdlib/postgres.runbook")),
     ("pgbackrest", include_str!("../../stdlib/pgbackrest.runbook")),
     ("restic", include_str!("../../stdlib/restic.runbook")),
     ("litestream", include_str!("../../stdlib/litestream.runbook")),
+    ("mariadb", include_str!("../../stdlib/mariadb.runbook")),
 ];
 
 pub(crate) struct Module {

@@ -1,5 +1,5 @@
-//! Read-only SQL against the engines a restore is verified on: SQLite files and PostgreSQL
-//! servers, chosen by the connection text. Every row comes back as a JSON object of column to
+//! Read-only SQL against the engines a restore is verified on: SQLite files, PostgreSQL
+//! servers and MariaDB/MySQL servers, chosen by the connection text. Every row comes back as a JSON object of column to
 //! value, whatever the engine, so a check sees numbers, text, booleans and NULL the same way.
 //! A new engine's queries belong here, behind the same `query`.
 
@@ -16,10 +16,13 @@ pub(crate) struct Rows {
     pub(crate) columns: usize,
 }
 
-/// Runs `query` read-only on `conn`: a `postgres://` URL or a SQLite file's path.
+/// Runs `query` read-only on `conn`: a `postgres://`, `mysql://` or `mariadb://` URL, or a
+/// SQLite file's path.
 pub(crate) fn query(conn: &str, query: &str) -> Result<Rows, Failure> {
     let rows = if conn.starts_with("postgres://") || conn.starts_with("postgresql://") {
         postgres(conn, query)?
+    } else if let Some(rest) = conn.strip_prefix("mysql://").or_else(|| conn.strip_prefix("mariadb://")) {
+        mysql(rest, query)?
     } else {
         sqlite(conn, query)?
     };
@@ -115,6 +118,103 @@ fn postgres(conn: &str, query: &str) -> Result<Rows, Failure> {
         })
         .collect();
     Ok(Rows { rows, columns })
+}
+
+/// MariaDB and MySQL, over the text protocol (any statement, `SHOW` too), each value typed by
+/// its column: integers and decimals as numbers, NULL as null, the rest as text. The session
+/// is read-only, and a statement is stopped after 30 s.
+fn mysql(rest: &str, query: &str) -> Result<Rows, Failure> {
+    use mysql::consts::ColumnType;
+    use mysql::prelude::Queryable;
+    let opts = mysql::Opts::from_url(&format!("mysql://{rest}"))
+        .map_err(|e| Failure::new(Kind::Query, format!("not a MariaDB/MySQL connection URL: {e}")))?;
+    let opts = mysql::OptsBuilder::from_opts(opts)
+        .tcp_connect_timeout(Some(std::time::Duration::from_secs(10)))
+        .read_timeout(Some(std::time::Duration::from_secs(40)))
+        .write_timeout(Some(std::time::Duration::from_secs(40)));
+    let mut conn = mysql::Conn::new(opts).map_err(|e| Failure::new(Kind::Query, format!("cannot connect: {}", mysql_error(&e))))?;
+    let error = |e: mysql::Error| Failure::new(Kind::Query, mysql_error(&e));
+    conn.query_drop("set session transaction read only").map_err(error)?;
+    // MariaDB says it in seconds for every statement; MySQL in milliseconds, for SELECTs.
+    if conn.query_drop("set session max_statement_time = 30").is_err() {
+        conn.query_drop("set session max_execution_time = 30000").map_err(error)?;
+    }
+    let mut result = conn.query_iter(query).map_err(error)?;
+    let mut found = Vec::new();
+    let mut columns = 0;
+    if let Some(set) = result.iter() {
+        columns = set.columns().as_ref().len();
+        for row in set {
+            let row = row.map_err(error)?;
+            let mut object = serde_json::Map::new();
+            for (index, column) in row.columns_ref().iter().enumerate() {
+                let value = match row.as_ref(index) {
+                    None | Some(mysql::Value::NULL) => serde_json::Value::Null,
+                    Some(mysql::Value::Bytes(bytes)) => {
+                        let text = String::from_utf8_lossy(bytes);
+                        let number = |text: &str| -> Option<serde_json::Value> {
+                            match column.column_type() {
+                                ColumnType::MYSQL_TYPE_TINY
+                                | ColumnType::MYSQL_TYPE_SHORT
+                                | ColumnType::MYSQL_TYPE_INT24
+                                | ColumnType::MYSQL_TYPE_LONG
+                                | ColumnType::MYSQL_TYPE_LONGLONG
+                                | ColumnType::MYSQL_TYPE_YEAR => text
+                                    .parse::<i64>()
+                                    .map(Into::into)
+                                    .or_else(|_| text.parse::<u64>().map(Into::into))
+                                    .ok(),
+                                ColumnType::MYSQL_TYPE_FLOAT
+                                | ColumnType::MYSQL_TYPE_DOUBLE
+                                | ColumnType::MYSQL_TYPE_DECIMAL
+                                | ColumnType::MYSQL_TYPE_NEWDECIMAL => {
+                                    text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Into::into)
+                                }
+                                _ => None,
+                            }
+                        };
+                        // 63 is the binary character set: a blob is shown by its size, as
+                        // SQLite's are; its bytes mean nothing in a check.
+                        if column.character_set() == 63 && is_blob(column.column_type()) {
+                            (bytes.len() as i64).into()
+                        } else {
+                            number(&text).unwrap_or_else(|| text.into_owned().into())
+                        }
+                    }
+                    Some(other) => other.as_sql(true).trim_matches('\'').to_string().into(),
+                };
+                object.insert(column.name_str().into_owned(), value);
+            }
+            found.push(serde_json::Value::Object(object));
+            if found.len() > MAX_ROWS {
+                break;
+            }
+        }
+    }
+    Ok(Rows { rows: found, columns })
+}
+
+fn is_blob(column: mysql::consts::ColumnType) -> bool {
+    use mysql::consts::ColumnType;
+    matches!(
+        column,
+        ColumnType::MYSQL_TYPE_TINY_BLOB
+            | ColumnType::MYSQL_TYPE_MEDIUM_BLOB
+            | ColumnType::MYSQL_TYPE_LONG_BLOB
+            | ColumnType::MYSQL_TYPE_BLOB
+            | ColumnType::MYSQL_TYPE_VAR_STRING
+            | ColumnType::MYSQL_TYPE_STRING
+            | ColumnType::MYSQL_TYPE_VARCHAR
+    )
+}
+
+/// What the server said, without the driver's framing; a password in the URL never shows.
+fn mysql_error(error: &mysql::Error) -> String {
+    match error {
+        mysql::Error::MySqlError(server) => server.message.clone(),
+        mysql::Error::UrlError(url) => format!("not a MariaDB/MySQL connection URL: {url}"),
+        other => other.to_string(),
+    }
 }
 
 fn postgres_error(error: &postgres::Error) -> String {
