@@ -8,13 +8,14 @@ use crate::diagnostic::Diagnostic;
 use crate::source::Source;
 use crate::syntax::{self, ast};
 
-const MODULES: [(&str, &str); 6] = [
+const MODULES: [(&str, &str); 7] = [
     ("sqlite", include_str!("../../stdlib/sqlite.runbook")),
     ("postgres", include_str!("../../stdlib/postgres.runbook")),
     ("pgbackrest", include_str!("../../stdlib/pgbackrest.runbook")),
     ("restic", include_str!("../../stdlib/restic.runbook")),
     ("litestream", include_str!("../../stdlib/litestream.runbook")),
     ("mariadb", include_str!("../../stdlib/mariadb.runbook")),
+    ("barman", include_str!("../../stdlib/barman.runbook")),
 ];
 
 pub(crate) struct Module {

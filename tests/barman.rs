@@ -1,0 +1,309 @@
+//! Barman, for real: a PostgreSQL cluster whose WAL Barman streams (`pg_receivewal`) and
+//! whose base backups Barman takes (`backup_method = postgres`), all on loopback; the billing
+//! example rewinds it to a point in time, and Barman's checks are made to find damage.
+//!
+//! CI installs Barman and sets RUNBOOK_TEST_BARMAN=1, so there a missing Barman fails the
+//! tests; elsewhere they say they are skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::pg::{Cluster, as_postgres, free_port, is_root, run};
+use crate::support::root;
+
+const SERVER: &str = "billing";
+
+fn installed() -> bool {
+    crate::support::installed("barman", &["--version"], "Barman", "RUNBOOK_TEST_BARMAN")
+}
+
+/// A cluster, Barman streaming its WAL, and one base backup; WAL streaming stops when dropped.
+struct Estate {
+    pg: Cluster,
+    config: PathBuf,
+}
+
+impl Estate {
+    fn new() -> Option<Estate> {
+        if !installed() {
+            return None;
+        }
+        let mut config = PathBuf::new();
+        let pg = Cluster::start_with(|root, port| {
+            config = root.join("barman.conf");
+            // Barman runs as its user; as root, that is the cluster's owner.
+            let user = if is_root() { "postgres".to_string() } else { whoami() };
+            let text = format!(
+                "[barman]\nbarman_user = {user}\nbarman_home = {root}/barman\nbarman_lock_directory = {root}/barman\nlog_file = {root}/barman.log\nlog_level = INFO\n\n\
+                 [{SERVER}]\ndescription = \"billing\"\nconninfo = host=127.0.0.1 port={port} user=postgres dbname=postgres\n\
+                 streaming_conninfo = host=127.0.0.1 port={port} user=postgres\nbackup_method = postgres\nstreaming_archiver = on\n\
+                 archiver = off\nslot_name = barman\ncreate_slot = auto\npath_prefix = {bin}\n",
+                root = root.display(),
+                bin = bin_dir().display(),
+            );
+            std::fs::create_dir_all(root.join("barman")).expect("mkdir");
+            std::fs::write(&config, text).expect("barman.conf");
+            // Barman streams the WAL; the cluster's own archive_command stays, for the
+            // recovered cluster to prove Barman turned it off.
+            String::new()
+        })?;
+        if is_root() {
+            let mut chown = Command::new("chown");
+            chown.args(["-R", "postgres:postgres"]).arg(&pg.root);
+            run(chown);
+        }
+        let estate = Estate { pg, config };
+        // `cron` creates the replication slot and starts streaming WAL.
+        estate.barman(&["cron"]);
+        estate.archive_now();
+        estate.barman(&["check", SERVER]);
+        estate.barman(&["backup", "--wait", SERVER]);
+        // Until the backup's last WAL file is archived, Barman says it is WAITING_FOR_WALS.
+        estate.archive_now();
+        Some(estate)
+    }
+
+    /// Runs a Barman command as the cluster's owner; it must succeed.
+    fn barman(&self, args: &[&str]) -> String {
+        let mut command = as_postgres("barman");
+        command.arg("-c").arg(&self.config).args(args);
+        run(command)
+    }
+
+    fn wals(&self) -> PathBuf {
+        self.pg.root.join("barman").join(SERVER).join("wals")
+    }
+
+    /// Closes the current WAL segment and waits until Barman has it in its archive. Barman
+    /// moves a streamed segment there only once the next one is open, so a little WAL is
+    /// written right after the switch.
+    fn archive_now(&self) {
+        let switched = self.barman(&["switch-wal", "--force", SERVER]);
+        let Some(segment) = switched
+            .split_whitespace()
+            .find(|w| w.len() == 24 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        else {
+            return;
+        };
+        self.pg.psql("postgres", "select txid_current()");
+        for _ in 0..150 {
+            if self.wals().join(&segment[..16]).join(segment).exists() {
+                return;
+            }
+            self.barman(&["archive-wal", SERVER]);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("Barman did not archive {segment} in 30 s");
+    }
+
+    fn drill(&self, file: &Path, params: &[(&str, String)]) -> (std::process::Output, PathBuf) {
+        let work = self.pg.root.join("drill");
+        let mut command = as_postgres(assert_cmd::cargo::cargo_bin("runbook"));
+        command
+            .arg("drill")
+            .arg(file)
+            .arg("--keep-work")
+            .args(["--state-dir", &work.join("state").display().to_string()])
+            .args(["--report", &work.join("report").display().to_string()])
+            .args(["-p", &format!("server={SERVER}")])
+            .args(["-p", &format!("barman_config={}", self.config.display())])
+            .current_dir(&self.pg.root)
+            .env_remove("PAGER_ROUTING_KEY");
+        for (name, value) in params {
+            command.args(["-p", &format!("{name}={value}")]);
+        }
+        (command.output().expect("run the drill"), work)
+    }
+}
+
+impl Drop for Estate {
+    fn drop(&mut self) {
+        let _ = as_postgres("barman")
+            .arg("-c")
+            .arg(&self.config)
+            .args(["receive-wal", "--stop", SERVER])
+            .output();
+    }
+}
+
+fn whoami() -> String {
+    let output = Command::new("id").arg("-un").output().expect("id");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn bin_dir() -> PathBuf {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is installed")
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop().expect("a PostgreSQL version")
+}
+
+fn recovered(work: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(work.join("state"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("work/recovered"))
+        .find(|p| p.exists())
+}
+
+/// Invoices written before and after a target, the segment that holds them archived; gives
+/// the target and the moment of the mistake, 10 s after it.
+fn invoices(estate: &Estate) -> (String, String) {
+    estate.pg.psql("postgres", "create database billing");
+    estate.pg.psql(
+        "billing",
+        "create table invoices (id serial primary key, created_at timestamptz not null default clock_timestamp()); \
+         insert into invoices select from generate_series(1, 5);",
+    );
+    std::thread::sleep(Duration::from_millis(1_100));
+    let stamp = "'YYYY-MM-DD HH24:MI:SS.US+00'";
+    let times = estate.pg.psql(
+        "billing",
+        &format!(
+            "select to_char(clock_timestamp() at time zone 'utc', {stamp}) || '|' || to_char((clock_timestamp() + interval '10 seconds') at time zone 'utc', {stamp})"
+        ),
+    );
+    std::thread::sleep(Duration::from_millis(1_100));
+    estate.pg.psql("billing", "insert into invoices select from generate_series(1, 5)");
+    estate.archive_now();
+    let (target, deleted_at) = times.split_once('|').expect("two times");
+    (target.to_string(), deleted_at.to_string())
+}
+
+#[test]
+fn the_billing_example_rewinds_to_a_point_in_time_with_barman() {
+    let Some(estate) = Estate::new() else { return };
+    let (target_time, deleted_at) = invoices(&estate);
+    let port = free_port();
+    let (output, work) = estate.drill(
+        &root().join("runbooks/barman-pitr.runbook"),
+        &[
+            ("target_time", target_time.clone()),
+            ("deleted_at", deleted_at),
+            ("port", port.to_string()),
+            ("pgbin", bin_dir().display().to_string()),
+        ],
+    );
+    let cluster = recovered(&work);
+    if let Some(cluster) = &cluster {
+        estate.pg.stop(cluster);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    for line in [
+        ": DONE",
+        "backup successfully verified",
+        "✓ recovery reached the target and paused",
+        "✓ invoices came back",
+        "✓ nothing after the target",
+    ] {
+        assert!(stderr.contains(line), "{line}\n{stderr}");
+    }
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("report/report.json")).expect("report.json")).expect("JSON");
+    let point = &report["recovery_points"][0];
+    // The last commit before the target was the first invoices, 1.1 s before it.
+    let short = point["short_of_target_ms"].as_i64().expect("how far short of the target");
+    assert!((1_000..=2_000).contains(&short), "{point}");
+    let lost = point["recovery_point_age_ms"].as_u64().expect("the data lost");
+    assert!(
+        (11_000..=12_000).contains(&lost),
+        "10 s after the target, and 1.1 s short of it: {point}"
+    );
+    // The recovered cluster must not archive into production's archive: Barman's recovery
+    // turns the copied archive_command off.
+    let cluster = cluster.expect("kept with --keep-work");
+    let auto = std::fs::read_to_string(cluster.join("postgresql.auto.conf")).expect("read");
+    assert!(auto.contains("recovery_target_action = 'pause'"), "{auto}");
+    let conf = std::fs::read_to_string(cluster.join("postgresql.conf")).expect("read");
+    assert!(conf.contains("archive_command = false"), "{conf}");
+}
+
+/// Barman's own checks find what they are for: a WAL file gone from the archive fails
+/// `check_backup` (Barman itself exits 0 and only marks the backup), and a base backup's file
+/// with other bytes fails `verify_backup`.
+#[test]
+fn a_missing_wal_file_or_a_damaged_backup_file_fails_the_drill() {
+    let Some(estate) = Estate::new() else { return };
+    let file = estate.pg.root.join("verify.runbook");
+    std::fs::write(
+        &file,
+        r#"runbook "Verify the billing backups" {
+    param server = "billing" "The Barman server"
+    param barman_config: path = "/etc/barman.conf" "Barman's configuration"
+    step wal "Barman has every WAL file" {
+        use barman.check_backup(server: server, config: barman_config)
+    }
+    step files "The backup's files are whole" {
+        use barman.verify_backup(server: server, config: barman_config)
+    }
+}
+"#,
+    )
+    .expect("write");
+    let (output, _) = estate.drill(&file, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let backup = estate.barman(&["list-backups", "--minimal", SERVER]);
+    let backup = backup.lines().next().expect("a backup").trim().to_string();
+    let base = estate
+        .pg
+        .root
+        .join("barman")
+        .join(SERVER)
+        .join("base")
+        .join(&backup)
+        .join("data/base");
+    let victim = walk(&base)
+        .into_iter()
+        .find(|f| f.metadata().is_ok_and(|m| m.len() > 8192))
+        .expect("a data file");
+    let mut bytes = std::fs::read(&victim).expect("read");
+    bytes[100..107].copy_from_slice(b"garbage");
+    std::fs::write(&victim, bytes).expect("damage");
+    let (output, _) = estate.drill(&file, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("FAILED at files") && stderr.contains("checksum mismatch"),
+        "{stderr}"
+    );
+
+    let begin = estate.barman(&["show-backup", SERVER, &backup]);
+    let first = begin
+        .lines()
+        .find(|l| l.trim_start().starts_with("Begin WAL"))
+        .and_then(|l| l.split_whitespace().last())
+        .expect("the backup's first WAL file")
+        .to_string();
+    let wal = estate.wals().join(&first[..16]).join(&first);
+    std::fs::remove_file(&wal).unwrap_or_else(|e| panic!("remove {}: {e}", wal.display()));
+    let (output, _) = estate.drill(&file, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("FAILED at wal") && stderr.contains("At least one WAL file is missing"),
+        "{stderr}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
