@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::pg::{Cluster, as_postgres, free_port, is_root, run};
+use crate::support::pg::{Cluster, as_postgres, bin_dir, free_port, is_root, recovered_in, run};
 use crate::support::root;
 
 const SERVER: &str = "billing";
@@ -42,7 +42,7 @@ impl Estate {
                  streaming_conninfo = host=127.0.0.1 port={port} user=postgres\nbackup_method = postgres\nstreaming_archiver = on\n\
                  archiver = off\nslot_name = barman\ncreate_slot = auto\npath_prefix = {bin}\n",
                 root = root.display(),
-                bin = bin_dir().display(),
+                bin = bin_dir().expect("PostgreSQL is installed").display(),
             );
             std::fs::create_dir_all(root.join("barman")).expect("mkdir");
             std::fs::write(&config, text).expect("barman.conf");
@@ -50,11 +50,7 @@ impl Estate {
             // recovered cluster to prove Barman turned it off.
             String::new()
         })?;
-        if is_root() {
-            let mut chown = Command::new("chown");
-            chown.args(["-R", "postgres:postgres"]).arg(&pg.root);
-            run(chown);
-        }
+        pg.give_to_postgres();
         let estate = Estate { pg, config };
         // `cron` creates the replication slot and starts streaming WAL.
         estate.barman(&["cron"]);
@@ -134,25 +130,6 @@ fn whoami() -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
-fn bin_dir() -> PathBuf {
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL is installed")
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .filter(|b| b.join("initdb").exists())
-        .collect();
-    versions.sort();
-    versions.pop().expect("a PostgreSQL version")
-}
-
-fn recovered(work: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(work.join("state"))
-        .ok()?
-        .flatten()
-        .map(|e| e.path().join("work/recovered"))
-        .find(|p| p.exists())
-}
-
 /// Invoices written before and after a target, the segment that holds them archived; gives
 /// the target and the moment of the mistake, 10 s after it.
 fn invoices(estate: &Estate) -> (String, String) {
@@ -188,10 +165,10 @@ fn the_billing_example_rewinds_to_a_point_in_time_with_barman() {
             ("target_time", target_time.clone()),
             ("deleted_at", deleted_at),
             ("port", port.to_string()),
-            ("pgbin", bin_dir().display().to_string()),
+            ("pgbin", estate.pg.bin.display().to_string()),
         ],
     );
-    let cluster = recovered(&work);
+    let cluster = recovered_in(&work);
     if let Some(cluster) = &cluster {
         estate.pg.stop(cluster);
     }

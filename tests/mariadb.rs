@@ -155,23 +155,13 @@ fn drill(test: &Test, offsite: &Path, port: u16) -> (std::process::Output, Value
     (output, serde_json::from_str(&report).unwrap_or_default())
 }
 
-/// The drill's own server, stopped when the test ends however it ends.
-struct Restored(Option<Server>);
-
-impl Restored {
-    fn find(test: &Test, port: u16) -> Restored {
-        let runs = std::fs::read_dir(test.path().join("state")).into_iter().flatten().flatten();
-        let datadir = runs
-            .map(|run| run.path().join("work/mariadb"))
-            .find(|d| d.join("mysqld.sock").exists());
-        Restored(datadir.map(|datadir| Server { datadir, port }))
-    }
-}
-
-impl Drop for Restored {
-    fn drop(&mut self) {
-        drop(self.0.take());
-    }
+/// The drill's own server, found by its socket; stopped when the test ends however it ends.
+fn restored(test: &Test, port: u16) -> Option<Server> {
+    let runs = std::fs::read_dir(test.path().join("state")).into_iter().flatten().flatten();
+    let datadir = runs
+        .map(|run| run.path().join("work/mariadb"))
+        .find(|d| d.join("mysqld.sock").exists());
+    datadir.map(|datadir| Server { datadir, port })
 }
 
 #[test]
@@ -180,10 +170,10 @@ fn the_shop_example_restores_the_nightly_dump_into_a_fresh_server() {
     let Some((production, offsite)) = shop(&test) else { return };
     let port = free_port();
     let (output, report) = drill(&test, &offsite, port);
-    let restored = Restored::find(&test, port);
+    let restored = restored(&test, port);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}{}", logs(&test));
-    assert!(restored.0.is_some(), "the drill's server: {stderr}");
+    assert!(restored.is_some(), "the drill's server: {stderr}");
     assert!(stderr.contains("the dump is whole: -- Dump completed"), "{stderr}");
     assert!(
         stderr.contains("shop.orders") && stderr.contains("OK"),
@@ -201,7 +191,7 @@ fn the_shop_example_restores_the_nightly_dump_into_a_fresh_server() {
     assert_eq!(report["result"]["within_rpo"], true, "{report:#}");
 
     // The restored server holds what production held, hostile text and decimals included.
-    let server = restored.0.as_ref().expect("the drill's server");
+    let server = restored.as_ref().expect("the drill's server");
     assert_eq!(server.sql("select count(*), sum(total) from shop.orders"), "500\t187875.00");
     assert_eq!(server.sql("select name from shop.customers where id = 2"), "Bob '$(x)'");
     let env = std::fs::read_to_string(server.datadir.with_file_name("shop.env")).unwrap_or_default();
@@ -222,7 +212,7 @@ fn a_dump_cut_short_fails_the_drill_before_it_restores() {
     std::fs::write(&dump, &text[..cut]).expect("cut the dump");
     let port = free_port();
     let (output, report) = drill(&test, &offsite, port);
-    let _restored = Restored::find(&test, port);
+    let _restored = restored(&test, port);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert_eq!(report["result"]["failed_step"], "restore", "{stderr}{}", logs(&test));

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::pg::{as_postgres, free_port};
+use crate::support::pg::{as_postgres, free_port, recovered_in};
 use crate::support::pgbackrest::{Estate, STANZA, estate};
 use crate::support::root;
 use crate::support::s3::{ACCESS_KEY, SECRET_KEY, Store};
@@ -72,14 +72,6 @@ fn drill(estate: &Estate, file: &std::path::Path, params: &[(&str, String)]) -> 
     (command.output().expect("run the drill"), work)
 }
 
-fn the_recovered_cluster(work: &std::path::Path) -> Option<std::path::PathBuf> {
-    std::fs::read_dir(work.join("state"))
-        .ok()?
-        .flatten()
-        .map(|e| e.path().join("work/recovered"))
-        .find(|p| p.exists())
-}
-
 /// The seed's cure, drilled: the cluster archives its WAL with pgBackRest into a bucket of the
 /// S3 store (the backup lives elsewhere); a workload writes timestamped rows; a bad migration rewrites a
 /// column across every row; the example restores to 30 seconds before it into an isolated
@@ -124,7 +116,7 @@ fn the_seed_example_rewinds_a_bad_migration_and_measures_the_data_lost() {
         ],
     );
     let took = started.elapsed();
-    let recovered = the_recovered_cluster(&work);
+    let recovered = recovered_in(&work);
     if let Some(recovered) = &recovered {
         estate.pg.stop(recovered);
     }

@@ -14,7 +14,8 @@ pub struct Cluster {
     _dir: tempfile::TempDir,
 }
 
-fn bin_dir() -> Option<PathBuf> {
+/// The newest PostgreSQL version's programs, if any is installed.
+pub fn bin_dir() -> Option<PathBuf> {
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
         .flatten()
@@ -153,6 +154,16 @@ impl Cluster {
         run(command)
     }
 
+    /// As root, hands the cluster's folder (and what a test wrote in it) to `postgres`, whom
+    /// the server, its backup tools and the drills run as.
+    pub fn give_to_postgres(&self) {
+        if is_root() {
+            let mut chown = Command::new("chown");
+            chown.args(["-R", "postgres:postgres"]).arg(&self.root);
+            run(chown);
+        }
+    }
+
     /// Stops a cluster in `data` (this one, or one a test recovered).
     pub fn stop(&self, data: &Path) {
         let _ = as_postgres(self.bin.join("pg_ctl"))
@@ -167,4 +178,13 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop(&self.root.join("data"));
     }
+}
+
+/// The cluster a drill recovered into `work/recovered` of its run, kept with `--keep-work`.
+pub fn recovered_in(work: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(work.join("state"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("work/recovered"))
+        .find(|p| p.exists())
 }

@@ -6,9 +6,8 @@
 //! fails the tests; elsewhere they say they are skipped.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use super::pg::{Cluster, as_postgres, is_root, run};
+use super::pg::{Cluster, as_postgres, run};
 
 pub const STANZA: &str = "orders";
 
@@ -43,11 +42,7 @@ pub fn estate(repository: impl FnOnce(&Path) -> String) -> Option<Estate> {
             config.display()
         )
     })?;
-    if is_root() {
-        let mut chown = Command::new("chown");
-        chown.args(["-R", "postgres:postgres"]).arg(&pg.root);
-        run(chown);
-    }
+    pg.give_to_postgres();
     let estate = Estate { pg, config };
     estate.pgbackrest(&["stanza-create"]);
     estate.pgbackrest(&["check"]);
