@@ -234,3 +234,64 @@ fn a_missing_pgbackrest_fails_the_step_that_needs_it() {
         outcome.stderr
     );
 }
+
+fn restore_runbook() -> String {
+    r#"runbook "Restore the orders cluster" {
+    rto 10m
+    param stanza = "orders"
+    param pgbackrest_config: path = "/etc/pgbackrest/pgbackrest.conf"
+    param pgbin: path = "/usr/lib/postgresql/15/bin"
+    param port = "5433"
+    param set = "latest"
+    param datadir: path = "{workdir}/restored"
+    step restore "Restore a backup" {
+        use pgbackrest.restore(stanza: stanza, datadir: datadir, config: pgbackrest_config, set: set)
+        timeout 5m
+    }
+    step start "Start it" {
+        use postgres.start(datadir: datadir, port: port, pgbin: pgbin)
+        timeout 5m
+    }
+    step promoted "It replayed every archived WAL file" {
+        use postgres.promoted(conn: "postgres://postgres@127.0.0.1:{port}/orders")
+        timeout 5m
+    }
+    step rows "Every order came back" {
+        check "three orders" { sql("postgres://postgres@127.0.0.1:{port}/orders", "select count(*) from orders") == 3 }
+    }
+    step stop "Stop it" {
+        run `{pgbin}/pg_ctl --pgdata {datadir} --mode fast stop`
+    }
+}
+"#
+    .to_string()
+}
+
+/// The newest backup by default (pgBackRest refuses `--set=latest` said out loud), or a named
+/// one; either way every archived WAL file is replayed on top.
+#[test]
+fn restore_brings_back_the_newest_backup_or_a_named_one() {
+    let Some(estate) = estate(local_repository) else { return };
+    orders(&estate);
+    estate.pgbackrest(&["--type=full", "backup"]);
+    estate.pg.psql("orders", "insert into orders (status) values ('refunded')");
+    estate.pgbackrest(&["--type=full", "backup"]);
+    let info: Value = serde_json::from_str(&estate.pgbackrest(&["--output=json", "info"])).expect("info as JSON");
+    let labels: Vec<&str> = info[0]["backup"]
+        .as_array()
+        .expect("the backups")
+        .iter()
+        .filter_map(|backup| backup["label"].as_str())
+        .collect();
+    assert_eq!(labels.len(), 2, "{info}");
+    let file = estate.pg.root.join("restore.runbook");
+    std::fs::write(&file, restore_runbook()).expect("write the runbook");
+    for (set, label) in [("latest", labels[1]), (labels[0], labels[0])] {
+        let _ = std::fs::remove_dir_all(estate.pg.root.join("drill"));
+        let (output, _) = drill(&estate, &file, &[("set", set.to_string()), ("port", free_port().to_string())]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "set {set}: {stderr}");
+        assert!(stderr.contains(&format!("restore backup set {label}")), "set {set}: {stderr}");
+        assert!(stderr.contains("✓ three orders"), "{stderr}");
+    }
+}
