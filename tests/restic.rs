@@ -91,14 +91,22 @@ impl Repository {
     }
 
     fn drill(&self, test: &Test) -> (std::process::Output, Value) {
-        let output = self
-            .command(assert_cmd::cargo::cargo_bin("runbook"))
+        self.drill_file(test, &root().join("runbooks/restic-uploads.runbook"), &[])
+    }
+
+    fn drill_file(&self, test: &Test, runbook: &std::path::Path, params: &[String]) -> (std::process::Output, Value) {
+        let mut command = self.command(assert_cmd::cargo::cargo_bin("runbook"));
+        command
             .arg("drill")
-            .arg(root().join("runbooks/restic-uploads.runbook"))
+            .arg(runbook)
             .args(["--state-dir", "state", "--report", "report"])
             .args(["-p", &format!("repo={}", self.repo)])
             .args(["-p", &format!("password_file={}", self.password_file.display())])
-            .args(["-p", &format!("backed_up={}", self.data.display())])
+            .args(["-p", &format!("backed_up={}", self.data.display())]);
+        for param in params {
+            command.args(["-p", param]);
+        }
+        let output = command
             .current_dir(test.path())
             .env_remove("PAGER_ROUTING_KEY")
             .output()
@@ -188,4 +196,85 @@ fn a_wrong_file_or_a_damaged_pack_fails_the_drill() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("FAILED at repository"), "{stderr}");
+}
+
+/// A bad change already in the newest snapshots: the restore goes back to the newest one taken
+/// before it, whatever offset each snapshot's time was written in, and a time before every
+/// snapshot restores nothing.
+#[test]
+fn a_restore_before_a_time_picks_the_newest_snapshot_not_after_it() {
+    let test = Test::new();
+    let Some(repository) = Repository::new(&test) else { return };
+    let invoice = repository.data.join("invoice-1.pdf");
+    let data = repository.data.display().to_string();
+    // Three snapshots an hour apart, taken on machines in three time zones.
+    for (body, time, zone) in [
+        ("%PDF good", "2026-11-14 09:00:00", "UTC"),
+        ("%PDF still good", "2026-11-14 19:00:00", "Asia/Tokyo"),
+        ("%PDF overwritten by the bad migration", "2026-11-14 06:00:00", "America/New_York"),
+    ] {
+        std::fs::write(&invoice, body).expect("write the invoice");
+        let status = repository
+            .command("restic")
+            .args(["--repo", &repository.repo, "--password-file"])
+            .arg(&repository.password_file)
+            .args(["backup", "--quiet", "--time", time, &data])
+            .env("TZ", zone)
+            .status()
+            .expect("restic backup");
+        assert!(status.success());
+    }
+    let runbook = test.path().join("before.runbook");
+    std::fs::write(
+        &runbook,
+        r#"runbook "Uploads as they were before the migration" {
+    rto 1h
+    param repo = "" "The repository"
+    param password_file = "" "Its password"
+    param backed_up = "" "The folder backed up"
+    param before = "2026-11-14T10:30:00Z" "Just before the bad migration"
+
+    step restore "Restore the last snapshot before the migration" {
+        use restic.restore_before(repo: repo, into: "{workdir}/restored", password_file: password_file, before: before)
+    }
+    step intact "The invoice is the one from before" {
+        check "the invoice is intact" { read("{workdir}/restored{backed_up}/invoice-1.pdf") == "%PDF still good" }
+    }
+}
+"#,
+    )
+    .expect("write the runbook");
+    let (output, report) = repository.drill_file(&test, &runbook, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let point = &report["recovery_points"][0];
+    // 19:00 in Tokyo is 10:00 UTC; 06:00 in New York is 11:00 UTC, past the target.
+    assert_eq!(point["point"].as_str().map(|p| &p[..19]), Some("2026-11-14T10:00:00"), "{point}");
+    assert_eq!(point["short_of_target_ms"], 30 * 60 * 1000, "{point}");
+
+    // Before every snapshot: a failure that says so, and nothing restored.
+    let early = Test::new();
+    let Some(repository) = Repository::new(&early) else { return };
+    repository.restic(&[
+        "backup",
+        "--quiet",
+        "--time",
+        "2026-11-14 09:00:00",
+        &repository.data.display().to_string(),
+    ]);
+    let (output, _) = repository.drill_file(&early, &runbook, &["before=2026-11-14T08:59:59Z".into()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("none of the 1 snapshots in") && stderr.contains("was taken at or before 2026-11-14T08:59:59Z"),
+        "{stderr}"
+    );
+
+    // A target that is no time, built to run a command if the shell ever parsed it.
+    let hostile = "$(touch pwned)'\"; touch pwned2; #";
+    let (output, _) = repository.drill_file(&early, &runbook, &[format!("before={hostile}")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not a time"), "{stderr}");
+    assert!(!early.path().join("pwned").exists() && !early.path().join("pwned2").exists());
 }
