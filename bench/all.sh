@@ -231,6 +231,74 @@ if command -v sqlite3 > /dev/null; then
 fi
 rm -rf "$state/restore" "$out/copy.db"
 
+# --- a pgBackRest restore drilled through runbook, against the same commands in a bash script:
+# restore the newest backup into a new data directory, start it on a spare port, wait until
+# it has replayed the archived WAL and promoted, count the rows, stop it. What is left over
+# is the drill's own cost: parsing, the journal, the logs, the checks.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -n 1)
+if command -v pgbackrest > /dev/null && [ -n "$pgbin" ]; then
+    pg=$(mktemp -d)
+    trap 'rm -rf "$state" "$pg"' EXIT
+    owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    if [ "$(id -u)" = 0 ]; then chown postgres "$pg"; fi
+    rows_in=$((restore_mb * 11000))
+    live_port=$((20000 + RANDOM % 10000)) restore_port=$((30000 + RANDOM % 10000))
+    owner "$pgbin/initdb" --pgdata "$pg/live" --auth trust --username postgres > /dev/null
+    printf '%s\n' "[global]" "repo1-path=$pg/repo" "log-path=$pg/log" "lock-path=$pg/lock" \
+        "compress-type=lz4" "start-fast=y" "log-level-console=warn" "log-level-file=off" "" \
+        "[bench]" "pg1-path=$pg/live" "pg1-port=$live_port" "pg1-socket-path=$pg" | owner tee "$pg/pgbackrest.conf" > /dev/null
+    printf '%s\n' "port = $live_port" "listen_addresses = ''" "unix_socket_directories = '$pg'" "archive_mode = on" \
+        "archive_command = 'pgbackrest --config=$pg/pgbackrest.conf --stanza=bench archive-push %p'" | owner tee -a "$pg/live/postgresql.conf" > /dev/null
+    owner "$pgbin/pg_ctl" --pgdata "$pg/live" --log "$pg/live.log" --wait start > /dev/null
+    owner "$pgbin/psql" -qX -h "$pg" -p "$live_port" -U postgres \
+        -c "create table orders as select i as id, md5(i::text) as body from generate_series(1, $rows_in) as i" > /dev/null
+    owner pgbackrest --config="$pg/pgbackrest.conf" --stanza=bench stanza-create
+    owner pgbackrest --config="$pg/pgbackrest.conf" --stanza=bench --type=full backup
+    owner "$pgbin/pg_ctl" --pgdata "$pg/live" --mode fast --wait stop > /dev/null
+    conn="postgres://postgres@127.0.0.1:$restore_port/postgres"
+    {
+        echo 'runbook "pgBackRest restore" {'
+        echo '    param datadir: path = "{workdir}/restored" "Where the cluster is restored"'
+        echo '    step restore "Restore the newest backup" {'
+        echo "        use pgbackrest.restore(stanza: \"bench\", datadir: datadir, config: \"$pg/pgbackrest.conf\")"
+        echo '    }'
+        echo '    step start "Start it" {'
+        echo "        use postgres.start(datadir: datadir, port: \"$restore_port\", pgbin: \"$pgbin\")"
+        echo '    }'
+        echo '    step promoted "It replayed the WAL" {'
+        echo "        use postgres.promoted(conn: \"$conn\")"
+        echo '    }'
+        echo '    step rows "The rows came back" {'
+        echo "        check \"every row\" { sql(\"$conn\", \"select count(*) from orders\") == $rows_in }"
+        echo '    }'
+        echo '    step stop "Stop it" {'
+        echo "        run \`$pgbin/pg_ctl --pgdata {datadir} --mode fast stop\`"
+        echo '    }'
+        echo '}'
+    } > "$pg/restore.runbook"
+    {
+        echo 'set -euo pipefail'
+        echo "datadir=$pg/bash/restored"
+        echo 'mkdir -p -m 700 "$datadir"'
+        echo "pgbackrest --config=$pg/pgbackrest.conf --stanza=bench --pg1-path=\"\$datadir\" --archive-mode=off --log-level-console=info restore"
+        echo "$pgbin/pg_ctl --pgdata \"\$datadir\" --options \"-p $restore_port -c listen_addresses=127.0.0.1 -c unix_socket_directories=\$datadir\" --log \"\$datadir/restore.log\" --wait --timeout 600 start"
+        echo "until [ \"\$($pgbin/psql -AtX '$conn' -c 'select pg_is_in_recovery()')\" = f ]; do sleep 2; done"
+        echo "[ \"\$($pgbin/psql -AtX '$conn' -c 'select count(*) from orders')\" = $rows_in ]"
+        echo "$pgbin/pg_ctl --pgdata \"\$datadir\" --mode fast stop"
+    } > "$pg/restore.sh"
+    chmod 644 "$pg/restore.runbook" "$pg/restore.sh"
+    drilled="rm -rf $pg/state; $rb drill $pg/restore.runbook --state-dir $pg/state"
+    scripted="rm -rf $pg/bash; bash $pg/restore.sh"
+    for first in "$drilled" "$scripted"; do
+        owner bash -c "$first" > "$pg/first.out" 2>&1 || { cat "$pg/first.out" >&2; echo "the pgBackRest restore failed: $first" >&2; exit 1; }
+    done
+    cluster_mb=$(du -sm "$pg/bash/restored" | cut -f 1)
+    pair "owner bash -c '$drilled'" "owner bash -c '$scripted'" "$restore_rounds"
+    row "pgBackRest restore of a ${cluster_mb} MB cluster, drilled" "$(spread "$A")" "the same commands in bash" "$(spread "$B")" "$(ratio "$A" "$B")" "<= 1.01"
+else
+    row "pgBackRest restore, drilled" "not measured: no pgbackrest or PostgreSQL" "the same commands in bash" "-" "-" "-"
+fi
+
 # --- the table
 {
     echo "what|runbook|baseline|baseline's figure|ratio|goal|met"
