@@ -25,12 +25,19 @@ pub(crate) struct Drawn {
 }
 
 pub(crate) fn draw(frame: &mut Frame, app: &App, now: SystemTime) -> Drawn {
+    // A finished run's verdict is read whole: the RPO's word comes last, so the row grows
+    // (up to three) rather than cut it.
+    let verdict = app
+        .finished
+        .as_ref()
+        .map(|finished| wrap(&[(&finished.summary, Style::new())], usize::from(frame.area().width)).len());
+    let status_rows = verdict.unwrap_or(1).clamp(1, 3) as u16;
     let [header, gauge, times, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(4),
-        Constraint::Length(1),
+        Constraint::Length(status_rows),
         Constraint::Length(1),
     ])
     .areas(frame.area());
@@ -358,7 +365,9 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
             Ok(RunStatus::Denied | RunStatus::Interrupted | RunStatus::Aborted) => Style::new().yellow().bold(),
             _ => Style::new().red().bold(),
         };
-        Line::styled(finished.summary.clone(), style)
+        let lines = wrap(&[(&finished.summary, style)], usize::from(area.width));
+        frame.render_widget(Paragraph::new(lines), area);
+        return;
     } else if app.stopping {
         Line::styled("Stopping the step's processes…", Style::new().yellow().bold())
     } else if let Some(notice) = &app.notice {

@@ -651,3 +651,52 @@ fn a_long_native_restore_shows_its_bar_and_what_is_left_at_every_size() {
         "{screen}"
     );
 }
+
+#[test]
+fn a_point_in_time_restore_says_the_data_lost_against_its_target_and_the_rpo() {
+    let mut app = app(&history());
+    for (step, seconds) in [("fresh", 0), ("apart", 1)] {
+        started(&mut app, step, seconds);
+        step_finished(&mut app, step, StepStatus::Passed, 20, None);
+    }
+    started(&mut app, "restore", 2);
+    app.update(run(Event::Recovered {
+        step: "restore".into(),
+        description: "the last transaction replayed".into(),
+        point: "2026-11-14T14:46:00.120Z".into(),
+        since: "2026-11-14T14:46:30.500Z".into(),
+        recovery_point_age_ms: 30_380,
+        target: Some("2026-11-14T14:46:00.500Z".into()),
+        short_of_target_ms: Some(380),
+    }));
+    step_finished(&mut app, "restore", StepStatus::Passed, 64_000, None);
+    app.update(run(Event::RunFinished {
+        status: RunStatus::Passed,
+        duration_ms: 66_000,
+        within_rto: Some(true),
+        recovery_point_age_ms: Some(30_380),
+        within_rpo: Some(true),
+        failed_step: None,
+        error: None,
+        skipped: vec![],
+        at: String::new(),
+    }));
+    app.update(Msg::Finished(Ok(RunStatus::Passed)));
+    for (width, height) in [(80, 24), (200, 50)] {
+        let screen = frame(&mut app, width, height, 70);
+        // At 80 columns both lines wrap; the snapshot pins where.
+        let words: &[&str] = if width < 100 {
+            &["380ms", "short of the target", "restored data 30s 380ms old, within", "the RPO"]
+        } else {
+            &[
+                "30s 380ms of data lost",
+                "380ms short of the target",
+                "restored data 30s 380ms old, within the RPO",
+            ]
+        };
+        for words in words {
+            assert!(screen.contains(words), "{words} at {width}x{height}:\n{screen}");
+        }
+        insta::assert_snapshot!(format!("recovered_{width}x{height}"), screen);
+    }
+}
