@@ -145,6 +145,12 @@ pub fn plan(model: &Model) -> String {
             write_action(&mut out, shown, action, "    ");
         }
     }
+    if !model.always.is_empty() {
+        let _ = writeln!(out, "always, once the run is over (not when it is only interrupted):");
+        for action in &model.always {
+            write_action(&mut out, shown, action, "    ");
+        }
+    }
     out
 }
 
@@ -212,6 +218,7 @@ pub fn plan_json(model: &Model) -> Value {
         "secrets": secrets,
         "procedure": procedure,
         "on_failure": actions_json(shown, &model.on_failure),
+        "always": actions_json(shown, &model.always),
     })
 }
 
@@ -262,11 +269,16 @@ fn actions_json(shown: Shown<'_>, actions: &[Action]) -> Vec<Value> {
             let mut text = String::new();
             write_action(&mut text, shown, action, "");
             let mut value = match &action.kind {
-                ActionKind::Run { argv, .. } => json!({
+                ActionKind::Run { argv, allow, .. } => json!({
                     "kind": "run",
                     "argv": argv.iter().map(|w| show_template(w, shown)).collect::<Vec<_>>(),
+                    "allow": allow.as_ref().map(ToString::to_string),
                 }),
-                ActionKind::Shell { script, .. } => json!({ "kind": "shell", "script": show_script(script, shown) }),
+                ActionKind::Shell { script, allow, .. } => json!({
+                    "kind": "shell",
+                    "script": show_script(script, shown),
+                    "allow": allow.as_ref().map(ToString::to_string),
+                }),
                 ActionKind::Check(check) => json!({
                     "kind": "check",
                     "description": show_template(&check.description, shown),
@@ -422,17 +434,26 @@ fn write_gate(out: &mut String, gate: &Gate, mode: Mode) {
     let _ = writeln!(out, "      [{answer}; {policy}]");
 }
 
+/// `  [allow exit 1, 3]` after a command that may fail; nothing for one that may not.
+fn allowed_words(allow: Option<&Allowed>) -> String {
+    allow.map_or(String::new(), |allow| format!("  [{allow}]"))
+}
+
 fn write_action(out: &mut String, shown: Shown<'_>, action: &Action, indent: &str) {
     let origin = action.piece().map_or(String::new(), |o| format!("  (from {o})"));
     let line = match &action.kind {
-        ActionKind::Run { argv, .. } => {
+        ActionKind::Run { argv, allow, .. } => {
             let words: Vec<String> = argv.iter().map(|w| quote_for_display(&show_template(w, shown))).collect();
-            format!("run    {}", words.join(" "))
+            format!("run    {}{}", words.join(" "), allowed_words(allow.as_ref()))
         }
-        ActionKind::Shell { script, .. } => {
+        ActionKind::Shell { script, allow, .. } => {
             let script = show_script(script, shown);
             let continuation = format!("\n{indent}       ");
-            format!("shell  {}", script.trim_end().replace('\n', &continuation))
+            format!(
+                "shell  {}{}",
+                script.trim_end().replace('\n', &continuation),
+                allowed_words(allow.as_ref())
+            )
         }
         ActionKind::Check(check) => format!("check  {}: {}", show_template(&check.description, shown), check.source),
         ActionKind::Wait { check, within, every } => {

@@ -1,6 +1,7 @@
 //! The integration suite: one test binary, each module a feature, all driving the real
 //! `runbook` binary or the library's public stages.
 
+mod always;
 mod barman;
 mod book;
 mod diagnostics;

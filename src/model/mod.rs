@@ -99,6 +99,9 @@ pub struct Model {
     /// Steps and gates, in the order they run.
     pub(crate) procedure: Vec<Node>,
     pub(crate) on_failure: Vec<Action>,
+    /// `always`: runs once the run is over, whatever became of it (but not when it was only
+    /// interrupted, which `resume` picks up).
+    pub(crate) always: Vec<Action>,
     #[allow(dead_code, reason = "every node keeps its span, for the diagnostics that will need it")]
     pub(crate) span: Span,
     pub(crate) title_span: Span,
@@ -295,6 +298,36 @@ pub(crate) struct Used {
     pub(crate) restores: bool,
 }
 
+/// The exits of a command that its runbook says do not fail the step: `allow failure`,
+/// `allow exit 1, 3`. A signal or a timeout is never allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Allowed {
+    AnyExit,
+    Exits(Vec<i32>),
+}
+
+impl Allowed {
+    pub(crate) fn allows(&self, exit_code: i32) -> bool {
+        match self {
+            Allowed::AnyExit => exit_code != 0,
+            Allowed::Exits(codes) => codes.contains(&exit_code),
+        }
+    }
+}
+
+/// As written: `allow failure`, `allow exit 1, 3`.
+impl std::fmt::Display for Allowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Allowed::AnyExit => f.write_str("allow failure"),
+            Allowed::Exits(codes) => {
+                let codes: Vec<String> = codes.iter().map(i32::to_string).collect();
+                write!(f, "allow exit {}", codes.join(", "))
+            }
+        }
+    }
+}
+
 impl Action {
     /// The piece this action came from, by name: `sqlite.restore`.
     pub(crate) fn piece(&self) -> Option<&str> {
@@ -309,12 +342,14 @@ pub(crate) enum ActionKind {
         argv: Vec<Template>,
         /// The text between the backticks, as written: what `render` shows.
         written: String,
+        allow: Option<Allowed>,
     },
     /// A script for `/bin/sh -c`; interpolated values are quoted for the shell.
     Shell {
         script: Template,
         /// The text between the backticks, as written.
         written: String,
+        allow: Option<Allowed>,
     },
     Check(Check),
     Wait {

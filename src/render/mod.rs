@@ -42,6 +42,7 @@ pub fn markdown_with(model: &Model, drills: &Drills<'_>) -> String {
     write_buckets(&mut out, model);
     procedure::write_procedure(&mut out, model);
     write_failure(&mut out, model);
+    write_always(&mut out, model);
     while out.ends_with("\n\n") {
         out.pop();
     }
@@ -175,4 +176,16 @@ fn write_failure(out: &mut String, model: &Model) {
     let _ = writeln!(out, "## If it fails\n");
     let _ = writeln!(out, "When any step fails, completed steps are undone in reverse order, then:\n");
     procedure::write_actions(out, &model.on_failure);
+}
+
+fn write_always(out: &mut String, model: &Model) {
+    if model.always.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Always, at the end\n");
+    let _ = writeln!(
+        out,
+        "Once the run is over, whether it passed, failed, was denied at a gate or aborted (a run only interrupted is not over: resuming it runs this at its end):\n"
+    );
+    procedure::write_actions(out, &model.always);
 }

@@ -216,9 +216,13 @@ fn write_own(out: &mut String, actions: &[Action]) {
     let mut commands: Vec<String> = Vec::new();
     for action in actions {
         match &action.kind {
-            ActionKind::Run { written, .. } | ActionKind::Shell { written, .. } => {
+            ActionKind::Run { written, allow, .. } | ActionKind::Shell { written, allow, .. } => {
                 commands.push(as_written(&action.kind, written));
-                if sets_shell_state(written) {
+                // A command that may fail says so where a reader sees it, in its own block.
+                if let Some(allow) = allow {
+                    flush(out, &mut commands);
+                    let _ = writeln!(out, "{}\n", allowed_note(allow));
+                } else if sets_shell_state(written) {
                     flush(out, &mut commands);
                 }
             }
@@ -385,7 +389,31 @@ pub(super) fn action_line(kind: &ActionKind) -> String {
                 check_source(point)
             )
         }
-        ActionKind::Run { written, .. } | ActionKind::Shell { written, .. } => format!("- {}", code(written)),
+        ActionKind::Run { written, allow, .. } | ActionKind::Shell { written, allow, .. } => match allow {
+            Some(allow) => format!("- {} ({})", code(written), allowed_sentence(allow)),
+            None => format!("- {}", code(written)),
+        },
+    }
+}
+
+/// What a reader is told of a command that may fail, in italics under it.
+fn allowed_note(allow: &Allowed) -> String {
+    format!("*{}*", allowed_sentence(allow))
+}
+
+/// "It may exit with 1 or 3 without failing the step; any other status fails it."
+fn allowed_sentence(allow: &Allowed) -> String {
+    match allow {
+        Allowed::AnyExit => "If it fails, the step goes on: its failure is recorded, not fatal.".to_string(),
+        Allowed::Exits(codes) => {
+            let codes: Vec<String> = codes.iter().map(i32::to_string).collect();
+            let list = match codes.as_slice() {
+                [one] => one.clone(),
+                [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+                [] => String::new(),
+            };
+            format!("It may exit with {list} without failing the step; any other status fails it.")
+        }
     }
 }
 

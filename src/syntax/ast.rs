@@ -56,6 +56,7 @@ pub(crate) enum Item {
     Step(Step),
     Gate(Gate),
     OnFailure(Block),
+    Always(Block),
 }
 
 #[derive(Clone, Debug)]
@@ -201,6 +202,17 @@ pub(crate) struct Command {
     /// The text between the backticks, as written.
     pub(crate) raw: String,
     pub(crate) span: Span,
+    /// `allow failure` or `allow exit 1, 3` after the backticks.
+    pub(crate) allow: Option<Spanned<Allow>>,
+}
+
+/// The exits of a command that do not fail its step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Allow {
+    /// `allow failure`: any exit status; never a signal or a timeout.
+    Failure,
+    /// `allow exit 1, 3`: these statuses, and no other.
+    Exits(Vec<i32>),
 }
 
 #[derive(Clone, Debug)]

@@ -8,7 +8,7 @@ use super::parser::Rule;
 use crate::diagnostic::{Diagnostic, suggest};
 use crate::source::{Source, Span};
 
-const STEP_KEYWORDS: [&str; 14] = [
+const STEP_KEYWORDS: [&str; 15] = [
     "run",
     "shell",
     "check",
@@ -23,8 +23,9 @@ const STEP_KEYWORDS: [&str; 14] = [
     "restores",
     "recovered",
     "undo",
+    "allow",
 ];
-const RUNBOOK_KEYWORDS: [&str; 12] = [
+const RUNBOOK_KEYWORDS: [&str; 13] = [
     "owner",
     "description",
     "rto",
@@ -37,6 +38,7 @@ const RUNBOOK_KEYWORDS: [&str; 12] = [
     "incident",
     "step",
     "gate",
+    "always",
 ];
 
 pub(super) fn offset(error: &Error<Rule>) -> usize {
@@ -394,6 +396,9 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::recovered_since | Rule::kw_since => "`since`",
         Rule::kw_undo => "`undo`",
         Rule::kw_builtin => "`builtin`",
+        Rule::kw_allow | Rule::allow => "`allow`",
+        Rule::kw_exit | Rule::allow_exits => "`exit`",
+        Rule::kw_always | Rule::always_block => "`always`",
         _ => "more input",
     }
 }

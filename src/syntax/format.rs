@@ -158,6 +158,7 @@ impl Formatter<'_> {
             }
             Rule::undo_block => self.block(pair, "undo", depth),
             Rule::on_failure => self.block(pair, "on failure", depth),
+            Rule::always_block => self.block(pair, "always", depth),
             Rule::mode_block => {
                 let mode = child(pair, Rule::mode_name).map_or("drill", |p| p.as_str());
                 let settings = child(pair, Rule::setting_block).expect("grammar: a mode has settings");
@@ -244,6 +245,7 @@ fn is_body(pair: &P<'_>) -> bool {
             | Rule::kw_undo
             | Rule::kw_on
             | Rule::kw_failure
+            | Rule::kw_always
             | Rule::kw_gate
             | Rule::kw_piece
             | Rule::title
@@ -265,6 +267,7 @@ fn is_inside_block(node: &P<'_>, comment: &P<'_>) -> bool {
             Rule::step_decl
                 | Rule::undo_block
                 | Rule::on_failure
+                | Rule::always_block
                 | Rule::mode_block
                 | Rule::setting_block
                 | Rule::piece_decl
@@ -277,6 +280,7 @@ fn is_inside_block(node: &P<'_>, comment: &P<'_>) -> bool {
         Rule::step_decl
             | Rule::undo_block
             | Rule::on_failure
+            | Rule::always_block
             | Rule::mode_block
             | Rule::runbook
             | Rule::module
@@ -411,6 +415,24 @@ fn recovered_clauses(kids: &[P<'_>]) -> String {
 
 // Long on purpose: one arm per kind of statement, each short, so the layout rules read side by side.
 /// One statement or item on one line.
+/// ` allow failure` or ` allow exit 1, 3` after a command; nothing when it allows nothing.
+fn allow_clause(kids: &[P<'_>]) -> String {
+    let Some(allow) = kids.iter().find(|p| p.as_rule() == Rule::allow) else {
+        return String::new();
+    };
+    match child(allow, Rule::allow_exits) {
+        None => " allow failure".to_string(),
+        Some(exits) => {
+            let codes: Vec<&str> = children(&exits)
+                .iter()
+                .filter(|p| p.as_rule() == Rule::integer)
+                .map(|p| p.as_str())
+                .collect();
+            format!(" allow exit {}", codes.join(", "))
+        }
+    }
+}
+
 fn statement(pair: &P<'_>) -> String {
     let kids = children(pair);
     let text = |rule: Rule| kids.iter().find(|p| p.as_rule() == rule).map(|p| p.as_str().trim().to_string());
@@ -467,8 +489,8 @@ fn statement(pair: &P<'_>) -> String {
             line
         }
         Rule::setting => format!("{} = {}", text(Rule::ident).unwrap_or_default(), values.join("")),
-        Rule::run_stmt => format!("run {}", text(Rule::command).unwrap_or_default()),
-        Rule::shell_stmt => format!("shell {}", text(Rule::command).unwrap_or_default()),
+        Rule::run_stmt => format!("run {}{}", text(Rule::command).unwrap_or_default(), allow_clause(&kids)),
+        Rule::shell_stmt => format!("shell {}{}", text(Rule::command).unwrap_or_default(), allow_clause(&kids)),
         Rule::check_stmt => format!(
             "check {} {}",
             text(Rule::description).unwrap_or_default(),

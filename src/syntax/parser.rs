@@ -100,6 +100,7 @@ impl<'s> Builder<'s> {
             Rule::step_decl => Item::Step(self.parse_step(pair)),
             Rule::gate_decl => Item::Gate(self.parse_gate(pair)),
             Rule::on_failure => Item::OnFailure(self.parse_block(pair)),
+            Rule::always_block => Item::Always(self.parse_block(pair)),
             other => unreachable!("grammar: unexpected runbook item {other:?}"),
         }
     }
@@ -202,7 +203,7 @@ impl<'s> Builder<'s> {
     fn parse_block(&mut self, pair: P<'_>) -> Block {
         let span = span_of(&pair);
         let stmts = children(pair)
-            .filter(|p| !matches!(p.as_rule(), Rule::kw_undo | Rule::kw_on | Rule::kw_failure))
+            .filter(|p| !matches!(p.as_rule(), Rule::kw_undo | Rule::kw_on | Rule::kw_failure | Rule::kw_always))
             .map(|p| self.parse_stmt(p))
             .collect();
         Block { stmts, span }
@@ -211,8 +212,8 @@ impl<'s> Builder<'s> {
     fn parse_stmt(&mut self, pair: P<'_>) -> Stmt {
         let span = span_of(&pair);
         match pair.as_rule() {
-            Rule::run_stmt => Stmt::Run(self.parse_command(last(pair), false)),
-            Rule::shell_stmt => Stmt::Shell(self.parse_command(last(pair), true)),
+            Rule::run_stmt => Stmt::Run(self.parse_command_stmt(pair, false)),
+            Rule::shell_stmt => Stmt::Shell(self.parse_command_stmt(pair, true)),
             Rule::check_stmt => Stmt::Check(self.parse_check(pair)),
             Rule::wait_stmt => Stmt::Wait(self.parse_wait(pair)),
             Rule::use_stmt => Stmt::Use(self.parse_call(pair)),
@@ -521,6 +522,44 @@ impl<'s> Builder<'s> {
     /// (whitespace separates, quotes group, backslash escapes), but an interpolated value
     /// always stays inside the word it was written in: it is never split and never parsed.
     /// For `shell`, the whole text is a single script instead.
+    /// `run` or `shell`: the command, and what exits it allows.
+    fn parse_command_stmt(&mut self, pair: P<'_>, shell: bool) -> Command {
+        let mut command = None;
+        let mut allow = None;
+        for part in children(pair) {
+            match part.as_rule() {
+                Rule::command => command = Some(self.parse_command(part, shell)),
+                Rule::allow => allow = Some(self.parse_allow(part)),
+                _ => {}
+            }
+        }
+        let mut command = command.expect("grammar: a command");
+        command.allow = allow;
+        command
+    }
+
+    fn parse_allow(&mut self, pair: P<'_>) -> Spanned<Allow> {
+        let span = span_of(&pair);
+        let exits = children(pair).find(|p| p.as_rule() == Rule::allow_exits);
+        let value = match exits {
+            None => Allow::Failure,
+            Some(exits) => {
+                let mut codes = Vec::new();
+                for code in children(exits).filter(|p| p.as_rule() == Rule::integer) {
+                    match code.as_str().parse::<i32>() {
+                        Ok(n) if (1..=255).contains(&n) => codes.push(n),
+                        _ => self.diagnostics.push(
+                            Diagnostic::error("E0110", self.source, span_of(&code), "an exit status is a number from 1 to 255")
+                                .with_help("exit 0 is success already; a program ends with a status from 1 to 255"),
+                        ),
+                    }
+                }
+                Allow::Exits(codes)
+            }
+        };
+        Spanned { value, span }
+    }
+
     fn parse_command(&mut self, pair: P<'_>, shell: bool) -> Command {
         let span = span_of(&pair);
         let raw = pair.as_str();
@@ -564,7 +603,12 @@ impl<'s> Builder<'s> {
                     .with_help("write the program and its arguments between the backticks"),
             );
         }
-        Command { words, raw, span }
+        Command {
+            words,
+            raw,
+            span,
+            allow: None,
+        }
     }
 
     fn parse_duration(&mut self, pair: P<'_>) -> Spanned<Duration> {

@@ -54,12 +54,16 @@ pub(crate) struct CheckLine {
 pub(crate) enum RowKind {
     Step,
     Gate,
-    /// The `on failure` block, last: it runs only when the run fails or is aborted.
+    /// The `on failure` block: it runs only when the run fails or is aborted.
     OnFailure,
+    /// The `always` block, last: it runs once the run is over, whatever became of it.
+    Always,
 }
 
 /// The id the run gives the `on failure` block in its events.
 const ON_FAILURE: &str = "on_failure";
+/// The id the run gives the `always` block in its events.
+const ALWAYS: &str = "always";
 
 /// One step or gate of the procedure, as the list and the main pane show it.
 pub(crate) struct Row {
@@ -192,6 +196,14 @@ impl App {
             .collect();
         if !model.on_failure.is_empty() {
             rows.push(Row::new(ON_FAILURE, "What runs when the run fails", RowKind::OnFailure, None));
+        }
+        if !model.always.is_empty() {
+            rows.push(Row::new(
+                ALWAYS,
+                "What runs once the run is over, passed or not",
+                RowKind::Always,
+                None,
+            ));
         }
         App {
             title: model.title.clone(),
@@ -342,12 +354,17 @@ impl App {
                 exit_code,
                 signal,
                 timed_out,
+                tolerated,
                 ..
             } => {
                 if let Some(row) = self.row_mut(&step) {
                     let note = match (exit_code, signal, timed_out) {
                         (_, _, true) => Some((Kind::Bad, "timed out".to_string())),
                         (Some(0), _, _) => None,
+                        (Some(code), _, _) if tolerated.is_some() => Some((
+                            Kind::Note,
+                            format!("exited with {code}, tolerated ({})", tolerated.unwrap_or_default()),
+                        )),
                         (Some(code), _, _) => Some((Kind::Bad, format!("exited with {code}"))),
                         (None, Some(signal), _) => Some((Kind::Bad, format!("stopped by signal {signal}"))),
                         (None, None, _) => None,
@@ -439,6 +456,19 @@ impl App {
                         row.push(Kind::Note, &format!("undone: {what}"));
                     } else {
                         row.push(Kind::Bad, &format!("could not undo {what}: {}", error.unwrap_or_default()));
+                    }
+                }
+            }
+            Event::AlwaysStarted { .. } => {
+                if let Some(row) = self.row_mut(ALWAYS) {
+                    row.status = Status::Running;
+                }
+            }
+            Event::AlwaysFinished { ok, error } => {
+                if let Some(row) = self.row_mut(ALWAYS) {
+                    row.status = if ok { Status::Passed } else { Status::Failed };
+                    if let Some(error) = error {
+                        row.push(Kind::Bad, &error);
                     }
                 }
             }

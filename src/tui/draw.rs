@@ -170,6 +170,7 @@ fn draw_steps(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
             RowKind::Step => row.id.clone(),
             RowKind::Gate => format!("gate: {}", row.title),
             RowKind::OnFailure => "on failure".to_string(),
+            RowKind::Always => "always".to_string(),
         };
         let room = width.saturating_sub(3 + time.chars().count());
         let name: String = if name.chars().count() > room {
@@ -374,6 +375,8 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
         Line::styled(notice.clone(), Style::new().yellow())
     } else if app.running().is_some_and(|r| r.kind == RowKind::OnFailure) {
         Line::styled("The run did not pass: running its `on failure` block", Style::new().yellow().bold())
+    } else if app.running().is_some_and(|r| r.kind == RowKind::Always) {
+        Line::styled("The run is over: running its `always` block", Style::new().yellow().bold())
     } else if let Some(row) = app.running() {
         let number = app
             .rows

@@ -612,6 +612,7 @@ mod tests {
                 parts: vec![Part::Text(script.into())],
             },
             written: script.into(),
+            allow: None,
         }
     }
 
@@ -655,6 +656,7 @@ mod tests {
         let kind = ActionKind::Shell {
             script,
             written: "cp backup.db {target} && echo ok".into(),
+            allow: None,
         };
         let commands = simple_commands(&kind);
         assert_eq!(commands.len(), 2);

@@ -156,6 +156,7 @@ impl<'a> Resolver<'a> {
             buckets: Vec::new(),
             procedure: Vec::new(),
             on_failure: Vec::new(),
+            always: Vec::new(),
             span: runbook.span,
             title_span: runbook.title.span,
             comments: file.comments.clone(),
@@ -174,6 +175,7 @@ impl<'a> Resolver<'a> {
         model.buckets = self.buckets(runbook);
         model.secrets = self.secrets(runbook);
         let mut failure_seen: Option<Span> = None;
+        let mut always_seen: Option<Span> = None;
         self.step_ids = runbook
             .items
             .iter()
@@ -213,6 +215,17 @@ impl<'a> Resolver<'a> {
                     self.statements(&block.stmts, &mut parts, StatementContext::Handler);
                     model.on_failure = parts.actions;
                     self.in_failure_handler = false;
+                }
+                ast::Item::Always(block) => {
+                    if let Some(first) = always_seen {
+                        self.error("E0211", block.span, "this runbook already has an `always` block")
+                            .add_secondary(first, "the first one is here")
+                            .help = Some("merge the two blocks into one".into());
+                    }
+                    always_seen = Some(block.span);
+                    let mut parts = StepParts::default();
+                    self.statements(&block.stmts, &mut parts, StatementContext::Handler);
+                    model.always = parts.actions;
                 }
                 _ => {}
             }

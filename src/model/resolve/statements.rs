@@ -18,6 +18,7 @@ impl Resolver<'_> {
             ast::Stmt::Run(command) => ActionKind::Run {
                 argv: command.words.iter().map(|w| self.template(w)).collect(),
                 written: command.raw.clone(),
+                allow: allowed(command),
             },
             ast::Stmt::Shell(command) => {
                 let script = command.words.first().map(|w| self.template(w)).unwrap_or_default();
@@ -27,6 +28,7 @@ impl Resolver<'_> {
                 ActionKind::Shell {
                     script,
                     written: command.raw.clone(),
+                    allow: allowed(command),
                 }
             }
             ast::Stmt::Check(check) => ActionKind::Check(self.check(check, context)),
@@ -438,4 +440,11 @@ impl Resolver<'_> {
         }
         ok.then_some(result)
     }
+}
+
+fn allowed(command: &ast::Command) -> Option<crate::model::Allowed> {
+    command.allow.as_ref().map(|allow| match &allow.value {
+        ast::Allow::Failure => crate::model::Allowed::AnyExit,
+        ast::Allow::Exits(codes) => crate::model::Allowed::Exits(codes.clone()),
+    })
 }

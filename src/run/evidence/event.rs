@@ -197,6 +197,9 @@ pub enum Event {
         timed_out: bool,
         /// How long it ran.
         duration_ms: u64,
+        /// It failed, and the runbook allows that (`allow exit 1`): the clause that allowed it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tolerated: Option<String>,
     },
     /// A check was asked.
     Check {
@@ -330,6 +333,18 @@ pub enum Event {
         /// It worked.
         ok: bool,
         /// Why not.
+        error: Option<String>,
+    },
+    /// The `always` block began: the run is over, and its clean-up runs whatever became of it.
+    AlwaysStarted {
+        /// How the run stood when it began: passed, failed, denied, aborted.
+        outcome: RunStatus,
+    },
+    /// The `always` block ran every one of its actions.
+    AlwaysFinished {
+        /// Every action worked.
+        ok: bool,
+        /// The first that did not, and why.
         error: Option<String>,
     },
     /// The run ended.

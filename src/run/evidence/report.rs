@@ -42,6 +42,10 @@ pub(crate) struct Report {
     choices: Vec<Value>,
     /// What `on failure` ran: its commands and checks are not a step's.
     on_failure: StepReport,
+    /// What `always` ran, once the run was over; its status is set only if it ran.
+    always: StepReport,
+    /// How the run stood when `always` began; null when it did not run.
+    always_outcome: Value,
     finished: Value,
     /// What became of the work folder once the run ended; null until then.
     work: Value,
@@ -52,6 +56,9 @@ impl Report {
     fn step(&mut self, id: &str) -> &mut StepReport {
         if id == "on_failure" {
             return &mut self.on_failure;
+        }
+        if id == "always" {
+            return &mut self.always;
         }
         if let Some(index) = self.steps.iter().position(|s| s.id == id) {
             return &mut self.steps[index];
@@ -90,21 +97,39 @@ impl Report {
             "resumed": self.resumed,
             "choices": self.choices,
             "on_failure": { "commands": self.on_failure.commands, "checks": self.on_failure.checks },
+            "always": self.always_json(),
             "work": self.work,
         })
+    }
+
+    /// What `always` did: null when it did not run (there is none, or the run was only
+    /// interrupted).
+    fn always_json(&self) -> Value {
+        let Some(status) = self.always.status else { return Value::Null };
+        json!({
+            "outcome": self.always_outcome,
+            "ok": status == StepStatus::Passed,
+            "error": self.always.error,
+            "commands": self.always.commands,
+            "checks": self.always.checks,
+        })
+    }
+
+    /// The steps, then `always` if it ran: what the JUnit file has a testcase for.
+    fn cases(&self) -> impl Iterator<Item = &StepReport> {
+        self.steps.iter().chain(self.always.status.map(|_| &self.always))
     }
 
     /// A testcase per step; its checks are its assertions; steps that never ran are skipped.
     pub(crate) fn to_junit(&self) -> String {
         let title = self.run["title"].as_str().unwrap_or("runbook");
         let objectives_failed = self.objectives_missed();
-        let failures = self.steps.iter().filter(|s| s.status == Some(StepStatus::Failed)).count() + usize::from(objectives_failed);
+        let failures = self.cases().filter(|s| s.status == Some(StepStatus::Failed)).count() + usize::from(objectives_failed);
         let skipped = self
-            .steps
-            .iter()
+            .cases()
             .filter(|s| matches!(s.status, None | Some(StepStatus::Skipped | StepStatus::Interrupted)))
             .count();
-        let tests = self.steps.len() + usize::from(self.has_objectives());
+        let tests = self.cases().count() + usize::from(self.has_objectives());
         let total_ms = self.finished["duration_ms"].as_u64().unwrap_or(0);
         let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let seconds = total_ms as f64 / 1000.0;
@@ -120,7 +145,7 @@ impl Report {
         if let Some(case) = self.objectives_testcase(title) {
             xml.push_str(&case);
         }
-        for step in &self.steps {
+        for step in self.cases() {
             let _ = write!(
                 xml,
                 "    <testcase classname=\"{}\" name=\"{}: {}\" time=\"{:.3}\" assertions=\"{}\">",
@@ -315,12 +340,16 @@ impl Listener for Report {
                 signal,
                 timed_out,
                 duration_ms,
+                tolerated,
             } => {
                 if let Some(Value::Object(command)) = self.step(step).commands.last_mut() {
                     command.insert("exit_code".into(), json!(exit_code));
                     command.insert("signal".into(), json!(signal));
                     command.insert("timed_out".into(), json!(timed_out));
                     command.insert("duration_ms".into(), json!(duration_ms));
+                    if let Some(allowed) = tolerated {
+                        command.insert("tolerated".into(), json!(allowed));
+                    }
                 }
             }
             Event::Check {
@@ -366,6 +395,15 @@ impl Listener for Report {
             Event::Flipped { .. } => self.flips.push(without_tag(event)),
             Event::Notified { .. } => self.notifications.push(without_tag(event)),
             Event::Undone { .. } => self.undone.push(without_tag(event)),
+            Event::AlwaysStarted { outcome } => {
+                self.always.id = "always".into();
+                self.always.title = "What runs once the run is over, passed or not".into();
+                self.always_outcome = json!(outcome);
+            }
+            Event::AlwaysFinished { ok, error } => {
+                self.always.status = Some(if *ok { StepStatus::Passed } else { StepStatus::Failed });
+                self.always.error.clone_from(error);
+            }
             Event::RunFinished { status, .. } => {
                 self.finished = without_tag(event);
                 if *status != RunStatus::Passed {

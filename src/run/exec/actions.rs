@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 use super::{DEFAULT_POLL, DEFAULT_WAIT, INTERRUPTION, Runner, checks, flip, notify, process, sqlite};
 use crate::clock;
 use crate::duration::Duration;
-use crate::model::{Action, ActionKind, Check, Expr, stdlib};
+use crate::model::{Action, ActionKind, Allowed, Check, Expr, stdlib};
 use crate::run::checks::functions::StepResult;
 use crate::run::evidence::event::Event;
 use crate::run::evidence::log::StepLog;
@@ -16,12 +16,12 @@ use crate::run::failure::{Failure, Kind, Outcome, RecordLost};
 impl<'m> Runner<'m> {
     pub(super) fn action(&mut self, step: &str, action: &'m Action, deadline: Option<Instant>, flips: &mut Vec<flip::Applied>) -> Outcome {
         let outcome = match &action.kind {
-            ActionKind::Run { argv, .. } => match argv.iter().map(|w| self.values.template(w)).collect::<Result<Vec<_>, _>>() {
-                Ok(argv) => return self.command(step, process::Program::Argv(argv), deadline),
+            ActionKind::Run { argv, allow, .. } => match argv.iter().map(|w| self.values.template(w)).collect::<Result<Vec<_>, _>>() {
+                Ok(argv) => return self.command(step, process::Program::Argv(argv), allow.as_ref(), deadline),
                 Err(error) => Err(error),
             },
-            ActionKind::Shell { script, .. } => match self.values.script(script) {
-                Ok(script) => return self.command(step, process::Program::Script(script), deadline),
+            ActionKind::Shell { script, allow, .. } => match self.values.script(script) {
+                Ok(script) => return self.command(step, process::Program::Script(script), allow.as_ref(), deadline),
                 Err(error) => Err(error),
             },
             ActionKind::Check(check) => return self.check(step, check, false),
@@ -74,7 +74,7 @@ impl<'m> Runner<'m> {
         }
     }
 
-    fn command(&mut self, step: &str, program: process::Program, deadline: Option<Instant>) -> Outcome {
+    fn command(&mut self, step: &str, program: process::Program, allow: Option<&Allowed>, deadline: Option<Instant>) -> Outcome {
         let argv = match &program {
             process::Program::Argv(argv) => argv.clone(),
             process::Program::Script(script) => vec!["/bin/sh".into(), "-c".into(), script.clone()],
@@ -120,12 +120,18 @@ impl<'m> Runner<'m> {
             Ok(finished) => finished,
             Err(error) => return Ok(Err(error)),
         };
+        // Only an exit the runbook names is allowed: never a signal, never the timeout.
+        let tolerated = match (allow, finished.exit_code) {
+            (Some(allow), Some(code)) if !finished.timed_out && allow.allows(code) => Some(allow.to_string()),
+            _ => None,
+        };
         self.emit(Event::CommandFinished {
             step: step.to_string(),
             exit_code: finished.exit_code,
             signal: finished.signal,
             timed_out: finished.timed_out,
             duration_ms: started.elapsed().as_millis() as u64,
+            tolerated: tolerated.clone(),
         })?;
         self.steps.record(
             step,
@@ -138,7 +144,7 @@ impl<'m> Runner<'m> {
         if let Err(error) = kept {
             return Ok(Err(error));
         }
-        if finished.succeeded() {
+        if finished.succeeded() || tolerated.is_some() {
             return Ok(Ok(()));
         }
         let shown = crate::shell::quote(&masker.mask(&argv[0]));

@@ -34,6 +34,8 @@ use interrupt::INTERRUPTION;
 /// How long a `wait until` with no `within` and no step timeout keeps trying.
 const DEFAULT_WAIT: StdDuration = StdDuration::from_secs(3600);
 const DEFAULT_POLL: StdDuration = StdDuration::from_secs(5);
+/// The name the `always` block's actions run under, in the journal, the logs and the report.
+pub(crate) const ALWAYS: &str = "always";
 
 /// Runs every step with a person deciding at gates and failures (`runbook run`).
 pub(crate) fn start<'m>(
@@ -352,8 +354,45 @@ impl<'m> Runner<'m> {
             Some(failed) => self.fail(status, failed)?,
             None => status,
         };
+        let (status, failure) = self.always(status, failure)?;
         self.finish(status, failure, &measured)?;
         Ok(status)
+    }
+
+    /// Runs the `always` block once the run is over, every action of it whatever happens to
+    /// the ones before. An interrupted run is not over (`resume` takes it up), so its
+    /// `always` waits for the resumed run's end. A clean-up that fails turns a passed run
+    /// into a failed one, which `on failure` then reports; a run that had already failed
+    /// keeps its own reason, and the block's failure is in the journal.
+    fn always(&mut self, status: RunStatus, failure: Option<RunFailure>) -> Result<(RunStatus, Option<RunFailure>), RecordLost> {
+        let model = self.model;
+        if model.always.is_empty() || status == RunStatus::Interrupted {
+            return Ok((status, failure));
+        }
+        if self.decider.is_person() {
+            INTERRUPTION.clear();
+        }
+        self.emit(Event::AlwaysStarted { outcome: status })?;
+        let mut first: Option<Failure> = None;
+        for action in &model.always {
+            if let Err(error) = self.action(ALWAYS, action, None, &mut Vec::new())? {
+                first.get_or_insert(error);
+            }
+        }
+        let error = first.map(|e| self.values.masker.mask(&e.to_string()));
+        self.emit(Event::AlwaysFinished {
+            ok: error.is_none(),
+            error: error.clone(),
+        })?;
+        match (error, status, failure) {
+            (Some(error), RunStatus::Passed | RunStatus::Incomplete, None) => {
+                let failed = RunFailure::at(ALWAYS, format!("the `always` block failed: {error}"));
+                self.values.failed = Some(failed.clone());
+                self.on_failure()?;
+                Ok((RunStatus::Failed, Some(failed)))
+            }
+            (_, status, failure) => Ok((status, failure)),
+        }
     }
 
     /// The run's outcome once the procedure stopped: the objectives are measured, a run that

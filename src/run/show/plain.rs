@@ -71,6 +71,18 @@ pub(super) fn step_header(number: usize, total: usize, step: &str, title: &str) 
     format!("[{number}/{total}] {step}: {title}")
 }
 
+/// How a run stood when its `always` block began.
+pub(crate) fn outcome_words(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Passed => "passed",
+        RunStatus::Failed => "failed",
+        RunStatus::Incomplete => "finished with steps skipped",
+        RunStatus::Denied => "was denied at a gate",
+        RunStatus::Aborted => "was aborted",
+        RunStatus::Interrupted => "was interrupted",
+    }
+}
+
 fn ms(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
@@ -91,7 +103,11 @@ impl<W: Write> Listener for Progress<W> {
                 }
                 None
             }
-            (Detail::Tail(_), Event::CommandFinished { .. }) => self.flush_tail(),
+            // The command's last lines, then whether its failure was one the runbook allows.
+            (Detail::Tail(_), Event::CommandFinished { .. }) => match (self.flush_tail(), self.text(event)) {
+                (Some(tail), Some(note)) => Some(format!("{tail}\n{note}")),
+                (tail, note) => tail.or(note),
+            },
             (Detail::Tail(_), _) => self.text(event),
             (Detail::Quiet, _) => self.quiet(event),
         };
@@ -203,6 +219,11 @@ impl<W: Write> Progress<W> {
                 let mark = if *stream == Stream::Stderr { "!" } else { "│" };
                 format!("      {mark} {line}")
             }
+            Event::CommandFinished {
+                exit_code: Some(code),
+                tolerated: Some(allowed),
+                ..
+            } => format!("      · exited with status {code}, tolerated ({allowed})"),
             Event::CommandFinished { .. } => return None,
             Event::Progress {
                 done_bytes, total_bytes, ..
@@ -276,6 +297,16 @@ impl<W: Write> Progress<W> {
             Event::Undone { step, what, ok: true, .. } => format!("      undid {step}: {what}"),
             Event::Undone { step, what, error, .. } => {
                 format!("      ! could not undo {step} ({what}): {}", error.as_deref().unwrap_or(""))
+            }
+            Event::AlwaysStarted { outcome } => {
+                format!(
+                    "[always] the clean-up that runs whatever became of the run (it {})",
+                    outcome_words(*outcome)
+                )
+            }
+            Event::AlwaysFinished { ok: true, .. } => "      ✓ the `always` block ran".to_string(),
+            Event::AlwaysFinished { error, .. } => {
+                format!("      ✗ the `always` block failed: {}", error.as_deref().unwrap_or(""))
             }
             Event::RunFinished { .. } => self.finished(event),
         })
