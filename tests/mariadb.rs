@@ -265,4 +265,27 @@ fn sql_reads_mariadb_typed_and_read_only() {
     assert!(stderr.contains("[1/2] read: Read") && stderr.contains("✓ passed"), "{stderr}");
     assert!(stderr.contains("Cannot execute statement in a READ ONLY transaction"), "{stderr}");
     assert_eq!(production.sql("select count(*) from shop.orders"), "500");
+
+    // Several statements in one string could make the session writable again.
+    for sneaky in [
+        "set session transaction read write; delete from orders",
+        "select 1; set session transaction read write; delete from orders",
+    ] {
+        std::fs::write(
+            &file,
+            format!("runbook \"t\" {{\n step s \"S\" {{\n check \"write\" {{ sql(\"{url}\", \"{sneaky}\") == () }}\n }}\n}}\n"),
+        )
+        .expect("write");
+        let output = Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+            .arg("drill")
+            .arg(&file)
+            .args(["--state-dir", "state"])
+            .current_dir(test.path())
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("sql() runs one statement"), "{stderr}");
+        assert_eq!(production.sql("select count(*) from shop.orders"), "500", "{sneaky}");
+    }
 }

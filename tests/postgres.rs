@@ -50,6 +50,22 @@ fn checks_query_postgresql_with_types_and_read_only() {
     assert!(outcome.stderr.contains("read-only transaction"), "{}", outcome.stderr);
     assert_eq!(pg.psql("shop", "select count(*) from orders"), "3", "a check never writes");
 
+    // Several statements in one string could end the read-only transaction and open a
+    // writable one.
+    for sneaky in [
+        "commit; set transaction read write; delete from orders",
+        "select 1; commit; begin read write; delete from orders; commit",
+    ] {
+        let writes = format!("runbook \"t\" {{\n step s \"S\" {{\n check \"write\" {{ sql(\"{url}\", \"{sneaky}\") == () }}\n }}\n}}\n");
+        let outcome = Test::new()
+            .file("w.runbook", writes)
+            .args(["drill", "w.runbook", "--state-dir", "state"])
+            .run();
+        outcome.expect_code(1);
+        assert!(outcome.stderr.contains("sql() runs one statement"), "{}", outcome.stderr);
+        assert_eq!(pg.psql("shop", "select count(*) from orders"), "3", "{sneaky}");
+    }
+
     let missing =
         format!("runbook \"t\" {{\n step s \"S\" {{\n check \"x\" {{ sql(\"{url}\", \"select count(*) from missing\") > 0 }}\n }}\n}}\n");
     let outcome = Test::new()

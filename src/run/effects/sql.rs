@@ -92,6 +92,12 @@ fn postgres(conn: &str, query: &str) -> Result<Rows, Failure> {
         let columns = rows.first().and_then(|row| row.as_object()).map_or(0, serde_json::Map::len);
         return Ok(Rows { rows, columns });
     }
+    // One statement only: several in one string could end the read-only transaction
+    // (`commit; set transaction read write; delete ...`). PostgreSQL prepares nothing but a
+    // single statement, so preparing it first proves there is one.
+    client
+        .prepare(query)
+        .map_err(|e| Failure::new(Kind::Query, format!("{} (sql() runs one statement)", postgres_error(&e))))?;
     let messages = client
         .simple_query(query)
         .map_err(|e| Failure::new(Kind::Query, postgres_error(&e)))?;
@@ -139,6 +145,14 @@ fn mysql(rest: &str, query: &str) -> Result<Rows, Failure> {
     if conn.query_drop("set session max_statement_time = 30").is_err() {
         conn.query_drop("set session max_execution_time = 30000").map_err(error)?;
     }
+    // One statement only: the text protocol runs several in one string, and a second could
+    // make the session writable again (`set session transaction read write; delete ...`).
+    // The server prepares nothing but a single statement, so preparing it first proves there
+    // is one.
+    let statement = conn
+        .prep(query)
+        .map_err(|e| Failure::new(Kind::Query, format!("{} (sql() runs one statement)", mysql_error(&e))))?;
+    conn.close(statement).map_err(error)?;
     let mut result = conn.query_iter(query).map_err(error)?;
     let mut found = Vec::new();
     let mut columns = 0;
