@@ -36,10 +36,17 @@ fn show_template(template: &Template, shown: Shown<'_>) -> String {
 fn show_script(template: &Template, shown: Shown<'_>) -> String {
     let mut script = ScriptBuilder::new();
     for part in &template.parts {
-        match part {
-            Part::Text(t) => script.literal(t),
-            Part::Var(var) => script.value(&show_var(var, shown, 0)),
-            Part::Expr(expr) => script.value(&show_expr(expr, shown, 0)),
+        let value = match part {
+            Part::Text(t) => {
+                script.literal(t);
+                continue;
+            }
+            Part::Var(var) => show_var(var, shown, 0),
+            Part::Expr(expr) => show_expr(expr, shown, 0),
+        };
+        // The run refuses such a value with the same words; the plan says so where it lands.
+        if let Err(unquotable) = script.value(&value) {
+            script.literal(&format!("<{unquotable}>"));
         }
     }
     script.finish()

@@ -292,6 +292,73 @@ fn a_hostile_parameter_is_one_argument_and_never_code() {
     }
 }
 
+/// The places in a script a value could land that are neither bare nor plainly quoted: a
+/// command substitution inside double quotes, a `${...}` default, backquotes, after a comment
+/// with an apostrophe, and a here-document.
+#[test]
+fn a_hostile_parameter_is_never_code_in_substitutions_comments_or_here_documents() {
+    let drill = Drill { test: Test::new() };
+    let path = runbook_in(
+        &drill,
+        "nested.runbook",
+        concat!(
+            "runbook \"t\" {\n param v = \"x\"\n step s \"S\" {\n",
+            "  shell `printf '<%s>' \"$(printf '%s' {v})\" \"${NOT_SET_HERE:-{v}}\" \"\\`printf '%s' {v}\\`\"`\n",
+            "  shell `# don't mind the apostrophe in {v}\nprintf '<%s>' {v}`\n",
+            "  shell `cat <<EOF\n<{v}>\nEOF`\n",
+            " }\n}\n"
+        ),
+    );
+    let hostile = "a b; touch pwned $(touch pwned2) ' \" `touch pwned3` ${HOME} }";
+    let outcome = drill.drill(&path, &[&format!("v={hostile}")]);
+    outcome.expect_code(0);
+    assert!(
+        outcome.stderr.contains(&format!("│ <{hostile}><{hostile}><{hostile}>")),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(outcome.stderr.matches(&format!("│ <{hostile}>")).count(), 3, "{}", outcome.stderr);
+    let work = drill.run_dir().join("work");
+    for file in ["pwned", "pwned2", "pwned3"] {
+        assert!(!work.join(file).exists() && !drill.dir().join(file).exists(), "{file} was created");
+    }
+
+    // A line break in a here-document's value could end it early: refused, nothing run.
+    let outcome = drill.drill(&path, &["v=x\nEOF\ntouch pwned"]);
+    outcome.expect_code(1);
+    assert!(
+        outcome.stderr.contains("cannot go inside the here-document <<EOF"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!drill.run_dir().join("work/pwned").exists());
+}
+
+/// PostgreSQL runs restore_command through a shell, and reads the target between quotes: the
+/// piece refuses values that would change either before it writes anything.
+#[test]
+fn a_point_in_time_recovery_refuses_a_wal_path_or_target_that_would_run_or_rewrite() {
+    let drill = Drill { test: Test::new() };
+    let path = runbook_in(
+        &drill,
+        "pitr.runbook",
+        "runbook \"t\" {\n param wal = \"/srv/wal\"\n param target = \"2026-11-14 14:46:30+00\"\n step s \"S\" {\n  use postgres.point_in_time(base_backup: \"{workdir}/base.tar\", wal_archive: wal, datadir: \"{workdir}/pg\", target_time: target)\n }\n}\n",
+    );
+    for (param, why) in [
+        ("wal=/srv/wal; touch /tmp/runbook-pitr-pwned #", "the WAL archive's path is safe"),
+        (
+            "target=2026-11-14 14:46:30+00'\nrestore_command = 'touch /tmp/runbook-pitr-pwned",
+            "the target is a time",
+        ),
+    ] {
+        let outcome = drill.drill(&path, &[param]);
+        outcome.expect_code(1);
+        assert!(outcome.stderr.contains(&format!("✗ {why}")), "{}", outcome.stderr);
+        assert!(!outcome.stderr.contains("$ mkdir"), "nothing ran: {}", outcome.stderr);
+    }
+    assert!(!std::path::Path::new("/tmp/runbook-pitr-pwned").exists());
+}
+
 /// Running (not gone, and not a zombie waiting for init to reap it).
 fn alive(pid: i32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {

@@ -78,7 +78,8 @@ fn checked_by(model: &Model, protection: &Protection<'_>, step: &Step, index: us
     let mut parts = Vec::new();
     match (restores_from(step), protection.verified_by(index)) {
         (Some(from), Some((here, later))) => {
-            let of_the_restore = step.actions.iter().filter(is_check).filter(|a| !is_own_check(a)).count();
+            // A piece's checks before its restore look at its inputs, not at what came back.
+            let of_the_restore = step.actions[from..].iter().filter(is_check).filter(|a| !is_own_check(a)).count();
             let after = step.actions[from..].iter().filter(|a| is_own_check(a)).count();
             if of_the_restore > 0 {
                 parts.push(format!("{} of the restore itself", plural(of_the_restore, "check")));

@@ -133,11 +133,17 @@ impl<'m> Values<'m> {
     pub(super) fn script(&self, template: &Template) -> Result<String, Failure> {
         let mut script = ScriptBuilder::new();
         for part in &template.parts {
-            match part {
-                Part::Text(t) => script.literal(t),
-                Part::Var(var) => script.value(&self.var(var)?.to_string()),
-                Part::Expr(expr) => script.value(&self.expr(expr)?.to_string()),
-            }
+            let value = match part {
+                Part::Text(t) => {
+                    script.literal(t);
+                    continue;
+                }
+                Part::Var(var) => self.var(var)?.to_string(),
+                Part::Expr(expr) => self.expr(expr)?.to_string(),
+            };
+            script
+                .value(&value)
+                .map_err(|unquotable| Failure::new(Kind::Value, unquotable.to_string()))?;
         }
         Ok(script.finish())
     }

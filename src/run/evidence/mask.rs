@@ -117,27 +117,19 @@ fn spellings(secret: &str) -> Vec<String> {
 
 fn encodings(text: &str) -> Vec<String> {
     let inside = |quoted: String, delimiter: usize| quoted[delimiter..quoted.len() - delimiter].to_string();
-    let mut double = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | '"' | '$' | '`') {
-            double.push('\\');
-        }
-        double.push(c);
-    }
     let toml = toml_edit::Value::from(text).to_string();
     let toml_delimiter = if toml.starts_with("\"\"\"") || toml.starts_with("'''") {
         3
     } else {
         1
     };
-    vec![
-        text.to_string(),
-        text.replace('\'', r"'\''"),
-        double,
+    let mut found = crate::shell::script_spellings(text);
+    found.extend([
         inside(serde_json::to_string(text).expect("a string encodes"), 1),
         inside(format!("{text:?}"), 1),
         inside(toml.clone(), toml_delimiter.min(toml.len() / 2)),
-    ]
+    ]);
+    found
 }
 
 #[cfg(test)]
@@ -165,13 +157,22 @@ mod tests {
         let masker = Masker::default();
         masker.add(secret);
         let shell = crate::shell::quote(secret);
-        let mut double = crate::shell::ScriptBuilder::new();
-        double.literal("echo \"");
-        double.value(secret);
-        double.literal("\"");
+        let script = |before: &str, after: &str| {
+            let mut builder = crate::shell::ScriptBuilder::new();
+            builder.literal(before);
+            builder.value(secret).expect("a value that fits");
+            builder.literal(after);
+            builder.finish()
+        };
         let forms = [
             shell,
-            double.finish(),
+            script("echo \"", "\""),
+            script("echo \"${X:-", "}\""),
+            script("echo \"`echo ", "`\""),
+            script("echo `echo \"", "\"`"),
+            script("echo \"$(echo `echo \"", "\"`)\""),
+            script("# about ", "\necho"),
+            script("cat <<EOF\n", "\nEOF"),
             serde_json::to_string(secret).unwrap(),
             format!("{secret:?}"),
             toml_edit::Value::from(secret).to_string(),
