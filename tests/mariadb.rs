@@ -224,6 +224,40 @@ fn a_dump_cut_short_fails_the_drill_before_it_restores() {
     assert!(stderr.contains("mariadb-admin"), "{stderr}");
 }
 
+/// A dump made with `--databases` of another database loads there, leaving the one the
+/// runbook checks empty: refused before it loads. One of the same database goes through.
+#[test]
+fn a_dump_of_another_database_is_refused_before_it_loads() {
+    let test = Test::new();
+    let Some((_production, offsite)) = shop(&test) else { return };
+    let dump = offsite.join("shop-20261202.sql");
+    let text = std::fs::read_to_string(&dump).expect("read the dump");
+    std::fs::write(&dump, format!("USE `shop`;\n{text}")).expect("write");
+    let port = free_port();
+    let (output, _) = drill(&test, &offsite, port);
+    let _restored = restored(&test, port);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "the dump's own database: {stderr}");
+    let test = Test::new();
+    let Some((_production, offsite)) = shop(&test) else { return };
+    let dump = offsite.join("shop-20261202.sql");
+    std::fs::write(
+        &dump,
+        format!("CREATE DATABASE IF NOT EXISTS `elsewhere`;\nUSE `elsewhere`;\n{text}"),
+    )
+    .expect("write");
+    let port = free_port();
+    let (output, report) = drill(&test, &offsite, port);
+    let _restored = restored(&test, port);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(report["result"]["failed_step"], "restore", "{stderr}{}", logs(&test));
+    assert!(
+        stderr.contains("loads into database elsewhere, not shop: restore it into that one"),
+        "{stderr}"
+    );
+}
+
 /// `sql()` on a MariaDB server reads typed values, any statement, and never writes.
 #[test]
 fn sql_reads_mariadb_typed_and_read_only() {

@@ -171,6 +171,45 @@ fn a_wrong_file_or_a_damaged_pack_fails_the_drill() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("the manifest names files outside the restored folder"), "{stderr}");
 
+    // A relative path through a symbolic link to the live folder hashes the live file too.
+    let linked = Test::new();
+    let Some(repository) = Repository::new(&linked) else { return };
+    let live = linked.path().join("live");
+    std::fs::create_dir_all(&live).expect("mkdir");
+    std::fs::write(live.join("invoice-9.pdf"), "%PDF nine").expect("write");
+    std::os::unix::fs::symlink(&live, repository.data.join("current")).expect("symlink");
+    let sums = Command::new("sh")
+        .arg("-c")
+        .arg("sha256sum -- current/invoice-9.pdf > SHA256SUMS")
+        .current_dir(&repository.data)
+        .status()
+        .expect("sha256sum");
+    assert!(sums.success());
+    repository.restic(&["backup", "--quiet", &repository.data.display().to_string()]);
+    let (output, _) = repository.drill(&linked);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("current/invoice-9.pdf leads outside the restored folder"),
+        "{stderr}"
+    );
+
+    // A manifest in another format than sha256sum's own could hide either.
+    let tagged = Test::new();
+    let Some(repository) = Repository::new(&tagged) else { return };
+    let sums = Command::new("sh")
+        .arg("-c")
+        .arg("sha256sum --tag -- *.pdf > SHA256SUMS")
+        .current_dir(&repository.data)
+        .status()
+        .expect("sha256sum");
+    assert!(sums.success());
+    repository.restic(&["backup", "--quiet", &repository.data.display().to_string()]);
+    let (output, _) = repository.drill(&tagged);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the manifest has lines that are not sha256sum's own"), "{stderr}");
+
     let damaged = Test::new();
     let Some(repository) = Repository::new(&damaged) else { return };
     repository.back_up();
@@ -277,4 +316,41 @@ fn a_restore_before_a_time_picks_the_newest_snapshot_not_after_it() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("is not a time"), "{stderr}");
     assert!(!early.path().join("pwned").exists() && !early.path().join("pwned2").exists());
+}
+
+/// The newest snapshot with a tag, not the newest of all: a later untagged snapshot (a
+/// backup taken after the bad change) is left alone.
+#[test]
+fn a_tagged_restore_takes_the_newest_snapshot_with_the_tag() {
+    let test = Test::new();
+    let Some(repository) = Repository::new(&test) else { return };
+    let invoice = repository.data.join("invoice-1.pdf");
+    let data = repository.data.display().to_string();
+    std::fs::write(&invoice, "%PDF verified").expect("write");
+    repository.restic(&["backup", "--quiet", "--tag", "verified", &data]);
+    std::fs::write(&invoice, "%PDF after the bad change").expect("write");
+    repository.restic(&["backup", "--quiet", &data]);
+    let runbook = test.path().join("tagged.runbook");
+    std::fs::write(
+        &runbook,
+        r#"runbook "The last verified uploads" {
+    param repo = "" "The repository"
+    param password_file = "" "Its password"
+    param backed_up = "" "The folder backed up"
+    step restore "Restore the newest verified snapshot" {
+        use restic.restore_tagged(repo: repo, into: "{workdir}/restored", password_file: password_file, tag: "verified")
+    }
+    step intact "The invoice is the verified one" {
+        check "the invoice is the verified one" { read("{workdir}/restored{backed_up}/invoice-1.pdf") == "%PDF verified" }
+    }
+}
+"#,
+    )
+    .expect("write the runbook");
+    let (output, report) = repository.drill_file(&test, &runbook, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let tagged: Value = serde_json::from_str(&repository.restic(&["snapshots", "latest", "--tag", "verified", "--json"])).expect("JSON");
+    let taken = tagged[0]["time"].as_str().expect("its time");
+    assert_eq!(report["recovery_points"][0]["point"].as_str().map(|p| &p[..19]), Some(&taken[..19]));
 }
