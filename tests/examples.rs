@@ -191,7 +191,7 @@ fn every_rule_has_a_failing_and_a_passing_fixture() {
             .collect()
     };
     for rule in [
-        "RB001", "RB002", "RB003", "RB004", "RB005", "RB006", "RB007", "RB008", "RB009", "RB010", "RB011", "RB012", "RB013",
+        "RB001", "RB002", "RB003", "RB004", "RB005", "RB006", "RB007", "RB008", "RB009", "RB010", "RB011", "RB012", "RB013", "RB014",
     ] {
         assert!(dir.join(format!("{rule}-fail.runbook")).exists() && dir.join(format!("{rule}-pass.runbook")).exists());
     }

@@ -46,6 +46,7 @@ impl Rule for ConstantCheck {
             .steps()
             .flat_map(|s| s.actions.iter().chain(&s.undo))
             .chain(&model.on_failure)
+            .chain(&model.always)
             .filter(|a| a.origin.is_none())
             .filter_map(|a| match &a.kind {
                 ActionKind::Check(check) | ActionKind::Wait { check, .. } => Some(check),

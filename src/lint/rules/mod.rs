@@ -6,6 +6,7 @@ mod constant_check;
 mod drill_touches_live;
 mod failure_notification;
 mod gate_policy;
+mod hidden_failure;
 mod literal_secret;
 mod objectives;
 mod shell_syntax_in_run;
@@ -30,6 +31,7 @@ pub(super) static ALL: &[&dyn Rule] = &[
     &command_timeout::CommandTimeout,
     &wait_deadline::WaitDeadline,
     &shell_syntax_in_run::ShellSyntaxInRun,
+    &hidden_failure::HiddenFailure,
 ];
 
 #[cfg(test)]

@@ -48,6 +48,7 @@ impl Rule for ShellSyntaxInRun {
             .steps()
             .flat_map(|s| s.actions.iter().chain(&s.undo))
             .chain(&model.on_failure)
+            .chain(&model.always)
             .filter(own);
         for action in actions {
             if let Some((word, program)) = shell_word(action) {

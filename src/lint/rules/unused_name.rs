@@ -41,7 +41,7 @@ impl Rule for UnusedName {
 
 fn used_names(model: &Model) -> Vec<&str> {
     let mut used: Vec<&str> = Vec::new();
-    let mut actions: Vec<&Action> = model.on_failure.iter().collect();
+    let mut actions: Vec<&Action> = model.on_failure.iter().chain(&model.always).collect();
     for node in &model.procedure {
         if let Node::Step(step) = node {
             actions.extend(step.actions.iter().chain(&step.undo));
@@ -101,6 +101,15 @@ mod tests {
             found,
             ["RB003 the parameter `a` is never used", "RB003 the secret `k` is never used"]
         );
+    }
+
+    #[test]
+    fn a_name_used_only_in_always_counts() {
+        let found = findings_of(
+            "RB003",
+            "runbook \"t\" { rto 5m rpo 5m param dir = \"x\" step s \"S\" { run `true` } always { run `rm -rf {dir}` } }",
+        );
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]
