@@ -316,3 +316,71 @@ fn every_key_of_the_json_plan_is_documented() {
         "JSON plan keys missing from book/src/commands/plan.md: {missing:?}"
     );
 }
+
+const DURATIONS: &str = r#"runbook "Timeouts from parameters" {
+    rto 1h
+    param restore_timeout: duration = 45m "How long the restore may take on this estate"
+    param poll = "2s" "How often to look"
+    param patience = poll "How long to wait"
+    drill {
+        restore_timeout = 5m
+    }
+    step restore "Restore" {
+        run `sleep 0`
+        timeout restore_timeout
+        retry 2 every poll
+    }
+    step ready "It is ready" {
+        wait until "the marker is there" { true } within patience every poll
+    }
+}
+"#;
+
+/// A `timeout`, `within` or `every` can name a parameter: the mode's override and `-p` apply,
+/// `plan` shows the duration it comes to, `fmt` keeps the name, and a name that is no
+/// duration is an error before anything runs.
+#[test]
+fn timeouts_and_polls_can_come_from_parameters() {
+    let test = Test::new().file("durations.runbook", DURATIONS);
+    let plan = test.run_with(&["plan", "durations.runbook", "--format", "json"]);
+    plan.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).expect("JSON");
+    let steps = &json["procedure"];
+    assert_eq!(steps[0]["timeout_ms"], 45 * 60 * 1000, "{json:#}");
+    let drill = test.run_with(&["plan", "durations.runbook", "--mode", "drill", "--format", "json", "-p", "poll=3s"]);
+    drill.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&drill.stdout).expect("JSON");
+    assert_eq!(json["procedure"][0]["timeout_ms"], 5 * 60 * 1000, "{json:#}");
+    let wait = &json["procedure"][1]["actions"][0];
+    assert_eq!(
+        (wait["within_ms"].as_u64(), wait["every_ms"].as_u64()),
+        (Some(3000), Some(3000)),
+        "{wait}"
+    );
+
+    test.run_with(&["fmt", "--check", "durations.runbook"]).expect_code(0);
+    let lint = test.run_with(&["lint", "durations.runbook"]);
+    assert!(
+        !lint.stdout.contains("RB003"),
+        "a parameter used as a timeout is used: {}",
+        lint.stdout
+    );
+    test.run_with(&["drill", "durations.runbook", "--state-dir", "state"])
+        .expect_code(0);
+
+    let bad = test.run_with(&["plan", "durations.runbook", "-p", "poll=soon"]);
+    bad.expect_code(2);
+    let said = format!("{}{}", bad.stdout, bad.stderr);
+    assert!(said.contains("E0255") || said.contains("not a duration"), "{said}");
+    let unknown = Test::new().file(
+        "unknown.runbook",
+        DURATIONS.replace("timeout restore_timeout", "timeout restore_timout"),
+    );
+    let outcome = unknown.run_with(&["plan", "unknown.runbook"]);
+    outcome.expect_code(2);
+    let said = format!("{}{}", outcome.stdout, outcome.stderr);
+    assert!(
+        said.contains("error[E0254]: no parameter `restore_timout` to take a duration from"),
+        "{said}"
+    );
+}

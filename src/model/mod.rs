@@ -102,6 +102,9 @@ pub struct Model {
     /// `always`: runs once the run is over, whatever became of it (but not when it was only
     /// interrupted, which `resume` picks up).
     pub(crate) always: Vec<Action>,
+    /// The parameters a `timeout`, `within` or `every` takes its duration from, read when the
+    /// runbook is loaded.
+    pub(crate) durations_from: Vec<String>,
     #[allow(dead_code, reason = "every node keeps its span, for the diagnostics that will need it")]
     pub(crate) span: Span,
     pub(crate) title_span: Span,

@@ -159,7 +159,7 @@ pub(crate) enum Stmt {
     Set(Set),
     Link(Link),
     Notify(Notify),
-    Timeout(Spanned<Duration>),
+    Timeout(Spanned<DurationValue>),
     Retry(Retry),
     Irreversible {
         reason: Option<Str>,
@@ -206,6 +206,13 @@ pub(crate) struct Command {
     pub(crate) allow: Option<Spanned<Allow>>,
 }
 
+/// A `timeout`, `within` or `every`: written out, or a parameter's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum DurationValue {
+    Literal(Duration),
+    Name(String),
+}
+
 /// The exits of a command that do not fail its step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Allow {
@@ -228,8 +235,8 @@ pub(crate) struct Check {
 #[derive(Clone, Debug)]
 pub(crate) struct Wait {
     pub(crate) check: Check,
-    pub(crate) within: Option<Spanned<Duration>>,
-    pub(crate) every: Option<Spanned<Duration>>,
+    pub(crate) within: Option<Spanned<DurationValue>>,
+    pub(crate) every: Option<Spanned<DurationValue>>,
     pub(crate) span: Span,
 }
 
@@ -286,7 +293,7 @@ pub(crate) struct Notify {
 #[derive(Clone, Debug)]
 pub(crate) struct Retry {
     pub(crate) attempts: Spanned<u32>,
-    pub(crate) every: Option<Spanned<Duration>>,
+    pub(crate) every: Option<Spanned<DurationValue>>,
     pub(crate) span: Span,
 }
 

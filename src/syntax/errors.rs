@@ -347,6 +347,7 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::qualified_name => "a module and piece name such as `sqlite.restore`",
         Rule::value => "a value (a string, number, duration, name or call)",
         Rule::duration | Rule::duration_unit => "a duration such as `30m`",
+        Rule::duration_value => "a duration such as `30m`, or a parameter's name",
         Rule::integer => "a whole number",
         Rule::boolean => "`true` or `false`",
         Rule::command => "a command in backticks, such as `pg_restore --list dump.pgc`",

@@ -509,7 +509,11 @@ fn statement(pair: &P<'_>) -> String {
                     .unwrap_or_default()
             );
             for (rule, word) in [(Rule::within, "within"), (Rule::every, "every")] {
-                if let Some(d) = kids.iter().find(|p| p.as_rule() == rule).and_then(|p| child(p, Rule::duration)) {
+                if let Some(d) = kids
+                    .iter()
+                    .find(|p| p.as_rule() == rule)
+                    .and_then(|p| child(p, Rule::duration_value))
+                {
                     line.push_str(&format!(" {word} {}", d.as_str()));
                 }
             }
@@ -545,13 +549,13 @@ fn statement(pair: &P<'_>) -> String {
             text(Rule::channel_ref).unwrap_or_default(),
             text(Rule::message).unwrap_or_default()
         ),
-        Rule::timeout_stmt => format!("timeout {}", text(Rule::duration).unwrap_or_default()),
+        Rule::timeout_stmt => format!("timeout {}", text(Rule::duration_value).unwrap_or_default()),
         Rule::retry_stmt => {
             let mut line = format!("retry {}", text(Rule::integer).unwrap_or_default());
             if let Some(d) = kids
                 .iter()
                 .find(|p| p.as_rule() == Rule::every)
-                .and_then(|p| child(p, Rule::duration))
+                .and_then(|p| child(p, Rule::duration_value))
             {
                 line.push_str(&format!(" every {}", d.as_str()));
             }

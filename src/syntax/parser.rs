@@ -231,7 +231,7 @@ impl<'s> Builder<'s> {
                 let message = self.parse_wrapped_string(inner.next().expect("grammar: message"));
                 Stmt::Notify(Notify { channel, message, span })
             }
-            Rule::timeout_stmt => Stmt::Timeout(self.parse_duration(last(pair))),
+            Rule::timeout_stmt => Stmt::Timeout(self.parse_duration_value(last(pair))),
             Rule::retry_stmt => Stmt::Retry(self.parse_retry(pair)),
             Rule::irreversible_stmt => Stmt::Irreversible {
                 reason: children(pair).nth(1).map(|p| self.parse_string(p)),
@@ -297,8 +297,8 @@ impl<'s> Builder<'s> {
             match child.as_rule() {
                 Rule::description => description = Some(self.parse_wrapped_string(child)),
                 Rule::check_body => body = Some(child),
-                Rule::within => within = Some(self.parse_duration(last(child))),
-                Rule::every => every = Some(self.parse_duration(last(child))),
+                Rule::within => within = Some(self.parse_duration_value(last(child))),
+                Rule::every => every = Some(self.parse_duration_value(last(child))),
                 _ => {}
             }
         }
@@ -383,7 +383,7 @@ impl<'s> Builder<'s> {
                         span: child.as_span().into(),
                     });
                 }
-                Rule::every => every = Some(self.parse_duration(last(child))),
+                Rule::every => every = Some(self.parse_duration_value(last(child))),
                 _ => {}
             }
         }
@@ -609,6 +609,16 @@ impl<'s> Builder<'s> {
             span,
             allow: None,
         }
+    }
+
+    fn parse_duration_value(&mut self, pair: P<'_>) -> Spanned<DurationValue> {
+        let span = span_of(&pair);
+        let inner = last(pair);
+        let value = match inner.as_rule() {
+            Rule::duration => DurationValue::Literal(self.parse_duration(inner).value),
+            _ => DurationValue::Name(inner.as_str().to_string()),
+        };
+        Spanned { value, span }
     }
 
     fn parse_duration(&mut self, pair: P<'_>) -> Spanned<Duration> {

@@ -40,7 +40,7 @@ impl Rule for UnusedName {
 }
 
 fn used_names(model: &Model) -> Vec<&str> {
-    let mut used: Vec<&str> = Vec::new();
+    let mut used: Vec<&str> = model.durations_from.iter().map(String::as_str).collect();
     let mut actions: Vec<&Action> = model.on_failure.iter().chain(&model.always).collect();
     for node in &model.procedure {
         if let Node::Step(step) = node {

@@ -50,6 +50,8 @@ struct Resolver<'a> {
     steps_run: usize,
     /// How many steps have been read so far.
     steps_resolved: usize,
+    /// The parameters a `timeout`, `within` or `every` read its duration from.
+    durations_from: Vec<String>,
 }
 
 pub(super) fn not_a_runbook(source: &Source) -> Diagnostic {
@@ -131,6 +133,7 @@ impl<'a> Resolver<'a> {
             step_ids: Vec::new(),
             steps_run: usize::MAX,
             steps_resolved: 0,
+            durations_from: Vec::new(),
         }
     }
 
@@ -157,6 +160,7 @@ impl<'a> Resolver<'a> {
             procedure: Vec::new(),
             on_failure: Vec::new(),
             always: Vec::new(),
+            durations_from: Vec::new(),
             span: runbook.span,
             title_span: runbook.title.span,
             comments: file.comments.clone(),
@@ -231,6 +235,7 @@ impl<'a> Resolver<'a> {
             }
         }
         self.check_unique_ids(&model.procedure);
+        model.durations_from = std::mem::take(&mut self.durations_from);
         model
     }
 

@@ -34,8 +34,8 @@ impl Resolver<'_> {
             ast::Stmt::Check(check) => ActionKind::Check(self.check(check, context)),
             ast::Stmt::Wait(wait) => ActionKind::Wait {
                 check: self.check(&wait.check, context),
-                within: wait.within.map(|d| d.value),
-                every: wait.every.map(|d| d.value),
+                within: wait.within.as_ref().and_then(|d| self.duration_value(d)),
+                every: wait.every.as_ref().and_then(|d| self.duration_value(d)),
             },
             ast::Stmt::Use(call) => {
                 self.expand_use(call, parts, context);
@@ -71,13 +71,14 @@ impl Resolver<'_> {
                     message: self.template(&notify.message),
                 }
             }
-            ast::Stmt::Timeout(duration) => {
-                if duration.value.as_millis() == 0 {
-                    self.error("E0216", duration.span, "a timeout of zero would fail every run").help =
+            ast::Stmt::Timeout(written) => {
+                let Some(duration) = self.duration_value(written) else { return };
+                if duration.as_millis() == 0 {
+                    self.error("E0216", written.span, "a timeout of zero would fail every run").help =
                         Some("give the step the time it needs, such as `timeout 30m`".into());
                 }
                 if self.step_property(context, span, "timeout", parts, !in_piece) {
-                    parts.timeout = Some(duration.value);
+                    parts.timeout = Some(duration);
                 }
                 return;
             }
@@ -85,7 +86,7 @@ impl Resolver<'_> {
                 if self.step_property(context, span, "retry", parts, !in_piece) {
                     parts.retry = Some(Retry {
                         attempts: retry.attempts.value,
-                        every: retry.every.map(|d| d.value),
+                        every: retry.every.as_ref().and_then(|d| self.duration_value(d)),
                     });
                 }
                 return;
@@ -439,6 +440,57 @@ impl Resolver<'_> {
             }
         }
         ok.then_some(result)
+    }
+}
+
+impl Resolver<'_> {
+    /// A `timeout`, `within` or `every` as written, or the duration a parameter holds when
+    /// the runbook is loaded: its default, the mode's override or `-p`. It must be known then,
+    /// since `plan` shows it and the run's deadlines are set from it.
+    fn duration_value(&mut self, written: &ast::Spanned<ast::DurationValue>) -> Option<Duration> {
+        let name = match &written.value {
+            ast::DurationValue::Literal(duration) => return Some(*duration),
+            ast::DurationValue::Name(name) => name.clone(),
+        };
+        let mut current = name.clone();
+        for _ in 0..16 {
+            let in_piece = self.piece_scope.iter().rev().find(|(n, _)| *n == current).map(|(_, e)| e.clone());
+            let value = match in_piece {
+                Some(expr) => Some(expr),
+                None => {
+                    let Some(param) = self.params.iter().find(|p| p.name == current) else {
+                        self.error("E0254", written.span, format!("no parameter `{current}` to take a duration from"))
+                            .help = Some(format!(
+                            "write the duration itself, such as `30m`, or declare it: param {current}: duration = 30m"
+                        ));
+                        return None;
+                    };
+                    if !self.durations_from.contains(&param.name) {
+                        self.durations_from.push(param.name.clone());
+                    }
+                    param.value.clone()
+                }
+            };
+            let words = |d: &Expr| d.to_string();
+            match value {
+                Some(Expr::Duration(duration)) => return Some(duration),
+                Some(Expr::Str(text)) if text.as_literal().and_then(|t| Duration::parse(&t)).is_some() => {
+                    return text.as_literal().and_then(|t| Duration::parse(&t));
+                }
+                Some(Expr::Var(Var::Param(next))) => current = next,
+                Some(other) => {
+                    self.error("E0255", written.span, format!("`{name}` is {}, not a duration", words(&other)))
+                        .help = Some("give it a duration such as `30m`, `1h30m` or `90s`".into());
+                    return None;
+                }
+                None => {
+                    self.error("E0255", written.span, format!("`{name}` has no value to take a duration from"))
+                        .help = Some(format!("give it a default (param {name}: duration = 30m) or pass -p {name}=30m"));
+                    return None;
+                }
+            }
+        }
+        None
     }
 }
 
