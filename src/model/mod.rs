@@ -441,6 +441,16 @@ impl Model {
         })
     }
 
+    /// Every action the runbook can run: each step's and its `undo`, then `on failure` and
+    /// `always`. What reads every command or check reads it here, so a new block is not
+    /// forgotten by one reader.
+    pub(crate) fn every_action(&self) -> impl Iterator<Item = &Action> {
+        self.steps()
+            .flat_map(|s| s.actions.iter().chain(&s.undo))
+            .chain(&self.on_failure)
+            .chain(&self.always)
+    }
+
     pub(crate) fn param(&self, name: &str) -> Option<&Param> {
         self.params.iter().find(|p| p.name == name)
     }

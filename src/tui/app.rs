@@ -198,12 +198,7 @@ impl App {
             rows.push(Row::new(ON_FAILURE, "What runs when the run fails", RowKind::OnFailure, None));
         }
         if !model.always.is_empty() {
-            rows.push(Row::new(
-                ALWAYS,
-                "What runs once the run is over, passed or not",
-                RowKind::Always,
-                None,
-            ));
+            rows.push(Row::new(ALWAYS, "Once the run is over, passed or not", RowKind::Always, None));
         }
         App {
             title: model.title.clone(),

@@ -42,16 +42,10 @@ impl Rule for ConstantCheck {
     }
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
-        let checks = model
-            .steps()
-            .flat_map(|s| s.actions.iter().chain(&s.undo))
-            .chain(&model.on_failure)
-            .chain(&model.always)
-            .filter(|a| a.origin.is_none())
-            .filter_map(|a| match &a.kind {
-                ActionKind::Check(check) | ActionKind::Wait { check, .. } => Some(check),
-                _ => None,
-            });
+        let checks = model.every_action().filter(|a| a.origin.is_none()).filter_map(|a| match &a.kind {
+            ActionKind::Check(check) | ActionKind::Wait { check, .. } => Some(check),
+            _ => None,
+        });
         for check in checks.collect::<Vec<&Check>>() {
             if let Some(why) = always_the_same(&check.source) {
                 findings.add(check.span, format!("this check cannot fail: {why}")).help =

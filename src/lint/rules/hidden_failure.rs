@@ -49,12 +49,7 @@ impl Rule for HiddenFailure {
     }
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
-        let actions = model
-            .steps()
-            .flat_map(|s| s.actions.iter().chain(&s.undo))
-            .chain(&model.on_failure)
-            .chain(&model.always)
-            .filter(|a| a.origin.is_none());
+        let actions = model.every_action().filter(|a| a.origin.is_none());
         for action in actions {
             let Some(tail) = literal_script(action).as_deref().and_then(hides_a_failure) else {
                 continue;

@@ -44,12 +44,7 @@ impl Rule for ShellSyntaxInRun {
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
         let own = |a: &&Action| a.origin.is_none();
-        let actions = model
-            .steps()
-            .flat_map(|s| s.actions.iter().chain(&s.undo))
-            .chain(&model.on_failure)
-            .chain(&model.always)
-            .filter(own);
+        let actions = model.every_action().filter(own);
         for action in actions {
             if let Some((word, program)) = shell_word(action) {
                 findings

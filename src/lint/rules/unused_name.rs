@@ -2,7 +2,7 @@
 
 use crate::diagnostic::Severity;
 use crate::lint::{Findings, Rule, RuleInfo};
-use crate::model::{Action, ActionKind, Expr, Model, Node, Var};
+use crate::model::{Action, ActionKind, Expr, Model, Var};
 
 pub(super) struct UnusedName;
 
@@ -41,12 +41,7 @@ impl Rule for UnusedName {
 
 fn used_names(model: &Model) -> Vec<&str> {
     let mut used: Vec<&str> = model.durations_from.iter().map(String::as_str).collect();
-    let mut actions: Vec<&Action> = model.on_failure.iter().chain(&model.always).collect();
-    for node in &model.procedure {
-        if let Node::Step(step) = node {
-            actions.extend(step.actions.iter().chain(&step.undo));
-        }
-    }
+    let actions: Vec<&Action> = model.every_action().collect();
     let mut exprs: Vec<&Expr> = Vec::new();
     for param in &model.params {
         exprs.extend(

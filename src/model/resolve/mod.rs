@@ -208,35 +208,30 @@ impl<'a> Resolver<'a> {
                     model.procedure.push(Node::Gate(gate));
                 }
                 ast::Item::OnFailure(block) => {
-                    if let Some(first) = failure_seen {
-                        self.error("E0211", block.span, "this runbook already has an `on failure` block")
-                            .add_secondary(first, "the first one is here")
-                            .help = Some("merge the two blocks into one".into());
-                    }
-                    failure_seen = Some(block.span);
                     self.in_failure_handler = true;
-                    let mut parts = StepParts::default();
-                    self.statements(&block.stmts, &mut parts, StatementContext::Handler);
-                    model.on_failure = parts.actions;
+                    model.on_failure = self.closing_block(block, &mut failure_seen, "on failure");
                     self.in_failure_handler = false;
                 }
-                ast::Item::Always(block) => {
-                    if let Some(first) = always_seen {
-                        self.error("E0211", block.span, "this runbook already has an `always` block")
-                            .add_secondary(first, "the first one is here")
-                            .help = Some("merge the two blocks into one".into());
-                    }
-                    always_seen = Some(block.span);
-                    let mut parts = StepParts::default();
-                    self.statements(&block.stmts, &mut parts, StatementContext::Handler);
-                    model.always = parts.actions;
-                }
+                ast::Item::Always(block) => model.always = self.closing_block(block, &mut always_seen, "always"),
                 _ => {}
             }
         }
         self.check_unique_ids(&model.procedure);
         model.durations_from = std::mem::take(&mut self.durations_from);
         model
+    }
+
+    /// `on failure` or `always`: at most one of each, holding what an `undo` may.
+    fn closing_block(&mut self, block: &ast::Block, seen: &mut Option<Span>, name: &str) -> Vec<Action> {
+        if let Some(first) = *seen {
+            self.error("E0211", block.span, format!("this runbook already has an `{name}` block"))
+                .add_secondary(first, "the first one is here")
+                .help = Some("merge the two blocks into one".into());
+        }
+        *seen = Some(block.span);
+        let mut parts = StepParts::default();
+        self.statements(&block.stmts, &mut parts, StatementContext::Handler);
+        parts.actions
     }
 
     /// `-p rto=5m` and `-p rpo=1h` override the objectives, for a drill that must prove
