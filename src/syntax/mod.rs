@@ -8,6 +8,7 @@ pub(crate) mod ast;
 mod errors;
 pub mod format;
 mod parser;
+mod words;
 
 use pest::Parser as _;
 

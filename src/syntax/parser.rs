@@ -8,6 +8,7 @@ use pest::iterators::Pair;
 use pest_derive::Parser;
 
 use super::ast::*;
+use super::words::WordSplitter;
 use crate::diagnostic::Diagnostic;
 use crate::duration::Duration;
 use crate::source::{Source, Span};
@@ -697,116 +698,10 @@ fn unescape(escaped: &str) -> &str {
     }
 }
 
-fn push_text(parts: &mut Vec<StrPart>, text: &str) {
+pub(super) fn push_text(parts: &mut Vec<StrPart>, text: &str) {
     if let Some(StrPart::Text(last)) = parts.last_mut() {
         last.push_str(text);
     } else {
         parts.push(StrPart::Text(text.to_string()));
-    }
-}
-
-/// Shell-like word splitting over the parts of a command.
-struct WordSplitter {
-    shell: bool,
-    words: Vec<Str>,
-    current: Option<Str>,
-    quote: Option<(char, usize)>,
-}
-
-impl WordSplitter {
-    fn new(shell: bool) -> Self {
-        Self {
-            shell,
-            words: Vec::new(),
-            current: None,
-            quote: None,
-        }
-    }
-
-    fn word(&mut self, at: usize) -> &mut Str {
-        self.current.get_or_insert_with(|| Str {
-            parts: Vec::new(),
-            span: Span::new(at, at),
-        })
-    }
-
-    fn extend_to(&mut self, end: usize) {
-        if let Some(word) = &mut self.current {
-            word.span.end = word.span.end.max(end);
-        }
-    }
-
-    fn text(&mut self, text: &str, start: usize) {
-        if self.shell {
-            let word = self.word(start);
-            push_text(&mut word.parts, text);
-            self.extend_to(start + text.len());
-            return;
-        }
-        for (offset, c) in text.char_indices() {
-            let at = start + offset;
-            match (self.quote, c) {
-                (Some((q, _)), c) if c == q => {
-                    self.quote = None;
-                    self.extend_to(at + 1);
-                }
-                (Some(_), c) => {
-                    let mut buffer = [0; 4];
-                    push_text(&mut self.word(at).parts, c.encode_utf8(&mut buffer));
-                    self.extend_to(at + c.len_utf8());
-                }
-                (None, '\'' | '"') => {
-                    self.quote = Some((c, at));
-                    self.word(at);
-                    self.extend_to(at + 1);
-                }
-                (None, c) if c.is_whitespace() => {
-                    if let Some(word) = self.current.take() {
-                        self.words.push(word);
-                    }
-                }
-                (None, c) => {
-                    let mut buffer = [0; 4];
-                    push_text(&mut self.word(at).parts, c.encode_utf8(&mut buffer));
-                    self.extend_to(at + c.len_utf8());
-                }
-            }
-        }
-    }
-
-    /// A backslash works as it does in a shell: inside '...' it is kept as written; inside
-    /// "..." it only escapes `"`, `\`, `$` and a backtick; elsewhere it escapes anything.
-    fn escape(&mut self, text: &str, span: Span) {
-        let escaped = &text[1..];
-        let kept = match self.quote {
-            Some(('\'', _)) if escaped != "`" => text,
-            Some(('"', _)) if !matches!(escaped, "\"" | "\\" | "$" | "`") => text,
-            _ => escaped,
-        };
-        self.literal(kept, span);
-    }
-
-    fn literal(&mut self, text: &str, span: Span) {
-        push_text(&mut self.word(span.start).parts, text);
-        self.extend_to(span.end);
-    }
-
-    fn interp(&mut self, name: NameRef) {
-        let span = name.span;
-        self.word(span.start - 1).parts.push(StrPart::Interp(name));
-        self.extend_to(span.end + 1);
-    }
-
-    /// The words, or the offset of a quote that was never closed.
-    fn finish(mut self) -> Result<Vec<Str>, usize> {
-        if let Some((_, at)) = self.quote {
-            return Err(at);
-        }
-        if let Some(word) = self.current.take() {
-            if !(self.shell && word.parts.iter().all(|p| matches!(p, StrPart::Text(t) if t.trim().is_empty()))) {
-                self.words.push(word);
-            }
-        }
-        Ok(self.words)
     }
 }
