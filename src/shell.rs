@@ -27,6 +27,8 @@ struct Frame {
     closer: Option<char>,
     /// Parentheses opened (and not closed) in this frame: `$( (a) )` closes at the last.
     parens: usize,
+    /// `$((...))`: arithmetic, where `<<` is a shift, not a here-document.
+    arithmetic: bool,
 }
 
 /// A here-document announced by `<<` whose lines start at the next line break.
@@ -80,6 +82,7 @@ impl ScriptBuilder {
                 context: Context::Bare,
                 closer: None,
                 parens: 0,
+                arithmetic: false,
             }],
             escaped: false,
             previous: None,
@@ -93,6 +96,7 @@ impl ScriptBuilder {
             context,
             closer,
             parens: 0,
+            arithmetic: false,
         });
     }
 
@@ -154,6 +158,7 @@ impl ScriptBuilder {
             context: Context::Bare,
             closer: None,
             parens: 0,
+            arithmetic: false,
         });
         match frame.context {
             Context::Bare => self.track_bare(c, frame),
@@ -191,8 +196,10 @@ impl ScriptBuilder {
             '(' if self.previous == Some('$') => self.push(Context::Bare, Some(')')),
             '{' if self.previous == Some('$') => self.push(Context::Double, Some('}')),
             '(' => {
+                let opens_arithmetic = self.script.ends_with("$(") && frame.closer == Some(')') && frame.parens == 0;
                 if let Some(top) = self.stack.last_mut() {
                     top.parens += 1;
+                    top.arithmetic |= opens_arithmetic;
                 }
             }
             ')' if frame.parens > 0 => {
@@ -203,7 +210,7 @@ impl ScriptBuilder {
             ')' if frame.closer == Some(')') => self.pop(),
             '`' if frame.closer == Some('`') => self.pop(),
             '`' => self.push(Context::Bare, Some('`')),
-            '<' if self.previous == Some('<') && !self.script.ends_with("<<") => {
+            '<' if self.previous == Some('<') && !self.script.ends_with("<<") && !frame.arithmetic => {
                 self.announced.push(HereDoc {
                     reading: true,
                     ..HereDoc::default()
@@ -473,6 +480,9 @@ mod tests {
                 assert_eq!(sh(&script), format!("before {value} after\n{value}|"), "script: {script}");
             }
         }
+        // In arithmetic, `<<` is a shift: a value after it is still a bare word.
+        let script = build(&[("echo $((1<<2))\nprintf '%s|' ", false), ("a b; touch /tmp/runbook-pwned", true)]);
+        assert_eq!(sh(&script), "4\na b; touch /tmp/runbook-pwned|", "script: {script}");
         // A line break could end the document early and run the rest.
         let mut builder = ScriptBuilder::new();
         builder.literal("cat <<EOF\n");
