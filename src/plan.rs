@@ -63,6 +63,11 @@ fn show_var(var: &Var, shown: Shown<'_>, depth: usize) -> String {
             _ => format!("{{{name}}}"),
         },
         Var::Secret(_) => MASK.to_string(),
+        // Not known until the step runs: say which step gives it.
+        Var::Captured(name) => match model.capture(name) {
+            Some(captured) => format!("<{name} from step {}>", captured.step),
+            None => format!("<{name}>"),
+        },
         Var::Builtin(Builtin::Title) => model.title.clone(),
         Var::Builtin(Builtin::Mode) => model.mode.to_string(),
         Var::Builtin(Builtin::Rto) => model.rto.map_or("{rto}".into(), |o| o.value.to_string()),
@@ -276,15 +281,19 @@ fn actions_json(shown: Shown<'_>, actions: &[Action]) -> Vec<Value> {
             let mut text = String::new();
             write_action(&mut text, shown, action, "");
             let mut value = match &action.kind {
-                ActionKind::Run { argv, allow, .. } => json!({
+                ActionKind::Run { argv, allow, capture, .. } => json!({
                     "kind": "run",
                     "argv": argv.iter().map(|w| show_template(w, shown)).collect::<Vec<_>>(),
                     "allow": allow.as_ref().map(ToString::to_string),
+                    "capture": capture.as_ref().map(capture_json),
                 }),
-                ActionKind::Shell { script, allow, .. } => json!({
+                ActionKind::Shell {
+                    script, allow, capture, ..
+                } => json!({
                     "kind": "shell",
                     "script": show_script(script, shown),
                     "allow": allow.as_ref().map(ToString::to_string),
+                    "capture": capture.as_ref().map(capture_json),
                 }),
                 ActionKind::Check(check) => json!({
                     "kind": "check",
@@ -441,6 +450,40 @@ fn write_gate(out: &mut String, gate: &Gate, mode: Mode) {
     let _ = writeln!(out, "      [{answer}; {policy}]");
 }
 
+/// What a command keeps for later, for other tools.
+fn capture_json(capture: &Capture) -> Value {
+    json!({
+        "name": capture.name,
+        "type": capture.ty.map(capture_type),
+        "expr": capture.expr.as_ref().map(|e| e.source.clone()),
+        "secret": capture.secret,
+    })
+}
+
+/// The word a captured value's type is written with: `text`, not `string`.
+fn capture_type(ty: ParamType) -> &'static str {
+    match ty {
+        ParamType::String | ParamType::Path => "text",
+        other => other.as_str(),
+    }
+}
+
+/// The line under a command that keeps its output: `captures rows (int)`.
+fn capture_words(capture: Option<&Capture>, indent: &str) -> String {
+    let Some(capture) = capture else { return String::new() };
+    let how = match (&capture.expr, capture.ty) {
+        (Some(expr), Some(ty)) => format!(" = {} ({})", expr.source, capture_type(ty)),
+        (Some(expr), None) => format!(" = {}", expr.source),
+        (None, ty) => format!(" ({}, what it prints, trimmed)", capture_type(ty.unwrap_or(ParamType::String))),
+    };
+    let secret = if capture.secret {
+        "  [from a secret: masked, not journaled]"
+    } else {
+        ""
+    };
+    format!("\n{indent}       captures {}{how}{secret}", capture.name)
+}
+
 /// `  [allow exit 1, 3]` after a command that may fail; nothing for one that may not.
 fn allowed_words(allow: Option<&Allowed>) -> String {
     allow.map_or(String::new(), |allow| format!("  [{allow}]"))
@@ -449,17 +492,25 @@ fn allowed_words(allow: Option<&Allowed>) -> String {
 fn write_action(out: &mut String, shown: Shown<'_>, action: &Action, indent: &str) {
     let origin = action.piece().map_or(String::new(), |o| format!("  (from {o})"));
     let line = match &action.kind {
-        ActionKind::Run { argv, allow, .. } => {
+        ActionKind::Run { argv, allow, capture, .. } => {
             let words: Vec<String> = argv.iter().map(|w| quote_for_display(&show_template(w, shown))).collect();
-            format!("run    {}{}", words.join(" "), allowed_words(allow.as_ref()))
+            format!(
+                "run    {}{}{}",
+                words.join(" "),
+                allowed_words(allow.as_ref()),
+                capture_words(capture.as_ref(), indent)
+            )
         }
-        ActionKind::Shell { script, allow, .. } => {
+        ActionKind::Shell {
+            script, allow, capture, ..
+        } => {
             let script = show_script(script, shown);
             let continuation = format!("\n{indent}       ");
             format!(
-                "shell  {}{}",
+                "shell  {}{}{}",
                 script.trim_end().replace('\n', &continuation),
-                allowed_words(allow.as_ref())
+                allowed_words(allow.as_ref()),
+                capture_words(capture.as_ref(), indent)
             )
         }
         ActionKind::Check(check) => format!("check  {}: {}", show_template(&check.description, shown), check.source),

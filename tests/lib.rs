@@ -4,6 +4,7 @@
 mod always;
 mod barman;
 mod book;
+mod capture;
 mod diagnostics;
 mod drill;
 mod examples;

@@ -503,3 +503,46 @@ fn the_terminal_ui_says_why_the_last_run_cannot_be_resumed_and_waits() {
     assert_eq!(screen.exit_code(), 3, "{}", screen.text());
     assert!(!leftover_of(&crashed.run_id()));
 }
+
+const CAPTURING: &str = r#"runbook "Resumable" {
+    secret token = env("USER")
+    step first "Note things down" {
+        shell `echo 20261201-010000F; echo first >> ../runs` capture label
+        run `echo 7` capture count: int
+        run `echo {token}` capture key
+    }
+    step second "Second" {
+        shell `echo second >> ../runs; if [ ! -e ../../../crashed ]; then touch ../../../crashed ../second-started; exec sleep 30; fi`
+    }
+    step third "Use what was noted" {
+        shell `echo "{label} {count}" > ../third`
+        check "the count came back as a number" { count + 1 == 8 }
+    }
+    step fourth "Use the secret one" {
+        run `echo {key}`
+    }
+}
+"#;
+
+#[test]
+fn captured_values_come_back_from_the_journal_but_one_from_a_secret_does_not() {
+    // The runner is started with USER=alice: that is the secret here.
+    let crashed = Crashed::killed_with(CAPTURING, &["drill"], "");
+    let outcome = crashed.resume();
+    outcome.expect_code(1);
+    // `first` is settled and does not run again: its values come from the journal.
+    assert_eq!(crashed.read("runs"), "first\nsecond\nsecond\n");
+    assert_eq!(crashed.read("third"), "20261201-010000F 7\n");
+    assert!(
+        outcome
+            .stderr
+            .contains("`key` came from a secret, which is never written to the journal"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("FAILED at fourth"), "{}", outcome.stderr);
+    let journal = crashed.read("journal.jsonl");
+    assert!(journal.contains(r#""name":"label","value":"20261201-010000F""#), "{journal}");
+    assert!(journal.contains(r#""name":"key","value":"•••""#), "{journal}");
+    assert!(!journal.contains("alice"), "{journal}");
+}

@@ -135,6 +135,21 @@ pub(crate) fn identifiers(rhai: &str) -> Vec<&str> {
     names
 }
 
+/// The identifiers of a Rhai expression that are variables: not a field or method after a
+/// `.`, not a function being called. Each with its offset in `rhai`.
+pub(crate) fn variables(rhai: &str) -> Vec<(usize, &str)> {
+    identifiers(rhai)
+        .into_iter()
+        .filter_map(|id| {
+            let at = id.as_ptr() as usize - rhai.as_ptr() as usize;
+            let before = rhai[..at].trim_end().chars().last();
+            let after = rhai[at + id.len()..].trim_start().chars().next();
+            let is_variable = before != Some('.') && after != Some('(') && !id.starts_with(|c: char| c.is_ascii_digit());
+            is_variable.then_some((at, id))
+        })
+        .collect()
+}
+
 /// The steps a check names by literal: `output("restore")` and `exit_code("restore")`, as
 /// (the step's id, where the quoted id starts in `expr`, its length with the quotes).
 pub(crate) fn step_references(expr: &str) -> Vec<(&str, usize, usize)> {
@@ -445,6 +460,15 @@ mod step_reference_tests {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn variables_are_the_names_that_are_neither_fields_nor_calls() {
+        let found: Vec<&str> = super::variables("json(output).label + size(dir) > rows . count && 3")
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(found, ["output", "dir", "rows"]);
+    }
+
     use super::*;
 
     fn names(list: &[&str]) -> Vec<String> {

@@ -25,6 +25,8 @@ pub(crate) enum Var {
     Param(String),
     Secret(String),
     Builtin(Builtin),
+    /// A value a step captures from its command's output; known once that step has run.
+    Captured(String),
 }
 
 /// Names every runbook has without declaring them.
@@ -216,7 +218,7 @@ impl fmt::Display for Template {
 impl Var {
     pub(crate) fn name(&self) -> &str {
         match self {
-            Var::Param(name) | Var::Secret(name) => name,
+            Var::Param(name) | Var::Secret(name) | Var::Captured(name) => name,
             Var::Builtin(builtin) => builtin.name(),
         }
     }

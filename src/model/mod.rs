@@ -18,6 +18,8 @@ mod resolve_types {
     pub(super) enum Binding {
         Param(ParamType),
         Secret,
+        /// Captured by a step: its type, when it is known before the run.
+        Captured(Option<ParamType>),
     }
 }
 pub(crate) mod stdlib;
@@ -105,6 +107,8 @@ pub struct Model {
     /// The parameters a `timeout`, `within` or `every` takes its duration from, read when the
     /// runbook is loaded.
     pub(crate) durations_from: Vec<String>,
+    /// Every value a step captures, in the order the steps run.
+    pub(crate) captures: Vec<Captured>,
     #[allow(dead_code, reason = "every node keeps its span, for the diagnostics that will need it")]
     pub(crate) span: Span,
     pub(crate) title_span: Span,
@@ -318,6 +322,31 @@ impl Allowed {
     }
 }
 
+/// `capture name` after a command: what it printed on stdout, trimmed (or a value an
+/// expression computes from that), kept under a name the rest of the run can use.
+#[derive(Clone, Debug)]
+pub(crate) struct Capture {
+    pub(crate) name: String,
+    /// What the value must be: `text` when nothing is said and no expression computes it;
+    /// `None` when an expression computes it and no type is said.
+    pub(crate) ty: Option<ParamType>,
+    /// `{ json(output).label }`: an expression over `output`, the command's trimmed stdout.
+    pub(crate) expr: Option<Check>,
+    /// The command was given a secret (or a value captured from one): the value is masked
+    /// wherever it shows and never written to the journal.
+    pub(crate) secret: bool,
+}
+
+/// Where a captured name comes from, for the stages that show it before it exists.
+#[derive(Clone, Debug)]
+pub(crate) struct Captured {
+    pub(crate) name: String,
+    /// The step whose command captures it.
+    pub(crate) step: String,
+    pub(crate) secret: bool,
+    pub(crate) span: Span,
+}
+
 /// As written: `allow failure`, `allow exit 1, 3`.
 impl std::fmt::Display for Allowed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -346,6 +375,7 @@ pub(crate) enum ActionKind {
         /// The text between the backticks, as written: what `render` shows.
         written: String,
         allow: Option<Allowed>,
+        capture: Option<Capture>,
     },
     /// A script for `/bin/sh -c`; interpolated values are quoted for the shell.
     Shell {
@@ -353,6 +383,7 @@ pub(crate) enum ActionKind {
         /// The text between the backticks, as written.
         written: String,
         allow: Option<Allowed>,
+        capture: Option<Capture>,
     },
     Check(Check),
     Wait {
@@ -453,6 +484,10 @@ impl Model {
 
     pub(crate) fn param(&self, name: &str) -> Option<&Param> {
         self.params.iter().find(|p| p.name == name)
+    }
+
+    pub(crate) fn capture(&self, name: &str) -> Option<&Captured> {
+        self.captures.iter().find(|c| c.name == name)
     }
 
     pub(crate) fn channel(&self, name: &str) -> Option<&Channel> {

@@ -160,6 +160,6 @@ pub(super) fn static_text(expr: &Expr, params: &[Param], depth: usize) -> Option
         Expr::Int(i) => Some(i.to_string()),
         Expr::Bool(b) => Some(b.to_string()),
         Expr::Duration(d) => Some(d.to_source()),
-        Expr::Var(Var::Secret(_)) | Expr::Call { .. } => None,
+        Expr::Var(Var::Secret(_) | Var::Captured(_)) | Expr::Call { .. } => None,
     }
 }

@@ -217,12 +217,23 @@ fn write_own(out: &mut String, actions: &[Action]) {
     let mut commands: Vec<String> = Vec::new();
     for action in actions {
         match &action.kind {
-            ActionKind::Run { written, allow, .. } | ActionKind::Shell { written, allow, .. } => {
+            ActionKind::Run {
+                written, allow, capture, ..
+            }
+            | ActionKind::Shell {
+                written, allow, capture, ..
+            } => {
                 commands.push(as_written(&action.kind, written));
-                // A command that may fail says so where a reader sees it, in its own block.
-                if let Some(allow) = allow {
+                // A command that may fail, or whose output is kept, says so where a reader
+                // sees it, in its own block.
+                let notes: Vec<String> = allow
+                    .iter()
+                    .map(allowed_sentence)
+                    .chain(capture.iter().map(captured_sentence))
+                    .collect();
+                if !notes.is_empty() {
                     flush(out, &mut commands);
-                    let _ = writeln!(out, "{}\n", allowed_note(allow));
+                    let _ = writeln!(out, "*{}*\n", notes.join(" "));
                 } else if sets_shell_state(written) {
                     flush(out, &mut commands);
                 }
@@ -390,16 +401,45 @@ pub(super) fn action_line(kind: &ActionKind) -> String {
                 check_source(point)
             )
         }
-        ActionKind::Run { written, allow, .. } | ActionKind::Shell { written, allow, .. } => match allow {
-            Some(allow) => format!("- {} ({})", code(written), allowed_sentence(allow)),
-            None => format!("- {}", code(written)),
-        },
+        ActionKind::Run {
+            written, allow, capture, ..
+        }
+        | ActionKind::Shell {
+            written, allow, capture, ..
+        } => {
+            let notes: Vec<String> = allow
+                .iter()
+                .map(allowed_sentence)
+                .chain(capture.iter().map(captured_sentence))
+                .collect();
+            match notes.is_empty() {
+                true => format!("- {}", code(written)),
+                false => format!("- {} ({})", code(written), notes.join(" ")),
+            }
+        }
     }
 }
 
-/// What a reader is told of a command that may fail, in italics under it.
-fn allowed_note(allow: &Allowed) -> String {
-    format!("*{}*", allowed_sentence(allow))
+/// "What it prints is kept as `label`, for the steps after it."
+fn captured_sentence(capture: &Capture) -> String {
+    let name = code(&capture.name);
+    let what = match (&capture.expr, capture.ty) {
+        (Some(expr), _) => format!("{} of what it prints", code(&expr.source)),
+        (None, Some(ParamType::Int)) => "What it prints, a whole number,".to_string(),
+        (None, Some(ParamType::Duration)) => "What it prints, a duration,".to_string(),
+        (None, Some(ParamType::Bool)) => "What it prints, true or false,".to_string(),
+        (None, _) => "What it prints".to_string(),
+    };
+    let what = match what.strip_prefix('`') {
+        Some(_) => format!("The value {what}"),
+        None => what,
+    };
+    let secret = if capture.secret {
+        " It comes from a secret, so it is never shown or written down."
+    } else {
+        ""
+    };
+    format!("{what} is kept as {name} for what comes after.{secret}")
 }
 
 /// "It may exit with 1 or 3 without failing the step; any other status fails it."

@@ -31,8 +31,8 @@ pub use exec::interrupt::{install_interrupt_handler, interrupt, kill_running};
 pub use exec::resume as unfinished;
 pub use exec::runbook_id;
 pub use options::{Folder, Options, Summary, Unusable, Work, default_state_dir};
-pub(crate) use show::copied_words;
 pub use show::{Detail, Live, Progress};
+pub(crate) use show::{copied_words, shown_value};
 
 /// Runs every step in drill mode: gates are answered by their drill policy.
 pub fn drill(model: &Model, options: &Options, listeners: Vec<Box<dyn Listener + '_>>) -> Result<Summary, Error> {

@@ -99,6 +99,8 @@ pub(super) struct Values<'m> {
     pub(crate) masker: Masker,
     pub(crate) failed: Option<RunFailure>,
     secrets: Mutex<HashMap<String, String>>,
+    /// What the steps captured so far; for a value a resumed run could not get back, why.
+    captured: Mutex<HashMap<String, Result<Value, String>>>,
     /// The buckets `s3://` locations are read from, shared with the checks' functions.
     pub(crate) stores: objects::Shared,
 }
@@ -113,6 +115,7 @@ impl<'m> Values<'m> {
             masker,
             failed: None,
             secrets: Mutex::new(HashMap::new()),
+            captured: Mutex::new(HashMap::new()),
             stores: objects::Shared::default(),
         }
     }
@@ -193,7 +196,43 @@ impl<'m> Values<'m> {
             }
             Var::Secret(name) => self.secret(name).map(Value::Str),
             Var::Builtin(builtin) => Ok(self.builtin(*builtin)),
+            Var::Captured(name) => self.captured(name),
         }
+    }
+
+    /// A value a step captured; a clear failure when that step has not captured it (yet).
+    pub(super) fn captured(&self, name: &str) -> Result<Value, Failure> {
+        let captured = self.captured.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match captured.get(name) {
+            Some(Ok(value)) => Ok(value.clone()),
+            Some(Err(why)) => Err(Failure::new(Kind::Value, why.clone())),
+            None => {
+                let step = self.model.capture(name).map_or("?", |c| c.step.as_str());
+                Err(Failure::new(
+                    Kind::Value,
+                    format!("`{name}` has no value: step `{step}` did not capture it in this run"),
+                ))
+            }
+        }
+    }
+
+    /// Keeps what a step captured; a value taken from a secret is masked from now on.
+    pub(super) fn keep_capture(&self, name: &str, value: Value, secret: bool) {
+        if secret {
+            self.masker.add(&value.to_string());
+        }
+        self.captured
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_string(), Ok(value));
+    }
+
+    /// A value the run had but cannot have again (a resumed run, a secret never journaled).
+    pub(super) fn lose_capture(&self, name: &str, why: String) {
+        self.captured
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_string(), Err(why));
     }
 
     /// Reads a secret the first time it is needed, so a drill that never pages does not

@@ -204,6 +204,39 @@ pub(crate) struct Command {
     pub(crate) span: Span,
     /// `allow failure` or `allow exit 1, 3` after the backticks.
     pub(crate) allow: Option<Spanned<Allow>>,
+    /// `capture name` after the backticks: what the command printed, kept for later.
+    pub(crate) capture: Option<Capture>,
+}
+
+/// `capture label`, `capture rows: int`, `capture label { json(output).label }`.
+#[derive(Clone, Debug)]
+pub(crate) struct Capture {
+    pub(crate) name: Ident,
+    pub(crate) ty: Option<Spanned<CaptureType>>,
+    /// A Rhai expression over `output` that computes the value, verbatim, and where it starts.
+    pub(crate) expr: Option<(String, Span)>,
+    pub(crate) span: Span,
+}
+
+/// What a captured value must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CaptureType {
+    Text,
+    Int,
+    Duration,
+    Bool,
+}
+
+impl CaptureType {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "text" => Self::Text,
+            "int" => Self::Int,
+            "duration" => Self::Duration,
+            "bool" => Self::Bool,
+            _ => return None,
+        })
+    }
 }
 
 /// A `timeout`, `within` or `every`: written out, or a parameter's name.

@@ -8,7 +8,7 @@ use super::parser::Rule;
 use crate::diagnostic::{Diagnostic, suggest};
 use crate::source::{Source, Span};
 
-const STEP_KEYWORDS: [&str; 15] = [
+const STEP_KEYWORDS: [&str; 16] = [
     "run",
     "shell",
     "check",
@@ -24,6 +24,7 @@ const STEP_KEYWORDS: [&str; 15] = [
     "recovered",
     "undo",
     "allow",
+    "capture",
 ];
 const RUNBOOK_KEYWORDS: [&str; 13] = [
     "owner",
@@ -400,6 +401,8 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::kw_allow | Rule::allow => "`allow`",
         Rule::kw_exit | Rule::allow_exits => "`exit`",
         Rule::kw_always | Rule::always_block => "`always`",
+        Rule::kw_capture | Rule::capture => "`capture`",
+        Rule::capture_type | Rule::capture_type_name => "a captured value's type (`text`, `int`, `duration` or `bool`)",
         _ => "more input",
     }
 }

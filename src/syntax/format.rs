@@ -413,26 +413,39 @@ fn recovered_clauses(kids: &[P<'_>]) -> String {
     tail
 }
 
-// Long on purpose: one arm per kind of statement, each short, so the layout rules read side by side.
-/// One statement or item on one line.
-/// ` allow failure` or ` allow exit 1, 3` after a command; nothing when it allows nothing.
-fn allow_clause(kids: &[P<'_>]) -> String {
-    let Some(allow) = kids.iter().find(|p| p.as_rule() == Rule::allow) else {
-        return String::new();
-    };
-    match child(allow, Rule::allow_exits) {
-        None => " allow failure".to_string(),
-        Some(exits) => {
-            let codes: Vec<&str> = children(&exits)
-                .iter()
-                .filter(|p| p.as_rule() == Rule::integer)
-                .map(|p| p.as_str())
-                .collect();
-            format!(" allow exit {}", codes.join(", "))
+/// ` allow failure` or ` allow exit 1, 3`, then ` capture name: type { ... }`, after a
+/// command; nothing when it says neither.
+fn command_clauses(kids: &[P<'_>]) -> String {
+    let mut tail = String::new();
+    if let Some(allow) = kids.iter().find(|p| p.as_rule() == Rule::allow) {
+        match child(allow, Rule::allow_exits) {
+            None => tail.push_str(" allow failure"),
+            Some(exits) => {
+                let codes: Vec<&str> = children(&exits)
+                    .iter()
+                    .filter(|p| p.as_rule() == Rule::integer)
+                    .map(|p| p.as_str())
+                    .collect();
+                tail.push_str(&format!(" allow exit {}", codes.join(", ")));
+            }
         }
     }
+    if let Some(capture) = kids.iter().find(|p| p.as_rule() == Rule::capture) {
+        let parts = children(capture);
+        let name = parts.iter().find(|p| p.as_rule() == Rule::ident).map_or("", |p| p.as_str());
+        tail.push_str(&format!(" capture {name}"));
+        if let Some(ty) = parts.iter().find(|p| p.as_rule() == Rule::capture_type) {
+            tail.push_str(&format!(": {}", ty.as_str().trim_start_matches(':').trim()));
+        }
+        if let Some(body) = parts.iter().find(|p| p.as_rule() == Rule::check_body) {
+            tail.push_str(&format!(" {}", check_body(body)));
+        }
+    }
+    tail
 }
 
+/// One statement or item on one line.
+// Long on purpose: one arm per kind of statement, each short, so the layout rules read side by side.
 fn statement(pair: &P<'_>) -> String {
     let kids = children(pair);
     let text = |rule: Rule| kids.iter().find(|p| p.as_rule() == rule).map(|p| p.as_str().trim().to_string());
@@ -489,8 +502,8 @@ fn statement(pair: &P<'_>) -> String {
             line
         }
         Rule::setting => format!("{} = {}", text(Rule::ident).unwrap_or_default(), values.join("")),
-        Rule::run_stmt => format!("run {}{}", text(Rule::command).unwrap_or_default(), allow_clause(&kids)),
-        Rule::shell_stmt => format!("shell {}{}", text(Rule::command).unwrap_or_default(), allow_clause(&kids)),
+        Rule::run_stmt => format!("run {}{}", text(Rule::command).unwrap_or_default(), command_clauses(&kids)),
+        Rule::shell_stmt => format!("shell {}{}", text(Rule::command).unwrap_or_default(), command_clauses(&kids)),
         Rule::check_stmt => format!(
             "check {} {}",
             text(Rule::description).unwrap_or_default(),

@@ -527,15 +527,18 @@ impl<'s> Builder<'s> {
     fn parse_command_stmt(&mut self, pair: P<'_>, shell: bool) -> Command {
         let mut command = None;
         let mut allow = None;
+        let mut capture = None;
         for part in children(pair) {
             match part.as_rule() {
                 Rule::command => command = Some(self.parse_command(part, shell)),
                 Rule::allow => allow = Some(self.parse_allow(part)),
+                Rule::capture => capture = Some(parse_capture(part)),
                 _ => {}
             }
         }
         let mut command = command.expect("grammar: a command");
         command.allow = allow;
+        command.capture = capture;
         command
     }
 
@@ -609,6 +612,7 @@ impl<'s> Builder<'s> {
             raw,
             span,
             allow: None,
+            capture: None,
         }
     }
 
@@ -672,6 +676,37 @@ fn parse_name_ref(pair: P<'_>) -> NameRef {
     let span = span_of(&pair);
     NameRef {
         segments: pair.into_inner().map(|p| parse_ident(&p)).collect(),
+        span,
+    }
+}
+
+fn parse_capture(pair: P<'_>) -> Capture {
+    let span = span_of(&pair);
+    let mut name = None;
+    let mut ty = None;
+    let mut expr = None;
+    for child in children(pair) {
+        match child.as_rule() {
+            Rule::ident => name = Some(parse_ident(&child)),
+            Rule::capture_type => {
+                let inner = last(child);
+                let value = CaptureType::parse(inner.as_str()).expect("grammar: a capture type");
+                ty = Some(Spanned {
+                    value,
+                    span: span_of(&inner),
+                });
+            }
+            Rule::check_body => {
+                let source = child.into_inner().next().expect("grammar: capture source");
+                expr = Some((source.as_str().to_string(), source.as_span().into()));
+            }
+            _ => {}
+        }
+    }
+    Capture {
+        name: name.expect("grammar: a captured name"),
+        ty,
+        expr,
         span,
     }
 }

@@ -370,6 +370,20 @@ impl App {
                 }
             }
             Event::Check { .. } => self.check(event),
+            Event::Captured {
+                step,
+                name,
+                value,
+                kind,
+                secret,
+            } => {
+                if let Some(row) = self.row_mut(&step) {
+                    row.push(
+                        Kind::Note,
+                        &format!("captured {name} = {}", crate::run::shown_value(&value, &kind, secret)),
+                    );
+                }
+            }
             Event::Restored {
                 step,
                 from,

@@ -700,3 +700,36 @@ fn a_point_in_time_restore_says_the_data_lost_against_its_target_and_the_rpo() {
         insta::assert_snapshot!(format!("recovered_{width}x{height}"), screen);
     }
 }
+
+#[test]
+fn a_captured_value_is_a_note_under_its_step_on_one_line_and_masked_when_secret() {
+    let mut app = app(&history());
+    started(&mut app, "fresh", 0);
+    app.update(run(Event::Captured {
+        step: "fresh".into(),
+        name: "label".into(),
+        value: format!("20261201-010000F {}\nsecond line", "x".repeat(150)),
+        kind: "text".into(),
+        secret: false,
+    }));
+    app.update(run(Event::Captured {
+        step: "fresh".into(),
+        name: "key".into(),
+        value: "•••".into(),
+        kind: "text".into(),
+        secret: true,
+    }));
+    for (width, height) in [(80, 24), (200, 50)] {
+        let screen = frame(&mut app, width, height, 3);
+        assert!(
+            screen.contains("captured label = \"20261201-010000F"),
+            "{width}x{height}:\n{screen}"
+        );
+        assert!(
+            screen.contains("captured key = ••• (from a secret, masked)"),
+            "{width}x{height}:\n{screen}"
+        );
+        assert!(!screen.contains("second line"), "{width}x{height}:\n{screen}");
+        insta::assert_snapshot!(format!("captured_{width}x{height}"), screen);
+    }
+}

@@ -1,4 +1,5 @@
-//! RB003: a parameter or secret nobody uses is a mistake waiting to be believed.
+//! RB003: a parameter, secret or captured value nobody uses is a mistake waiting to be
+//! believed.
 
 use crate::diagnostic::Severity;
 use crate::lint::{Findings, Rule, RuleInfo};
@@ -36,6 +37,16 @@ impl Rule for UnusedName {
                     .help = Some("remove it, so nobody has to provide it".into());
             }
         }
+        for captured in &model.captures {
+            if !used.contains(&captured.name.as_str()) {
+                findings
+                    .add(captured.span, format!("the captured value `{}` is never used", captured.name))
+                    .help = Some(format!(
+                    "use it as `{{{}}}` in a later command or message, or as `{}` in a check; or drop the capture",
+                    captured.name, captured.name
+                ));
+            }
+        }
     }
 }
 
@@ -60,8 +71,14 @@ fn used_names(model: &Model) -> Vec<&str> {
     }
     for action in actions {
         match &action.kind {
-            ActionKind::Run { argv, .. } => used.extend(argv.iter().flat_map(|t| t.vars().map(Var::name))),
-            ActionKind::Shell { script, .. } => used.extend(script.vars().map(Var::name)),
+            ActionKind::Run { argv, capture, .. } => {
+                used.extend(argv.iter().flat_map(|t| t.vars().map(Var::name)));
+                used.extend(capture.iter().flat_map(capture_uses));
+            }
+            ActionKind::Shell { script, capture, .. } => {
+                used.extend(script.vars().map(Var::name));
+                used.extend(capture.iter().flat_map(capture_uses));
+            }
             ActionKind::Check(check) | ActionKind::Wait { check, .. } => {
                 used.extend(check.description.vars().map(Var::name));
                 used.extend(crate::model::checks::identifiers(&check.compiled.rhai));
@@ -85,9 +102,26 @@ fn used_names(model: &Model) -> Vec<&str> {
     used
 }
 
+/// The names a capture's expression reads.
+fn capture_uses(capture: &crate::model::Capture) -> Vec<&str> {
+    capture
+        .expr
+        .as_ref()
+        .map(|expr| crate::model::checks::identifiers(&expr.compiled.rhai))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::findings_of;
+
+    #[test]
+    fn flags_a_captured_value_nobody_uses_and_not_one_a_later_step_reads() {
+        let text = "runbook \"t\" { rto 5m rpo 5m \
+                    step a \"A\" { run `date` capture day \n run `hostname` capture host timeout 1m } \
+                    step b \"B\" { check \"host known\" { host != \"\" } } }";
+        assert_eq!(findings_of("RB003", text), ["RB003 the captured value `day` is never used"]);
+    }
 
     #[test]
     fn flags_unused_parameter_and_secret() {

@@ -572,7 +572,8 @@ fn part_is_scratch(model: &Model, part: &Part, mode: Mode, depth: usize) -> bool
         Part::Text(text) => text_is_scratch(text),
         Part::Var(Var::Builtin(Builtin::Workdir)) => true,
         Part::Var(Var::Builtin(_)) => true,
-        Part::Var(Var::Secret(_)) => false,
+        // Known only once the run is under way: not known to be scratch.
+        Part::Var(Var::Secret(_) | Var::Captured(_)) => false,
         Part::Var(Var::Param(name)) => value_in(model, name, mode).is_some_and(|value| expr_is_scratch(model, value, mode, depth + 1)),
         Part::Expr(expr) => expr_is_scratch(model, expr, mode, depth + 1),
     }
@@ -613,6 +614,7 @@ mod tests {
             },
             written: script.into(),
             allow: None,
+            capture: None,
         }
     }
 
@@ -657,6 +659,7 @@ mod tests {
             script,
             written: "cp backup.db {target} && echo ok".into(),
             allow: None,
+            capture: None,
         };
         let commands = simple_commands(&kind);
         assert_eq!(commands.len(), 2);

@@ -52,6 +52,14 @@ struct Resolver<'a> {
     steps_resolved: usize,
     /// The parameters a `timeout`, `within` or `every` read its duration from.
     durations_from: Vec<String>,
+    /// Every value a step captures, from a first look over the steps: a use before the
+    /// capture is told where the value comes from.
+    captures_ahead: Vec<Captured>,
+    /// The captures read so far.
+    captures: Vec<Captured>,
+    /// Reading `on failure` or `always`, which may use any captured value (and find it
+    /// missing at run time when its step did not get that far).
+    in_closing_block: bool,
 }
 
 pub(super) fn not_a_runbook(source: &Source) -> Diagnostic {
@@ -134,6 +142,9 @@ impl<'a> Resolver<'a> {
             steps_run: usize::MAX,
             steps_resolved: 0,
             durations_from: Vec::new(),
+            captures_ahead: Vec::new(),
+            captures: Vec::new(),
+            in_closing_block: false,
         }
     }
 
@@ -161,6 +172,7 @@ impl<'a> Resolver<'a> {
             on_failure: Vec::new(),
             always: Vec::new(),
             durations_from: Vec::new(),
+            captures: Vec::new(),
             span: runbook.span,
             title_span: runbook.title.span,
             comments: file.comments.clone(),
@@ -188,6 +200,7 @@ impl<'a> Resolver<'a> {
                 _ => None,
             })
             .collect();
+        self.captures_ahead = captures_ahead(runbook);
         for (index, item) in runbook.items.iter().enumerate() {
             match item {
                 ast::Item::Step(step) => {
@@ -218,6 +231,7 @@ impl<'a> Resolver<'a> {
         }
         self.check_unique_ids(&model.procedure);
         model.durations_from = std::mem::take(&mut self.durations_from);
+        model.captures = std::mem::take(&mut self.captures);
         model
     }
 
@@ -230,7 +244,9 @@ impl<'a> Resolver<'a> {
         }
         *seen = Some(block.span);
         let mut parts = StepParts::default();
+        self.in_closing_block = true;
         self.statements(&block.stmts, &mut parts, StatementContext::Handler);
+        self.in_closing_block = false;
         parts.actions
     }
 
@@ -653,7 +669,14 @@ impl<'a> Resolver<'a> {
             match self.names.get(&dotted) {
                 Some((Binding::Param(_), _)) => return Some(Expr::Var(Var::Param(dotted))),
                 Some((Binding::Secret, _)) => return Some(Expr::Var(Var::Secret(dotted))),
+                Some((Binding::Captured(_), _)) => return Some(Expr::Var(Var::Captured(dotted))),
                 None => {}
+            }
+            if let Some(ahead) = self.captures_ahead.iter().find(|c| c.name == dotted).cloned() {
+                if !self.in_closing_block {
+                    self.captured_later(name.span, &ahead);
+                }
+                return Some(Expr::Var(Var::Captured(dotted)));
             }
         }
         if let Some(builtin) = Builtin::from_name(&dotted) {
@@ -710,6 +733,10 @@ impl<'a> Resolver<'a> {
                 _ => return None,
             },
             Expr::Var(Var::Secret(_)) => ParamType::String,
+            Expr::Var(Var::Captured(name)) => match self.names.get(name) {
+                Some((Binding::Captured(ty), _)) => (*ty)?,
+                _ => return None,
+            },
             Expr::Var(Var::Builtin(Builtin::Rto | Builtin::Rpo)) => ParamType::Duration,
             Expr::Var(Var::Builtin(Builtin::Workdir)) => ParamType::Path,
             Expr::Var(Var::Builtin(_)) => ParamType::String,
@@ -749,6 +776,40 @@ fn literal_type(value: &ast::Value) -> ParamType {
         ast::Value::Duration(_) => ParamType::Duration,
         _ => ParamType::String,
     }
+}
+
+/// Every `capture` in the steps' own commands, in file order, with the step it is in.
+fn captures_ahead(runbook: &ast::Runbook) -> Vec<Captured> {
+    let mut found = Vec::new();
+    for item in &runbook.items {
+        let ast::Item::Step(step) = item else { continue };
+        for stmt in &step.body {
+            let (ast::Stmt::Run(command) | ast::Stmt::Shell(command)) = stmt else {
+                continue;
+            };
+            let Some(capture) = &command.capture else { continue };
+            let secret = command.words.iter().any(|word| {
+                word.parts.iter().any(|part| match part {
+                    ast::StrPart::Interp(name) => {
+                        let dotted = name.dotted();
+                        runbook
+                            .items
+                            .iter()
+                            .any(|i| matches!(i, ast::Item::Secret(s) if s.name.name == dotted))
+                            || found.iter().any(|c: &Captured| c.name == dotted && c.secret)
+                    }
+                    ast::StrPart::Text(_) => false,
+                })
+            });
+            found.push(Captured {
+                name: capture.name.name.clone(),
+                step: step.id.name.clone(),
+                secret,
+                span: capture.span,
+            });
+        }
+    }
+    found
 }
 
 /// The text of a string, with any interpolation written back as `{name}`.

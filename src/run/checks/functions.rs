@@ -111,6 +111,12 @@ pub(crate) fn engine(steps: StepResults, stores: &objects::Shared) -> (Engine, B
             None => fail(format!("the step `{step}` has run no command yet")),
         }
     });
+    engine.register_fn("json", |text: &str| -> Fallible<Dynamic> {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(value) => Ok(json_to_dynamic(value)),
+            Err(error) => fail(format!("this is not JSON: {error}")),
+        }
+    });
     engine.register_fn("http", |url: &str| http(url, &rhai::Map::new()));
     engine.register_fn("http", |url: &str, headers: rhai::Map| http(url, &headers));
     engine.register_fn("resolve", |host: &str| -> Fallible<String> {

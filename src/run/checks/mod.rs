@@ -88,9 +88,23 @@ pub(super) fn evaluate(engine: &Engine, budget: &Budget, check: &Check, values: 
 /// What an expression gives, for the statements that measure rather than judge: the time
 /// a `recovered` reads. Errors are masked.
 pub(super) fn value(engine: &Engine, budget: &Budget, check: &Check, values: &Values<'_>) -> Result<Dynamic, Failure> {
+    value_with(engine, budget, check, values, &[])
+}
+
+/// [`value`], with more names in scope: a capture's `output`.
+pub(super) fn value_with(
+    engine: &Engine,
+    budget: &Budget,
+    check: &Check,
+    values: &Values<'_>,
+    extra: &[(&str, Dynamic)],
+) -> Result<Dynamic, Failure> {
     budget.reset();
     let masked = |text: String| Failure::new(crate::run::failure::Kind::Check, values.masker.mask(&text));
     let mut scope = scope_for(check, values).map_err(|error| masked(error.to_string()))?;
+    for (name, value) in extra {
+        scope.push_dynamic(*name, value.clone());
+    }
     engine
         .eval_ast_with_scope::<Dynamic>(&mut scope, &check.compiled.ast)
         .map_err(|error| masked(plain_error(&error)))
@@ -398,6 +412,15 @@ fn scope_for(check: &Check, values: &Values<'_>) -> Result<Scope<'static>, Failu
         map.insert("error".into(), failed.error.clone().into());
         scope.push("failed", map);
     }
+    let variables: Vec<&str> = crate::model::checks::variables(&check.compiled.rhai)
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    for captured in &values.model.captures {
+        if variables.contains(&captured.name.as_str()) {
+            scope.push(captured.name.clone(), dynamic(values.captured(&captured.name)?));
+        }
+    }
     for (name, expr) in &check.bindings {
         scope.push(name.clone(), dynamic(values.expr(expr)?));
     }
@@ -440,7 +463,7 @@ fn describe(value: &Dynamic, masker: &Masker) -> String {
     truncate(&masker.mask(&describe_whole(value)), 200)
 }
 
-fn truncate(text: &str, max: usize) -> String {
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }

@@ -33,6 +33,17 @@ pub(crate) enum Program {
     Script(String),
 }
 
+/// The most a command may print for `capture` to keep it: a value, not a dump.
+pub(crate) const CAPTURE_LIMIT: usize = 64 * 1024;
+
+/// What a command printed on stdout, unmasked, for `capture`: at most [`CAPTURE_LIMIT`]
+/// bytes, and whether there was more.
+#[derive(Debug, Default)]
+pub(crate) struct Raw {
+    pub(crate) text: String,
+    pub(crate) cut: bool,
+}
+
 pub(crate) struct Finished {
     pub(crate) exit_code: Option<i32>,
     pub(crate) signal: Option<i32>,
@@ -79,24 +90,39 @@ fn is_executable(path: &Path) -> bool {
 }
 
 // Long on purpose: the wait loop's states (reading, exited, stopping, killed) share the deadline and the pipes.
-/// Runs `program` in `dir` until it exits or `deadline` passes. Each line goes, masked, to
-/// `on_line` as it arrives; both pipes are read on this thread with poll(2).
+/// What to start: the program, the folder it runs in, and what it adds to the environment.
+pub(crate) struct Start<'a> {
+    pub(crate) program: &'a Program,
+    pub(crate) dir: &'a Path,
+    pub(crate) env: &'a [(String, String)],
+}
+
+/// Runs the program until it exits or `deadline` passes. Each line goes, masked, to
+/// `on_line` as it arrives, and unmasked to `raw` when the output is captured; both pipes
+/// are read on this thread with poll(2).
 pub(crate) fn run(
-    program: &Program,
-    dir: &Path,
-    env: &[(String, String)],
+    start: &Start<'_>,
     deadline: Option<Instant>,
     masker: &Masker,
     control: &dyn Control,
+    mut raw: Option<&mut Raw>,
     on_line: &mut dyn FnMut(Stream, &str),
 ) -> Result<Finished, Failure> {
-    let (handle, pipes) = spawn(program, dir, env)?;
+    let (handle, pipes) = spawn(start.program, start.dir, start.env)?;
     let pid = handle.pids().first().copied().unwrap_or(0) as libc::pid_t;
     control.running(pid);
 
     let mut pipes = pipes;
     let mut tail = String::new();
     let mut emit = |stream: Stream, line: &str| {
+        if let (Stream::Stdout, Some(raw)) = (stream, raw.as_deref_mut()) {
+            if raw.text.len() + line.len() < CAPTURE_LIMIT {
+                raw.text.push_str(line);
+                raw.text.push('\n');
+            } else {
+                raw.cut = true;
+            }
+        }
         let line = masker.mask(line);
         if stream == Stream::Stdout {
             push_tail(&mut tail, &line);

@@ -218,6 +218,19 @@ pub enum Event {
         /// Part of a `wait until` that will try again.
         pending: bool,
     },
+    /// A command's output was kept under a name (`capture`).
+    Captured {
+        /// The step it ran in.
+        step: String,
+        /// The name the value is kept under.
+        name: String,
+        /// The value, as text; masked when it came from a secret.
+        value: String,
+        /// `text`, `int`, `bool` or `duration`.
+        kind: String,
+        /// Taken from a secret: `value` is masked, and a resumed run cannot have it back.
+        secret: bool,
+    },
     /// A native restore worked.
     Restored {
         /// The step it ran in.

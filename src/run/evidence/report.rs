@@ -24,6 +24,8 @@ struct StepReport {
     error: Option<String>,
     commands: Vec<Value>,
     checks: Vec<Value>,
+    /// What the step's commands captured (`capture`), in order.
+    captured: Vec<Value>,
 }
 
 /// Builds the report from events as they happen.
@@ -79,7 +81,7 @@ impl Report {
                     "id": s.id, "title": s.title,
                     "status": s.status.unwrap_or(StepStatus::Skipped),
                     "attempts": s.attempts, "duration_ms": s.duration_ms, "error": s.error,
-                    "commands": s.commands, "checks": s.checks,
+                    "commands": s.commands, "checks": s.checks, "captured": s.captured,
                 })
             })
             .collect();
@@ -332,6 +334,7 @@ impl Listener for Report {
                 report.title = title.clone();
                 report.attempts = *attempt;
                 report.checks.clear();
+                report.captured.clear();
             }
             Event::CommandStarted { step, argv, log } => self.step(step).commands.push(json!({ "argv": argv, "log": log })),
             Event::CommandFinished {
@@ -390,6 +393,16 @@ impl Listener for Report {
                 self.gates
                     .push(json!({ "id": gate, "question": question, "answer": answer, "by": by, "how": how, "at": at }));
             }
+            Event::Captured {
+                step,
+                name,
+                value,
+                kind,
+                secret,
+            } => self
+                .step(step)
+                .captured
+                .push(json!({ "name": name, "value": value, "kind": kind, "secret": secret })),
             Event::Restored { .. } => self.restores.push(without_tag(event)),
             Event::Recovered { .. } => self.recovery_points.push(without_tag(event)),
             Event::Flipped { .. } => self.flips.push(without_tag(event)),

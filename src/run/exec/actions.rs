@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 use super::{DEFAULT_POLL, DEFAULT_WAIT, INTERRUPTION, Runner, checks, flip, notify, process, sqlite};
 use crate::clock;
 use crate::duration::Duration;
-use crate::model::{Action, ActionKind, Allowed, Check, Expr, stdlib};
+use crate::model::{Action, ActionKind, Allowed, Capture, Check, Expr, stdlib};
 use crate::run::checks::functions::StepResult;
 use crate::run::evidence::event::Event;
 use crate::run::evidence::log::StepLog;
@@ -16,12 +16,16 @@ use crate::run::failure::{Failure, Kind, Outcome, RecordLost};
 impl<'m> Runner<'m> {
     pub(super) fn action(&mut self, step: &str, action: &'m Action, deadline: Option<Instant>, flips: &mut Vec<flip::Applied>) -> Outcome {
         let outcome = match &action.kind {
-            ActionKind::Run { argv, allow, .. } => match argv.iter().map(|w| self.values.template(w)).collect::<Result<Vec<_>, _>>() {
-                Ok(argv) => return self.command(step, process::Program::Argv(argv), allow.as_ref(), deadline),
-                Err(error) => Err(error),
-            },
-            ActionKind::Shell { script, allow, .. } => match self.values.script(script) {
-                Ok(script) => return self.command(step, process::Program::Script(script), allow.as_ref(), deadline),
+            ActionKind::Run { argv, allow, capture, .. } => {
+                match argv.iter().map(|w| self.values.template(w)).collect::<Result<Vec<_>, _>>() {
+                    Ok(argv) => return self.command(step, process::Program::Argv(argv), allow.as_ref(), capture.as_ref(), deadline),
+                    Err(error) => Err(error),
+                }
+            }
+            ActionKind::Shell {
+                script, allow, capture, ..
+            } => match self.values.script(script) {
+                Ok(script) => return self.command(step, process::Program::Script(script), allow.as_ref(), capture.as_ref(), deadline),
                 Err(error) => Err(error),
             },
             ActionKind::Check(check) => return self.check(step, check, false),
@@ -74,7 +78,14 @@ impl<'m> Runner<'m> {
         }
     }
 
-    fn command(&mut self, step: &str, program: process::Program, allow: Option<&Allowed>, deadline: Option<Instant>) -> Outcome {
+    fn command(
+        &mut self,
+        step: &str,
+        program: process::Program,
+        allow: Option<&Allowed>,
+        capture: Option<&Capture>,
+        deadline: Option<Instant>,
+    ) -> Outcome {
         let argv = match &program {
             process::Program::Argv(argv) => argv.clone(),
             process::Program::Script(script) => vec!["/bin/sh".into(), "-c".into(), script.clone()],
@@ -96,13 +107,18 @@ impl<'m> Runner<'m> {
         let started = Instant::now();
         let listeners = &mut self.listeners;
         let step_name = step.to_string();
+        let mut raw = capture.map(|_| process::Raw::default());
+        let start = process::Start {
+            program: &program,
+            dir: &self.values.workdir,
+            env: &env,
+        };
         let result = process::run(
-            &program,
-            &self.values.workdir,
-            &env,
+            &start,
             deadline,
             &masker,
             &INTERRUPTION,
+            raw.as_mut(),
             &mut |stream, line| {
                 log.write(line);
                 let event = Event::Output {
@@ -145,7 +161,10 @@ impl<'m> Runner<'m> {
             return Ok(Err(error));
         }
         if finished.succeeded() || tolerated.is_some() {
-            return Ok(Ok(()));
+            return match (capture, &raw) {
+                (Some(capture), Some(raw)) => self.capture(step, capture, raw),
+                _ => Ok(Ok(())),
+            };
         }
         let shown = crate::shell::quote(&masker.mask(&argv[0]));
         let how = finished.describe();

@@ -5,6 +5,7 @@
 //! leaves through `evidence`. It may not draw, print or read a terminal.
 
 mod actions;
+mod capture;
 pub(super) mod interrupt;
 pub mod resume;
 mod step;
@@ -452,6 +453,9 @@ impl<'m> Runner<'m> {
         self.recovery_point = point.recovery_point;
         self.attempts = point.attempts;
         self.skipped = point.skipped;
+        for captured in point.captured {
+            self.recapture(captured);
+        }
         for (id, flips) in point.completed {
             if let Some(step) = model.steps().find(|s| s.id == id) {
                 self.completed.push(Completed { step, flips });

@@ -47,6 +47,19 @@ pub struct Point {
     pub(super) attempts: HashMap<String, u32>,
     /// Steps the operator skipped: settled, not run again, and the run is not a pass.
     pub(super) skipped: Vec<String>,
+    /// What the settled steps captured, in order; the step that is run again captures anew.
+    pub(super) captured: Vec<JournaledCapture>,
+}
+
+/// A value a step captured, as the journal has it.
+#[derive(Clone, Debug)]
+pub(super) struct JournaledCapture {
+    pub(super) step: String,
+    pub(super) name: String,
+    pub(super) value: String,
+    pub(super) kind: String,
+    /// Taken from a secret: the journal has only its mask.
+    pub(super) secret: bool,
 }
 
 /// Each step's id and a hash of its text.
@@ -325,6 +338,12 @@ impl Unfinished {
         });
         let started_at = humantime::parse_rfc3339(at).unwrap_or_else(|_| SystemTime::now());
         let already = SystemTime::now().duration_since(started_at).unwrap_or_default();
+        let captured = journaled
+            .captured
+            .iter()
+            .filter(|c| restarting.as_ref().is_none_or(|(id, _)| *id != c.step))
+            .cloned()
+            .collect();
         let completed = std::mem::take(&mut journaled.completed)
             .into_iter()
             .map(|id| {
@@ -340,6 +359,7 @@ impl Unfinished {
             started: Instant::now().checked_sub(already).unwrap_or_else(Instant::now),
             attempts: journaled.attempts,
             skipped: journaled.skipped,
+            captured,
         })
     }
 
@@ -383,6 +403,7 @@ struct Journaled {
     flips: HashMap<String, Vec<Applied>>,
     recovery_point: Option<Duration>,
     last_started: Option<String>,
+    captured: Vec<JournaledCapture>,
 }
 
 impl Journaled {
@@ -399,6 +420,8 @@ impl Journaled {
             Event::StepStarted { step, attempt, .. } => {
                 self.last_started = Some(step.clone());
                 self.flips.insert(step.clone(), Vec::new());
+                // A step run again captures again.
+                self.captured.retain(|c| &c.step != step);
                 self.attempts.insert(step.clone(), *attempt);
             }
             Event::StepFinished { step, status, .. } => match status {
@@ -432,6 +455,19 @@ impl Journaled {
             Event::Undone { step, .. } => {
                 self.flips.entry(step.clone()).or_default().pop();
             }
+            Event::Captured {
+                step,
+                name,
+                value,
+                kind,
+                secret,
+            } => self.captured.push(JournaledCapture {
+                step: step.clone(),
+                name: name.clone(),
+                value: value.clone(),
+                kind: kind.clone(),
+                secret: *secret,
+            }),
             Event::Restored { recovery_point_age_ms, .. } | Event::Recovered { recovery_point_age_ms, .. } => {
                 let age = Duration::from_millis(*recovery_point_age_ms);
                 self.recovery_point = Some(self.recovery_point.map_or(age, |seen| seen.max(age)));

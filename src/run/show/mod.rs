@@ -11,6 +11,28 @@ pub use plain::{Detail, Progress};
 /// How far a copy has come, as every view says it: `copied 1.2 GB of 2.6 GB (45%), about 12s
 /// left`. What is left is the time so far scaled by what is left to copy, said only once
 /// there is a second of pace to go by.
+/// A captured value on one line: quoted when it is text, cut when long, and its line count
+/// when it has several, so a screen row never wraps into the next.
+pub(crate) fn shown_value(value: &str, kind: &str, secret: bool) -> String {
+    const MAX: usize = 100;
+    if secret {
+        return format!("{value} (from a secret, masked)");
+    }
+    if kind != "text" {
+        return value.to_string();
+    }
+    let lines = value.lines().count();
+    let first = value.lines().next().unwrap_or_default();
+    let mut shown: String = first.chars().take(MAX).collect();
+    if shown.len() < first.len() || lines > 1 {
+        shown.push('…');
+    }
+    match lines {
+        0 | 1 => format!("\"{shown}\""),
+        n => format!("\"{shown}\" ({n} lines)"),
+    }
+}
+
 pub(crate) fn copied_words(done: u64, total: u64, elapsed: std::time::Duration) -> String {
     let size = crate::history::size;
     let percent = (u128::from(done) * 100).checked_div(u128::from(total)).unwrap_or(100);
@@ -25,6 +47,16 @@ pub(crate) fn copied_words(done: u64, total: u64, elapsed: std::time::Duration) 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_captured_value_is_shown_on_one_line() {
+        assert_eq!(super::shown_value("20261201-010000F", "text", false), "\"20261201-010000F\"");
+        assert_eq!(super::shown_value("a\nb\nc", "text", false), "\"a…\" (3 lines)");
+        let long = "x".repeat(300);
+        assert_eq!(super::shown_value(&long, "text", false).chars().count(), 103);
+        assert_eq!(super::shown_value("42", "int", false), "42");
+        assert_eq!(super::shown_value("•••", "text", true), "••• (from a secret, masked)");
+    }
+
     use super::copied_words;
     use std::time::Duration;
 

@@ -245,6 +245,9 @@ impl<W: Write> Progress<W> {
                 pending,
                 ..
             } => check(description, *passed, *pending, expected, observed.as_deref(), error.as_deref()),
+            Event::Captured {
+                name, value, kind, secret, ..
+            } => format!("      · captured {name} = {}", super::shown_value(value, kind, *secret)),
             Event::Restored {
                 from,
                 recovery_point_age_ms,

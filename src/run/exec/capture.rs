@@ -1,0 +1,211 @@
+//! `capture`: what a command printed, turned into the value a name holds for the rest of the
+//! run, journaled (unless it came from a secret) so that `resume` has it back.
+
+use rhai::Dynamic;
+
+use super::{Runner, checks, process, resume};
+use crate::duration::Duration;
+use crate::model::{Capture, ParamType};
+use crate::run::evidence::event::Event;
+use crate::run::failure::{Failure, Kind, Outcome};
+use crate::run::values::Value;
+
+impl Runner<'_> {
+    /// Keeps what the command printed under the capture's name, or fails the step saying
+    /// why the output is not such a value.
+    pub(super) fn capture(&mut self, step: &str, capture: &Capture, raw: &process::Raw) -> Outcome {
+        let value = match self.captured_value(capture, raw) {
+            Ok(value) => value,
+            Err(error) => return Ok(Err(error)),
+        };
+        let text = value.to_string();
+        let masked = self.values.masker.mask(&text);
+        // A value that holds a secret is one, even when the command was not given it.
+        let secret = capture.secret || masked != text;
+        self.values.keep_capture(&capture.name, value.clone(), secret);
+        self.emit(Event::Captured {
+            step: step.to_string(),
+            name: capture.name.clone(),
+            value: self.values.masker.mask(&text),
+            kind: kind_of(&value).to_string(),
+            secret,
+        })?;
+        Ok(Ok(()))
+    }
+
+    fn captured_value(&self, capture: &Capture, raw: &process::Raw) -> Result<Value, Failure> {
+        let name = &capture.name;
+        if raw.cut {
+            return Err(Failure::new(
+                Kind::Value,
+                format!(
+                    "`{name}` cannot be captured: the command printed more than {} KiB; capture a value, not a dump",
+                    process::CAPTURE_LIMIT / 1024
+                ),
+            ));
+        }
+        let output = raw.text.trim();
+        let value = match &capture.expr {
+            None => Value::Str(output.to_string()),
+            Some(expr) => {
+                let extra = [("output", Dynamic::from(output.to_string()))];
+                let computed = checks::value_with(&self.engine.0, &self.engine.1, expr, &self.values, &extra)
+                    .map_err(|error| error.within(Kind::Value, format!("could not compute `{name}`")))?;
+                from_dynamic(&computed).ok_or_else(|| {
+                    Failure::new(
+                        Kind::Value,
+                        format!(
+                            "`{name}` would be {}, and a captured value is text, a number, true or false, or a duration",
+                            a_type(&computed)
+                        ),
+                    )
+                })?
+            }
+        };
+        match capture.ty {
+            None => Ok(value),
+            Some(ty) => typed(value, ty).map_err(|seen| {
+                let seen = checks::truncate(&self.values.masker.mask(&seen), 80);
+                Failure::new(
+                    Kind::Value,
+                    format!("`{name}` must be {}, but the command gave \"{seen}\"", a_param_type(ty)),
+                )
+            }),
+        }
+    }
+}
+
+impl Runner<'_> {
+    /// A value a settled step captured before the run stopped, back from the journal; one
+    /// taken from a secret is not there, and a use of it says so.
+    pub(super) fn recapture(&mut self, captured: resume::JournaledCapture) {
+        let name = &captured.name;
+        if captured.secret {
+            self.values.lose_capture(
+                name,
+                format!(
+                    "`{name}` came from a secret, which is never written to the journal, so the resumed run does not have it; \
+                     start a new run to capture it again in step `{}`",
+                    captured.step
+                ),
+            );
+            return;
+        }
+        match from_journal(&captured.kind, &captured.value) {
+            Some(value) => self.values.keep_capture(name, value, false),
+            None => self
+                .values
+                .lose_capture(name, format!("the journal's value of `{name}` cannot be read back")),
+        }
+    }
+}
+
+/// The value as the type the runbook says; what was seen when it is not one.
+fn typed(value: Value, ty: ParamType) -> Result<Value, String> {
+    let text = value.to_string();
+    match (ty, value) {
+        (ParamType::String | ParamType::Path, Value::Str(s)) => Ok(Value::Str(s)),
+        (ParamType::String | ParamType::Path, other) => Ok(Value::Str(other.to_string())),
+        (ParamType::Int, Value::Int(i)) => Ok(Value::Int(i)),
+        (ParamType::Int, Value::Str(s)) => s.trim().parse().map(Value::Int).map_err(|_| text),
+        (ParamType::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
+        (ParamType::Bool, Value::Str(s)) => match s.trim() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(text),
+        },
+        (ParamType::Duration, Value::Duration(d)) => Ok(Value::Duration(d)),
+        (ParamType::Duration, Value::Str(s)) => Duration::parse(s.trim()).map(Value::Duration).ok_or(text),
+        _ => Err(text),
+    }
+}
+
+fn from_dynamic(value: &Dynamic) -> Option<Value> {
+    if let Some(d) = value.clone().try_cast::<Duration>() {
+        return Some(Value::Duration(d));
+    }
+    if value.is_string() {
+        return value.clone().into_string().ok().map(Value::Str);
+    }
+    if let Ok(i) = value.as_int() {
+        return Some(Value::Int(i));
+    }
+    if let Ok(b) = value.as_bool() {
+        return Some(Value::Bool(b));
+    }
+    if let Ok(f) = value.as_float() {
+        return Some(Value::Str(f.to_string()));
+    }
+    None
+}
+
+fn a_type(value: &Dynamic) -> &'static str {
+    if value.is_unit() {
+        "nothing (the field is missing or null)"
+    } else if value.is_array() {
+        "a list"
+    } else if value.is_map() {
+        "a map"
+    } else {
+        "another kind of value"
+    }
+}
+
+fn a_param_type(ty: ParamType) -> &'static str {
+    match ty {
+        ParamType::String | ParamType::Path => "text",
+        ParamType::Int => "a whole number",
+        ParamType::Bool => "true or false",
+        ParamType::Duration => "a duration such as 90s or 1h30m",
+    }
+}
+
+/// How the journal names the value's type, so that `resume` reads it back as the same.
+pub(super) fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Str(_) => "text",
+        Value::Int(_) => "int",
+        Value::Bool(_) => "bool",
+        Value::Duration(_) => "duration",
+    }
+}
+
+/// A journaled value read back as what it was.
+pub(super) fn from_journal(kind: &str, value: &str) -> Option<Value> {
+    Some(match kind {
+        "text" => Value::Str(value.to_string()),
+        "int" => Value::Int(value.parse().ok()?),
+        "bool" => Value::Bool(value.parse().ok()?),
+        "duration" => Value::Duration(Duration::parse(value)?),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_capture_reads_the_text_as_its_type_or_says_what_it_saw() {
+        assert_eq!(typed(Value::Str(" 42".into()), ParamType::Int), Ok(Value::Int(42)));
+        assert_eq!(typed(Value::Str("42 rows".into()), ParamType::Int), Err("42 rows".into()));
+        assert_eq!(
+            typed(Value::Str("1h30m".into()), ParamType::Duration),
+            Ok(Value::Duration(Duration::parse("1h30m").unwrap()))
+        );
+        assert_eq!(typed(Value::Str("yes".into()), ParamType::Bool), Err("yes".into()));
+        assert_eq!(typed(Value::Int(3), ParamType::String), Ok(Value::Str("3".into())));
+    }
+
+    #[test]
+    fn every_kind_the_journal_writes_reads_back_as_the_same_value() {
+        for value in [
+            Value::Str("20261201-010000F".into()),
+            Value::Int(-7),
+            Value::Bool(true),
+            Value::Duration(Duration::parse("2h5m").unwrap()),
+        ] {
+            assert_eq!(from_journal(kind_of(&value), &value.to_string()), Some(value));
+        }
+    }
+}
