@@ -142,7 +142,9 @@ pub fn plan(model: &Model) -> String {
     write_params(&mut out, shown);
     out.push('\n');
     let mut number = 0;
+    let mut side: Option<(&str, bool)> = None;
     for node in &model.procedure {
+        write_branch(&mut out, shown, &mut side, node.branch());
         match node {
             Node::Step(step) => {
                 number += 1;
@@ -151,6 +153,7 @@ pub fn plan(model: &Model) -> String {
             Node::Gate(gate) => write_gate(&mut out, gate, model.mode),
         }
     }
+    write_branch(&mut out, shown, &mut side, None);
     if !model.on_failure.is_empty() {
         let _ = writeln!(out, "on failure:");
         for action in &model.on_failure {
@@ -164,6 +167,28 @@ pub fn plan(model: &Model) -> String {
         }
     }
     out
+}
+
+/// Where a `when` starts, turns to its `else`, and ends, between the steps it holds.
+fn write_branch<'m>(out: &mut String, shown: Shown<'_>, side: &mut Option<(&'m str, bool)>, branch: Option<&'m Branch>) {
+    let now = branch.map(|b| (b.decision.id.as_str(), b.when));
+    if now == *side {
+        return;
+    }
+    if let Some((id, _)) = *side {
+        if now.is_none_or(|(next, _)| next != id) {
+            let _ = writeln!(out, "    └ end of {id}");
+        }
+    }
+    if let Some(branch) = branch {
+        let decision = &branch.decision;
+        if side.is_none_or(|(id, _)| id != decision.id) {
+            let question = show_template(&decision.check.description, shown);
+            let _ = writeln!(out, "    WHEN {}: {question}  (decided by: {})", decision.id, decision.check.source);
+        }
+        let _ = writeln!(out, "    {}", if branch.when { "├ if it holds:" } else { "├ if it does not:" });
+    }
+    *side = now;
 }
 
 /// The required parameters this plan has no value for, shown as `{name}`.
@@ -229,6 +254,12 @@ pub fn plan_json(model: &Model) -> Value {
         "missing": missing(model),
         "secrets": secrets,
         "procedure": procedure,
+        "decisions": model.decisions.iter().map(|d| json!({
+            "id": d.id,
+            "description": show_template(&d.check.description, shown),
+            "check": d.check.source,
+            "has_else": d.has_else,
+        })).collect::<Vec<_>>(),
         "on_failure": actions_json(shown, &model.on_failure),
         "always": actions_json(shown, &model.always),
     })
@@ -260,6 +291,7 @@ fn procedure_json(shown: Shown<'_>) -> Vec<Value> {
                     })),
                     "irreversible": step.irreversible.is_some(),
                     "irreversible_reason": step.irreversible.clone().flatten(),
+                    "branch": branch_json(node.branch()),
                 })
             }
             Node::Gate(gate) => json!({
@@ -268,9 +300,18 @@ fn procedure_json(shown: Shown<'_>) -> Vec<Value> {
                 "question": gate.question,
                 "confirm": gate.confirm,
                 "drill": gate.drill.map(|p| p.as_str()),
+                "branch": branch_json(node.branch()),
             }),
         })
         .collect()
+}
+
+/// The side of a `when` a step or gate is on: `{"decision": "when_1", "side": "then"}`.
+fn branch_json(branch: Option<&Branch>) -> Value {
+    branch.map_or(
+        Value::Null,
+        |b| json!({ "decision": b.decision.id, "side": if b.when { "then" } else { "else" } }),
+    )
 }
 
 /// Each action as an object: its kind, the line `plan` prints for it, and its parts.

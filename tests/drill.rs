@@ -851,3 +851,33 @@ fn a_timeout_stops_a_native_restore_midway_and_leaves_no_half_copy() {
     let work = drill.run_dir().join("work");
     assert!(!work.join("restored.db").exists(), "a half copy was left in {}", work.display());
 }
+
+#[test]
+fn the_deleted_orders_example_takes_the_older_backup_when_the_newest_lost_them_too() {
+    // Staged like the self-test, with nothing but the binary and /bin/sh.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .args(["drill", &root().join("runbooks/orders-deleted-rows.runbook").display().to_string()])
+        .args(["--state-dir", &dir.path().join("state").display().to_string()])
+        .args(["--report", &dir.path().join("report").display().to_string()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("report/report.json")).unwrap()).unwrap();
+    let status = |id: &str| {
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["status"].clone())
+            .unwrap()
+    };
+    assert_eq!(status("restore_newest"), "not_applicable");
+    assert_eq!(status("restore_older"), "passed");
+    assert_eq!(status("copy"), "passed");
+    assert_eq!(report["decisions"][0]["held"], false);
+    assert_eq!(report["steps"][1]["captured"][0]["value"], "orders-0200.db");
+    assert!(stderr.contains("· captured older = \"orders-0100.db\""), "{stderr}");
+}

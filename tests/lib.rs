@@ -32,3 +32,4 @@ mod shell;
 mod support;
 mod tui;
 mod tutorial;
+mod when;

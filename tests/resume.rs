@@ -546,3 +546,58 @@ fn captured_values_come_back_from_the_journal_but_one_from_a_secret_does_not() {
     assert!(journal.contains(r#""name":"key","value":"•••""#), "{journal}");
     assert!(!journal.contains("alice"), "{journal}");
 }
+
+const DECIDING: &str = r#"runbook "Resumable" {
+    step first "First" {
+        shell `echo first >> ../runs`
+    }
+    when "no one has planted a flag" { !exists("planted") } then {
+        step second "Second" {
+            shell `echo second >> ../runs; if [ ! -e ../../../crashed ]; then touch ../../../crashed ../second-started; exec sleep 30; fi`
+        }
+        step third "Third" {
+            shell `echo third >> ../runs`
+        }
+    } else {
+        step other "Other" {
+            shell `echo other >> ../runs`
+        }
+    }
+}
+"#;
+
+#[test]
+fn a_resumed_run_keeps_the_side_its_decision_took() {
+    let crashed = Crashed::killed_with(DECIDING, &["drill"], "");
+    // Asked again now, the decision would go the other way: the resumed run does not ask.
+    std::fs::write(crashed.test.path().join("planted"), "").expect("plant");
+    let outcome = crashed.resume();
+    outcome.expect_code(0);
+    assert_eq!(crashed.read("runs"), "first\nsecond\nsecond\nthird\n");
+    assert!(outcome.stderr.contains("[4/4] other: Other – not applicable"), "{}", outcome.stderr);
+    assert!(
+        !outcome.stderr.contains("[when_1]"),
+        "the decision was asked again: {}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn a_decision_whose_check_changed_since_the_run_took_it_is_refused() {
+    let crashed = Crashed::killed_with(DECIDING, &["drill"], "");
+    edit(
+        &crashed.test.path().join("resumable.runbook"),
+        "!exists(\"planted\")",
+        "exists(\"planted\")",
+    );
+    let outcome = crashed.resume();
+    outcome.expect_code(2);
+    assert!(
+        outcome
+            .stderr
+            .contains("the run decided `when_1` on `!exists(\"planted\")`, but the runbook has changed that `when` since"),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(crashed.read("runs"), "first\nsecond\n", "nothing ran");
+}

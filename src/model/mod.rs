@@ -109,6 +109,8 @@ pub struct Model {
     pub(crate) durations_from: Vec<String>,
     /// Every value a step captures, in the order the steps run.
     pub(crate) captures: Vec<Captured>,
+    /// Every `when`, in file order.
+    pub(crate) decisions: Vec<std::sync::Arc<Decision>>,
     #[allow(dead_code, reason = "every node keeps its span, for the diagnostics that will need it")]
     pub(crate) span: Span,
     pub(crate) title_span: Span,
@@ -218,6 +220,41 @@ pub(crate) enum Node {
     Gate(Gate),
 }
 
+impl Node {
+    /// The side of a `when` this step or gate is on, if it is in one.
+    pub(crate) fn branch(&self) -> Option<&Branch> {
+        match self {
+            Node::Step(step) => step.branch.as_ref(),
+            Node::Gate(gate) => gate.branch.as_ref(),
+        }
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Node::Step(step) => &step.id,
+            Node::Gate(gate) => &gate.id,
+        }
+    }
+}
+
+/// A `when`: the check that decides which steps run, asked once, when the run first reaches
+/// a step or gate of it.
+#[derive(Debug)]
+pub(crate) struct Decision {
+    /// `when_1`, `when_2`, in file order: what the journal and the report name it by.
+    pub(crate) id: String,
+    pub(crate) check: Check,
+    pub(crate) has_else: bool,
+}
+
+/// Which side of a decision a step or gate is on.
+#[derive(Clone, Debug)]
+pub(crate) struct Branch {
+    pub(crate) decision: std::sync::Arc<Decision>,
+    /// `true`: it runs when the check holds (`then`); `false`: when it does not (`else`).
+    pub(crate) when: bool,
+}
+
 /// A step of the procedure, resolved: its commands, checks, changes, limits and undo.
 #[derive(Clone, Debug)]
 pub struct Step {
@@ -235,6 +272,8 @@ pub struct Step {
     /// `restores`, with what it restores if it says: written in the step, or by a piece
     /// the step uses.
     pub(crate) restores: Option<Option<String>>,
+    /// In a `when`: the side it is on.
+    pub(crate) branch: Option<Branch>,
     pub(crate) span: Span,
     pub(crate) id_span: Span,
 }
@@ -255,6 +294,8 @@ pub struct Gate {
     pub(crate) drill: Option<Policy>,
     /// A word the operator must type to approve.
     pub(crate) confirm: Option<String>,
+    /// In a `when`: the side it is on.
+    pub(crate) branch: Option<Branch>,
     pub(crate) span: Span,
 }
 

@@ -4,7 +4,7 @@
 //! change. One reading, so the page and the lint rules never disagree.
 
 use super::commands::{LiveWrite, simple_commands, writes_live_data};
-use super::{Action, ActionKind, Gate, Model, Node, Step};
+use super::{Action, ActionKind, Branch, Gate, Model, Node, Step};
 
 /// A restore: from a piece that says `restores`, or a command the restore tools are known by
 /// (`pg_restore`, `restic restore`, `mariadb < dump`, `tar -x -C`...).
@@ -71,21 +71,47 @@ pub(crate) struct Protection<'m> {
     /// Per step: whether, read from its first action on, a check looks at the data before
     /// anything changes something, in this step or the steps after it.
     checked_from_here: Vec<bool>,
-    /// Per step: the nearest gate before it.
+    /// Per step: the nearest gate before it that is asked whenever it runs (not one on the
+    /// other side of a `when`, nor one inside a `when` it comes after).
     gates: Vec<Option<&'m Gate>>,
+}
+
+/// The decision and side a step or gate is on.
+fn side(branch: Option<&Branch>) -> Option<(&str, bool)> {
+    branch.map(|b| (b.decision.id.as_str(), b.when))
+}
+
+/// Whether `later` can run after `earlier` in one run: not on the other side of the same `when`.
+fn can_follow(earlier: &Step, later: &Step) -> bool {
+    match (side(earlier.branch.as_ref()), side(later.branch.as_ref())) {
+        (Some((a, side_a)), Some((b, side_b))) => a != b || side_a == side_b,
+        _ => true,
+    }
 }
 
 impl<'m> Protection<'m> {
     pub(crate) fn of(model: &'m Model) -> Self {
         let mut steps = Vec::new();
         let mut gates = Vec::new();
-        let mut gate = None;
+        // The last gate outside any `when`, and the last one inside one, with its side.
+        let mut outer = None;
+        let mut inner: Option<(&Gate, (&str, bool))> = None;
         for node in &model.procedure {
             match node {
-                Node::Gate(g) => gate = Some(g),
+                Node::Gate(g) => match side(g.branch.as_ref()) {
+                    Some(at) => inner = Some((g, at)),
+                    None => {
+                        outer = Some(g);
+                        inner = None;
+                    }
+                },
                 Node::Step(step) => {
                     steps.push(step);
-                    gates.push(gate);
+                    let here = side(step.branch.as_ref());
+                    gates.push(match inner {
+                        Some((g, at)) if Some(at) == here => Some(g),
+                        _ => outer,
+                    });
                 }
             }
         }
@@ -113,9 +139,18 @@ impl<'m> Protection<'m> {
         };
         for i in (0..protection.steps.len()).rev() {
             let here = protection.checked_before_change(i, 0).0;
-            protection.checked_from_here[i] = here || (protection.changes[i].is_empty() && protection.checked_from_here[i + 1]);
+            let next = protection.next_after(i);
+            protection.checked_from_here[i] = here || (protection.changes[i].is_empty() && protection.checked_from_here[next]);
         }
         protection
+    }
+
+    /// The first step after the one at `index` that can run after it in the same run: the
+    /// other side of its `when` is passed over. `steps.len()` when there is none.
+    fn next_after(&self, index: usize) -> usize {
+        (index + 1..self.steps.len())
+            .find(|&j| can_follow(self.steps[index], self.steps[j]))
+            .unwrap_or(self.steps.len())
     }
 
     /// Whether the step at `index` (among the steps) changes something a person should
@@ -153,6 +188,9 @@ impl<'m> Protection<'m> {
         let mut later = Vec::new();
         if goes_on {
             for i in index + 1..self.steps.len() {
+                if !can_follow(self.steps[index], self.steps[i]) {
+                    continue;
+                }
                 let (checked, goes_on) = self.checked_before_change(i, 0);
                 if checked {
                     later.push(i);
@@ -170,6 +208,6 @@ impl<'m> Protection<'m> {
     pub(crate) fn is_verified(&self, index: usize) -> Option<bool> {
         let from = restores_from(self.steps.get(index)?)?;
         let (here, goes_on) = self.checked_before_change(index, from);
-        Some(here || (goes_on && self.checked_from_here[index + 1]))
+        Some(here || (goes_on && self.checked_from_here[self.next_after(index)]))
     }
 }

@@ -14,7 +14,9 @@ pub(super) fn write_procedure(out: &mut String, model: &Model) {
     let protection = Protection::of(model);
     write_overview(out, model, &protection);
     let mut index = 0;
+    let mut side: Option<(&str, bool)> = None;
     for node in &model.procedure {
+        write_branch(out, model, &mut side, node.branch());
         match node {
             Node::Step(step) => {
                 write_step(out, model, &protection, step, index);
@@ -23,6 +25,52 @@ pub(super) fn write_procedure(out: &mut String, model: &Model) {
             Node::Gate(gate) => write_gate(out, gate),
         }
     }
+    write_branch(out, model, &mut side, None);
+}
+
+/// Where a `when` starts, turns to its `else`, and ends: a decision a reader can follow.
+fn write_branch<'m>(out: &mut String, model: &Model, side: &mut Option<(&'m str, bool)>, branch: Option<&'m Branch>) {
+    let now = branch.map(|b| (b.decision.id.as_str(), b.when));
+    if now == *side {
+        return;
+    }
+    if let Some((id, _)) = *side {
+        if now.is_none_or(|(next, _)| next != id) {
+            let _ = writeln!(out, "*The decision `{id}` ends here; what follows runs either way.*\n");
+        }
+    }
+    if let Some(branch) = branch {
+        let decision = &branch.decision;
+        if side.is_none_or(|(id, _)| id != decision.id) {
+            let _ = writeln!(out, "<a id=\"{}\"></a>\n", decision.id);
+            let _ = writeln!(
+                out,
+                "> [!NOTE]\n> **Decision: {}?**\n>",
+                escape(&decision.check.description.to_string())
+            );
+            let steps = |when: bool| -> Vec<String> {
+                model
+                    .steps()
+                    .enumerate()
+                    .filter(|(_, s)| s.branch.as_ref().is_some_and(|b| b.decision.id == decision.id && b.when == when))
+                    .map(|(i, s)| step_link(s, i))
+                    .collect()
+            };
+            let otherwise = match steps(false) {
+                none if none.is_empty() => "none of them runs".to_string(),
+                some => format!("{} run{} instead", some.join(", "), if some.len() == 1 { "s" } else { "" }),
+            };
+            let _ = writeln!(
+                out,
+                "> Decided when the run gets here, by {} (`{}` in the journal). **If it holds**, {} run; **if not**, {otherwise}. The steps of the side not taken are recorded as *not applicable*.\n",
+                code(&decision.check.source),
+                decision.id,
+                steps(true).join(", "),
+            );
+        }
+        let _ = writeln!(out, "{}\n", if branch.when { "**If it holds:**" } else { "**If it does not:**" });
+    }
+    *side = now;
 }
 
 fn step_link(step: &Step, index: usize) -> String {
@@ -55,6 +103,10 @@ fn write_overview(out: &mut String, model: &Model, protection: &Protection<'_>) 
         }
         if step.irreversible.is_some() {
             name.push_str(" · **irreversible**");
+        }
+        if let Some(branch) = &step.branch {
+            let word = if branch.when { "only if" } else { "only if not" };
+            name.push_str(&format!(" · {word}: {}", escape(&branch.decision.check.description.to_string())));
         }
         let gate = match protection.gate_before(index) {
             Some(gate) => gate_link(gate),

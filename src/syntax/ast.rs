@@ -55,8 +55,38 @@ pub(crate) enum Item {
     Mode(ModeBlock),
     Step(Step),
     Gate(Gate),
+    When(When),
     OnFailure(Block),
     Always(Block),
+}
+
+/// `when "..." { check } then { ... } else { ... }`: steps and gates on either side of a
+/// decision made when the run reaches it.
+#[derive(Clone, Debug)]
+pub(crate) struct When {
+    pub(crate) check: Check,
+    /// Steps and gates (never another `when`) run when the check holds.
+    pub(crate) then: Vec<Item>,
+    /// The ones run when it does not; `None` when there is no `else`.
+    pub(crate) otherwise: Option<Vec<Item>>,
+}
+
+impl Item {
+    /// Every step, in file order, those inside a `when` included.
+    pub(crate) fn steps(items: &[Item]) -> Vec<&Step> {
+        let mut steps = Vec::new();
+        for item in items {
+            match item {
+                Item::Step(step) => steps.push(step),
+                Item::When(when) => {
+                    steps.extend(Item::steps(&when.then));
+                    steps.extend(when.otherwise.as_deref().map(Item::steps).unwrap_or_default());
+                }
+                _ => {}
+            }
+        }
+        steps
+    }
 }
 
 #[derive(Clone, Debug)]

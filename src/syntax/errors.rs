@@ -26,7 +26,7 @@ const STEP_KEYWORDS: [&str; 16] = [
     "allow",
     "capture",
 ];
-const RUNBOOK_KEYWORDS: [&str; 13] = [
+const RUNBOOK_KEYWORDS: [&str; 14] = [
     "owner",
     "description",
     "rto",
@@ -40,6 +40,7 @@ const RUNBOOK_KEYWORDS: [&str; 13] = [
     "step",
     "gate",
     "always",
+    "when",
 ];
 
 pub(super) fn offset(error: &Error<Rule>) -> usize {
@@ -265,8 +266,11 @@ fn describe_expected(positives: &[Rule]) -> String {
     } else if has(Rule::kw_run) {
         words.push("an action (`run`, `shell`, `check`, `set`, `link`, `notify` or `use`)".into());
     }
-    if has(Rule::kw_step) || has(Rule::kw_param) {
+    if has(Rule::kw_param) {
         words.push("a runbook item (`step`, `gate`, `param`, ...)".into());
+    } else if has(Rule::kw_step) {
+        // Inside a side of a `when`: steps and gates only.
+        words.push("a `step`, a `gate`".into());
     }
     for rule in positives {
         if is_grouped(*rule, positives) || *rule == Rule::COMMENT {
@@ -320,7 +324,10 @@ fn help_for(positives: &[Rule], found: &Found<'_>) -> Option<String> {
     } else {
         return None;
     };
-    if let Some(keyword) = suggest(word, keywords.iter().copied()) {
+    if word == "when" && positives.contains(&Rule::kw_step) && !positives.contains(&Rule::kw_param) {
+        return Some("a side of a `when` holds steps and gates, not another `when`: write the two decisions one after the other".into());
+    }
+    if let Some(keyword) = suggest(word, keywords.iter().copied()).filter(|k| *k != word) {
         return Some(format!("did you mean `{keyword}`?"));
     }
     if positives.contains(&Rule::kw_run) && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
@@ -402,6 +409,10 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::kw_exit | Rule::allow_exits => "`exit`",
         Rule::kw_always | Rule::always_block => "`always`",
         Rule::kw_capture | Rule::capture => "`capture`",
+        Rule::kw_when | Rule::when_block => "`when`",
+        Rule::kw_then => "`then`",
+        Rule::kw_else => "`else`",
+        Rule::branch => "`{` and the steps of a branch",
         Rule::capture_type | Rule::capture_type_name => "a captured value's type (`text`, `int`, `duration` or `bool`)",
         _ => "more input",
     }

@@ -165,6 +165,18 @@ impl Formatter<'_> {
                 self.block(&settings, mode, depth);
             }
             Rule::gate_decl => self.gate(pair, depth),
+            Rule::when_block => {
+                let description = child(pair, Rule::description).map_or("", |p| p.as_str());
+                let body = child(pair, Rule::check_body).map(|b| check_body(&b)).unwrap_or_default();
+                let branches: Vec<P<'_>> = children(pair).into_iter().filter(|p| p.as_rule() == Rule::branch).collect();
+                if let Some(then) = branches.first() {
+                    self.block(then, &format!("when {description} {body} then"), depth);
+                }
+                if let Some(otherwise) = branches.get(1) {
+                    self.out.push(' ');
+                    self.block(otherwise, "else", depth);
+                }
+            }
             _ => self.out.push_str(&statement_at(pair, depth)),
         }
     }
@@ -265,6 +277,7 @@ fn is_inside_block(node: &P<'_>, comment: &P<'_>) -> bool {
         matches!(
             p.as_rule(),
             Rule::step_decl
+                | Rule::branch
                 | Rule::undo_block
                 | Rule::on_failure
                 | Rule::always_block

@@ -100,9 +100,46 @@ impl<'s> Builder<'s> {
             Rule::mode_block => Item::Mode(self.parse_mode_block(pair)),
             Rule::step_decl => Item::Step(self.parse_step(pair)),
             Rule::gate_decl => Item::Gate(self.parse_gate(pair)),
+            Rule::when_block => Item::When(self.parse_when(pair)),
             Rule::on_failure => Item::OnFailure(self.parse_block(pair)),
             Rule::always_block => Item::Always(self.parse_block(pair)),
             other => unreachable!("grammar: unexpected runbook item {other:?}"),
+        }
+    }
+
+    fn parse_when(&mut self, pair: P<'_>) -> When {
+        let span = span_of(&pair);
+        let mut description = None;
+        let mut body = None;
+        let mut branches = Vec::new();
+        for child in children(pair) {
+            match child.as_rule() {
+                Rule::description => description = Some(self.parse_wrapped_string(child)),
+                Rule::check_body => body = Some(child),
+                Rule::branch => {
+                    let items = children(child)
+                        .filter(|p| !matches!(p.as_rule(), Rule::open_brace | Rule::close_brace))
+                        .map(|p| self.parse_item(p))
+                        .collect::<Vec<_>>();
+                    branches.push(items);
+                }
+                _ => {}
+            }
+        }
+        let body = body.expect("grammar: a when's check");
+        let check_end = body.as_span().end();
+        let expr = body.into_inner().next().expect("grammar: a when's check source");
+        let check = Check {
+            description: description.expect("grammar: a when's description"),
+            expr: expr.as_str().to_string(),
+            expr_span: expr.as_span().into(),
+            span: Span::new(span.start, check_end),
+        };
+        let mut branches = branches.into_iter();
+        When {
+            check,
+            then: branches.next().unwrap_or_default(),
+            otherwise: branches.next(),
         }
     }
 

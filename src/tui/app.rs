@@ -30,6 +30,8 @@ pub(crate) enum Status {
     Approved,
     Denied,
     Undone,
+    /// On the side of a `when` the run did not take.
+    NotApplicable,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,7 +282,12 @@ impl App {
     /// The row whose output the main pane shows.
     pub(crate) fn shown(&self) -> Option<usize> {
         self.selected.or_else(|| {
-            let current = self.rows.iter().rposition(|r| r.status != Status::Pending);
+            // A step the run passed over (the other side of a `when`) is marked before its
+            // turn; the pane stays on the step that runs.
+            let current = self
+                .rows
+                .iter()
+                .rposition(|r| !matches!(r.status, Status::Pending | Status::NotApplicable));
             current.or(if self.rows.is_empty() { None } else { Some(0) })
         })
     }
@@ -370,6 +377,21 @@ impl App {
                 }
             }
             Event::Check { .. } => self.check(event),
+            Event::Decided {
+                description,
+                held,
+                not_taken,
+                ..
+            } => {
+                let answer = if held { "held" } else { "did not hold" };
+                for id in &not_taken {
+                    if let Some(row) = self.row_mut(id) {
+                        row.status = Status::NotApplicable;
+                        row.push(Kind::Note, &format!("not applicable: \"{description}\" {answer}"));
+                    }
+                }
+            }
+            Event::NotApplicable { .. } => {}
             Event::Captured {
                 step,
                 name,
@@ -449,6 +471,7 @@ impl App {
                         StepStatus::Failed => Status::Failed,
                         StepStatus::Interrupted => Status::Stopped,
                         StepStatus::Skipped => Status::Skipped,
+                        StepStatus::NotApplicable => Status::NotApplicable,
                     };
                     if status != StepStatus::Skipped {
                         row.took = Some(Duration::from_millis(duration_ms));

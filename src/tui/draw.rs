@@ -149,6 +149,7 @@ fn status_mark(row: &Row, tick: u64) -> Span<'static> {
         Status::Skipped => Span::styled("»", Style::new().yellow()),
         Status::Waiting => Span::styled("?", Style::new().black().on_yellow().bold()),
         Status::Undone => Span::styled("↶", Style::new().magenta().bold()),
+        Status::NotApplicable => Span::styled("–", Style::new().dark_gray()),
     }
 }
 
@@ -179,7 +180,7 @@ fn draw_steps(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
             format!("{name:<room$}")
         };
         let mut style = match row.status {
-            Status::Pending => Style::new().dark_gray(),
+            Status::Pending | Status::NotApplicable => Style::new().dark_gray(),
             Status::Running | Status::Waiting => Style::new().bold(),
             _ => Style::new(),
         };

@@ -733,3 +733,26 @@ fn a_captured_value_is_a_note_under_its_step_on_one_line_and_masked_when_secret(
         insta::assert_snapshot!(format!("captured_{width}x{height}"), screen);
     }
 }
+
+#[test]
+fn the_steps_of_the_side_not_taken_are_marked_not_applicable() {
+    let mut app = app(&history());
+    started(&mut app, "fresh", 0);
+    step_finished(&mut app, "fresh", StepStatus::Passed, 35, None);
+    app.update(run(Event::Decided {
+        decision: "when_1".into(),
+        description: "a checksum was published".into(),
+        held: false,
+        expected: "exists(published)".into(),
+        observed: None,
+        not_taken: vec!["checksum".into()],
+    }));
+    started(&mut app, "apart", 1);
+    for (width, height) in [(80, 24), (200, 50)] {
+        let screen = frame(&mut app, width, height, 2);
+        assert!(screen.contains("– checksum"), "{width}x{height}:\n{screen}");
+        insta::assert_snapshot!(format!("not_applicable_{width}x{height}"), screen);
+    }
+    let row = app.rows.iter().find(|r| r.id == "checksum").expect("the row");
+    assert_eq!(row.status, crate::tui::app::Status::NotApplicable);
+}

@@ -1,4 +1,5 @@
-//! RB010: a check that cannot fail proves nothing.
+//! RB010: a check that cannot fail proves nothing, and a `when` that cannot go either way
+//! decides nothing.
 
 use crate::diagnostic::Severity;
 use crate::lint::{Findings, Rule, RuleInfo};
@@ -52,12 +53,37 @@ impl Rule for ConstantCheck {
                     Some("check something the restore could get wrong: a row count, a checksum, a file's age".into());
             }
         }
+        for decision in &model.decisions {
+            if let Some(why) = always_the_same(&decision.check.source) {
+                let side = if decision.check.source.trim() == "false" {
+                    "`else`"
+                } else {
+                    "`then`"
+                };
+                findings
+                    .add(decision.check.span, format!("this `when` always takes the same side: {why}"))
+                    .help = Some(format!(
+                    "decide on something the run finds out (a captured value, a parameter, a check of a file); as written, only the {side} side ever runs"
+                ));
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::always_the_same;
+
+    #[test]
+    fn flags_a_when_that_cannot_go_either_way() {
+        let text = "runbook \"t\" { rto 5m rpo 5m param n = \"1\" \"N\" \
+                    when \"always\" { 1 == 1 } then { step a \"A\" { run `true` timeout 1m } } \
+                    when \"depends\" { n == \"2\" } then { step b \"B\" { run `true` timeout 1m } } }";
+        assert_eq!(
+            super::super::findings_of("RB010", text),
+            ["RB010 this `when` always takes the same side: it compares a value with itself"]
+        );
+    }
 
     #[test]
     fn knows_checks_that_cannot_fail() {

@@ -2,8 +2,8 @@
 
 use crate::diagnostic::Severity;
 use crate::lint::{Findings, Rule, RuleInfo};
-use crate::model::protection::{Change, change};
-use crate::model::{Model, Node};
+use crate::model::Model;
+use crate::model::protection::{Change, Protection, change};
 
 pub(super) struct UngatedChange;
 
@@ -24,30 +24,28 @@ impl Rule for UngatedChange {
     }
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
-        let mut gated = false;
-        for node in &model.procedure {
-            match node {
-                Node::Gate(_) => gated = true,
-                Node::Step(step) if !gated => {
-                    let change = step.actions.iter().find_map(|a| {
-                        let what = match change(model, a)? {
-                            Change::Flip => "this change".to_string(),
-                            Change::Write(write) => format!("this command {} `{}` and", write.effect.verb(), write.path),
-                        };
-                        Some((a.span, what))
-                    });
-                    let (span, what) = match (change, &step.irreversible) {
-                        (Some(change), _) => change,
-                        (None, Some(_)) => (step.id_span, "this irreversible step".to_string()),
-                        (None, None) => continue,
-                    };
-                    findings
-                        .add(span, format!("{what} has no gate before it"))
-                        .add_label("nobody is asked first")
-                        .help = Some("put a gate before the step: gate \"Switch production over?\" { drill: approve }".into());
-                }
-                Node::Step(_) => {}
+        // A gate on one side of a `when` guards only the steps after it on that side.
+        let protection = Protection::of(model);
+        for (index, step) in model.steps().enumerate() {
+            if protection.gate_before(index).is_some() {
+                continue;
             }
+            let change = step.actions.iter().find_map(|a| {
+                let what = match change(model, a)? {
+                    Change::Flip => "this change".to_string(),
+                    Change::Write(write) => format!("this command {} `{}` and", write.effect.verb(), write.path),
+                };
+                Some((a.span, what))
+            });
+            let (span, what) = match (change, &step.irreversible) {
+                (Some(change), _) => change,
+                (None, Some(_)) => (step.id_span, "this irreversible step".to_string()),
+                (None, None) => continue,
+            };
+            findings
+                .add(span, format!("{what} has no gate before it"))
+                .add_label("nobody is asked first")
+                .help = Some("put a gate before the step: gate \"Switch production over?\" { drill: approve }".into());
         }
     }
 }

@@ -96,6 +96,10 @@ fn used_names(model: &Model) -> Vec<&str> {
             }
         }
     }
+    for decision in &model.decisions {
+        used.extend(decision.check.description.vars().map(Var::name));
+        used.extend(crate::model::checks::identifiers(&decision.check.compiled.rhai));
+    }
     for expr in exprs {
         used.extend(expr.vars().map(Var::name));
     }

@@ -109,4 +109,18 @@ mod tests {
         let text = format!("{BASE} step v \"V\" {{ check \"rows\" {{ sql(\"/w/x.db\", \"select 1\") == 1 }} }}\n}}");
         assert!(!findings(&text).iter().any(|f| f.starts_with("RB004")));
     }
+
+    #[test]
+    fn a_check_on_the_other_side_of_a_when_verifies_nothing_and_one_on_the_same_side_does() {
+        let restore = "step r \"R\" { restores \"the ledger\" run `true` }";
+        let check = "step v \"V\" { check \"rows\" { sql(\"/w/x.db\", \"select 1\") == 1 } }";
+        let apart = format!("runbook \"t\" {{ when \"x\" {{ mode == \"drill\" }} then {{ {restore} }} else {{ {check} }} }}");
+        assert!(findings(&apart).iter().any(|f| f.starts_with("RB004")), "{:?}", findings(&apart));
+        let together = format!("runbook \"t\" {{ when \"x\" {{ mode == \"drill\" }} then {{ {restore} {check} }} }}");
+        assert!(
+            !findings(&together).iter().any(|f| f.starts_with("RB004")),
+            "{:?}",
+            findings(&together)
+        );
+    }
 }

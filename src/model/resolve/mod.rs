@@ -173,6 +173,7 @@ impl<'a> Resolver<'a> {
             always: Vec::new(),
             durations_from: Vec::new(),
             captures: Vec::new(),
+            decisions: Vec::new(),
             span: runbook.span,
             title_span: runbook.title.span,
             comments: file.comments.clone(),
@@ -192,34 +193,12 @@ impl<'a> Resolver<'a> {
         model.secrets = self.secrets(runbook);
         let mut failure_seen: Option<Span> = None;
         let mut always_seen: Option<Span> = None;
-        self.step_ids = runbook
-            .items
-            .iter()
-            .filter_map(|item| match item {
-                ast::Item::Step(step) => Some(step.id.name.clone()),
-                _ => None,
-            })
-            .collect();
+        self.step_ids = ast::Item::steps(&runbook.items).iter().map(|step| step.id.name.clone()).collect();
         self.captures_ahead = captures_ahead(runbook);
         for (index, item) in runbook.items.iter().enumerate() {
             match item {
-                ast::Item::Step(step) => {
-                    let doc = doc_comment(&file.comments, self.source.text(), step.span.start);
-                    model.procedure.push(Node::Step(self.step(step, doc)));
-                }
-                ast::Item::Gate(gate) => {
-                    let next = runbook.items[index + 1..].iter().find_map(|item| match item {
-                        ast::Item::Step(step) => Some(step.id.name.as_str()),
-                        _ => None,
-                    });
-                    let mut gate = self.gate(gate, next, model.procedure.len());
-                    if gate.id.starts_with("before_") && model.procedure.iter().any(|n| matches!(n, Node::Gate(g) if g.id == gate.id)) {
-                        let taken = |id: &str| model.procedure.iter().any(|n| matches!(n, Node::Gate(g) if g.id == id));
-                        let base = gate.id.clone();
-                        gate.id = (2..).map(|n| format!("{base}_{n}")).find(|id| !taken(id)).expect("an unused id");
-                    }
-                    model.procedure.push(Node::Gate(gate));
-                }
+                ast::Item::Step(_) | ast::Item::Gate(_) => self.procedure_item(item, &runbook.items[index + 1..], file, &mut model, None),
+                ast::Item::When(when) => self.when(when, file, &mut model),
                 ast::Item::OnFailure(block) => {
                     self.in_failure_handler = true;
                     model.on_failure = self.closing_block(block, &mut failure_seen, "on failure");
@@ -233,6 +212,63 @@ impl<'a> Resolver<'a> {
         model.durations_from = std::mem::take(&mut self.durations_from);
         model.captures = std::mem::take(&mut self.captures);
         model
+    }
+
+    /// A step or a gate of the procedure, on a side of a `when` or not. `rest` is what follows
+    /// it, where a gate finds the step it comes before.
+    fn procedure_item(&mut self, item: &ast::Item, rest: &[ast::Item], file: &ast::File, model: &mut Model, branch: Option<Branch>) {
+        match item {
+            ast::Item::Step(step) => {
+                let doc = doc_comment(&file.comments, self.source.text(), step.span.start);
+                let mut step = self.step(step, doc);
+                step.branch = branch;
+                model.procedure.push(Node::Step(step));
+            }
+            ast::Item::Gate(gate) => {
+                let next = rest.iter().find_map(|item| match item {
+                    ast::Item::Step(step) => Some(step.id.name.as_str()),
+                    _ => None,
+                });
+                let mut gate = self.gate(gate, next, model.procedure.len());
+                if gate.id.starts_with("before_") && model.procedure.iter().any(|n| matches!(n, Node::Gate(g) if g.id == gate.id)) {
+                    let taken = |id: &str| model.procedure.iter().any(|n| matches!(n, Node::Gate(g) if g.id == id));
+                    let base = gate.id.clone();
+                    gate.id = (2..).map(|n| format!("{base}_{n}")).find(|id| !taken(id)).expect("an unused id");
+                }
+                gate.branch = branch;
+                model.procedure.push(Node::Gate(gate));
+            }
+            _ => {}
+        }
+    }
+
+    /// `when "..." { check } then { ... } else { ... }`: the check is compiled with what the
+    /// steps before it give, and each step and gate of either side knows its side.
+    fn when(&mut self, when: &ast::When, file: &ast::File, model: &mut Model) {
+        self.steps_run = self.steps_resolved;
+        let check = self.check(&when.check, StatementContext::Step);
+        self.steps_run = usize::MAX;
+        let decision = std::sync::Arc::new(Decision {
+            id: format!("when_{}", model.decisions.len() + 1),
+            check,
+            has_else: when.otherwise.is_some(),
+        });
+        model.decisions.push(decision.clone());
+        let sides = std::iter::once((true, &when.then)).chain(when.otherwise.as_ref().map(|items| (false, items)));
+        for (side, items) in sides {
+            if !items.iter().any(|item| matches!(item, ast::Item::Step(_))) {
+                let which = if side { "`then`" } else { "`else`" };
+                self.error("E0259", when.check.span, format!("the {which} side of this `when` has no step"))
+                    .help = Some("put the steps that run in that case between its braces, or leave out an empty `else`".into());
+            }
+            for (index, item) in items.iter().enumerate() {
+                let branch = Branch {
+                    decision: decision.clone(),
+                    when: side,
+                };
+                self.procedure_item(item, &items[index + 1..], file, model, Some(branch));
+            }
+        }
     }
 
     /// `on failure` or `always`: at most one of each, holding what an `undo` may.
@@ -551,6 +587,7 @@ impl<'a> Resolver<'a> {
             undo: parts.undo.unwrap_or_default(),
             irreversible: parts.irreversible,
             restores: parts.restores,
+            branch: None,
             span: step.span,
             id_span: step.id.span,
         }
@@ -579,6 +616,7 @@ impl<'a> Resolver<'a> {
             question: literal_text(&gate.question),
             drill: gate.drill.map(|p| p.value),
             confirm,
+            branch: None,
             span: gate.span,
         }
     }
@@ -781,8 +819,7 @@ fn literal_type(value: &ast::Value) -> ParamType {
 /// Every `capture` in the steps' own commands, in file order, with the step it is in.
 fn captures_ahead(runbook: &ast::Runbook) -> Vec<Captured> {
     let mut found = Vec::new();
-    for item in &runbook.items {
-        let ast::Item::Step(step) = item else { continue };
+    for step in ast::Item::steps(&runbook.items) {
         for stmt in &step.body {
             let (ast::Stmt::Run(command) | ast::Stmt::Shell(command)) = stmt else {
                 continue;

@@ -176,7 +176,7 @@ impl Resolver<'_> {
         self.error("E0217", span, format!("`{what}` belongs to a step, not to {place}"));
     }
 
-    fn check(&mut self, check: &ast::Check, context: StatementContext) -> Check {
+    pub(super) fn check(&mut self, check: &ast::Check, context: StatementContext) -> Check {
         let description = self.template(&check.description);
         self.step_references(check, context);
         self.captures_used_early(&check.expr, check.expr_span);
@@ -351,14 +351,13 @@ impl Resolver<'_> {
             let span = Span::new(check.expr_span.start + at, check.expr_span.start + at + len);
             match self.step_ids.iter().position(|s| s == id) {
                 Some(index) if runs_later && index >= self.steps_run => {
-                    let current = &self.step_ids[self.steps_run - 1];
-                    self.error(
-                        "E0245",
-                        span,
-                        format!("the step `{id}` runs after `{current}`, so it has no output yet"),
-                    )
-                    .add_label("not run yet when this check runs")
-                    .help = Some("move the check into a step after it, or name a step that runs before".into());
+                    let message = match self.steps_run.checked_sub(1).and_then(|i| self.step_ids.get(i)) {
+                        Some(current) => format!("the step `{id}` runs after `{current}`, so it has no output yet"),
+                        None => format!("the step `{id}` has not run yet here, so it has no output"),
+                    };
+                    self.error("E0245", span, message)
+                        .add_label("not run yet when this check runs")
+                        .help = Some("move the check into a step after it, or name a step that runs before".into());
                 }
                 Some(_) => {}
                 None if self.use_depth > 0 && self.step_ids.is_empty() => {}

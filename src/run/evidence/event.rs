@@ -16,6 +16,9 @@ pub enum StepStatus {
     Skipped,
     /// Stopped by Ctrl-C or SIGTERM while it ran: not broken, and it runs again on resume.
     Interrupted,
+    /// On the side of a `when` the run did not take: it did not run, and needed not to.
+    #[serde(rename = "not_applicable")]
+    NotApplicable,
 }
 
 /// How a whole run ended.
@@ -217,6 +220,36 @@ pub enum Event {
         error: Option<String>,
         /// Part of a `wait until` that will try again.
         pending: bool,
+    },
+    /// A `when` decided which of its steps run.
+    Decided {
+        /// The decision: `when_1`, `when_2`, in file order.
+        decision: String,
+        /// What it asks, with `{name}` filled in.
+        description: String,
+        /// Whether its check held: the `then` side runs, else the `else` side.
+        held: bool,
+        /// The check, as written.
+        expected: String,
+        /// What its parts were.
+        observed: Option<String>,
+        /// The steps and gates on the side not taken: not applicable in this run.
+        not_taken: Vec<String>,
+    },
+    /// A step on the side of a `when` not taken: it does not run, and needs not to.
+    NotApplicable {
+        /// The step.
+        step: String,
+        /// Its title.
+        title: String,
+        /// Its place among the steps, from 1.
+        number: usize,
+        /// How many steps the runbook has.
+        total: usize,
+        /// The decision that passed over it: `when_1`.
+        decision: String,
+        /// Why, in words: `not applicable: "..." did not hold`.
+        reason: String,
     },
     /// A command's output was kept under a name (`capture`).
     Captured {

@@ -40,6 +40,8 @@ pub(crate) struct Report {
     notifications: Vec<Value>,
     undone: Vec<Value>,
     resumed: Vec<Value>,
+    /// What each `when` decided.
+    decisions: Vec<Value>,
     /// What the operator chose after failures.
     choices: Vec<Value>,
     /// What `on failure` ran: its commands and checks are not a step's.
@@ -91,6 +93,7 @@ impl Report {
             "result": self.finished,
             "steps": steps,
             "gates": self.gates,
+            "decisions": self.decisions,
             "restores": self.restores,
             "recovery_points": self.recovery_points,
             "flips": self.flips,
@@ -166,6 +169,10 @@ impl Report {
                         escape(message),
                         escape(&checks_text(step))
                     );
+                }
+                Some(StepStatus::NotApplicable) => {
+                    let message = step.error.as_deref().unwrap_or("not applicable");
+                    let _ = write!(xml, "\n      <skipped message=\"{}\"/>", escape(message));
                 }
                 Some(StepStatus::Interrupted) => {
                     let message = step.error.as_deref().unwrap_or("stopped by Ctrl-C or SIGTERM");
@@ -392,6 +399,13 @@ impl Listener for Report {
             } => {
                 self.gates
                     .push(json!({ "id": gate, "question": question, "answer": answer, "by": by, "how": how, "at": at }));
+            }
+            Event::Decided { .. } => self.decisions.push(without_tag(event)),
+            Event::NotApplicable { step, title, reason, .. } => {
+                let report = self.step(step);
+                report.title = title.clone();
+                report.status = Some(StepStatus::NotApplicable);
+                report.error = Some(reason.clone());
             }
             Event::Captured {
                 step,

@@ -113,24 +113,17 @@ impl<'m> Runner<'m> {
             dir: &self.values.workdir,
             env: &env,
         };
-        let result = process::run(
-            &start,
-            deadline,
-            &masker,
-            &INTERRUPTION,
-            raw.as_mut(),
-            &mut |stream, line| {
-                log.write(line);
-                let event = Event::Output {
-                    step: step_name.clone(),
-                    stream,
-                    line: line.to_string(),
-                };
-                for listener in listeners.iter_mut() {
-                    listener.event(&event);
-                }
-            },
-        );
+        let result = process::run(&start, deadline, &masker, &INTERRUPTION, raw.as_mut(), &mut |stream, line| {
+            log.write(line);
+            let event = Event::Output {
+                step: step_name.clone(),
+                stream,
+                line: line.to_string(),
+            };
+            for listener in listeners.iter_mut() {
+                listener.event(&event);
+            }
+        });
         let kept = log.finish();
         let finished = match result {
             Ok(finished) => finished,

@@ -5,6 +5,7 @@
 //! leaves through `evidence`. It may not draw, print or read a terminal.
 
 mod actions;
+mod branch;
 mod capture;
 pub(super) mod interrupt;
 pub mod resume;
@@ -212,6 +213,8 @@ pub(crate) struct Runner<'m> {
     skipped: Vec<String>,
     /// How long the last failed attempt of a step took, for the step the operator skips.
     last_attempt_ms: u64,
+    /// The side each `when` took, by its id, once asked.
+    decisions: std::collections::HashMap<String, bool>,
 }
 
 impl<'m> Runner<'m> {
@@ -240,6 +243,7 @@ impl<'m> Runner<'m> {
             attempts: std::collections::HashMap::new(),
             skipped: Vec::new(),
             last_attempt_ms: 0,
+            decisions: std::collections::HashMap::new(),
         }
     }
 
@@ -456,6 +460,7 @@ impl<'m> Runner<'m> {
         for captured in point.captured {
             self.recapture(captured);
         }
+        self.decisions.extend(point.decided);
         for (id, flips) in point.completed {
             if let Some(step) = model.steps().find(|s| s.id == id) {
                 self.completed.push(Completed { step, flips });
@@ -486,6 +491,20 @@ impl<'m> Runner<'m> {
         let total = model.steps().count();
         let mut number = model.procedure[..done].iter().filter(|n| matches!(n, Node::Step(_))).count();
         for node in &model.procedure[done..] {
+            match self.passes_over(node)? {
+                Ok(false) => {}
+                Ok(true) => {
+                    if let (Node::Step(step), Some(branch)) = (node, node.branch()) {
+                        number += 1;
+                        self.not_applicable(step, number, total, &branch.decision)?;
+                    }
+                    continue;
+                }
+                Err(error) => {
+                    let decision = node.branch().map_or("when", |b| b.decision.id.as_str());
+                    return Ok((RunStatus::Failed, Some(RunFailure::at(decision, error.to_string()))));
+                }
+            }
             let stop = match node {
                 Node::Step(step) => {
                     number += 1;

@@ -49,6 +49,8 @@ pub struct Point {
     pub(super) skipped: Vec<String>,
     /// What the settled steps captured, in order; the step that is run again captures anew.
     pub(super) captured: Vec<JournaledCapture>,
+    /// The side each decision took, by its id: the resumed run keeps it.
+    pub(super) decided: Vec<(String, bool)>,
 }
 
 /// A value a step captured, as the journal has it.
@@ -330,6 +332,7 @@ impl Unfinished {
             ));
         };
         let mut journaled = Journaled::read(&self.events);
+        journaled.same_decisions(model)?;
         let done = journaled.settled_prefix(model, old)?;
         self.same_parameters(model, params)?;
         let restarting = journaled.last_started.take().filter(|id| !journaled.is_settled(id)).map(|id| {
@@ -360,6 +363,7 @@ impl Unfinished {
             attempts: journaled.attempts,
             skipped: journaled.skipped,
             captured,
+            decided: journaled.decided.iter().map(|(id, held, _)| (id.clone(), *held)).collect(),
         })
     }
 
@@ -404,6 +408,10 @@ struct Journaled {
     recovery_point: Option<Duration>,
     last_started: Option<String>,
     captured: Vec<JournaledCapture>,
+    /// Each decision the run took, by id: whether its check held, and the check as it was.
+    decided: Vec<(String, bool, String)>,
+    /// The steps and gates on the sides not taken.
+    passed_over: Vec<String>,
 }
 
 impl Journaled {
@@ -427,7 +435,7 @@ impl Journaled {
             Event::StepFinished { step, status, .. } => match status {
                 StepStatus::Passed => self.completed.push(step.clone()),
                 StepStatus::Skipped => self.skipped.push(step.clone()),
-                StepStatus::Failed | StepStatus::Interrupted => {}
+                StepStatus::Failed | StepStatus::Interrupted | StepStatus::NotApplicable => {}
             },
             Event::GateAnswered {
                 gate,
@@ -455,6 +463,16 @@ impl Journaled {
             Event::Undone { step, .. } => {
                 self.flips.entry(step.clone()).or_default().pop();
             }
+            Event::Decided {
+                decision,
+                held,
+                expected,
+                not_taken,
+                ..
+            } => {
+                self.decided.push((decision.clone(), *held, expected.clone()));
+                self.passed_over.extend(not_taken.iter().cloned());
+            }
             Event::Captured {
                 step,
                 name,
@@ -476,10 +494,27 @@ impl Journaled {
         }
     }
 
+    /// A decision the run took must still ask the same: a resumed run keeps the side it took,
+    /// and would keep it on a question the file no longer asks.
+    fn same_decisions(&self, model: &Model) -> Result<(), Refusal> {
+        for (id, _, asked) in &self.decided {
+            let now = model.decisions.iter().find(|d| &d.id == id);
+            if now.is_none_or(|d| d.check.source != *asked) {
+                return Err(Refusal::new(
+                    RefusalKind::Changed,
+                    format!(
+                        "the run decided `{id}` on `{asked}`, but the runbook has changed that `when` since; resuming would keep a side the file no longer chooses"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A step that passed or that the operator skipped is settled: resume goes on after the
     /// last settled step, and neither runs again.
     fn is_settled(&self, id: &str) -> bool {
-        self.completed.iter().chain(&self.skipped).any(|s| s == id)
+        self.completed.iter().chain(&self.skipped).chain(&self.passed_over).any(|s| s == id)
     }
 
     /// How many steps and gates at the start of the procedure are settled, as the runbook is
@@ -491,6 +526,8 @@ impl Journaled {
         let mut steps_done = 0;
         for node in &model.procedure {
             match node {
+                // Passed over by a decision the run keeps: settled, and never run.
+                _ if self.passed_over.iter().any(|id| id == node.id()) => {}
                 Node::Step(step) if self.is_settled(&step.id) => {
                     if fingerprint(old, &step.id) != fingerprint(&now, &step.id) {
                         let what = if self.skipped.contains(&step.id) {

@@ -245,6 +245,30 @@ impl<W: Write> Progress<W> {
                 pending,
                 ..
             } => check(description, *passed, *pending, expected, observed.as_deref(), error.as_deref()),
+            Event::Decided {
+                decision,
+                description,
+                held,
+                observed,
+                not_taken,
+                ..
+            } => {
+                let answer = if *held { "held" } else { "did not hold" };
+                let seen = observed.as_deref().map_or(String::new(), |o| format!(": {o}"));
+                let passed_over = match not_taken.as_slice() {
+                    [] => "every step of it runs".to_string(),
+                    ids => format!("not applicable: {}", ids.join(", ")),
+                };
+                format!("[{decision}] \"{description}\" {answer}{seen}\n      {passed_over}")
+            }
+            Event::NotApplicable {
+                step,
+                title,
+                number,
+                total,
+                reason,
+                ..
+            } => format!("{} – {reason}", step_header(*number, *total, step, title)),
             Event::Captured {
                 name, value, kind, secret, ..
             } => format!("      · captured {name} = {}", super::shown_value(value, kind, *secret)),
@@ -407,6 +431,7 @@ fn step_finished(status: StepStatus, took: Duration, error: Option<&str>) -> Str
             None => format!("      ✗ failed after {took}"),
         },
         StepStatus::Skipped => "      skipped".to_string(),
+        StepStatus::NotApplicable => format!("      – {}", error.unwrap_or("not applicable")),
         StepStatus::Interrupted => format!("      ■ {}", error.unwrap_or("stopped")),
     }
 }
