@@ -348,6 +348,22 @@ fn actions_json(shown: Shown<'_>, actions: &[Action]) -> Vec<Value> {
                     "within_ms": within.map(|d| d.as_millis()),
                     "every_ms": every.map(|d| d.as_millis()),
                 }),
+                ActionKind::Poll {
+                    description,
+                    command,
+                    until,
+                    within,
+                    every,
+                    ..
+                } => json!({
+                    "kind": "poll",
+                    "description": show_template(description, shown),
+                    "argv": match command { Polled::Argv(argv) => Some(argv.iter().map(|w| show_template(w, shown)).collect::<Vec<_>>()), Polled::Shell(_) => None },
+                    "script": match command { Polled::Shell(script) => Some(show_script(script, shown)), Polled::Argv(_) => None },
+                    "check": until.as_ref().map(|c| c.source.clone()),
+                    "within_ms": within.map(|d| d.as_millis()),
+                    "every_ms": every.map(|d| d.as_millis()),
+                }),
                 ActionKind::Set { file, format, key, value } => json!({
                     "kind": "set",
                     "file": show_expr(file, shown, 0),
@@ -562,6 +578,30 @@ fn write_action(out: &mut String, shown: Shown<'_>, action: &Action, indent: &st
                 "wait   until {}: {}{within}{every}",
                 show_template(&check.description, shown),
                 check.source
+            )
+        }
+        ActionKind::Poll {
+            description,
+            command,
+            until,
+            within,
+            every,
+            ..
+        } => {
+            let within = within.map_or(" (no deadline)".to_string(), |d| format!(" within {d}"));
+            let every = every.map_or(String::new(), |d| format!(" every {d}"));
+            let command = match command {
+                Polled::Argv(argv) => argv
+                    .iter()
+                    .map(|w| quote_for_display(&show_template(w, shown)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                Polled::Shell(script) => format!("shell {}", show_script(script, shown).trim_end()),
+            };
+            let ready = until.as_ref().map_or("it succeeds".to_string(), |c| c.source.clone());
+            format!(
+                "wait   until {}: runs {command} until {ready}{within}{every}",
+                show_template(description, shown)
             )
         }
         ActionKind::Set { file, format, key, value } => {

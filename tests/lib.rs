@@ -32,4 +32,5 @@ mod shell;
 mod support;
 mod tui;
 mod tutorial;
+mod wait;
 mod when;

@@ -363,6 +363,13 @@ impl Allowed {
     }
 }
 
+/// The command a `wait until` polls.
+#[derive(Clone, Debug)]
+pub(crate) enum Polled {
+    Argv(Vec<Template>),
+    Shell(Template),
+}
+
 /// `capture name` after a command: what it printed on stdout, trimmed (or a value an
 /// expression computes from that), kept under a name the rest of the run can use.
 #[derive(Clone, Debug)]
@@ -429,6 +436,17 @@ pub(crate) enum ActionKind {
     Check(Check),
     Wait {
         check: Check,
+        within: Option<Duration>,
+        every: Option<Duration>,
+    },
+    /// `wait until "..." `command``: the command run again every `every` until it succeeds,
+    /// or until `until` (a check over its `output` and `exit_code`) holds.
+    Poll {
+        description: Template,
+        command: Polled,
+        /// The command as written, between the backticks.
+        written: String,
+        until: Option<Check>,
         within: Option<Duration>,
         every: Option<Duration>,
     },

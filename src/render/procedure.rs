@@ -411,6 +411,23 @@ pub(super) fn action_line(kind: &ActionKind) -> String {
                 check_source(check)
             )
         }
+        ActionKind::Poll {
+            description,
+            written,
+            until,
+            within,
+            every,
+            ..
+        } => {
+            let within = within.map_or(" (no deadline)".to_string(), |d| format!(", for at most {d}"));
+            let every = every.map_or(String::new(), |d| format!(", trying every {d}"));
+            let ready = until.as_ref().map_or("it succeeds".to_string(), check_source);
+            format!(
+                "- [ ] **Wait until** {}{within}{every} — runs {} until {ready}",
+                escape(&description.to_string()),
+                code(written.trim())
+            )
+        }
         ActionKind::Set { file, key, value, .. } => format!(
             "- **Set** {} in {} to {} (the old value is kept for undo)",
             code(key),

@@ -184,6 +184,7 @@ pub(crate) enum Stmt {
     Shell(Command),
     Check(Check),
     Wait(Wait),
+    Poll(Poll),
     Use(Call),
     Builtin(Call),
     Set(Set),
@@ -211,6 +212,7 @@ impl Stmt {
             Stmt::Run(command) | Stmt::Shell(command) => command.span,
             Stmt::Check(check) => check.span,
             Stmt::Wait(wait) => wait.span,
+            Stmt::Poll(poll) => poll.span,
             Stmt::Use(call) | Stmt::Builtin(call) => call.span,
             Stmt::Set(set) => set.span,
             Stmt::Link(link) => link.span,
@@ -298,6 +300,21 @@ pub(crate) struct Check {
 #[derive(Clone, Debug)]
 pub(crate) struct Wait {
     pub(crate) check: Check,
+    pub(crate) within: Option<Spanned<DurationValue>>,
+    pub(crate) every: Option<Spanned<DurationValue>>,
+    pub(crate) span: Span,
+}
+
+/// `wait until "..." `command` { check }`: a command polled until it succeeds, or until the
+/// check over its output holds.
+#[derive(Clone, Debug)]
+pub(crate) struct Poll {
+    pub(crate) description: Option<Str>,
+    pub(crate) command: Command,
+    /// `shell` before the backticks: the command is a script for `/bin/sh -c`.
+    pub(crate) shell: bool,
+    /// The check over `output` and `exit_code`, verbatim, and where it starts.
+    pub(crate) until: Option<(String, Span)>,
     pub(crate) within: Option<Spanned<DurationValue>>,
     pub(crate) every: Option<Spanned<DurationValue>>,
     pub(crate) span: Span,

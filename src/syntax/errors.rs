@@ -410,6 +410,7 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::kw_always | Rule::always_block => "`always`",
         Rule::kw_capture | Rule::capture => "`capture`",
         Rule::kw_when | Rule::when_block => "`when`",
+        Rule::poll_stmt => "`wait until`",
         Rule::kw_then => "`then`",
         Rule::kw_else => "`else`",
         Rule::branch => "`{` and the steps of a branch",

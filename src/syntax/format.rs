@@ -368,6 +368,11 @@ fn broken(pair: &P<'_>, depth: usize) -> Option<String> {
             let tail = line.rsplit_once('}').map_or("", |(_, tail)| tail);
             Some(format!("wait until {} {}{tail}", text(Rule::description)?, body()?))
         }
+        Rule::poll_stmt if kids.iter().any(|p| p.as_rule() == Rule::check_body) => {
+            let line = statement(pair);
+            let tail = line.rsplit_once('}').map_or("", |(_, tail)| tail);
+            Some(format!("{} {}{tail}", wait_head(&kids), body()?))
+        }
         Rule::recovered_stmt => Some(format!(
             "recovered {} {}{}",
             text(Rule::description)?,
@@ -457,6 +462,19 @@ fn command_clauses(kids: &[P<'_>]) -> String {
     tail
 }
 
+/// `wait until "..."`, with `shell` and the command of a poll: all but its check and limits.
+fn wait_head(kids: &[P<'_>]) -> String {
+    let mut line = "wait until".to_string();
+    for part in kids {
+        match part.as_rule() {
+            Rule::description | Rule::command => line.push_str(&format!(" {}", part.as_str().trim())),
+            Rule::kw_shell => line.push_str(" shell"),
+            _ => {}
+        }
+    }
+    line
+}
+
 /// One statement or item on one line.
 // Long on purpose: one arm per kind of statement, each short, so the layout rules read side by side.
 fn statement(pair: &P<'_>) -> String {
@@ -525,15 +543,11 @@ fn statement(pair: &P<'_>) -> String {
                 .map(check_body)
                 .unwrap_or_default()
         ),
-        Rule::wait_stmt => {
-            let mut line = format!(
-                "wait until {} {}",
-                text(Rule::description).unwrap_or_default(),
-                kids.iter()
-                    .find(|p| p.as_rule() == Rule::check_body)
-                    .map(check_body)
-                    .unwrap_or_default()
-            );
+        Rule::wait_stmt | Rule::poll_stmt => {
+            let mut line = wait_head(&kids);
+            if let Some(body) = kids.iter().find(|p| p.as_rule() == Rule::check_body) {
+                line.push_str(&format!(" {}", check_body(body)));
+            }
             for (rule, word) in [(Rule::within, "within"), (Rule::every, "every")] {
                 if let Some(d) = kids
                     .iter()
@@ -611,6 +625,14 @@ mod tests {
     fn keeps_comments_in_blocks_and_after_braces() {
         let text = "runbook \"T\" {  # about\n    # before the step\n    step s \"S\" {\n        # inside\n        run `true`\n        # last\n    }\n    # at the end\n}\n";
         assert_eq!(format(text).as_deref(), Some(text));
+    }
+
+    #[test]
+    fn lays_out_captures_decisions_and_polls() {
+        let messy = "runbook \"T\" {\nstep a \"A\" {run `date`   allow exit 1  capture   day : text\n wait until  \"up\"  shell `pg_isready {x}` {output==\"ok\"} within 2m   every 2s\n wait until `true`\n}\nwhen \"w\" {day != \"\"} then {step b \"B\" { run `true` capture n { json(output).n } }}   else {\n step c \"C\" { run `true` } } }\n";
+        let expected = "runbook \"T\" {\n    step a \"A\" {\n        run `date` allow exit 1 capture day: text\n        wait until \"up\" shell `pg_isready {x}` { output==\"ok\" } within 2m every 2s\n        wait until `true`\n    }\n    when \"w\" { day != \"\" } then {\n        step b \"B\" {\n            run `true` capture n { json(output).n }\n        }\n    } else {\n        step c \"C\" {\n            run `true`\n        }\n    }\n}\n";
+        assert_eq!(format(messy).as_deref(), Some(expected));
+        assert_eq!(format(expected).as_deref(), Some(expected));
     }
 
     #[test]

@@ -254,6 +254,7 @@ impl<'s> Builder<'s> {
             Rule::shell_stmt => Stmt::Shell(self.parse_command_stmt(pair, true)),
             Rule::check_stmt => Stmt::Check(self.parse_check(pair)),
             Rule::wait_stmt => Stmt::Wait(self.parse_wait(pair)),
+            Rule::poll_stmt => Stmt::Poll(self.parse_poll(pair)),
             Rule::use_stmt => Stmt::Use(self.parse_call(pair)),
             Rule::builtin_stmt => Stmt::Builtin(self.parse_call(pair)),
             Rule::set_stmt => Stmt::Set(self.parse_set(pair)),
@@ -351,6 +352,38 @@ impl<'s> Builder<'s> {
         };
         Wait {
             check,
+            within,
+            every,
+            span,
+        }
+    }
+
+    fn parse_poll(&mut self, pair: P<'_>) -> Poll {
+        let span = span_of(&pair);
+        let shell = children(pair.clone()).any(|p| p.as_rule() == Rule::kw_shell);
+        let mut description = None;
+        let mut command = None;
+        let mut until = None;
+        let mut within = None;
+        let mut every = None;
+        for child in children(pair) {
+            match child.as_rule() {
+                Rule::description => description = Some(self.parse_wrapped_string(child)),
+                Rule::command => command = Some(self.parse_command(child, shell)),
+                Rule::check_body => {
+                    let source = child.into_inner().next().expect("grammar: a poll's check");
+                    until = Some((source.as_str().to_string(), source.as_span().into()));
+                }
+                Rule::within => within = Some(self.parse_duration_value(last(child))),
+                Rule::every => every = Some(self.parse_duration_value(last(child))),
+                _ => {}
+            }
+        }
+        Poll {
+            description,
+            command: command.expect("grammar: a polled command"),
+            shell,
+            until,
             within,
             every,
             span,

@@ -391,7 +391,23 @@ impl App {
                     }
                 }
             }
-            Event::NotApplicable { .. } => {}
+            Event::NotApplicable { .. } | Event::Polled { ready: true, .. } => {}
+            Event::Polled {
+                step,
+                description,
+                poll,
+                state,
+                elapsed_ms,
+                ..
+            } => {
+                if let Some(row) = self.row_mut(&step) {
+                    let after = crate::duration::Duration::from_millis(elapsed_ms);
+                    row.push(
+                        Kind::Note,
+                        &format!("… {description}: not yet, {state} (try {poll}, after {after})"),
+                    );
+                }
+            }
             Event::Captured {
                 step,
                 name,

@@ -22,7 +22,14 @@ const OPERATORS: [&str; 14] = ["|", "||", "&&", ";", "&", ">", ">>", "<", "<<", 
 
 /// The first word of `argv` that only a shell would understand, as written.
 fn shell_word(action: &Action) -> Option<(String, String)> {
-    let ActionKind::Run { argv, .. } = &action.kind else { return None };
+    let argv = match &action.kind {
+        ActionKind::Run { argv, .. } => argv,
+        ActionKind::Poll {
+            command: crate::model::Polled::Argv(argv),
+            ..
+        } => argv,
+        _ => return None,
+    };
     let literal = |i: usize| match argv.get(i)?.parts.as_slice() {
         [Part::Text(text)] => Some(text.as_str()),
         _ => None,

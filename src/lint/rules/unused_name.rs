@@ -84,6 +84,21 @@ fn used_names(model: &Model) -> Vec<&str> {
                 used.extend(crate::model::checks::identifiers(&check.compiled.rhai));
                 exprs.extend(check.bindings.iter().map(|(_, e)| e));
             }
+            ActionKind::Poll {
+                description,
+                command,
+                until,
+                ..
+            } => {
+                used.extend(description.vars().map(Var::name));
+                match command {
+                    crate::model::Polled::Argv(argv) => used.extend(argv.iter().flat_map(|t| t.vars().map(Var::name))),
+                    crate::model::Polled::Shell(script) => used.extend(script.vars().map(Var::name)),
+                }
+                if let Some(check) = until {
+                    used.extend(crate::model::checks::identifiers(&check.compiled.rhai));
+                }
+            }
             ActionKind::Set { file, value, .. } => exprs.extend([file, value]),
             ActionKind::Link { path, target } => exprs.extend([path, target]),
             ActionKind::Notify { message, .. } => used.extend(message.vars().map(Var::name)),

@@ -22,7 +22,7 @@ impl Rule for WaitDeadline {
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
         for action in model.steps().flat_map(|s| &s.actions).filter(|a| a.origin.is_none()) {
-            if let ActionKind::Wait { within: None, .. } = action.kind {
+            if let ActionKind::Wait { within: None, .. } | ActionKind::Poll { within: None, .. } = action.kind {
                 findings
                     .add(action.span, "this wait has no deadline")
                     .add_label("waits until the step's timeout, or an hour")
@@ -35,6 +35,14 @@ impl Rule for WaitDeadline {
 #[cfg(test)]
 mod tests {
     use super::super::findings;
+
+    #[test]
+    fn flags_a_polled_command_without_within_and_not_one_with() {
+        let without = findings("runbook \"t\" { step s \"S\" { wait until \"up\" `pg_isready` } }");
+        assert!(without.iter().any(|f| f.starts_with("RB012")), "{without:?}");
+        let with = findings("runbook \"t\" { step s \"S\" { wait until \"up\" `pg_isready` within 2m } }");
+        assert!(!with.iter().any(|f| f.starts_with("RB012")), "{with:?}");
+    }
 
     #[test]
     fn flags_a_wait_without_within() {

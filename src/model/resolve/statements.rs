@@ -44,6 +44,7 @@ impl Resolver<'_> {
                 within: wait.within.as_ref().and_then(|d| self.duration_value(d)),
                 every: wait.every.as_ref().and_then(|d| self.duration_value(d)),
             },
+            ast::Stmt::Poll(poll) => self.poll(poll, context),
             ast::Stmt::Use(call) => {
                 self.expand_use(call, parts, context);
                 return;
@@ -177,10 +178,15 @@ impl Resolver<'_> {
     }
 
     pub(super) fn check(&mut self, check: &ast::Check, context: StatementContext) -> Check {
+        self.check_with(check, context, &[])
+    }
+
+    /// A check with more names in scope than the runbook's: a poll's `output`.
+    fn check_with(&mut self, check: &ast::Check, context: StatementContext, extra: &[&str]) -> Check {
         let description = self.template(&check.description);
         self.step_references(check, context);
         self.captures_used_early(&check.expr, check.expr_span);
-        let names = self.check_names(&[]);
+        let names = self.check_names(extra);
         let compiled = match checks::compile(&self.source, &check.expr, check.expr_span, &names) {
             Ok(compiled) => compiled,
             Err(diagnostic) => {
@@ -197,6 +203,42 @@ impl Resolver<'_> {
             compiled,
             bindings: self.piece_scope.clone(),
             span: check.span,
+        }
+    }
+
+    /// `wait until "..." `command` { check }`: the check sees `output` and `exit_code` of
+    /// each try besides the usual names.
+    fn poll(&mut self, poll: &ast::Poll, context: StatementContext) -> ActionKind {
+        let command = if poll.shell {
+            Polled::Shell(poll.command.words.first().map(|w| self.template(w)).unwrap_or_default())
+        } else {
+            Polled::Argv(poll.command.words.iter().map(|w| self.template(w)).collect())
+        };
+        let description = match &poll.description {
+            Some(description) => self.template(description),
+            None => Template {
+                parts: vec![Part::Text(format!("`{}` succeeds", poll.command.raw.trim()))],
+            },
+        };
+        let until = poll.until.as_ref().map(|(expr, expr_span)| {
+            let check = ast::Check {
+                description: poll.description.clone().unwrap_or_else(|| ast::Str {
+                    parts: vec![ast::StrPart::Text(format!("`{}` is ready", poll.command.raw.trim()))],
+                    span: poll.span,
+                }),
+                expr: expr.clone(),
+                expr_span: *expr_span,
+                span: poll.span,
+            };
+            self.check_with(&check, context, &["output", "exit_code"])
+        });
+        ActionKind::Poll {
+            description,
+            command,
+            written: poll.command.raw.clone(),
+            until,
+            within: poll.within.as_ref().and_then(|d| self.duration_value(d)),
+            every: poll.every.as_ref().and_then(|d| self.duration_value(d)),
         }
     }
 

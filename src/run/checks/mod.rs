@@ -39,6 +39,11 @@ impl Outcome {
 }
 
 pub(super) fn evaluate(engine: &Engine, budget: &Budget, check: &Check, values: &Values<'_>) -> Outcome {
+    evaluate_with(engine, budget, check, values, &[])
+}
+
+/// [`evaluate`], with more names in scope: a poll's `output` and `exit_code`.
+pub(super) fn evaluate_with(engine: &Engine, budget: &Budget, check: &Check, values: &Values<'_>, extra: &[(&str, Dynamic)]) -> Outcome {
     budget.reset();
     let expected = check.source.clone();
     let failed = |error: String| Outcome {
@@ -51,6 +56,9 @@ pub(super) fn evaluate(engine: &Engine, budget: &Budget, check: &Check, values: 
         Ok(scope) => scope,
         Err(error) => return failed(error.to_string()),
     };
+    for (name, value) in extra {
+        scope.push_dynamic(*name, value.clone());
+    }
     // The verdict and what is shown come from one evaluation of each part, so the values
     // shown are the ones that decided, and an expensive query runs once.
     let mut seer = Seer {

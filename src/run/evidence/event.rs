@@ -251,6 +251,22 @@ pub enum Event {
         /// Why, in words: `not applicable: "..." did not hold`.
         reason: String,
     },
+    /// A polled command (`wait until "..." `command``) was tried, and what it said differs from
+    /// the try before (or it is ready): one event per change, not per try.
+    Polled {
+        /// The step it runs in.
+        step: String,
+        /// What is waited for.
+        description: String,
+        /// Which try this was, from 1.
+        poll: u32,
+        /// Whether it is ready: the command succeeded, or its check held.
+        ready: bool,
+        /// What the try said: its exit and first line of output, or what its check saw.
+        state: String,
+        /// How long the wait has taken so far.
+        elapsed_ms: u64,
+    },
     /// A command's output was kept under a name (`capture`).
     Captured {
         /// The step it ran in.

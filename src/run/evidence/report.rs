@@ -441,7 +441,8 @@ impl Listener for Report {
             }
             Event::RunResumed { .. } => self.resumed.push(without_tag(event)),
             Event::Chose { .. } => self.choices.push(without_tag(event)),
-            Event::Output { .. } | Event::Progress { .. } => {}
+            // A wait's tries are in its step's log; its outcome is a check.
+            Event::Output { .. } | Event::Progress { .. } | Event::Polled { .. } => {}
         }
     }
 }

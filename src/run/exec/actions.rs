@@ -30,6 +30,22 @@ impl<'m> Runner<'m> {
             },
             ActionKind::Check(check) => return self.check(step, check, false),
             ActionKind::Wait { check, within, every } => return self.wait(step, check, *within, *every, deadline),
+            ActionKind::Poll {
+                description,
+                command,
+                written,
+                until,
+                within,
+                every,
+            } => {
+                let poll = super::poll::Poll {
+                    description,
+                    command,
+                    written,
+                    until: until.as_ref(),
+                };
+                return self.poll(step, &poll, *within, *every, deadline);
+            }
             ActionKind::Set { file, format, key, value } => {
                 self.barrier()?;
                 let applied = self.values.expr(file).and_then(|path| {
@@ -169,20 +185,28 @@ impl<'m> Runner<'m> {
 
     fn check(&mut self, step: &str, check: &'m Check, pending: bool) -> Outcome {
         let outcome = checks::evaluate(&self.engine.0, &self.engine.1, check, &self.values);
+        self.checked(step, check, &outcome, pending, true)
+    }
+
+    /// What a check's answer means for the step, journaled unless `journal` is false (a
+    /// wait's "not yet" that says what the try before it said).
+    fn checked(&mut self, step: &str, check: &'m Check, outcome: &checks::Outcome, pending: bool, journal: bool) -> Outcome {
         let description = self
             .values
             .template(&check.description)
             .unwrap_or_else(|_| check.description.to_string());
         let description = self.values.masker.mask(&description);
-        self.emit(Event::Check {
-            step: step.to_string(),
-            description: description.clone(),
-            passed: outcome.passed,
-            expected: outcome.expected.clone(),
-            observed: outcome.observed.clone(),
-            error: outcome.error.clone(),
-            pending: pending && !outcome.passed,
-        })?;
+        if journal {
+            self.emit(Event::Check {
+                step: step.to_string(),
+                description: description.clone(),
+                passed: outcome.passed,
+                expected: outcome.expected.clone(),
+                observed: outcome.observed.clone(),
+                error: outcome.error.clone(),
+                pending: pending && !outcome.passed,
+            })?;
+        }
         Ok(if outcome.passed {
             Ok(())
         } else {
@@ -205,9 +229,16 @@ impl<'m> Runner<'m> {
         let limit = within.map_or(DEFAULT_WAIT, Duration::to_std);
         let limit = deadline.map_or(started + limit, |d| d.min(started + limit));
         let every = every.map_or(DEFAULT_POLL, Duration::to_std);
+        // A try that says what the one before it said is not journaled again: an hour of
+        // "not yet" is one line, not seven hundred.
+        let mut said: Option<(Option<String>, Option<String>)> = None;
         loop {
             let last_try = Instant::now() >= limit;
-            match self.check(step, check, !last_try)? {
+            let outcome = checks::evaluate(&self.engine.0, &self.engine.1, check, &self.values);
+            let now_says = (outcome.observed.clone(), outcome.error.clone());
+            let repeat = !outcome.passed && !last_try && said.as_ref() == Some(&now_says);
+            said = Some(now_says);
+            match self.checked(step, check, &outcome, !last_try, !repeat)? {
                 Ok(()) => return Ok(Ok(())),
                 Err(error) if last_try || INTERRUPTION.requested() => {
                     let waited = Duration::from_millis(started.elapsed().as_millis() as u64);

@@ -8,6 +8,7 @@ mod actions;
 mod branch;
 mod capture;
 pub(super) mod interrupt;
+mod poll;
 pub mod resume;
 mod step;
 

@@ -261,6 +261,14 @@ impl<W: Write> Progress<W> {
                 };
                 format!("[{decision}] \"{description}\" {answer}{seen}\n      {passed_over}")
             }
+            Event::Polled { ready: true, .. } => return None,
+            Event::Polled {
+                description,
+                poll,
+                state,
+                elapsed_ms,
+                ..
+            } => format!("      … {description}: not yet, {state} (try {poll}, after {})", ms(*elapsed_ms)),
             Event::NotApplicable {
                 step,
                 title,
@@ -412,7 +420,11 @@ fn check(description: &str, passed: bool, pending: bool, expected: &str, observe
         };
     }
     if pending {
-        return format!("      … {description}: not yet");
+        return match (error, observed) {
+            (Some(error), _) => format!("      … {description}: not yet, could not evaluate `{expected}`: {error}"),
+            (None, Some(observed)) => format!("      … {description}: not yet, {observed}"),
+            (None, None) => format!("      … {description}: not yet"),
+        };
     }
     let why = match (error, observed) {
         (Some(error), _) => format!("could not evaluate `{expected}`: {error}"),
