@@ -11,6 +11,7 @@ mod examples;
 mod fleet;
 mod fmt;
 mod history;
+mod imports;
 mod links;
 mod lint_formats;
 mod litestream;

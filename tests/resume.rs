@@ -43,7 +43,11 @@ impl Crashed {
     /// Runs `runbook` on `text`, answering its questions with `answers`, and kills it while
     /// the step `second` runs.
     fn killed_with(text: &str, command: &[&str], answers: &str) -> Self {
-        let test = Test::new().file("resumable.runbook", text);
+        Self::killed_in(Test::new().file("resumable.runbook", text), command, answers)
+    }
+
+    /// The same, in a folder that holds more than the runbook (a team's module).
+    fn killed_in(test: Test, command: &[&str], answers: &str) -> Self {
         let state = test.path().join("state");
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
             .args(command)
@@ -600,4 +604,31 @@ fn a_decision_whose_check_changed_since_the_run_took_it_is_refused() {
         outcome.stderr
     );
     assert_eq!(crashed.read("runs"), "first\nsecond\n", "nothing ran");
+}
+
+#[test]
+fn a_step_whose_teams_module_changed_since_it_finished_is_refused_as_changed() {
+    let module = "piece note(what) \"Note it\" {\n    shell `echo {what} >> ../runs`\n}\n";
+    let text = r#"runbook "Resumable" {
+    use "./team.runbook"
+    step first "First" {
+        use team.note(what: "first")
+    }
+    step second "Second" {
+        shell `echo second >> ../runs; if [ ! -e ../../../crashed ]; then touch ../../../crashed ../second-started; exec sleep 30; fi`
+    }
+}
+"#;
+    let test = Test::new().file("resumable.runbook", text).file("team.runbook", module);
+    let crashed = Crashed::killed_in(test, &["drill"], "");
+    edit(&crashed.test.path().join("team.runbook"), "{what} >>", "{what} {what} >>");
+    let outcome = crashed.resume();
+    outcome.expect_code(2);
+    assert!(
+        outcome
+            .stderr
+            .contains("the step `first` finished in this run, but the runbook has changed it since"),
+        "{}",
+        outcome.stderr
+    );
 }

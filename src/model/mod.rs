@@ -111,6 +111,8 @@ pub struct Model {
     pub(crate) captures: Vec<Captured>,
     /// Every `when`, in file order.
     pub(crate) decisions: Vec<std::sync::Arc<Decision>>,
+    /// The team's own modules the runbook imports with `use "./file.runbook"`.
+    pub(crate) imports: Vec<Imported>,
     #[allow(dead_code, reason = "every node keeps its span, for the diagnostics that will need it")]
     pub(crate) span: Span,
     pub(crate) title_span: Span,
@@ -361,6 +363,17 @@ impl Allowed {
             Allowed::Exits(codes) => codes.contains(&exit_code),
         }
     }
+}
+
+/// A team's module, as this run read it: what the evidence names it by.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Imported {
+    /// The name its pieces are used by: `ledger` in `use ledger.verify(...)`.
+    pub name: String,
+    /// The file, as read.
+    pub path: String,
+    /// The SHA-256 of its text.
+    pub sha256: String,
 }
 
 /// The command a `wait until` polls.

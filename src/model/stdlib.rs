@@ -18,8 +18,9 @@ const MODULES: [(&str, &str); 7] = [
     ("barman", include_str!("../../stdlib/barman.runbook")),
 ];
 
+/// A file of pieces: a stdlib module, or a team's own, imported with `use "./file.runbook"`.
 pub(crate) struct Module {
-    pub(crate) name: &'static str,
+    pub(crate) name: String,
     pub(crate) source: Source,
     pub(crate) pieces: Vec<ast::Piece>,
 }
@@ -41,7 +42,11 @@ pub(crate) fn modules() -> &'static Result<Vec<Module>, Vec<Diagnostic>> {
                     "a stdlib module must hold only `piece` definitions",
                 )]);
             };
-            modules.push(Module { name, source, pieces });
+            modules.push(Module {
+                name: name.to_string(),
+                source,
+                pieces,
+            });
         }
         Ok(modules)
     })

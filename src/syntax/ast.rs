@@ -56,8 +56,19 @@ pub(crate) enum Item {
     Step(Step),
     Gate(Gate),
     When(When),
+    /// `use "./pieces/ledger.runbook" as ledger`.
+    Import(Import),
     OnFailure(Block),
     Always(Block),
+}
+
+/// `use "./pieces/ledger.runbook" [as ledger]`: a file of the team's own pieces, used in
+/// steps as `use ledger.piece(...)`.
+#[derive(Clone, Debug)]
+pub(crate) struct Import {
+    pub(crate) path: Str,
+    /// The module's name in this runbook; without `as`, the file's name without `.runbook`.
+    pub(crate) alias: Option<Ident>,
 }
 
 /// `when "..." { check } then { ... } else { ... }`: steps and gates on either side of a

@@ -26,7 +26,7 @@ const STEP_KEYWORDS: [&str; 16] = [
     "allow",
     "capture",
 ];
-const RUNBOOK_KEYWORDS: [&str; 14] = [
+const RUNBOOK_KEYWORDS: [&str; 15] = [
     "owner",
     "description",
     "rto",
@@ -41,6 +41,7 @@ const RUNBOOK_KEYWORDS: [&str; 14] = [
     "gate",
     "always",
     "when",
+    "use",
 ];
 
 pub(super) fn offset(error: &Error<Rule>) -> usize {
@@ -411,6 +412,8 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::kw_capture | Rule::capture => "`capture`",
         Rule::kw_when | Rule::when_block => "`when`",
         Rule::poll_stmt => "`wait until`",
+        Rule::kw_as => "`as`",
+        Rule::import_decl => "`use \"./file.runbook\"`",
         Rule::kw_then => "`then`",
         Rule::kw_else => "`else`",
         Rule::branch => "`{` and the steps of a branch",

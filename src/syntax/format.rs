@@ -533,6 +533,10 @@ fn statement(pair: &P<'_>) -> String {
             line
         }
         Rule::setting => format!("{} = {}", text(Rule::ident).unwrap_or_default(), values.join("")),
+        Rule::import_decl => match text(Rule::ident) {
+            Some(alias) => format!("use {} as {alias}", text(Rule::string).unwrap_or_default()),
+            None => format!("use {}", text(Rule::string).unwrap_or_default()),
+        },
         Rule::run_stmt => format!("run {}{}", text(Rule::command).unwrap_or_default(), command_clauses(&kids)),
         Rule::shell_stmt => format!("shell {}{}", text(Rule::command).unwrap_or_default(), command_clauses(&kids)),
         Rule::check_stmt => format!(

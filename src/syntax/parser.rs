@@ -101,6 +101,21 @@ impl<'s> Builder<'s> {
             Rule::step_decl => Item::Step(self.parse_step(pair)),
             Rule::gate_decl => Item::Gate(self.parse_gate(pair)),
             Rule::when_block => Item::When(self.parse_when(pair)),
+            Rule::import_decl => {
+                let mut path = None;
+                let mut alias = None;
+                for child in children(pair) {
+                    match child.as_rule() {
+                        Rule::string => path = Some(self.parse_string(child)),
+                        Rule::ident => alias = Some(parse_ident(&child)),
+                        _ => {}
+                    }
+                }
+                Item::Import(Import {
+                    path: path.expect("grammar: an import's path"),
+                    alias,
+                })
+            }
             Rule::on_failure => Item::OnFailure(self.parse_block(pair)),
             Rule::always_block => Item::Always(self.parse_block(pair)),
             other => unreachable!("grammar: unexpected runbook item {other:?}"),

@@ -3,6 +3,7 @@
 //! than stopping at the first.
 
 mod buckets;
+mod imports;
 mod statements;
 
 use std::collections::HashMap;
@@ -27,6 +28,12 @@ pub(super) fn resolve(source: &Source, file: &ast::File, options: &Options) -> R
         Ok(model)
     } else {
         resolver.diagnostics.sort_by_key(|d| (!d.source.same_file(source), d.span.start));
+        // A mistake in a team's module is found when the module is checked and again where
+        // a step uses the piece: it is one mistake.
+        let mut seen = std::collections::HashSet::new();
+        resolver
+            .diagnostics
+            .retain(|d| seen.insert((d.code, d.source.name().to_string(), d.span.start, d.span.end, d.message.clone())));
         Err(resolver.diagnostics)
     }
 }
@@ -60,6 +67,8 @@ struct Resolver<'a> {
     /// Reading `on failure` or `always`, which may use any captured value (and find it
     /// missing at run time when its step did not get that far).
     in_closing_block: bool,
+    /// The team's own modules, from `use "./file.runbook"`.
+    team_modules: Vec<std::sync::Arc<stdlib::Module>>,
 }
 
 pub(super) fn not_a_runbook(source: &Source) -> Diagnostic {
@@ -145,6 +154,7 @@ impl<'a> Resolver<'a> {
             captures_ahead: Vec::new(),
             captures: Vec::new(),
             in_closing_block: false,
+            team_modules: Vec::new(),
         }
     }
 
@@ -174,11 +184,13 @@ impl<'a> Resolver<'a> {
             durations_from: Vec::new(),
             captures: Vec::new(),
             decisions: Vec::new(),
+            imports: Vec::new(),
             span: runbook.span,
             title_span: runbook.title.span,
             comments: file.comments.clone(),
         };
         self.no_interpolation(&runbook.title, "the title");
+        model.imports = self.imports(runbook);
         self.declare(runbook, &mut model);
         self.apply_modes(runbook);
         self.objectives_from_command_line(&mut model);

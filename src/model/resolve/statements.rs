@@ -479,17 +479,27 @@ impl Resolver<'_> {
                 return;
             }
         };
-        let Some(module) = modules.iter().find(|m| m.name == call.module.name) else {
-            let help = match suggest(&call.module.name, stdlib::module_names()) {
+        let team = self.team_modules.iter().find(|m| m.name == call.module.name).cloned();
+        let found = match &team {
+            Some(module) => Some(module.as_ref()),
+            None => modules.iter().find(|m| m.name == call.module.name),
+        };
+        let Some(module) = found else {
+            let known: Vec<String> = self
+                .team_modules
+                .iter()
+                .map(|m| m.name.clone())
+                .chain(stdlib::module_names().map(String::from))
+                .collect();
+            let help = match suggest(&call.module.name, known.iter().map(String::as_str)) {
                 Some(close) => format!("did you mean `{close}`?"),
-                None => format!("the stdlib has: {}", stdlib::module_names().collect::<Vec<_>>().join(", ")),
+                None => format!(
+                    "the stdlib has: {}; a team's own pieces are used after `use \"./file.runbook\"` at the top of the runbook",
+                    stdlib::module_names().collect::<Vec<_>>().join(", ")
+                ),
             };
-            self.error(
-                "E0222",
-                call.module.span,
-                format!("there is no stdlib module `{}`", call.module.name),
-            )
-            .help = Some(help);
+            self.error("E0222", call.module.span, format!("there is no module `{}`", call.module.name))
+                .help = Some(help);
             return;
         };
         let Some(piece) = module.pieces.iter().find(|p| p.name.name == call.name.name) else {

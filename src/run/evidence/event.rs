@@ -118,8 +118,12 @@ pub enum Event {
         params: Vec<(String, String)>,
         /// The `-p` values as given (masked), so `resume` can load the runbook the same way.
         command_line: Vec<(String, String)>,
-        /// Each step's id and a hash of its text: `resume` refuses when a finished one changed.
+        /// Each step's id and a hash of its text (and of the team's modules it uses): `resume`
+        /// refuses when a finished one changed.
         fingerprints: Vec<(String, String)>,
+        /// The team's own modules the runbook used, with a hash of each as read.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        imports: Vec<crate::model::Imported>,
         /// The RTO this run is held to.
         rto_ms: Option<u64>,
         /// The RPO this run is held to.

@@ -333,6 +333,7 @@ impl<'m> Runner<'m> {
                 .map(|(name, value)| (name.clone(), self.values.masker.mask(value)))
                 .collect(),
             fingerprints: resume::fingerprints(model),
+            imports: model.imports.clone(),
             rto_ms: model.rto.map(|o| o.value.as_millis()),
             rpo_ms: model.rpo.map(|o| o.value.as_millis()),
             steps: model.steps().map(|s| (s.id.clone(), s.title.clone())).collect(),

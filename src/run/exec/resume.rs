@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use sha2::Digest;
+use sha2::Digest as _;
 
 use crate::duration::Duration;
 use crate::model::{FileFormat, Mode, Model, Node};
@@ -69,10 +69,20 @@ pub(crate) fn fingerprints(model: &Model) -> Vec<(String, String)> {
     model
         .steps()
         .map(|step| {
-            (
-                step.id.clone(),
-                format!("{:x}", sha2::Sha256::digest(model.source.slice(step.span).as_bytes())),
-            )
+            let mut hash = sha2::Sha256::new();
+            hash.update(model.source.slice(step.span).as_bytes());
+            // A step that uses a team's piece is what the piece does too: a changed module
+            // changes the step.
+            for module in &model.imports {
+                let uses = step.actions.iter().chain(&step.undo).any(|a| {
+                    a.piece()
+                        .is_some_and(|piece| piece.split_once('.').is_some_and(|(m, _)| m == module.name))
+                });
+                if uses {
+                    hash.update(module.sha256.as_bytes());
+                }
+            }
+            (step.id.clone(), format!("{:x}", hash.finalize()))
         })
         .collect()
 }
@@ -605,6 +615,7 @@ mod tests {
                 params: vec![("target".into(), "a".into())],
                 command_line: vec![("target".into(), "a".into())],
                 fingerprints: fingerprints(model),
+                imports: Vec::new(),
                 rto_ms: None,
                 rpo_ms: None,
                 steps: Vec::new(),

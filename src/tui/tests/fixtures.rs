@@ -50,6 +50,7 @@ pub(super) fn app(typical: &Typical) -> App {
         params: Vec::new(),
         command_line: Vec::new(),
         fingerprints: Vec::new(),
+        imports: Vec::new(),
         rto_ms: Some(45 * 60_000),
         rpo_ms: Some(15 * 60_000),
         steps: Vec::new(),

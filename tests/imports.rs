@@ -1,0 +1,117 @@
+//! `use "./pieces/ledger.runbook"`: a team's own pieces, read from the runbook's folder,
+//! checked like the stdlib's, drilled, named in the evidence, and bound into resume.
+
+use serde_json::Value;
+
+use crate::support::Test;
+
+const LEDGER: &str = r#"# The payments team's checks.
+piece verify(db, least = "1") "The ledger holds orders and adds up" {
+    check "the ledger holds at least {least} orders" { sql(db, "select count(*) from orders") >= parse_int(least) }
+    check "every amount is positive" { sql(db, "select count(*) from orders where cents <= 0") == 0 }
+}
+"#;
+
+const RESTORE: &str = r#"runbook "Restore with the team's checks" {
+    use "./pieces/ledger.runbook"
+    use "./pieces/ledger.runbook" as books
+    step make "Make a ledger" {
+        use sqlite.execute(db: "{workdir}/live.db", sql: "create table orders (id integer primary key, cents integer); insert into orders values (1, 100), (2, 250);")
+    }
+    step verify "Verify with the team's checks" {
+        use ledger.verify(db: "{workdir}/live.db", least: "2")
+        use books.verify(db: "{workdir}/live.db")
+    }
+}
+"#;
+
+fn team() -> Test {
+    Test::new()
+        .file("ops/pieces/ledger.runbook", LEDGER)
+        .file("ops/restore.runbook", RESTORE)
+}
+
+#[test]
+fn a_teams_pieces_are_used_from_the_runbooks_folder_wherever_it_is_run_from() {
+    let test = team();
+    let outcome = test.run_with(&["drill", "ops/restore.runbook", "--state-dir", "state", "--report", "report"]);
+    outcome.expect_code(0);
+    assert!(
+        outcome.stderr.contains("✓ the ledger holds at least 2 orders"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("✓ the ledger holds at least 1 orders"),
+        "{}",
+        outcome.stderr
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(test.path().join("report/report.json")).unwrap()).unwrap();
+    let imports = report["run"]["imports"].as_array().expect("the modules used");
+    assert_eq!(imports.len(), 2);
+    assert_eq!(imports[0]["name"], "ledger");
+    assert_eq!(imports[1]["name"], "books");
+    let path = imports[0]["path"].as_str().unwrap();
+    assert!(path.starts_with('/') && path.ends_with("ops/pieces/ledger.runbook"), "{path}");
+    assert_eq!(imports[0]["sha256"].as_str().unwrap().len(), 64);
+    let plan = test.run_with(&["plan", "ops/restore.runbook"]);
+    assert!(plan.stdout.contains("(from ledger.verify)"), "{}", plan.stdout);
+    let render = test.run_with(&["render", "ops/restore.runbook"]);
+    assert!(
+        render.stdout.contains("**The ledger holds orders and adds up** (`ledger.verify`)"),
+        "{}",
+        render.stdout
+    );
+}
+
+#[test]
+fn what_cannot_be_imported_is_an_error_at_the_use() {
+    let test = team()
+        .file("ops/pieces/my-checks.runbook", LEDGER)
+        .file("ops/broken.runbook", "piece verify(db \"oops\" {\n}\n")
+        .file(
+            "ops/bad.runbook",
+            r#"runbook "Bad imports" {
+    use "./pieces/missing.runbook"
+    use "./restore.runbook"
+    use "./pieces/my-checks.runbook"
+    use "./pieces/ledger.runbook" as sqlite
+    use "./broken.runbook"
+    step s "S" {
+        use ledgr.verify(db: "x")
+    }
+}
+"#,
+        );
+    let outcome = test.run_with(&["lint", "ops/bad.runbook"]);
+    outcome.expect_code(2);
+    for expected in [
+        "error[E0261]: cannot read ",
+        "missing.runbook: no such file",
+        "error[E0262]: ",
+        "restore.runbook is a runbook, not a file of pieces",
+        "error[E0263]: `my-checks` cannot name a module",
+        "error[E0260]: `sqlite` is a standard library module",
+        "ops/broken.runbook:1:",
+        "error[E0222]: there is no module `ledgr`",
+    ] {
+        assert!(outcome.stdout.contains(expected), "{expected}\n{}", outcome.stdout);
+    }
+}
+
+#[test]
+fn a_mistake_inside_a_teams_module_points_into_that_file() {
+    let test = Test::new()
+        .file(
+            "ops/pieces/ledger.runbook",
+            "piece verify(db) \"Verify\" {\n    check \"rows\" { sql(db, \"select 1\") > nope }\n}\n",
+        )
+        .file(
+            "ops/restore.runbook",
+            "runbook \"R\" {\n    use \"./pieces/ledger.runbook\"\n    step v \"V\" {\n        use ledger.verify(db: \"x\")\n    }\n}\n",
+        );
+    let outcome = test.run_with(&["lint", "ops/restore.runbook"]);
+    outcome.expect_code(2);
+    assert!(outcome.stdout.contains("ops/pieces/ledger.runbook:2:42"), "{}", outcome.stdout);
+    assert!(outcome.stdout.contains("`nope` is not defined"), "{}", outcome.stdout);
+}
