@@ -3,7 +3,10 @@
 //! than stopping at the first.
 
 mod buckets;
+mod captures;
 mod imports;
+mod names;
+mod procedure;
 mod statements;
 
 use std::collections::HashMap;
@@ -206,7 +209,7 @@ impl<'a> Resolver<'a> {
         let mut failure_seen: Option<Span> = None;
         let mut always_seen: Option<Span> = None;
         self.step_ids = ast::Item::steps(&runbook.items).iter().map(|step| step.id.name.clone()).collect();
-        self.captures_ahead = captures_ahead(runbook);
+        self.captures_ahead = captures::captures_ahead(runbook);
         for (index, item) in runbook.items.iter().enumerate() {
             match item {
                 ast::Item::Step(_) | ast::Item::Gate(_) => self.procedure_item(item, &runbook.items[index + 1..], file, &mut model, None),
@@ -224,63 +227,6 @@ impl<'a> Resolver<'a> {
         model.durations_from = std::mem::take(&mut self.durations_from);
         model.captures = std::mem::take(&mut self.captures);
         model
-    }
-
-    /// A step or a gate of the procedure, on a side of a `when` or not. `rest` is what follows
-    /// it, where a gate finds the step it comes before.
-    fn procedure_item(&mut self, item: &ast::Item, rest: &[ast::Item], file: &ast::File, model: &mut Model, branch: Option<Branch>) {
-        match item {
-            ast::Item::Step(step) => {
-                let doc = doc_comment(&file.comments, self.source.text(), step.span.start);
-                let mut step = self.step(step, doc);
-                step.branch = branch;
-                model.procedure.push(Node::Step(step));
-            }
-            ast::Item::Gate(gate) => {
-                let next = rest.iter().find_map(|item| match item {
-                    ast::Item::Step(step) => Some(step.id.name.as_str()),
-                    _ => None,
-                });
-                let mut gate = self.gate(gate, next, model.procedure.len());
-                if gate.id.starts_with("before_") && model.procedure.iter().any(|n| matches!(n, Node::Gate(g) if g.id == gate.id)) {
-                    let taken = |id: &str| model.procedure.iter().any(|n| matches!(n, Node::Gate(g) if g.id == id));
-                    let base = gate.id.clone();
-                    gate.id = (2..).map(|n| format!("{base}_{n}")).find(|id| !taken(id)).expect("an unused id");
-                }
-                gate.branch = branch;
-                model.procedure.push(Node::Gate(gate));
-            }
-            _ => {}
-        }
-    }
-
-    /// `when "..." { check } then { ... } else { ... }`: the check is compiled with what the
-    /// steps before it give, and each step and gate of either side knows its side.
-    fn when(&mut self, when: &ast::When, file: &ast::File, model: &mut Model) {
-        self.steps_run = self.steps_resolved;
-        let check = self.check(&when.check, StatementContext::Step);
-        self.steps_run = usize::MAX;
-        let decision = std::sync::Arc::new(Decision {
-            id: format!("when_{}", model.decisions.len() + 1),
-            check,
-            has_else: when.otherwise.is_some(),
-        });
-        model.decisions.push(decision.clone());
-        let sides = std::iter::once((true, &when.then)).chain(when.otherwise.as_ref().map(|items| (false, items)));
-        for (side, items) in sides {
-            if !items.iter().any(|item| matches!(item, ast::Item::Step(_))) {
-                let which = if side { "`then`" } else { "`else`" };
-                self.error("E0259", when.check.span, format!("the {which} side of this `when` has no step"))
-                    .help = Some("put the steps that run in that case between its braces, or leave out an empty `else`".into());
-            }
-            for (index, item) in items.iter().enumerate() {
-                let branch = Branch {
-                    decision: decision.clone(),
-                    when: side,
-                };
-                self.procedure_item(item, &items[index + 1..], file, model, Some(branch));
-            }
-        }
     }
 
     /// `on failure` or `always`: at most one of each, holding what an `undo` may.
@@ -581,58 +527,6 @@ impl<'a> Resolver<'a> {
         channels
     }
 
-    fn step(&mut self, step: &ast::Step, doc: Option<String>) -> Step {
-        self.no_interpolation(&step.title, "a step's title");
-        let mut parts = StepParts::default();
-        // Steps are read in order: this one is the next of `step_ids`.
-        self.steps_resolved += 1;
-        self.steps_run = self.steps_resolved;
-        self.statements(&step.body, &mut parts, StatementContext::Step);
-        self.steps_run = usize::MAX;
-        Step {
-            id: step.id.name.clone(),
-            title: literal_text(&step.title),
-            doc,
-            actions: parts.actions,
-            timeout: parts.timeout,
-            retry: parts.retry,
-            undo: parts.undo.unwrap_or_default(),
-            irreversible: parts.irreversible,
-            restores: parts.restores,
-            branch: None,
-            span: step.span,
-            id_span: step.id.span,
-        }
-    }
-
-    fn gate(&mut self, gate: &ast::Gate, next_step: Option<&str>, position: usize) -> Gate {
-        self.no_interpolation(&gate.question, "a gate's question");
-        let id = match (&gate.id, next_step) {
-            (Some(id), _) => id.name.clone(),
-            (None, Some(step)) => format!("before_{step}"),
-            (None, None) => format!("gate_{}", position + 1),
-        };
-        let confirm = gate.confirm.as_ref().map(|word| {
-            self.no_interpolation(word, "the word to confirm");
-            literal_text(word)
-        });
-        if confirm.as_deref() == Some("") {
-            self.error(
-                "E0210",
-                gate.confirm.as_ref().map_or(gate.span, |c| c.span),
-                "the word to confirm is empty",
-            );
-        }
-        Gate {
-            id,
-            question: literal_text(&gate.question),
-            drill: gate.drill.map(|p| p.value),
-            confirm,
-            branch: None,
-            span: gate.span,
-        }
-    }
-
     fn check_unique_ids(&mut self, procedure: &[Node]) {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for node in procedure {
@@ -651,165 +545,6 @@ impl<'a> Resolver<'a> {
             }
         }
     }
-
-    fn value(&mut self, value: &ast::Value) -> Expr {
-        match value {
-            ast::Value::Str(s) => Expr::Str(self.template(s)),
-            ast::Value::Duration(d) => Expr::Duration(d.value),
-            ast::Value::Int(i) => Expr::Int(i.value),
-            ast::Value::Bool(b) => Expr::Bool(b.value),
-            ast::Value::Name(name) => self.name(name).unwrap_or(Expr::Str(Template::default())),
-            ast::Value::Call { function, args, span } => {
-                let args: Vec<Expr> = args.iter().map(|a| self.value(a)).collect();
-                let Some(known) = Function::from_name(&function.name) else {
-                    let help = suggest(&function.name, Function::ALL.map(Function::name)).map_or_else(
-                        || {
-                            format!(
-                                "outside a check, a value can call: {}",
-                                Function::ALL.map(Function::signature).join(", ")
-                            )
-                        },
-                        |s| format!("did you mean `{s}`?"),
-                    );
-                    self.error("E0229", function.span, format!("there is no function `{}` here", function.name))
-                        .help = Some(help);
-                    return Expr::Str(Template::default());
-                };
-                if args.len() != known.arity() {
-                    self.error(
-                        "E0230",
-                        *span,
-                        format!(
-                            "`{}` takes {} argument{}, not {}",
-                            known.name(),
-                            known.arity(),
-                            if known.arity() == 1 { "" } else { "s" },
-                            args.len()
-                        ),
-                    )
-                    .help = Some(format!("write it as {}", known.signature()));
-                }
-                Expr::Call { function: known, args }
-            }
-        }
-    }
-
-    fn template(&mut self, s: &ast::Str) -> Template {
-        let mut parts = Vec::new();
-        for part in &s.parts {
-            match part {
-                ast::StrPart::Text(text) => parts.push(Part::Text(text.clone())),
-                ast::StrPart::Interp(name) => match self.name(name) {
-                    Some(Expr::Var(var)) => parts.push(Part::Var(var)),
-                    Some(Expr::Str(inner)) => parts.extend(inner.parts),
-                    Some(other) => parts.push(Part::Expr(Box::new(other))),
-                    None => {}
-                },
-            }
-        }
-        Template { parts }
-    }
-
-    fn name(&mut self, name: &ast::NameRef) -> Option<Expr> {
-        let dotted = name.dotted();
-        if name.segments.len() == 1 {
-            if let Some((_, expr)) = self.piece_scope.iter().find(|(n, _)| *n == dotted) {
-                return Some(expr.clone());
-            }
-            match self.names.get(&dotted) {
-                Some((Binding::Param(_), _)) => return Some(Expr::Var(Var::Param(dotted))),
-                Some((Binding::Secret, _)) => return Some(Expr::Var(Var::Secret(dotted))),
-                Some((Binding::Captured(_), _)) => return Some(Expr::Var(Var::Captured(dotted))),
-                None => {}
-            }
-            if let Some(ahead) = self.captures_ahead.iter().find(|c| c.name == dotted).cloned() {
-                if !self.in_closing_block {
-                    self.captured_later(name.span, &ahead);
-                }
-                return Some(Expr::Var(Var::Captured(dotted)));
-            }
-        }
-        if let Some(builtin) = Builtin::from_name(&dotted) {
-            if builtin.is_failure_only() && !self.in_failure_handler {
-                self.error("E0231", name.span, format!("`{dotted}` is only known in `on failure`"))
-                    .help = Some("a step that is running has not failed yet; use it in the `on failure` block".into());
-            }
-            return Some(Expr::Var(Var::Builtin(builtin)));
-        }
-        let mut candidates: Vec<String> = self.names.keys().cloned().collect();
-        candidates.extend(self.piece_scope.iter().map(|(n, _)| n.clone()));
-        candidates.extend(Builtin::ALL.iter().map(|b| b.name().to_string()));
-        let help = suggest(&dotted, candidates.iter().map(String::as_str)).map_or_else(
-            || "declare it with `param` or `secret`, or use a built-in name such as `workdir`".to_string(),
-            |s| format!("did you mean `{s}`?"),
-        );
-        self.error("E0232", name.span, format!("`{dotted}` is not defined"))
-            .add_label("not a parameter, secret or built-in name")
-            .help = Some(help);
-        None
-    }
-
-    fn expect_type(&mut self, expr: &Expr, expected: ParamType, span: Span, what: &str) {
-        let Some(actual) = self.type_of(expr) else { return };
-        let compatible = actual == expected
-            || matches!(
-                (expected, actual),
-                (ParamType::String | ParamType::Path, ParamType::String | ParamType::Path)
-            );
-        if !compatible {
-            let help = match expected {
-                ParamType::Duration => "write a duration such as `30m` or `1h30m`",
-                ParamType::Int => "write a whole number such as `3`",
-                ParamType::Bool => "write `true` or `false`",
-                ParamType::String | ParamType::Path => "write it in double quotes",
-            };
-            self.error(
-                "E0233",
-                span,
-                format!("{what} is a {}, but this is a {}", expected.as_str(), actual.as_str()),
-            )
-            .help = Some(help.into());
-        }
-    }
-
-    fn type_of(&self, expr: &Expr) -> Option<ParamType> {
-        Some(match expr {
-            Expr::Str(_) => ParamType::String,
-            Expr::Int(_) => ParamType::Int,
-            Expr::Bool(_) => ParamType::Bool,
-            Expr::Duration(_) => ParamType::Duration,
-            Expr::Var(Var::Param(name)) => match self.names.get(name) {
-                Some((Binding::Param(ty), _)) => *ty,
-                _ => return None,
-            },
-            Expr::Var(Var::Secret(_)) => ParamType::String,
-            Expr::Var(Var::Captured(name)) => match self.names.get(name) {
-                Some((Binding::Captured(ty), _)) => (*ty)?,
-                _ => return None,
-            },
-            Expr::Var(Var::Builtin(Builtin::Rto | Builtin::Rpo)) => ParamType::Duration,
-            Expr::Var(Var::Builtin(Builtin::Workdir)) => ParamType::Path,
-            Expr::Var(Var::Builtin(_)) => ParamType::String,
-            Expr::Call {
-                function: Function::Newest,
-                ..
-            } => ParamType::Path,
-            Expr::Call { .. } => ParamType::String,
-        })
-    }
-
-    /// The text of a value when it is known before the run, with `{workdir}`-like built-ins
-    /// left as placeholders (enough to see a file's extension).
-    fn static_text(&self, expr: &Expr) -> Option<String> {
-        params::static_text(expr, &self.params, 0)
-    }
-
-    fn no_interpolation(&mut self, s: &ast::Str, what: &str) {
-        if s.as_literal().is_none() {
-            self.error("E0234", s.span, format!("{what} cannot contain `{{name}}`")).help =
-                Some("write it as plain text, or double the braces: {{ }}".into());
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -826,39 +561,6 @@ fn literal_type(value: &ast::Value) -> ParamType {
         ast::Value::Duration(_) => ParamType::Duration,
         _ => ParamType::String,
     }
-}
-
-/// Every `capture` in the steps' own commands, in file order, with the step it is in.
-fn captures_ahead(runbook: &ast::Runbook) -> Vec<Captured> {
-    let mut found = Vec::new();
-    for step in ast::Item::steps(&runbook.items) {
-        for stmt in &step.body {
-            let (ast::Stmt::Run(command) | ast::Stmt::Shell(command)) = stmt else {
-                continue;
-            };
-            let Some(capture) = &command.capture else { continue };
-            let secret = command.words.iter().any(|word| {
-                word.parts.iter().any(|part| match part {
-                    ast::StrPart::Interp(name) => {
-                        let dotted = name.dotted();
-                        runbook
-                            .items
-                            .iter()
-                            .any(|i| matches!(i, ast::Item::Secret(s) if s.name.name == dotted))
-                            || found.iter().any(|c: &Captured| c.name == dotted && c.secret)
-                    }
-                    ast::StrPart::Text(_) => false,
-                })
-            });
-            found.push(Captured {
-                name: capture.name.name.clone(),
-                step: step.id.name.clone(),
-                secret,
-                span: capture.span,
-            });
-        }
-    }
-    found
 }
 
 /// The text of a string, with any interpolation written back as `{name}`.

@@ -243,7 +243,7 @@ impl Resolver<'_> {
     }
 
     /// The names a check can use here, sorted, with `extra` (such as a capture's `output`).
-    fn check_names(&self, extra: &[&str]) -> Vec<String> {
+    pub(super) fn check_names(&self, extra: &[&str]) -> Vec<String> {
         let mut names: Vec<String> = self.names.keys().cloned().collect();
         names.extend(Builtin::ALL.iter().filter(|b| !b.is_failure_only()).map(|b| b.name().to_string()));
         if self.in_failure_handler {
@@ -256,133 +256,6 @@ impl Resolver<'_> {
         names.sort();
         names.dedup();
         names
-    }
-
-    /// Whether a value given to a command is, or holds, a secret or a value captured from one.
-    fn holds_secret(&self, template: &Template) -> bool {
-        template.vars().any(|var| match var {
-            Var::Secret(_) => true,
-            Var::Captured(name) => self.captures_ahead.iter().any(|c| &c.name == name && c.secret),
-            _ => false,
-        })
-    }
-
-    /// `capture name` after a command: bound from here on, for the rest of the run.
-    fn capture(&mut self, command: &ast::Command, given_secret: bool, context: StatementContext) -> Option<Capture> {
-        let capture = command.capture.as_ref()?;
-        let name = &capture.name.name;
-        if context != StatementContext::Step || self.use_depth > 0 {
-            let place = match context {
-                _ if self.use_depth > 0 => "a piece",
-                StatementContext::Undo => "an `undo` block",
-                _ => "a closing block (`on failure`, `always`)",
-            };
-            self.error("E0256", capture.span, format!("a value cannot be captured in {place}"))
-                .help = Some("capture it in a step's own commands, where the steps after it can use it".into());
-            return None;
-        }
-        if let Some((binding, first)) = self.names.get(name).cloned() {
-            let what = match binding {
-                Binding::Param(_) => "a parameter",
-                Binding::Secret => "a secret",
-                Binding::Captured(_) => "captured already",
-            };
-            self.error("E0257", capture.name.span, format!("`{name}` is {what}"))
-                .add_secondary(first, "it is given this name here")
-                .help = Some("give the captured value a name of its own".into());
-            return None;
-        }
-        if Builtin::from_name(name).is_some() || name == "output" || name == "failed" {
-            self.error("E0257", capture.name.span, format!("`{name}` is a built-in name")).help =
-                Some("give the captured value a name of its own".into());
-            return None;
-        }
-        let ty = match (capture.ty.map(|t| t.value), &capture.expr) {
-            (Some(ty), _) => Some(param_type(ty)),
-            (None, None) => Some(ParamType::String),
-            (None, Some(_)) => None,
-        };
-        if let Some((expr, expr_span)) = &capture.expr {
-            self.captures_used_early(expr, *expr_span);
-        }
-        let expr = capture.expr.as_ref().map(|(expr, expr_span)| {
-            let names = self.check_names(&["output"]);
-            let compiled = match checks::compile(&self.source, expr, *expr_span, &names) {
-                Ok(compiled) => compiled,
-                Err(diagnostic) => {
-                    self.diagnostics.push(*diagnostic);
-                    checks::Compiled {
-                        ast: Default::default(),
-                        rhai: String::new(),
-                    }
-                }
-            };
-            Check {
-                description: Template {
-                    parts: vec![Part::Text(format!("the value of `{name}`"))],
-                },
-                source: expr.trim().to_string(),
-                compiled,
-                bindings: Vec::new(),
-                span: *expr_span,
-            }
-        });
-        let uses_secret = capture
-            .expr
-            .as_ref()
-            .is_some_and(|(expr, _)| checks::identifiers(expr).iter().any(|id| self.is_secret_name(id)));
-        let secret = given_secret || uses_secret;
-        let step = self
-            .steps_run
-            .checked_sub(1)
-            .and_then(|i| self.step_ids.get(i))
-            .cloned()
-            .unwrap_or_default();
-        self.names.insert(name.clone(), (Binding::Captured(ty), capture.name.span));
-        self.captures.push(Captured {
-            name: name.clone(),
-            step,
-            secret,
-            span: capture.span,
-        });
-        Some(Capture {
-            name: name.clone(),
-            ty,
-            expr,
-            secret,
-        })
-    }
-
-    fn is_secret_name(&self, name: &str) -> bool {
-        match self.names.get(name) {
-            Some((Binding::Secret, _)) => true,
-            Some((Binding::Captured(_), _)) => self.captures.iter().any(|c| c.name == name && c.secret),
-            _ => false,
-        }
-    }
-
-    /// A captured name used before the command that captures it has run: in a step before
-    /// the capturing one, or above the capture in the same step.
-    fn captures_used_early(&mut self, expr: &str, expr_span: Span) {
-        if self.in_closing_block {
-            return;
-        }
-        for (at, id) in checks::variables(expr) {
-            if self.names.contains_key(id) || self.piece_scope.iter().any(|(n, _)| n == id) {
-                continue;
-            }
-            if let Some(ahead) = self.captures_ahead.iter().find(|c| c.name == id).cloned() {
-                let span = Span::new(expr_span.start + at, expr_span.start + at + id.len());
-                self.captured_later(span, &ahead);
-            }
-        }
-    }
-
-    pub(super) fn captured_later(&mut self, span: Span, ahead: &Captured) {
-        self.error("E0258", span, format!("`{}` is not captured yet here", ahead.name))
-            .add_label("used before its value exists")
-            .add_secondary(ahead.span, format!("step `{}` captures it here, later in the run", ahead.step))
-            .help = Some("use it after the command that captures it, or capture it in an earlier step".into());
     }
 
     /// `output("id")` and `exit_code("id")` must name a step that has run by then: one that
@@ -687,15 +560,6 @@ impl Resolver<'_> {
             }
         }
         None
-    }
-}
-
-fn param_type(ty: ast::CaptureType) -> ParamType {
-    match ty {
-        ast::CaptureType::Text => ParamType::String,
-        ast::CaptureType::Int => ParamType::Int,
-        ast::CaptureType::Duration => ParamType::Duration,
-        ast::CaptureType::Bool => ParamType::Bool,
     }
 }
 

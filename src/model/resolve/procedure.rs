@@ -1,0 +1,122 @@
+//! The procedure: steps and gates in the order they run, and the `when`s whose sides hold
+//! some of them.
+
+use super::*;
+
+impl Resolver<'_> {
+    /// A step or a gate of the procedure, on a side of a `when` or not. `rest` is what follows
+    /// it, where a gate finds the step it comes before.
+    pub(super) fn procedure_item(
+        &mut self,
+        item: &ast::Item,
+        rest: &[ast::Item],
+        file: &ast::File,
+        model: &mut Model,
+        branch: Option<Branch>,
+    ) {
+        match item {
+            ast::Item::Step(step) => {
+                let doc = doc_comment(&file.comments, self.source.text(), step.span.start);
+                let mut step = self.step(step, doc);
+                step.branch = branch;
+                model.procedure.push(Node::Step(step));
+            }
+            ast::Item::Gate(gate) => {
+                let next = rest.iter().find_map(|item| match item {
+                    ast::Item::Step(step) => Some(step.id.name.as_str()),
+                    _ => None,
+                });
+                let mut gate = self.gate(gate, next, model.procedure.len());
+                if gate.id.starts_with("before_") && model.procedure.iter().any(|n| matches!(n, Node::Gate(g) if g.id == gate.id)) {
+                    let taken = |id: &str| model.procedure.iter().any(|n| matches!(n, Node::Gate(g) if g.id == id));
+                    let base = gate.id.clone();
+                    gate.id = (2..).map(|n| format!("{base}_{n}")).find(|id| !taken(id)).expect("an unused id");
+                }
+                gate.branch = branch;
+                model.procedure.push(Node::Gate(gate));
+            }
+            _ => {}
+        }
+    }
+
+    /// `when "..." { check } then { ... } else { ... }`: the check is compiled with what the
+    /// steps before it give, and each step and gate of either side knows its side.
+    pub(super) fn when(&mut self, when: &ast::When, file: &ast::File, model: &mut Model) {
+        self.steps_run = self.steps_resolved;
+        let check = self.check(&when.check, StatementContext::Step);
+        self.steps_run = usize::MAX;
+        let decision = std::sync::Arc::new(Decision {
+            id: format!("when_{}", model.decisions.len() + 1),
+            check,
+            has_else: when.otherwise.is_some(),
+        });
+        model.decisions.push(decision.clone());
+        let sides = std::iter::once((true, &when.then)).chain(when.otherwise.as_ref().map(|items| (false, items)));
+        for (side, items) in sides {
+            if !items.iter().any(|item| matches!(item, ast::Item::Step(_))) {
+                let which = if side { "`then`" } else { "`else`" };
+                self.error("E0259", when.check.span, format!("the {which} side of this `when` has no step"))
+                    .help = Some("put the steps that run in that case between its braces, or leave out an empty `else`".into());
+            }
+            for (index, item) in items.iter().enumerate() {
+                let branch = Branch {
+                    decision: decision.clone(),
+                    when: side,
+                };
+                self.procedure_item(item, &items[index + 1..], file, model, Some(branch));
+            }
+        }
+    }
+
+    pub(super) fn step(&mut self, step: &ast::Step, doc: Option<String>) -> Step {
+        self.no_interpolation(&step.title, "a step's title");
+        let mut parts = StepParts::default();
+        // Steps are read in order: this one is the next of `step_ids`.
+        self.steps_resolved += 1;
+        self.steps_run = self.steps_resolved;
+        self.statements(&step.body, &mut parts, StatementContext::Step);
+        self.steps_run = usize::MAX;
+        Step {
+            id: step.id.name.clone(),
+            title: literal_text(&step.title),
+            doc,
+            actions: parts.actions,
+            timeout: parts.timeout,
+            retry: parts.retry,
+            undo: parts.undo.unwrap_or_default(),
+            irreversible: parts.irreversible,
+            restores: parts.restores,
+            branch: None,
+            span: step.span,
+            id_span: step.id.span,
+        }
+    }
+
+    pub(super) fn gate(&mut self, gate: &ast::Gate, next_step: Option<&str>, position: usize) -> Gate {
+        self.no_interpolation(&gate.question, "a gate's question");
+        let id = match (&gate.id, next_step) {
+            (Some(id), _) => id.name.clone(),
+            (None, Some(step)) => format!("before_{step}"),
+            (None, None) => format!("gate_{}", position + 1),
+        };
+        let confirm = gate.confirm.as_ref().map(|word| {
+            self.no_interpolation(word, "the word to confirm");
+            literal_text(word)
+        });
+        if confirm.as_deref() == Some("") {
+            self.error(
+                "E0210",
+                gate.confirm.as_ref().map_or(gate.span, |c| c.span),
+                "the word to confirm is empty",
+            );
+        }
+        Gate {
+            id,
+            question: literal_text(&gate.question),
+            drill: gate.drill.map(|p| p.value),
+            confirm,
+            branch: None,
+            span: gate.span,
+        }
+    }
+}
