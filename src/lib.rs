@@ -26,6 +26,7 @@ pub mod say;
 pub mod shell;
 pub mod source;
 pub mod syntax;
+pub(crate) mod text;
 pub mod tui;
 
 /// An I/O error in words, without the "(os error 2)" noise.

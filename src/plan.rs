@@ -306,6 +306,15 @@ fn procedure_json(shown: Shown<'_>) -> Vec<Value> {
         .collect()
 }
 
+/// A manual step's drill policy as written: `done`, `fail`, `skip`.
+fn manual_word(policy: &ManualPolicy) -> &'static str {
+    match policy {
+        ManualPolicy::Done => "done",
+        ManualPolicy::Fail => "fail",
+        ManualPolicy::Skip(_) => "skip",
+    }
+}
+
 /// The side of a `when` a step or gate is on: `{"decision": "when_1", "side": "then"}`.
 fn branch_json(branch: Option<&Branch>) -> Value {
     branch.map_or(
@@ -363,6 +372,12 @@ fn actions_json(shown: Shown<'_>, actions: &[Action]) -> Vec<Value> {
                     "check": until.as_ref().map(|c| c.source.clone()),
                     "within_ms": within.map(|d| d.as_millis()),
                     "every_ms": every.map(|d| d.as_millis()),
+                }),
+                ActionKind::Manual { instructions, policy } => json!({
+                    "kind": "manual",
+                    "instructions": crate::text::block(&show_template(instructions, shown)),
+                    "drill": policy.as_ref().map(manual_word),
+                    "reason": match policy { Some(ManualPolicy::Skip(why)) => Some(why.clone()), _ => None },
                 }),
                 ActionKind::Set { file, format, key, value } => json!({
                     "kind": "set",
@@ -603,6 +618,29 @@ fn write_action(out: &mut String, shown: Shown<'_>, action: &Action, indent: &st
                 "wait   until {}: runs {command} until {ready}{within}{every}",
                 show_template(description, shown)
             )
+        }
+        ActionKind::Manual { instructions, policy } => {
+            let text = crate::text::block(&show_template(instructions, shown));
+            let continuation = format!("\n{indent}       ");
+            let drill = match policy {
+                Some(ManualPolicy::Done) => "a drill treats it as done".to_string(),
+                Some(ManualPolicy::Fail) => "a drill fails here".to_string(),
+                Some(ManualPolicy::Skip(why)) => format!("a drill skips it: {why}"),
+                None => "no drill policy: a drill fails here".to_string(),
+            };
+            let lines: Vec<String> = text
+                .lines()
+                .map(|line| {
+                    if line.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{indent}       {line}")
+                    }
+                })
+                .collect();
+            let text = lines.join("\n");
+            let text = text.trim_start();
+            format!("manual {text}{continuation}[done by a person, who confirms it; {drill}]")
         }
         ActionKind::Set { file, format, key, value } => {
             let format = format.map_or(String::new(), |f| format!(" ({} file)", f.name()));

@@ -15,6 +15,7 @@ mod imports;
 mod links;
 mod lint_formats;
 mod litestream;
+mod manual;
 mod mariadb;
 mod metrics;
 mod notify;

@@ -30,7 +30,7 @@ use crate::diagnostic::Diagnostic;
 use crate::duration::Duration;
 use crate::source::{Source, Span};
 use crate::syntax;
-pub(crate) use crate::syntax::ast::{ParamType, Policy};
+pub(crate) use crate::syntax::ast::{ManualPolicy, ParamType, Policy};
 pub(crate) use expr::{Builtin, Expr, Function, Part, Template, Var};
 
 /// How the runbook is being used: the overrides of this mode's block apply.
@@ -462,6 +462,12 @@ pub(crate) enum ActionKind {
         until: Option<Check>,
         within: Option<Duration>,
         every: Option<Duration>,
+    },
+    /// `manual`: done by a person, elsewhere, and confirmed; a drill does what `policy` says
+    /// (without one, a drill cannot pass it).
+    Manual {
+        instructions: Template,
+        policy: Option<ManualPolicy>,
     },
     /// `format` is `None` when the file is only known at run time.
     Set {

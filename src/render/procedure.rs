@@ -5,9 +5,10 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::text::{code, dedent, escape, fence_for, source_value, source_value_bare};
+use super::text::{code, escape, fence_for, source_value, source_value_bare};
 use crate::model::protection::{Protection, is_own_check, restores_from};
 use crate::model::*;
+use crate::text::dedent;
 
 pub(super) fn write_procedure(out: &mut String, model: &Model) {
     let _ = writeln!(out, "## Procedure\n");
@@ -426,6 +427,22 @@ pub(super) fn action_line(kind: &ActionKind) -> String {
                 "- [ ] **Wait until** {}{within}{every} — runs {} until {ready}",
                 escape(&description.to_string()),
                 code(written.trim())
+            )
+        }
+        ActionKind::Manual { instructions, policy } => {
+            let drill = match policy {
+                Some(ManualPolicy::Done) => "An unattended drill treats it as done.".to_string(),
+                Some(ManualPolicy::Fail) => "An unattended drill fails here.".to_string(),
+                Some(ManualPolicy::Skip(why)) => format!("An unattended drill skips it: {}.", escape(why.trim_end_matches('.'))),
+                None => "It has no drill policy, so an unattended drill fails here.".to_string(),
+            };
+            let text: Vec<String> = crate::text::dedent(&instructions.to_string())
+                .into_iter()
+                .map(|line| if line.is_empty() { ">".to_string() } else { format!("> {line}") })
+                .collect();
+            format!(
+                "- [ ] **By hand**, then confirm it is done. {drill}\n\n{}\n",
+                text.iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
             )
         }
         ActionKind::Set { file, key, value, .. } => format!(

@@ -41,24 +41,3 @@ pub(super) fn escape(text: &str) -> String {
 pub(super) fn fence_for(text: &str) -> &'static str {
     if text.contains("```") { "~~~~" } else { "```" }
 }
-
-/// Lines without their common indentation, blank lines kept empty, leading blank lines gone.
-pub(super) fn dedent(text: &str) -> Vec<String> {
-    let lines: Vec<&str> = text.lines().skip_while(|l| l.trim().is_empty()).collect();
-    let indent = lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    lines
-        .iter()
-        .map(|l| {
-            if l.trim().is_empty() {
-                String::new()
-            } else {
-                l[indent..].trim_end().to_string()
-            }
-        })
-        .collect()
-}

@@ -196,6 +196,12 @@ pub(crate) enum Stmt {
     Check(Check),
     Wait(Wait),
     Poll(Poll),
+    /// `manual "instructions" drill: skip "why"`.
+    Manual {
+        instructions: Str,
+        policy: Option<Spanned<ManualPolicy>>,
+        span: Span,
+    },
     Use(Call),
     Builtin(Call),
     Set(Set),
@@ -224,6 +230,7 @@ impl Stmt {
             Stmt::Check(check) => check.span,
             Stmt::Wait(wait) => wait.span,
             Stmt::Poll(poll) => poll.span,
+            Stmt::Manual { span, .. } => *span,
             Stmt::Use(call) | Stmt::Builtin(call) => call.span,
             Stmt::Set(set) => set.span,
             Stmt::Link(link) => link.span,
@@ -314,6 +321,17 @@ pub(crate) struct Wait {
     pub(crate) within: Option<Spanned<DurationValue>>,
     pub(crate) every: Option<Spanned<DurationValue>>,
     pub(crate) span: Span,
+}
+
+/// What a drill does with a manual step, where nobody can do it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ManualPolicy {
+    /// Treat it as done: the drill's copy needs nothing done by hand.
+    Done,
+    /// Fail the drill there.
+    Fail,
+    /// Pass over it, saying why; the record says it was not done.
+    Skip(String),
 }
 
 /// `wait until "..." `command` { check }`: a command polled until it succeeds, or until the

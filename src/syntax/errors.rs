@@ -8,7 +8,7 @@ use super::parser::Rule;
 use crate::diagnostic::{Diagnostic, suggest};
 use crate::source::{Source, Span};
 
-const STEP_KEYWORDS: [&str; 16] = [
+const STEP_KEYWORDS: [&str; 17] = [
     "run",
     "shell",
     "check",
@@ -25,6 +25,7 @@ const STEP_KEYWORDS: [&str; 16] = [
     "undo",
     "allow",
     "capture",
+    "manual",
 ];
 const RUNBOOK_KEYWORDS: [&str; 15] = [
     "owner",
@@ -413,6 +414,9 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::kw_when | Rule::when_block => "`when`",
         Rule::poll_stmt => "`wait until`",
         Rule::kw_as => "`as`",
+        Rule::kw_manual | Rule::manual_stmt => "`manual`",
+        Rule::manual_policy => "`drill:`",
+        Rule::manual_answer => "what a drill does with it (`done`, `fail` or `skip \"why\"`)",
         Rule::import_decl => "`use \"./file.runbook\"`",
         Rule::kw_then => "`then`",
         Rule::kw_else => "`else`",

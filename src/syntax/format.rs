@@ -533,6 +533,18 @@ fn statement(pair: &P<'_>) -> String {
             line
         }
         Rule::setting => format!("{} = {}", text(Rule::ident).unwrap_or_default(), values.join("")),
+        Rule::manual_stmt => {
+            let mut line = format!("manual {}", text(Rule::string).unwrap_or_default());
+            if let Some(policy) = kids.iter().find(|p| p.as_rule() == Rule::manual_policy) {
+                let parts = children(policy);
+                let answer = parts.iter().find(|p| p.as_rule() == Rule::manual_answer).map_or("", |p| p.as_str());
+                line.push_str(&format!(" drill: {answer}"));
+                if let Some(reason) = parts.iter().find(|p| p.as_rule() == Rule::string) {
+                    line.push_str(&format!(" {}", reason.as_str().trim()));
+                }
+            }
+            line
+        }
         Rule::import_decl => match text(Rule::ident) {
             Some(alias) => format!("use {} as {alias}", text(Rule::string).unwrap_or_default()),
             None => format!("use {}", text(Rule::string).unwrap_or_default()),

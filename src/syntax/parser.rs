@@ -270,6 +270,7 @@ impl<'s> Builder<'s> {
             Rule::check_stmt => Stmt::Check(self.parse_check(pair)),
             Rule::wait_stmt => Stmt::Wait(self.parse_wait(pair)),
             Rule::poll_stmt => Stmt::Poll(self.parse_poll(pair)),
+            Rule::manual_stmt => self.parse_manual(pair),
             Rule::use_stmt => Stmt::Use(self.parse_call(pair)),
             Rule::builtin_stmt => Stmt::Builtin(self.parse_call(pair)),
             Rule::set_stmt => Stmt::Set(self.parse_set(pair)),
@@ -371,6 +372,54 @@ impl<'s> Builder<'s> {
             every,
             span,
         }
+    }
+
+    fn parse_manual(&mut self, pair: P<'_>) -> Stmt {
+        let span = span_of(&pair);
+        let mut instructions = None;
+        let mut policy = None;
+        for child in children(pair) {
+            match child.as_rule() {
+                Rule::string => instructions = Some(self.parse_string(child)),
+                Rule::manual_policy => policy = Some(self.parse_manual_policy(child)),
+                _ => {}
+            }
+        }
+        Stmt::Manual {
+            instructions: instructions.expect("grammar: a manual step's instructions"),
+            policy,
+            span,
+        }
+    }
+
+    fn parse_manual_policy(&mut self, pair: P<'_>) -> Spanned<ManualPolicy> {
+        let span = span_of(&pair);
+        let answer = children(pair.clone())
+            .find(|p| p.as_rule() == Rule::manual_answer)
+            .map(|p| p.as_str().to_string());
+        let reason = children(pair).find(|p| p.as_rule() == Rule::string).map(|p| self.parse_string(p));
+        let value = match (answer.as_deref(), reason) {
+            (Some("skip"), Some(reason)) if reason.as_literal().is_some_and(|r| !r.trim().is_empty()) => {
+                ManualPolicy::Skip(reason.as_literal().unwrap_or_default())
+            }
+            (Some("skip"), _) => {
+                self.diagnostics.push(
+                    Diagnostic::error("E0111", self.source, span, "a drill that skips a manual step must say why")
+                        .with_help("write the reason after it, in plain text: drill: skip \"the drill has no cloud console\""),
+                );
+                ManualPolicy::Skip(String::new())
+            }
+            (Some(word), Some(_)) => {
+                self.diagnostics.push(
+                    Diagnostic::error("E0112", self.source, span, format!("`drill: {word}` takes no reason"))
+                        .with_help("only `skip` is followed by why: drill: skip \"...\""),
+                );
+                if word == "done" { ManualPolicy::Done } else { ManualPolicy::Fail }
+            }
+            (Some("done"), None) => ManualPolicy::Done,
+            _ => ManualPolicy::Fail,
+        };
+        Spanned { value, span }
     }
 
     fn parse_poll(&mut self, pair: P<'_>) -> Poll {

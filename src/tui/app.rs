@@ -392,6 +392,28 @@ impl App {
                 }
             }
             Event::NotApplicable { .. } | Event::Polled { ready: true, .. } => {}
+            Event::Manual {
+                step,
+                answer,
+                by,
+                how,
+                reason,
+                ..
+            } => {
+                if let Some(row) = self.row_mut(&step) {
+                    // Answered: the step goes on with whatever comes after the work by hand.
+                    if row.status == Status::Waiting {
+                        row.status = Status::Running;
+                    }
+                    let kind = if matches!(answer.as_str(), "done" | "skipped") {
+                        Kind::Note
+                    } else {
+                        Kind::Bad
+                    };
+                    let why = reason.map_or(String::new(), |why| format!(": {why}"));
+                    row.push(kind, &format!("by hand: {answer} ({by}: {how}){why}"));
+                }
+            }
             Event::Polled {
                 step,
                 description,

@@ -30,8 +30,10 @@ pub(crate) struct GateAsk {
     pub(crate) question: String,
     /// The word to type for an irreversible step.
     pub(crate) confirm: Option<String>,
-    /// What the step after the gate will do.
+    /// What the step after the gate will do; for work by hand, the instructions.
     pub(crate) plan: String,
+    /// Work by hand (`manual`) to confirm, not a gate before a step.
+    pub(crate) by_hand: bool,
     pub(crate) reply: Sender<GateDecision>,
 }
 
@@ -121,11 +123,30 @@ impl Decider for Ask {
                 question: gate.question.clone(),
                 confirm: gate.confirm.clone(),
                 plan: plan.to_string(),
+                by_hand: false,
                 reply,
             })
         });
         // With the screen gone nobody can approve, and nothing may be undone on nobody's
         // say: the run stops at the gate as if denied.
+        asked.unwrap_or_else(|| GateDecision {
+            answer: Answer::Deny,
+            by: self.user.clone(),
+            how: "no answer: the screen closed before anyone answered".into(),
+        })
+    }
+
+    fn manual(&mut self, step: &crate::model::Step, instructions: &str) -> GateDecision {
+        let asked = self.ask(|reply| {
+            Msg::Gate(GateAsk {
+                id: step.id.clone(),
+                question: format!("By hand: {}", step.title),
+                confirm: Some("done".into()),
+                plan: instructions.to_string(),
+                by_hand: true,
+                reply,
+            })
+        });
         asked.unwrap_or_else(|| GateDecision {
             answer: Answer::Deny,
             by: self.user.clone(),

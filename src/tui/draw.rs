@@ -410,6 +410,10 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect, now: SystemTime) {
 
 fn draw_footer(frame: &mut Frame, app: &App, area: Rect, drawn: Drawn) {
     let keys: &[(&str, &str)] = match &app.dialog {
+        Some(Dialog::Gate(gate)) if gate.ask.by_hand => match drawn.gate.is_some_and(|v| v.rows > v.page) {
+            true => &[("done, Enter", "it is done"), ("Esc", "it cannot be"), ("↑↓", "scroll")],
+            false => &[("done, Enter", "it is done"), ("Esc", "it cannot be")],
+        },
         Some(Dialog::Gate(gate)) => match (gate.ask.confirm.is_some(), drawn.gate.is_some_and(|v| v.rows > v.page)) {
             (true, true) => &[("type the word, Enter", "approve"), ("Esc", "deny"), ("↑↓", "scroll")],
             (true, false) => &[("type the word, Enter", "approve"), ("Esc", "deny")],
@@ -458,7 +462,9 @@ fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
     let ask = &gate.ask;
     let width = area.width.saturating_sub(2) as usize;
     let question = wrap(&[(&printable(&ask.question), Style::new().bold())], width);
-    let heading = if ask.plan.trim().is_empty() {
+    let heading = if ask.by_hand {
+        "Do this elsewhere, then confirm it here:"
+    } else if ask.plan.trim().is_empty() {
         "If you approve, the run goes on; no step comes after this gate."
     } else {
         "If you approve, the next step will:"
@@ -469,7 +475,14 @@ fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
             &[
                 ("Type ", Style::new()),
                 (word, Style::new().bold()),
-                (" and press Enter to approve, Esc to deny: ", Style::new()),
+                (
+                    if ask.by_hand {
+                        " and press Enter when it is done, Esc if it cannot be: "
+                    } else {
+                        " and press Enter to approve, Esc to deny: "
+                    },
+                    Style::new(),
+                ),
                 (&format!("{}▏", gate.typed), Style::new().bold().underlined()),
             ],
             width,
@@ -492,7 +505,8 @@ fn draw_gate(frame: &mut Frame, area: Rect, gate: &GateDialog) -> View {
     let page = change.len().min(inner_height.saturating_sub(around));
     let view = View { rows: change.len(), page };
     let height = (around + page + 2) as u16;
-    let inner = popup(frame, area, "GATE", Style::new().yellow().bold(), height, area.width);
+    let title = if ask.by_hand { "BY HAND" } else { "GATE" };
+    let inner = popup(frame, area, title, Style::new().yellow().bold(), height, area.width);
 
     let scroll = gate.scroll.min(view.last_scroll());
     let below = change.len().saturating_sub(scroll + page);

@@ -350,6 +350,7 @@ fn a_long_plan_never_hides_the_prompt() {
         question: "Point production at the restored database?".into(),
         confirm: Some("flip".into()),
         plan,
+        by_hand: false,
         reply,
     }));
     app.update(key(KeyCode::Enter));
@@ -381,6 +382,7 @@ fn gate_with_a_long_change(app: &mut App, confirm: Option<&str>) -> Receiver<Gat
         question: "Point production at the restored database?".into(),
         confirm: confirm.map(String::from),
         plan,
+        by_hand: false,
         reply,
     }));
     answer
@@ -461,6 +463,7 @@ fn a_gate_with_nothing_after_it_can_be_approved_at_once() {
         question: "Close the incident?".into(),
         confirm: None,
         plan: String::new(),
+        by_hand: false,
         reply,
     }));
     let screen = frame(&mut app, 80, 24, 310);
@@ -755,4 +758,38 @@ fn the_steps_of_the_side_not_taken_are_marked_not_applicable() {
     }
     let row = app.rows.iter().find(|r| r.id == "checksum").expect("the row");
     assert_eq!(row.status, crate::tui::app::Status::NotApplicable);
+}
+
+#[test]
+fn work_by_hand_is_a_dialog_of_its_own_that_takes_done() {
+    let mut app = app(&history());
+    started(&mut app, "fresh", 0);
+    let (reply, answer) = channel();
+    app.update(Msg::Gate(GateAsk {
+        id: "fresh".into(),
+        question: "By hand: Newest backup exists and is fresh".into(),
+        confirm: Some("done".into()),
+        plan: "Open the console, go to **RDS → orders-replica**, and choose *Promote*.\n\nThen check:\n\n    aws rds describe-db-instances --db-instance-identifier orders-replica".into(),
+        by_hand: true,
+        reply,
+    }));
+    for (width, height) in [(80, 24), (120, 35)] {
+        let screen = frame(&mut app, width, height, 3);
+        assert!(
+            screen.contains("BY HAND") && !screen.contains("GATE"),
+            "{width}x{height}:\n{screen}"
+        );
+        assert!(
+            screen.contains("Do this elsewhere, then confirm it here:"),
+            "{width}x{height}:\n{screen}"
+        );
+        insta::assert_snapshot!(format!("by_hand_{width}x{height}"), screen);
+    }
+    for c in "done".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    app.update(key(KeyCode::Enter));
+    let decision = answer.try_recv().expect("answered");
+    assert_eq!(decision.answer, crate::run::Answer::Approve);
+    assert_eq!(decision.how, "typed `done` in the terminal UI");
 }

@@ -8,6 +8,7 @@ mod failure_notification;
 mod gate_policy;
 mod hidden_failure;
 mod literal_secret;
+mod manual_policy;
 mod objectives;
 mod shell_syntax_in_run;
 mod ungated_change;
@@ -32,6 +33,7 @@ pub(super) static ALL: &[&dyn Rule] = &[
     &wait_deadline::WaitDeadline,
     &shell_syntax_in_run::ShellSyntaxInRun,
     &hidden_failure::HiddenFailure,
+    &manual_policy::ManualPolicy,
 ];
 
 #[cfg(test)]

@@ -99,6 +99,7 @@ fn used_names(model: &Model) -> Vec<&str> {
                     used.extend(crate::model::checks::identifiers(&check.compiled.rhai));
                 }
             }
+            ActionKind::Manual { instructions, .. } => used.extend(instructions.vars().map(Var::name)),
             ActionKind::Set { file, value, .. } => exprs.extend([file, value]),
             ActionKind::Link { path, target } => exprs.extend([path, target]),
             ActionKind::Notify { message, .. } => used.extend(message.vars().map(Var::name)),

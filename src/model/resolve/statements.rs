@@ -45,6 +45,10 @@ impl Resolver<'_> {
                 every: wait.every.as_ref().and_then(|d| self.duration_value(d)),
             },
             ast::Stmt::Poll(poll) => self.poll(poll, context),
+            ast::Stmt::Manual { instructions, policy, .. } => ActionKind::Manual {
+                instructions: self.template(instructions),
+                policy: policy.as_ref().map(|p| p.value.clone()),
+            },
             ast::Stmt::Use(call) => {
                 self.expand_use(call, parts, context);
                 return;

@@ -61,6 +61,21 @@ pub trait Decider {
     /// What to do now that a step failed or was stopped, and who chose.
     fn failed(&mut self, failed: &StepFailed<'_>) -> (Choice, String);
 
+    /// A step's work done by hand: `instructions` (Markdown) for the person, who says when it
+    /// is done (`Approve`) or that it cannot be (`Deny`). Asked like a gate whose word is
+    /// `done`, unless the decider says it better.
+    fn manual(&mut self, step: &Step, instructions: &str) -> GateDecision {
+        let gate = Gate {
+            id: format!("{}_by_hand", step.id),
+            question: format!("Done by hand: {}?", step.title),
+            drill: None,
+            confirm: Some("done".into()),
+            branch: None,
+            span: step.span,
+        };
+        self.gate(&gate, instructions)
+    }
+
     /// Whether a person answers. Ctrl-C with nobody to ask ends the run, to be resumed;
     /// with a person, it stops the step and asks them.
     fn is_person(&self) -> bool {
@@ -190,7 +205,34 @@ impl<R: BufRead> Console<R> {
     }
 }
 
+impl<R: BufRead> Console<R> {
+    fn by_hand(&mut self, step: &Step, instructions: &str) -> GateDecision {
+        say!("\nBY HAND: {} ({})", step.title, step.id);
+        for line in instructions.lines() {
+            if line.is_empty() {
+                say!("");
+            } else {
+                say!("  {line}");
+            }
+        }
+        let (answer, how) = match self.ask("Type `done` when it is done, anything else if it cannot be done: ") {
+            Some(reply) if reply == "done" => (Answer::Approve, "typed `done` on the terminal".to_string()),
+            Some(reply) => (Answer::Deny, format!("answered `{reply}` on the terminal")),
+            None => (Answer::Fail, "no answer: standard input is closed".to_string()),
+        };
+        GateDecision {
+            answer,
+            by: self.user.clone(),
+            how,
+        }
+    }
+}
+
 impl<R: BufRead> Decider for Console<R> {
+    fn manual(&mut self, step: &Step, instructions: &str) -> GateDecision {
+        self.by_hand(step, instructions)
+    }
+
     fn gate(&mut self, gate: &Gate, plan: &str) -> GateDecision {
         say!("\nGATE: {}", gate.question);
         if !plan.trim().is_empty() {

@@ -255,6 +255,23 @@ pub enum Event {
         /// Why, in words: `not applicable: "..." did not hold`.
         reason: String,
     },
+    /// A step's work by hand (`manual`) was confirmed done, said not done, or dealt with by a
+    /// drill's policy.
+    Manual {
+        /// The step.
+        step: String,
+        /// The instructions, filled in and masked.
+        instructions: String,
+        /// `done`, `not done`, `skipped` (a drill's policy passed over it) or `failed`.
+        answer: String,
+        /// Who: a user name, or `drill`.
+        by: String,
+        /// How, in words: "typed `done` in the terminal UI", "the step's drill policy".
+        how: String,
+        /// Why a drill skipped it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// A polled command (`wait until "..." `command``) was tried, and what it said differs from
     /// the try before (or it is ready): one event per change, not per try.
     Polled {

@@ -42,6 +42,8 @@ pub(crate) struct Report {
     resumed: Vec<Value>,
     /// What each `when` decided.
     decisions: Vec<Value>,
+    /// Each step's work by hand, and what became of it.
+    manual: Vec<Value>,
     /// What the operator chose after failures.
     choices: Vec<Value>,
     /// What `on failure` ran: its commands and checks are not a step's.
@@ -94,6 +96,7 @@ impl Report {
             "steps": steps,
             "gates": self.gates,
             "decisions": self.decisions,
+            "manual": self.manual,
             "restores": self.restores,
             "recovery_points": self.recovery_points,
             "flips": self.flips,
@@ -401,6 +404,7 @@ impl Listener for Report {
                     .push(json!({ "id": gate, "question": question, "answer": answer, "by": by, "how": how, "at": at }));
             }
             Event::Decided { .. } => self.decisions.push(without_tag(event)),
+            Event::Manual { .. } => self.manual.push(without_tag(event)),
             Event::NotApplicable { step, title, reason, .. } => {
                 let report = self.step(step);
                 report.title = title.clone();

@@ -67,9 +67,68 @@ impl<'m> Runner<'m> {
                 Ok(())
             }
             ActionKind::Builtin { name, args } => return self.builtin(step, *name, args, deadline),
+            ActionKind::Manual { instructions, policy } => return self.by_hand(step, instructions, policy.as_ref()),
             ActionKind::Recovered { point, target, since } => return self.recovered(step, point, target.as_ref(), since.as_ref()),
         };
         Ok(outcome)
+    }
+
+    /// A step's work done by hand: asked of the person, or in a drill, what its policy says.
+    fn by_hand(&mut self, step: &str, instructions: &crate::model::Template, policy: Option<&crate::model::ManualPolicy>) -> Outcome {
+        use crate::model::ManualPolicy;
+        use crate::run::evidence::event::Answer;
+        let text = self
+            .values
+            .template(instructions)
+            .map(|t| crate::text::block(&t))
+            .unwrap_or_else(|_| instructions.to_string());
+        let text = self.values.masker.mask(&text);
+        self.barrier()?;
+        let (answer, by, how, reason) = if self.decider.is_person() {
+            let Some(the_step) = self.model.steps().find(|s| s.id == step) else {
+                return Ok(Err(Failure::new(Kind::Value, format!("no step `{step}`"))));
+            };
+            let decision = self.decider.manual(the_step, &text);
+            let answer = match decision.answer {
+                Answer::Approve => "done",
+                Answer::Deny => "not done",
+                Answer::Fail => "failed",
+            };
+            (answer, decision.by, decision.how, None)
+        } else {
+            let policy_words = "the step's drill policy".to_string();
+            match policy {
+                Some(ManualPolicy::Done) => ("done", "drill".to_string(), format!("{policy_words}: treated as done"), None),
+                Some(ManualPolicy::Skip(why)) => ("skipped", "drill".to_string(), policy_words, Some(why.clone())),
+                Some(ManualPolicy::Fail) => ("failed", "drill".to_string(), policy_words, None),
+                None => (
+                    "failed",
+                    "drill".to_string(),
+                    "no drill policy: a drill cannot do it by hand".to_string(),
+                    None,
+                ),
+            }
+        };
+        self.emit(Event::Manual {
+            step: step.to_string(),
+            instructions: text,
+            answer: answer.to_string(),
+            by: by.clone(),
+            how: how.clone(),
+            reason,
+        })?;
+        Ok(match answer {
+            "done" | "skipped" => Ok(()),
+            "not done" => Err(Failure::new(Kind::Command, format!("the work by hand was not done: {by} {how}"))),
+            _ if self.decider.is_person() => Err(Failure::new(Kind::Command, format!("the work by hand could not be confirmed: {how}"))),
+            _ => Err(Failure::new(
+                Kind::Command,
+                match policy {
+                    Some(_) => "a step done by hand fails drills by its policy (`drill: fail`)".to_string(),
+                    None => "a step done by hand has no drill policy, so a drill cannot pass it: say `drill: done`, `drill: fail` or `drill: skip \"why\"`".to_string(),
+                },
+            )),
+        })
     }
 
     fn flipped(&mut self, step: &str, applied: Result<flip::Applied, Failure>, flips: &mut Vec<flip::Applied>) -> Outcome {

@@ -12,6 +12,8 @@ pub struct Progress<W: Write> {
     detail: Detail,
     /// Who made the last choice after a failure: an abort is said as theirs.
     chosen_by: Option<String>,
+    /// The steps whose work by hand a drill's policy passed over: a pass says so.
+    not_done_by_hand: Vec<String>,
     /// The running command's last lines of output, shown when it ends ([`Detail::Tail`]).
     tail: VecDeque<(Stream, String)>,
     /// Lines of the running command not kept in `tail`.
@@ -52,6 +54,7 @@ impl<W: Write> Progress<W> {
             out,
             detail,
             chosen_by: None,
+            not_done_by_hand: Vec::new(),
             tail: VecDeque::new(),
             dropped: 0,
             step: None,
@@ -261,6 +264,27 @@ impl<W: Write> Progress<W> {
                 };
                 format!("[{decision}] \"{description}\" {answer}{seen}\n      {passed_over}")
             }
+            Event::Manual {
+                step,
+                answer,
+                by,
+                how,
+                reason,
+                ..
+            } => {
+                if answer == "skipped" {
+                    self.not_done_by_hand.push(step.clone());
+                }
+                let mark = if matches!(answer.as_str(), "done" | "skipped") {
+                    "·"
+                } else {
+                    "✗"
+                };
+                match reason {
+                    Some(why) => format!("      {mark} by hand: {answer}, {how}: {why}"),
+                    None => format!("      {mark} by hand: {answer} ({by}: {how})"),
+                }
+            }
             Event::Polled { ready: true, .. } => return None,
             Event::Polled {
                 description,
@@ -376,6 +400,10 @@ impl<W: Write> Progress<W> {
         };
         let error = error.as_deref().unwrap_or("");
         match status {
+            RunStatus::Passed if !self.not_done_by_hand.is_empty() => format!(
+                "✓ passed {time}{point}; not done by hand, as the drill policy says: {}",
+                self.not_done_by_hand.join(", ")
+            ),
             RunStatus::Passed => format!("✓ passed {time}{point}"),
             RunStatus::Denied => format!("■ stopped at a denied gate {time}"),
             RunStatus::Interrupted => format!("■ interrupted {time}"),

@@ -182,6 +182,7 @@ pub(super) fn gate(app: &mut App, confirm: Option<&str>) -> Receiver<GateDecisio
             " LOG_LEVEL=info\n",
         )
         .into(),
+        by_hand: false,
         reply,
     }));
     answer

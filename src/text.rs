@@ -1,0 +1,37 @@
+//! Text as a person wrote it inside a runbook: a `"""` block keeps the file's indentation,
+//! which the page, the screen and the terminal do not want.
+
+/// Lines without their common indentation, blank lines kept empty, leading blank lines gone.
+pub(crate) fn dedent(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().skip_while(|l| l.trim().is_empty()).collect();
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|l| {
+            if l.trim().is_empty() {
+                String::new()
+            } else {
+                l[indent..].trim_end().to_string()
+            }
+        })
+        .collect()
+}
+
+/// The same as one text, without the blank lines at its end.
+pub(crate) fn block(text: &str) -> String {
+    dedent(text).join("\n").trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_block_loses_the_files_indentation_and_keeps_its_own() {
+        let written = "\n        Open the console.\n\n        Then:\n            promote it\n    ";
+        assert_eq!(super::block(written), "Open the console.\n\nThen:\n    promote it");
+    }
+}
