@@ -319,6 +319,10 @@ pub struct Inputs {
     /// Set a parameter, overriding its default and the mode's override (repeatable).
     #[arg(short = 'p', long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
     pub params: Vec<(String, String)>,
+    /// Apply this environment's values (an `env NAME { ... }` block of the runbook), such as
+    /// staging or production. A mode's block and `-p` still win over them.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
 }
 
 /// Which mode's overrides apply.

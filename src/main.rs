@@ -172,6 +172,7 @@ fn plan_command(
         mode: mode.into(),
         params: inputs.params.clone(),
         require_values: false,
+        env: inputs.env.clone(),
     };
     let model = load_one(cli, file, &options)?;
     match format {
@@ -348,6 +349,7 @@ fn run_runbook(
         mode,
         params: inputs.params.clone(),
         require_values: true,
+        env: inputs.env.clone(),
     };
     let model = load_one(cli, file, &options)?;
     let options = run::Options {
@@ -467,6 +469,7 @@ fn resume_command(cli: &Cli, run_id: Option<&str>, places: Places) -> Result<u8,
         mode: found.mode,
         params: found.command_line.clone(),
         require_values: true,
+        env: found.env.clone(),
     };
     let model = load_one(cli, &found.runbook, &options)?;
     let options = run::Options {

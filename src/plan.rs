@@ -119,7 +119,18 @@ pub fn plan(model: &Model) -> String {
         known: Known::default(),
     };
     let mut out = String::new();
-    let _ = writeln!(out, "{} ({} mode)", model.title, model.mode);
+    match &model.env {
+        Some(env) => writeln!(out, "{} ({} mode, environment {env})", model.title, model.mode),
+        None if !model.envs.is_empty() => writeln!(
+            out,
+            "{} ({} mode, no environment: defaults; --env {})",
+            model.title,
+            model.mode,
+            model.envs.join("|")
+        ),
+        None => writeln!(out, "{} ({} mode)", model.title, model.mode),
+    }
+    .unwrap_or_default();
     let mut facts = Vec::new();
     if let Some(owner) = &model.owner {
         facts.push(format!("owner {owner}"));
@@ -218,7 +229,7 @@ pub fn plan_json(model: &Model) -> Value {
             json!({
                 "name": param.name,
                 "value": param.value.as_ref().map(|v| show_expr(v, shown, 0)),
-                "origin": origin_words(param.origin),
+                "origin": origin_words(param.origin, model.env.as_deref()),
             })
         })
         .collect();
@@ -245,6 +256,8 @@ pub fn plan_json(model: &Model) -> Value {
         "schema": PLAN_SCHEMA,
         "title": model.title,
         "mode": model.mode.to_string(),
+        "env": model.env,
+        "envs": model.envs,
         "owner": model.owner,
         "rto": model.rto.map(|o| o.value.to_string()),
         "rto_ms": model.rto.map(|o| o.value.as_millis()),
@@ -415,10 +428,11 @@ fn actions_json(shown: Shown<'_>, actions: &[Action]) -> Vec<Value> {
         .collect()
 }
 
-fn origin_words(origin: Origin) -> String {
+fn origin_words(origin: Origin, env: Option<&str>) -> String {
     match origin {
         Origin::Default => "default".to_string(),
         Origin::Mode(mode) => format!("{mode} override"),
+        Origin::Env => format!("env {}", env.unwrap_or_default()),
         Origin::CommandLine => "-p".to_string(),
         Origin::Missing => "required".to_string(),
     }
@@ -442,7 +456,7 @@ fn write_params(out: &mut String, shown: Shown<'_>) {
             .value
             .as_ref()
             .map_or_else(|| format!("{{{}}}", param.name), |v| show_expr(v, shown, 0));
-        let origin = origin_words(param.origin);
+        let origin = origin_words(param.origin, model.env.as_deref());
         let _ = writeln!(out, "    {:width$}  = {value}  ({origin})", param.name);
     }
     for secret in &model.secrets {

@@ -7,6 +7,7 @@ mod book;
 mod capture;
 mod diagnostics;
 mod drill;
+mod envs;
 mod examples;
 mod fleet;
 mod fmt;

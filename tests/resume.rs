@@ -632,3 +632,23 @@ fn a_step_whose_teams_module_changed_since_it_finished_is_refused_as_changed() {
         outcome.stderr
     );
 }
+
+#[test]
+fn a_resumed_run_keeps_the_environment_it_started_with() {
+    let text = r#"runbook "Resumable" {
+    param host = "localhost" "The host"
+    env staging {
+        host = "staging-db"
+    }
+    step first "First" {
+        shell `echo first {host} >> ../runs`
+    }
+    step second "Second" {
+        shell `echo second {host} >> ../runs; if [ ! -e ../../../crashed ]; then touch ../../../crashed ../second-started; exec sleep 30; fi`
+    }
+}
+"#;
+    let crashed = Crashed::killed_with(text, &["drill", "--env", "staging"], "");
+    crashed.resume().expect_code(0);
+    assert_eq!(crashed.read("runs"), "first staging-db\nsecond staging-db\nsecond staging-db\n");
+}

@@ -21,6 +21,7 @@ fn load_within_bound(text: String) {
             mode: model::Mode::Drill,
             params: vec![("backup_dir".into(), "/x".into())],
             require_values: true,
+            env: None,
         },
     );
     assert!(started.elapsed() < PER_CASE, "took {:?}", started.elapsed());

@@ -76,6 +76,8 @@ pub struct Options {
     /// Every parameter must end up with a value (`plan`, `drill`, `run`); `lint` and `render`
     /// accept a runbook whose required parameters are only known at run time.
     pub require_values: bool,
+    /// `--env staging`: whose values the `env staging { }` block gives.
+    pub env: Option<String>,
 }
 
 /// A runbook after loading: names resolved, the mode's overrides and the parameters applied, checks compiled. Every later stage reads it; none changes it.
@@ -91,6 +93,10 @@ pub struct Model {
     pub(crate) rpo: Option<Objective>,
     /// Which mode's overrides apply.
     pub mode: Mode,
+    /// The environment whose values apply (`--env`), if one was chosen.
+    pub env: Option<String>,
+    /// Every environment the runbook declares, in file order.
+    pub(crate) envs: Vec<String>,
     /// The `-p` values as given on the command line.
     pub(crate) command_line: Vec<(String, String)>,
     pub(crate) params: Vec<Param>,
@@ -146,6 +152,8 @@ pub(crate) struct Param {
 pub(crate) enum Origin {
     Default,
     Mode(Mode),
+    /// The chosen environment's block (`--env`).
+    Env,
     CommandLine,
     /// Required and not given (only possible when values are not required).
     Missing,

@@ -53,6 +53,8 @@ pub(crate) enum Item {
     Channel(Channel),
     Bucket(Bucket),
     Mode(ModeBlock),
+    /// `env staging { ... }`.
+    Env(EnvBlock),
     Step(Step),
     Gate(Gate),
     When(When),
@@ -173,6 +175,13 @@ pub(crate) struct ModeBlock {
     pub(crate) settings: Vec<Setting>,
     #[allow(dead_code, reason = "every node keeps its span, for the diagnostics that will need it")]
     pub(crate) span: Span,
+}
+
+/// `env staging { db_url = "..." }`: one environment's values of the parameters.
+#[derive(Clone, Debug)]
+pub(crate) struct EnvBlock {
+    pub(crate) name: Ident,
+    pub(crate) settings: Vec<Setting>,
 }
 
 #[derive(Clone, Debug)]

@@ -27,7 +27,7 @@ const STEP_KEYWORDS: [&str; 17] = [
     "capture",
     "manual",
 ];
-const RUNBOOK_KEYWORDS: [&str; 15] = [
+const RUNBOOK_KEYWORDS: [&str; 16] = [
     "owner",
     "description",
     "rto",
@@ -43,6 +43,7 @@ const RUNBOOK_KEYWORDS: [&str; 15] = [
     "always",
     "when",
     "use",
+    "env",
 ];
 
 pub(super) fn offset(error: &Error<Rule>) -> usize {
@@ -415,6 +416,7 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::poll_stmt => "`wait until`",
         Rule::kw_as => "`as`",
         Rule::kw_manual | Rule::manual_stmt => "`manual`",
+        Rule::kw_env | Rule::env_block => "`env`",
         Rule::manual_policy => "`drill:`",
         Rule::manual_answer => "what a drill does with it (`done`, `fail` or `skip \"why\"`)",
         Rule::import_decl => "`use \"./file.runbook\"`",

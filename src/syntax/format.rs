@@ -165,6 +165,11 @@ impl Formatter<'_> {
                 self.block(&settings, mode, depth);
             }
             Rule::gate_decl => self.gate(pair, depth),
+            Rule::env_block => {
+                let name = child(pair, Rule::ident).map_or("", |p| p.as_str());
+                let settings = child(pair, Rule::setting_block).expect("grammar: an environment has settings");
+                self.block(&settings, &format!("env {name}"), depth);
+            }
             Rule::when_block => {
                 let description = child(pair, Rule::description).map_or("", |p| p.as_str());
                 let body = child(pair, Rule::check_body).map(|b| check_body(&b)).unwrap_or_default();
@@ -282,6 +287,7 @@ fn is_inside_block(node: &P<'_>, comment: &P<'_>) -> bool {
                 | Rule::on_failure
                 | Rule::always_block
                 | Rule::mode_block
+                | Rule::env_block
                 | Rule::setting_block
                 | Rule::piece_decl
                 | Rule::runbook

@@ -98,6 +98,12 @@ impl<'s> Builder<'s> {
                 Item::Bucket(Bucket { name, settings, span })
             }
             Rule::mode_block => Item::Mode(self.parse_mode_block(pair)),
+            Rule::env_block => {
+                let mut inner = children(pair).skip(1);
+                let name = parse_ident(&inner.next().expect("grammar: an environment's name"));
+                let settings = self.parse_setting_block(inner.next().expect("grammar: an environment's settings"));
+                Item::Env(EnvBlock { name, settings })
+            }
             Rule::step_decl => Item::Step(self.parse_step(pair)),
             Rule::gate_decl => Item::Gate(self.parse_gate(pair)),
             Rule::when_block => Item::When(self.parse_when(pair)),

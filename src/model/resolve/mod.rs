@@ -176,6 +176,8 @@ impl<'a> Resolver<'a> {
             rto: None,
             rpo: None,
             mode: self.options.mode,
+            env: None,
+            envs: Vec::new(),
             command_line: self.options.params.clone(),
             params: Vec::new(),
             secrets: Vec::new(),
@@ -195,6 +197,7 @@ impl<'a> Resolver<'a> {
         self.no_interpolation(&runbook.title, "the title");
         model.imports = self.imports(runbook);
         self.declare(runbook, &mut model);
+        self.apply_envs(runbook, &mut model);
         self.apply_modes(runbook);
         self.objectives_from_command_line(&mut model);
         params::apply_command_line(self.options, &mut self.params, &self.names, &mut self.diagnostics);
@@ -397,6 +400,76 @@ impl<'a> Resolver<'a> {
         true
     }
 
+    /// A setting of a mode's or an environment's block: the parameter it gives a value, and
+    /// the value, type-checked; `None` when it names no parameter.
+    fn overriding(&mut self, setting: &ast::Setting, what: &str) -> Option<(usize, Expr)> {
+        let Some(index) = self.params.iter().position(|p| p.name == setting.name.name) else {
+            let is_secret = matches!(self.names.get(&setting.name.name), Some((Binding::Secret, _)));
+            let names: Vec<String> = self.params.iter().map(|p| p.name.clone()).collect();
+            let message = if is_secret {
+                format!("`{}` is a secret; {what} can only override parameters", setting.name.name)
+            } else {
+                format!("there is no parameter `{}` to override", setting.name.name)
+            };
+            self.error("E0205", setting.name.span, message).help =
+                suggest(&setting.name.name, names.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
+            return None;
+        };
+        let expr = self.value(&setting.value);
+        let ty = self.params[index].ty;
+        self.expect_type(&expr, ty, setting.value.span(), &format!("the parameter `{}`", setting.name.name));
+        Some((index, expr))
+    }
+
+    /// `env staging { ... }`: every block is checked; the one `--env` names gives its values.
+    fn apply_envs(&mut self, runbook: &ast::Runbook, model: &mut Model) {
+        let mut seen: Vec<(&str, Span)> = Vec::new();
+        for item in &runbook.items {
+            let ast::Item::Env(block) = item else { continue };
+            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == block.name.name) {
+                let first = *first;
+                self.error(
+                    "E0264",
+                    block.name.span,
+                    format!("the environment `{}` is declared twice", block.name.name),
+                )
+                .add_secondary(first, "the first one is here");
+            }
+            seen.push((&block.name.name, block.name.span));
+            let chosen = self.options.env.as_deref() == Some(block.name.name.as_str());
+            for setting in &block.settings {
+                let Some((index, expr)) = self.overriding(setting, "an environment") else {
+                    continue;
+                };
+                if chosen {
+                    self.params[index].value = Some(expr);
+                    self.params[index].origin = Origin::Env;
+                }
+            }
+        }
+        model.envs = seen.iter().map(|(n, _)| (*n).to_string()).collect();
+        if let Some(wanted) = &self.options.env {
+            if !model.envs.contains(wanted) {
+                let source = Source::new("--env", wanted.clone());
+                let help = match suggest(wanted, model.envs.iter().map(String::as_str)) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None if model.envs.is_empty() => "this runbook declares no environment; add one: env staging { NAME = VALUE }".into(),
+                    None => format!("this runbook's environments: {}", model.envs.join(", ")),
+                };
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "E0265",
+                        &source,
+                        Span::new(0, wanted.len()),
+                        format!("this runbook has no environment `{wanted}`"),
+                    )
+                    .with_help(help),
+                );
+            }
+            model.env = Some(wanted.clone());
+        }
+    }
+
     fn apply_modes(&mut self, runbook: &ast::Runbook) {
         let mut seen: Vec<(ast::ModeName, Span)> = Vec::new();
         for item in &runbook.items {
@@ -412,28 +485,9 @@ impl<'a> Resolver<'a> {
                 ast::ModeName::Incident => Mode::Incident,
             };
             for setting in &block.settings {
-                let Some(index) = self.params.iter().position(|p| p.name == setting.name.name) else {
-                    let is_secret = matches!(self.names.get(&setting.name.name), Some((Binding::Secret, _)));
-                    let names: Vec<String> = self.params.iter().map(|p| p.name.clone()).collect();
-                    let diagnostic = if is_secret {
-                        self.error(
-                            "E0205",
-                            setting.name.span,
-                            format!("`{}` is a secret; a mode can only override parameters", setting.name.name),
-                        )
-                    } else {
-                        self.error(
-                            "E0205",
-                            setting.name.span,
-                            format!("there is no parameter `{}` to override", setting.name.name),
-                        )
-                    };
-                    diagnostic.help = suggest(&setting.name.name, names.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
+                let Some((index, expr)) = self.overriding(setting, "a mode") else {
                     continue;
                 };
-                let expr = self.value(&setting.value);
-                let ty = self.params[index].ty;
-                self.expect_type(&expr, ty, setting.value.span(), &format!("the parameter `{}`", setting.name.name));
                 self.params[index].overrides.push((mode, expr.clone()));
                 if mode == self.options.mode {
                     self.params[index].value = Some(expr);

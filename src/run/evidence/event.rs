@@ -96,6 +96,10 @@ pub enum Answer {
 /// and `book/src/report.md` documents each field as the journal spells it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "RunStarted, the large one, comes once a run; an event is moved, never kept in bulk, so its size costs a copy of a few hundred bytes per output line, which the masking and the log write dwarf"
+)]
 pub enum Event {
     /// The run began: what was run, with what.
     RunStarted {
@@ -121,6 +125,9 @@ pub enum Event {
         /// Each step's id and a hash of its text (and of the team's modules it uses): `resume`
         /// refuses when a finished one changed.
         fingerprints: Vec<(String, String)>,
+        /// The environment whose values apply (`--env`), if one was chosen.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        env: Option<String>,
         /// The team's own modules the runbook used, with a hash of each as read.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         imports: Vec<crate::model::Imported>,

@@ -316,7 +316,7 @@ impl<'m> Runner<'m> {
                 .unwrap_or_default();
             params.push((param.name.clone(), self.values.masker.mask(&value)));
         }
-        let binding = format!("{text}\0{}\0{params:?}", model.mode);
+        let binding = format!("{text}\0{}\0{params:?}\0{:?}", model.mode, model.env);
         self.emit(Event::RunStarted {
             run_id: self.values.run_id.clone(),
             runbook: runbook_id(model),
@@ -334,6 +334,7 @@ impl<'m> Runner<'m> {
                 .collect(),
             fingerprints: resume::fingerprints(model),
             imports: model.imports.clone(),
+            env: model.env.clone(),
             rto_ms: model.rto.map(|o| o.value.as_millis()),
             rpo_ms: model.rpo.map(|o| o.value.as_millis()),
             steps: model.steps().map(|s| (s.id.clone(), s.title.clone())).collect(),

@@ -27,6 +27,8 @@ pub struct Unfinished {
     pub mode: Mode,
     /// The `-p` values the run started with.
     pub command_line: Vec<(String, String)>,
+    /// The environment the run used (`--env`), so `resume` loads the runbook the same way.
+    pub env: Option<String>,
     /// Set when the run is not over at all: its process is still writing the journal.
     pub running: Option<journal::Running>,
     /// How long the journal was when it was read: if it grew since, someone else went on.
@@ -291,6 +293,7 @@ fn read(run_dir: &Path) -> Result<Unfinished, Refusal> {
         runbook,
         mode,
         command_line,
+        env,
         ..
     }) = events.first()
     else {
@@ -307,6 +310,7 @@ fn read(run_dir: &Path) -> Result<Unfinished, Refusal> {
         runbook: PathBuf::from(runbook),
         mode: if mode == "drill" { Mode::Drill } else { Mode::Incident },
         command_line: command_line.clone(),
+        env: env.clone(),
         events,
     })
 }
@@ -596,6 +600,7 @@ mod tests {
             mode: Mode::Drill,
             params: vec![("target".into(), target.into())],
             require_values: true,
+            env: None,
         };
         crate::model::load(&Source::new("t.runbook", text), &options).expect("the runbook loads")
     }
@@ -616,6 +621,7 @@ mod tests {
                 command_line: vec![("target".into(), "a".into())],
                 fingerprints: fingerprints(model),
                 imports: Vec::new(),
+                env: None,
                 rto_ms: None,
                 rpo_ms: None,
                 steps: Vec::new(),
@@ -645,6 +651,7 @@ mod tests {
             runbook: PathBuf::from("/t.runbook"),
             mode: Mode::Drill,
             command_line: vec![("target".into(), "a".into())],
+            env: None,
             running: None,
             journal_len: 0,
             events,

@@ -33,6 +33,7 @@ pub(super) fn app(typical: &Typical) -> App {
         mode: Mode::Incident,
         params: vec![("backup_dir".into(), "/srv/backups/orders".into())],
         require_values: false,
+        env: None,
     };
     let model = crate::model::load(&Source::new("orders-sqlite.runbook", EXAMPLE), &options).expect("the example loads");
     let mut app = App::new(&model, typical, "alice".into());
@@ -51,6 +52,7 @@ pub(super) fn app(typical: &Typical) -> App {
         command_line: Vec::new(),
         fingerprints: Vec::new(),
         imports: Vec::new(),
+        env: None,
         rto_ms: Some(45 * 60_000),
         rpo_ms: Some(15 * 60_000),
         steps: Vec::new(),
