@@ -10,6 +10,7 @@ mod hidden_failure;
 mod literal_secret;
 mod manual_policy;
 mod objectives;
+mod secret_in_message;
 mod shell_syntax_in_run;
 mod ungated_change;
 mod unused_name;
@@ -34,6 +35,7 @@ pub(super) static ALL: &[&dyn Rule] = &[
     &shell_syntax_in_run::ShellSyntaxInRun,
     &hidden_failure::HiddenFailure,
     &manual_policy::ManualPolicy,
+    &secret_in_message::SecretInMessage,
 ];
 
 #[cfg(test)]
