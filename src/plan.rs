@@ -161,7 +161,7 @@ pub fn plan(model: &Model) -> String {
                 number += 1;
                 write_step(&mut out, shown, step, number);
             }
-            Node::Gate(gate) => write_gate(&mut out, gate, model.mode),
+            Node::Gate(gate) => write_gate(&mut out, shown, gate, model.mode),
         }
     }
     write_branch(&mut out, shown, &mut side, None);
@@ -310,7 +310,7 @@ fn procedure_json(shown: Shown<'_>) -> Vec<Value> {
             Node::Gate(gate) => json!({
                 "kind": "gate",
                 "id": gate.id,
-                "question": gate.question,
+                "question": show_template(&gate.asks, shown),
                 "confirm": gate.confirm,
                 "drill": gate.drill.map(|p| p.as_str()),
                 "branch": branch_json(node.branch()),
@@ -522,7 +522,7 @@ fn write_step(out: &mut String, shown: Shown<'_>, step: &Step, number: usize) {
     }
 }
 
-fn write_gate(out: &mut String, gate: &Gate, mode: Mode) {
+fn write_gate(out: &mut String, shown: Shown<'_>, gate: &Gate, mode: Mode) {
     let policy = gate
         .drill
         .map_or("no drill policy".to_string(), |p| format!("a drill answers {}", p.as_str()));
@@ -532,7 +532,7 @@ fn write_gate(out: &mut String, gate: &Gate, mode: Mode) {
         (Mode::Incident, _, Some(word)) => format!("the operator types \"{word}\" to approve"),
         (Mode::Incident, _, None) => "the operator approves or denies".to_string(),
     };
-    let _ = writeln!(out, "    GATE {}: {}", gate.id, gate.question);
+    let _ = writeln!(out, "    GATE {}: {}", gate.id, show_template(&gate.asks, shown));
     let _ = writeln!(out, "      [{answer}; {policy}]");
 }
 

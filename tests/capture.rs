@@ -352,3 +352,42 @@ fn the_book_pages_example_drills_and_fetches_the_newest_backup() {
     let lint = test.run_with(&["lint", "fetch.runbook"]);
     assert!(!lint.stdout.contains("RB003"), "{}", lint.stdout);
 }
+
+#[test]
+fn a_gate_asks_with_the_captured_value_filled_in() {
+    let test = Test::new().file(
+        "gate.runbook",
+        r#"runbook "Ask with the value" {
+    step note "Note down the backup" {
+        run `echo 20261201-010000F` capture label
+        timeout 1m
+    }
+    gate "Restore backup {label} over production?" { drill: approve }
+    step restore "Restore it" {
+        run `echo restoring {label}`
+        timeout 1m
+    }
+}
+"#,
+    );
+    let outcome = test.run_with(&["drill", "gate.runbook", "--state-dir", "state", "--report", "report"]);
+    outcome.expect_code(0);
+    assert!(
+        outcome
+            .stderr
+            .contains("gate before_restore: Restore backup 20261201-010000F over production? → approved"),
+        "{}",
+        outcome.stderr
+    );
+    assert_eq!(
+        report(&test)["gates"][0]["question"],
+        "Restore backup 20261201-010000F over production?"
+    );
+    let plan = test.run_with(&["plan", "gate.runbook"]);
+    assert!(
+        plan.stdout
+            .contains("GATE before_restore: Restore backup <label from step note> over production?"),
+        "{}",
+        plan.stdout
+    );
+}

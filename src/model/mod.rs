@@ -300,7 +300,10 @@ pub(crate) struct Retry {
 pub struct Gate {
     /// Stable for the journal: as written, or `before_<next step id>`.
     pub(crate) id: String,
+    /// The question as written, `{name}` and all: what the page and the screen's list show.
     pub(crate) question: String,
+    /// The question with its names resolved, filled in when the run reaches the gate.
+    pub(crate) asks: Template,
     pub(crate) drill: Option<Policy>,
     /// A word the operator must type to approve.
     pub(crate) confirm: Option<String>,

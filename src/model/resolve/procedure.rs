@@ -93,7 +93,7 @@ impl Resolver<'_> {
     }
 
     pub(super) fn gate(&mut self, gate: &ast::Gate, next_step: Option<&str>, position: usize) -> Gate {
-        self.no_interpolation(&gate.question, "a gate's question");
+        let asks = self.template(&gate.question);
         let id = match (&gate.id, next_step) {
             (Some(id), _) => id.name.clone(),
             (None, Some(step)) => format!("before_{step}"),
@@ -113,6 +113,7 @@ impl Resolver<'_> {
         Gate {
             id,
             question: literal_text(&gate.question),
+            asks,
             drill: gate.drill.map(|p| p.value),
             confirm,
             branch: None,

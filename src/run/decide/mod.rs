@@ -9,7 +9,7 @@ use crate::say;
 
 use super::evidence::event::Answer;
 use super::evidence::event::Choice;
-use crate::model::{Gate, Policy, Step};
+use crate::model::{Gate, Policy, Step, Template};
 
 /// An answer at a gate, and who gave it how, for the journal.
 pub struct GateDecision {
@@ -68,6 +68,7 @@ pub trait Decider {
         let gate = Gate {
             id: format!("{}_by_hand", step.id),
             question: format!("Done by hand: {}?", step.title),
+            asks: Template::default(),
             drill: None,
             confirm: Some("done".into()),
             branch: None,

@@ -542,6 +542,15 @@ impl<'m> Runner<'m> {
     fn gate(&mut self, gate: &crate::model::Gate) -> Result<Option<(RunStatus, Option<RunFailure>)>, RecordLost> {
         let plan = self.next_step_plan(gate);
         self.barrier()?;
+        // The question as the person reads it: `{label}` filled in (a value that cannot be
+        // filled in, such as one its step never captured, is shown as written).
+        let mut asked = gate.clone();
+        asked.question = self
+            .values
+            .template(&gate.asks)
+            .map(|q| self.values.masker.mask(&q))
+            .unwrap_or_else(|_| gate.question.clone());
+        let gate = &asked;
         let decision = self.decider.gate(gate, &plan);
         let answer = decision.answer;
         self.emit(Event::GateAnswered {
