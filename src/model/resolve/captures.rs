@@ -48,30 +48,17 @@ impl Resolver<'_> {
             (None, None) => Some(ParamType::String),
             (None, Some(_)) => None,
         };
-        if let Some((expr, expr_span)) = &capture.expr {
-            self.captures_used_early(expr, *expr_span);
-        }
         let expr = capture.expr.as_ref().map(|(expr, expr_span)| {
-            let names = self.check_names(&["output"]);
-            let compiled = match checks::compile(&self.source, expr, *expr_span, &names) {
-                Ok(compiled) => compiled,
-                Err(diagnostic) => {
-                    self.diagnostics.push(*diagnostic);
-                    checks::Compiled {
-                        ast: Default::default(),
-                        rhai: String::new(),
-                    }
-                }
-            };
-            Check {
-                description: Template {
-                    parts: vec![Part::Text(format!("the value of `{name}`"))],
+            let check = ast::Check {
+                description: ast::Str {
+                    parts: vec![ast::StrPart::Text(format!("the value of `{name}`"))],
+                    span: capture.span,
                 },
-                source: expr.trim().to_string(),
-                compiled,
-                bindings: Vec::new(),
-                span: *expr_span,
-            }
+                expr: expr.clone(),
+                expr_span: *expr_span,
+                span: capture.span,
+            };
+            self.check_with(&check, context, &["output"])
         });
         let uses_secret = capture
             .expr

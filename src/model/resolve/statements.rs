@@ -186,7 +186,7 @@ impl Resolver<'_> {
     }
 
     /// A check with more names in scope than the runbook's: a poll's `output`.
-    fn check_with(&mut self, check: &ast::Check, context: StatementContext, extra: &[&str]) -> Check {
+    pub(super) fn check_with(&mut self, check: &ast::Check, context: StatementContext, extra: &[&str]) -> Check {
         let description = self.template(&check.description);
         self.step_references(check, context);
         self.captures_used_early(&check.expr, check.expr_span);

@@ -284,10 +284,7 @@ impl<'m> Runner<'m> {
         every: Option<Duration>,
         deadline: Option<Instant>,
     ) -> Outcome {
-        let started = Instant::now();
-        let limit = within.map_or(DEFAULT_WAIT, Duration::to_std);
-        let limit = deadline.map_or(started + limit, |d| d.min(started + limit));
-        let every = every.map_or(DEFAULT_POLL, Duration::to_std);
+        let (started, limit, every) = wait_limits(within, every, deadline);
         // A try that says what the one before it said is not journaled again: an hour of
         // "not yet" is one line, not seven hundred.
         let mut said: Option<(Option<String>, Option<String>)> = None;
@@ -516,4 +513,17 @@ fn signed_millis(later: SystemTime, earlier: SystemTime) -> i64 {
         Ok(ahead) => ahead.as_millis() as i64,
         Err(behind) => -(behind.duration().as_millis() as i64),
     }
+}
+
+/// When a wait starts, the moment it gives up (`within`, an hour without it, never past the
+/// step's deadline), and how long it sleeps between tries.
+pub(super) fn wait_limits(
+    within: Option<Duration>,
+    every: Option<Duration>,
+    deadline: Option<Instant>,
+) -> (Instant, Instant, std::time::Duration) {
+    let started = Instant::now();
+    let limit = within.map_or(DEFAULT_WAIT, Duration::to_std);
+    let limit = deadline.map_or(started + limit, |d| d.min(started + limit));
+    (started, limit, every.map_or(DEFAULT_POLL, Duration::to_std))
 }

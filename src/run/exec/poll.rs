@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use rhai::Dynamic;
 
-use super::{DEFAULT_POLL, DEFAULT_WAIT, INTERRUPTION, Runner, checks, process};
+use super::{INTERRUPTION, Runner, checks, process};
 use crate::duration::Duration;
 use crate::model::{Check, Polled, Template};
 use crate::run::evidence::event::Event;
@@ -40,10 +40,7 @@ impl<'m> Runner<'m> {
         every: Option<Duration>,
         deadline: Option<Instant>,
     ) -> Outcome {
-        let started = Instant::now();
-        let limit = within.map_or(DEFAULT_WAIT, Duration::to_std);
-        let limit = deadline.map_or(started + limit, |d| d.min(started + limit));
-        let every = every.map_or(DEFAULT_POLL, Duration::to_std);
+        let (started, limit, every) = super::actions::wait_limits(within, every, deadline);
         let description = self
             .values
             .template(poll.description)
