@@ -4,10 +4,11 @@
 /// Lines without their common indentation, blank lines kept empty, leading blank lines gone.
 pub(crate) fn dedent(text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.lines().skip_while(|l| l.trim().is_empty()).collect();
+    // Counted in characters: a pasted no-break space is whitespace of two bytes.
     let indent = lines
         .iter()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
+        .map(|l| l.chars().take_while(|c| c.is_whitespace()).count())
         .min()
         .unwrap_or(0);
     lines
@@ -16,7 +17,7 @@ pub(crate) fn dedent(text: &str) -> Vec<String> {
             if l.trim().is_empty() {
                 String::new()
             } else {
-                l[indent..].trim_end().to_string()
+                l.chars().skip(indent).collect::<String>().trim_end().to_string()
             }
         })
         .collect()
@@ -33,5 +34,11 @@ mod tests {
     fn a_block_loses_the_files_indentation_and_keeps_its_own() {
         let written = "\n        Open the console.\n\n        Then:\n            promote it\n    ";
         assert_eq!(super::block(written), "Open the console.\n\nThen:\n    promote it");
+    }
+
+    #[test]
+    fn a_pasted_no_break_space_in_the_indentation_is_one_character_not_a_panic() {
+        let written = "            first\n           \u{a0}second";
+        assert_eq!(super::block(written), "first\nsecond");
     }
 }

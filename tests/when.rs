@@ -101,6 +101,10 @@ fn the_side_the_check_chooses_runs_and_the_other_is_not_applicable_never_passed(
     assert_eq!(report["gates"][0]["id"], "before_write");
     let junit = std::fs::read_to_string(test.path().join("report/junit.xml")).unwrap();
     assert!(
+        junit.contains("skipped=\"1\""),
+        "the not-applicable step is counted as skipped: {junit}"
+    );
+    assert!(
         junit.contains("<skipped message=\"not applicable: &quot;the rows were deleted under 8 hours ago&quot; held\"/>"),
         "{junit}"
     );

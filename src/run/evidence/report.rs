@@ -135,7 +135,12 @@ impl Report {
         let failures = self.cases().filter(|s| s.status == Some(StepStatus::Failed)).count() + usize::from(objectives_failed);
         let skipped = self
             .cases()
-            .filter(|s| matches!(s.status, None | Some(StepStatus::Skipped | StepStatus::Interrupted)))
+            .filter(|s| {
+                matches!(
+                    s.status,
+                    None | Some(StepStatus::Skipped | StepStatus::Interrupted | StepStatus::NotApplicable)
+                )
+            })
             .count();
         let tests = self.cases().count() + usize::from(self.has_objectives());
         let total_ms = self.finished["duration_ms"].as_u64().unwrap_or(0);
