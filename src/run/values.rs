@@ -100,7 +100,7 @@ pub(super) struct Values<'m> {
     pub(crate) failed: Option<RunFailure>,
     secrets: Mutex<HashMap<String, String>>,
     /// What the steps captured so far; for a value a resumed run could not get back, why.
-    captured: Mutex<HashMap<String, Result<Value, String>>>,
+    captured: Mutex<HashMap<String, Result<Value, Failure>>>,
     /// The buckets `s3://` locations are read from, shared with the checks' functions.
     pub(crate) stores: objects::Shared,
 }
@@ -205,7 +205,7 @@ impl<'m> Values<'m> {
         let captured = self.captured.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         match captured.get(name) {
             Some(Ok(value)) => Ok(value.clone()),
-            Some(Err(why)) => Err(Failure::new(Kind::Value, why.clone())),
+            Some(Err(lost)) => Err(lost.clone()),
             None => {
                 let step = self.model.capture(name).map_or("?", |c| c.step.as_str());
                 Err(Failure::new(
@@ -232,7 +232,7 @@ impl<'m> Values<'m> {
         self.captured
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(name.to_string(), Err(why));
+            .insert(name.to_string(), Err(Failure::new(Kind::Value, why)));
     }
 
     /// Reads a secret the first time it is needed, so a drill that never pages does not

@@ -64,7 +64,7 @@ impl Runner<'_> {
         };
         match capture.ty {
             None => Ok(value),
-            Some(ty) => typed(value, ty).map_err(|seen| {
+            Some(ty) => typed(value, ty).map_err(|Seen(seen)| {
                 let seen = checks::truncate(&self.values.masker.mask(&seen), 80);
                 Failure::new(
                     Kind::Value,
@@ -100,23 +100,27 @@ impl Runner<'_> {
     }
 }
 
+/// What the command gave, when it is not of the type the capture says.
+#[derive(Debug, PartialEq, Eq)]
+struct Seen(String);
+
 /// The value as the type the runbook says; what was seen when it is not one.
-fn typed(value: Value, ty: ParamType) -> Result<Value, String> {
+fn typed(value: Value, ty: ParamType) -> Result<Value, Seen> {
     let text = value.to_string();
     match (ty, value) {
         (ParamType::String | ParamType::Path, Value::Str(s)) => Ok(Value::Str(s)),
         (ParamType::String | ParamType::Path, other) => Ok(Value::Str(other.to_string())),
         (ParamType::Int, Value::Int(i)) => Ok(Value::Int(i)),
-        (ParamType::Int, Value::Str(s)) => s.trim().parse().map(Value::Int).map_err(|_| text),
+        (ParamType::Int, Value::Str(s)) => s.trim().parse().map(Value::Int).map_err(|_| Seen(text)),
         (ParamType::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
         (ParamType::Bool, Value::Str(s)) => match s.trim() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
-            _ => Err(text),
+            _ => Err(Seen(text)),
         },
         (ParamType::Duration, Value::Duration(d)) => Ok(Value::Duration(d)),
-        (ParamType::Duration, Value::Str(s)) => Duration::parse(s.trim()).map(Value::Duration).ok_or(text),
-        _ => Err(text),
+        (ParamType::Duration, Value::Str(s)) => Duration::parse(s.trim()).map(Value::Duration).ok_or(Seen(text)),
+        _ => Err(Seen(text)),
     }
 }
 
@@ -188,12 +192,12 @@ mod tests {
     #[test]
     fn a_typed_capture_reads_the_text_as_its_type_or_says_what_it_saw() {
         assert_eq!(typed(Value::Str(" 42".into()), ParamType::Int), Ok(Value::Int(42)));
-        assert_eq!(typed(Value::Str("42 rows".into()), ParamType::Int), Err("42 rows".into()));
+        assert_eq!(typed(Value::Str("42 rows".into()), ParamType::Int), Err(Seen("42 rows".into())));
         assert_eq!(
             typed(Value::Str("1h30m".into()), ParamType::Duration),
             Ok(Value::Duration(Duration::parse("1h30m").unwrap()))
         );
-        assert_eq!(typed(Value::Str("yes".into()), ParamType::Bool), Err("yes".into()));
+        assert_eq!(typed(Value::Str("yes".into()), ParamType::Bool), Err(Seen("yes".into())));
         assert_eq!(typed(Value::Int(3), ParamType::String), Ok(Value::Str("3".into())));
     }
 
