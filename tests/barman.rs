@@ -54,6 +54,7 @@ impl Estate {
         let estate = Estate { pg, config };
         // `cron` creates the replication slot and starts streaming WAL.
         estate.barman(&["cron"]);
+        estate.wait_streaming();
         estate.archive_now();
         estate.barman(&["check", SERVER]);
         estate.barman(&["backup", "--wait", SERVER]);
@@ -71,6 +72,21 @@ impl Estate {
 
     fn wals(&self) -> PathBuf {
         self.pg.root.join("barman").join(SERVER).join("wals")
+    }
+
+    /// Waits until `pg_receivewal`, which `cron` starts in the background, is streaming. A
+    /// slot Barman has just created holds no WAL yet, so a segment switched before the
+    /// receiver connects is never streamed and never reaches the archive.
+    fn wait_streaming(&self) {
+        let streaming = "select count(*) from pg_stat_replication where state = 'streaming'";
+        for _ in 0..150 {
+            if self.pg.psql("postgres", streaming) != "0" {
+                return;
+            }
+            self.barman(&["cron"]);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("Barman's pg_receivewal was not streaming after 30 s");
     }
 
     /// Closes the current WAL segment and waits until Barman has it in its archive. Barman
