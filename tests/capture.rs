@@ -247,6 +247,102 @@ fn a_value_captured_from_a_secret_is_masked_everywhere_and_never_journaled() {
     assert_eq!(report(&test)["steps"][0]["captured"][0]["secret"], true);
 }
 
+/// Every text the run left: what it printed, the report, the journal and every step's log.
+fn everything_written(test: &Test, outcome: &crate::support::Outcome) -> Vec<String> {
+    let run = the_run(&test.path().join("state"));
+    let mut evidence = vec![
+        outcome.stderr.clone(),
+        outcome.stdout.clone(),
+        std::fs::read_to_string(test.path().join("report/report.json")).unwrap_or_default(),
+        std::fs::read_to_string(test.path().join("report/junit.xml")).unwrap_or_default(),
+        std::fs::read_to_string(run.join("journal.jsonl")).unwrap(),
+    ];
+    for log in std::fs::read_dir(run.join("logs")).unwrap().flatten() {
+        evidence.push(std::fs::read_to_string(log.path()).unwrap());
+    }
+    evidence
+}
+
+/// Values the masker cannot know before they are captured: the output of a command given a
+/// secret (through a parameter that holds it, too), and a value computed from such a capture.
+const DERIVED: &str = r#"runbook "Derived secrets" {
+    secret token = env("CAPTURE_TOKEN")
+    param header = "Bearer {token}"
+    step derive "Derive a key" {
+        shell `printf %s {header} | tr a-z A-Z` capture key
+        run `printf 'seed\n'` capture seed { output + token }
+        shell `printf %s {seed} | rev` capture reversed
+        timeout 1m
+    }
+    step use "Use it" {
+        run `printf 'key is %s and %s\n' {key} {reversed}`
+        check "the keys came through" { key.len() > 10 && reversed.len() > 10 }
+        timeout 1m
+    }
+}
+"#;
+
+#[test]
+fn output_the_masker_cannot_know_yet_is_withheld_while_it_is_captured() {
+    let test = Test::new()
+        .file("derived.runbook", DERIVED)
+        .env("CAPTURE_TOKEN", "hunter2hunter2")
+        .args(["drill", "derived.runbook", "--state-dir", "state", "--report", "report"]);
+    let outcome = test.run();
+    outcome.expect_code(0);
+    assert!(outcome.stderr.contains("key is ••• and •••"), "{}", outcome.stderr);
+    let log = std::fs::read_to_string(the_run(&test.path().join("state")).join("logs/derive.log")).unwrap();
+    assert!(log.contains("stdout withheld"), "{log}");
+    for text in everything_written(&test, &outcome) {
+        for leaked in ["HUNTER2", "hunter2", "2retnuh"] {
+            assert!(!text.contains(leaked), "{leaked} leaked: {text}");
+        }
+    }
+    let captured = &report(&test)["steps"][0]["captured"];
+    for i in 0..3 {
+        assert_eq!(captured[i]["secret"], true, "{captured}");
+        assert_eq!(captured[i]["value"], "•••", "{captured}");
+    }
+}
+
+#[test]
+fn a_secret_capture_that_fails_does_not_quote_what_it_saw_and_a_short_one_is_never_journaled() {
+    let test = Test::new()
+        .file(
+            "typed.runbook",
+            r#"runbook "Typed secret" {
+    secret token = env("CAPTURE_TOKEN")
+    step pin "Short" {
+        shell `printf %s {token} | cut -c1-2` capture pin
+        timeout 1m
+    }
+    step count "Count" {
+        shell `printf %s {token} | tr a-z A-Z` capture n: int
+        timeout 1m
+    }
+}
+"#,
+        )
+        .env("CAPTURE_TOKEN", "hunter2hunter2")
+        .args(["drill", "typed.runbook", "--state-dir", "state", "--report", "report"]);
+    let outcome = test.run();
+    outcome.expect_code(1);
+    assert!(
+        outcome
+            .stderr
+            .contains("`n` must be a whole number, but the command gave something else (not shown: the value is a secret)"),
+        "{}",
+        outcome.stderr
+    );
+    for text in everything_written(&test, &outcome) {
+        assert!(!text.contains("HUNTER2"), "leaked: {text}");
+    }
+    let journal = std::fs::read_to_string(the_run(&test.path().join("state")).join("journal.jsonl")).unwrap();
+    let captured = journal.lines().find(|l| l.contains("\"captured\"")).expect("a captured event");
+    assert!(captured.contains("\"value\":\"•••\""), "{captured}");
+    assert!(!captured.contains("\"hu\""), "{captured}");
+}
+
 #[test]
 fn plan_shows_a_captured_value_as_the_step_that_will_give_it() {
     let test = Test::new().file("typed.runbook", TYPED);

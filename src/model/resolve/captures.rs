@@ -6,11 +6,28 @@ use super::*;
 impl Resolver<'_> {
     /// Whether a value given to a command is, or holds, a secret or a value captured from one.
     pub(super) fn holds_secret(&self, template: &Template) -> bool {
-        template.vars().any(|var| match var {
+        template.vars().any(|var| self.var_holds_secret(var, 0))
+    }
+
+    /// A secret, a value captured from one, or a parameter whose value holds either (a URL
+    /// with `{password}` in it), however deep.
+    fn var_holds_secret(&self, var: &Var, depth: usize) -> bool {
+        match var {
             Var::Secret(_) => true,
-            Var::Captured(name) => self.captures_ahead.iter().any(|c| &c.name == name && c.secret),
-            _ => false,
-        })
+            // The captures read so far know what their expressions used; one further on is
+            // a use before its capture (E0258), judged by the first look.
+            Var::Captured(name) => match self.captures.iter().find(|c| &c.name == name) {
+                Some(captured) => captured.secret,
+                None => self.captures_ahead.iter().any(|c| &c.name == name && c.secret),
+            },
+            Var::Param(name) if depth < 16 => self
+                .params
+                .iter()
+                .find(|p| &p.name == name)
+                .and_then(|p| p.value.as_ref())
+                .is_some_and(|value| value.vars().any(|v| self.var_holds_secret(v, depth + 1))),
+            Var::Param(_) | Var::Builtin(_) => false,
+        }
     }
 
     /// `capture name` after a command: bound from here on, for the rest of the run.
@@ -87,11 +104,13 @@ impl Resolver<'_> {
     }
 
     fn is_secret_name(&self, name: &str) -> bool {
-        match self.names.get(name) {
-            Some((Binding::Secret, _)) => true,
-            Some((Binding::Captured(_), _)) => self.captures.iter().any(|c| c.name == name && c.secret),
-            _ => false,
-        }
+        let var = match self.names.get(name) {
+            Some((Binding::Secret, _)) => Var::Secret(name.to_string()),
+            Some((Binding::Captured(_), _)) => Var::Captured(name.to_string()),
+            Some((Binding::Param(_), _)) => Var::Param(name.to_string()),
+            None => return false,
+        };
+        self.var_holds_secret(&var, 0)
     }
 
     /// A captured name used before the command that captures it has run: in a step before

@@ -42,7 +42,13 @@ pub(crate) const CAPTURE_LIMIT: usize = 64 * 1024;
 pub(crate) struct Raw {
     pub(crate) text: String,
     pub(crate) cut: bool,
+    /// The value captured is a secret, which the masker cannot know before it is captured:
+    /// stdout is kept only here, and the log and the screen get [`WITHHELD`] instead.
+    pub(crate) secret: bool,
 }
+
+/// The one line a secret capture's stdout shows in the log and on the screen.
+pub(crate) const WITHHELD: &str = "(stdout withheld: it is captured as a secret value, shown only as •••)";
 
 pub(crate) struct Finished {
     pub(crate) exit_code: Option<i32>,
@@ -114,6 +120,7 @@ pub(crate) fn run(
 
     let mut pipes = pipes;
     let mut tail = String::new();
+    let mut withheld = false;
     let mut emit = |stream: Stream, line: &str| {
         if let (Stream::Stdout, Some(raw)) = (stream, raw.as_deref_mut()) {
             if raw.text.len() + line.len() < CAPTURE_LIMIT {
@@ -121,6 +128,14 @@ pub(crate) fn run(
                 raw.text.push('\n');
             } else {
                 raw.cut = true;
+            }
+            if raw.secret {
+                if !withheld {
+                    withheld = true;
+                    push_tail(&mut tail, WITHHELD);
+                    on_line(stream, WITHHELD);
+                }
+                return;
             }
         }
         let line = masker.mask(line);

@@ -182,7 +182,10 @@ impl<'m> Runner<'m> {
         let started = Instant::now();
         let listeners = &mut self.listeners;
         let step_name = step.to_string();
-        let mut raw = capture.map(|_| process::Raw::default());
+        let mut raw = capture.map(|capture| process::Raw {
+            secret: capture.secret,
+            ..process::Raw::default()
+        });
         let start = process::Start {
             program: &program,
             dir: &self.values.workdir,

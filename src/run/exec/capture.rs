@@ -6,6 +6,7 @@ use rhai::Dynamic;
 use super::{Runner, checks, process, resume};
 use crate::duration::Duration;
 use crate::model::{Capture, ParamType};
+use crate::plan::MASK;
 use crate::run::evidence::event::Event;
 use crate::run::failure::{Failure, Kind, Outcome};
 use crate::run::values::Value;
@@ -26,7 +27,9 @@ impl Runner<'_> {
         self.emit(Event::Captured {
             step: step.to_string(),
             name: capture.name.clone(),
-            value: self.values.masker.mask(&text),
+            // Never the masker's version of it: a value too short to mask, or one that only
+            // partly matches a secret, would be journaled in the clear.
+            value: if secret { MASK.to_string() } else { masked },
             kind: kind_of(&value).to_string(),
             secret,
         })?;
@@ -49,8 +52,14 @@ impl Runner<'_> {
             None => Value::Str(output.to_string()),
             Some(expr) => {
                 let extra = [("output", Dynamic::from(output.to_string()))];
-                let computed = checks::value_with(&self.engine.0, &self.engine.1, expr, &self.values, &extra)
-                    .map_err(|error| error.within(Kind::Value, format!("could not compute `{name}`")))?;
+                let computed = checks::value_with(&self.engine.0, &self.engine.1, expr, &self.values, &extra).map_err(|error| {
+                    if capture.secret {
+                        // What the expression said may quote the output, which is the secret.
+                        Failure::new(Kind::Value, format!("could not compute `{name}` from the output {NOT_SHOWN}"))
+                    } else {
+                        error.within(Kind::Value, format!("could not compute `{name}`"))
+                    }
+                })?;
                 from_dynamic(&computed).ok_or_else(|| {
                     Failure::new(
                         Kind::Value,
@@ -65,10 +74,14 @@ impl Runner<'_> {
         match capture.ty {
             None => Ok(value),
             Some(ty) => typed(value, ty).map_err(|Seen(seen)| {
-                let seen = checks::truncate(&self.values.masker.mask(&seen), 80);
+                let gave = if capture.secret {
+                    format!("something else {NOT_SHOWN}")
+                } else {
+                    format!("\"{}\"", checks::truncate(&self.values.masker.mask(&seen), 80))
+                };
                 Failure::new(
                     Kind::Value,
-                    format!("`{name}` must be {}, but the command gave \"{seen}\"", a_param_type(ty)),
+                    format!("`{name}` must be {}, but the command gave {gave}", a_param_type(ty)),
                 )
             }),
         }
@@ -99,6 +112,9 @@ impl Runner<'_> {
         }
     }
 }
+
+/// Why a failure of a secret capture does not quote what the command printed.
+const NOT_SHOWN: &str = "(not shown: the value is a secret)";
 
 /// What the command gave, when it is not of the type the capture says.
 #[derive(Debug, PartialEq, Eq)]
