@@ -157,6 +157,63 @@ fn a_decision_that_cannot_be_evaluated_fails_the_run_there() {
         report["steps"][1]["status"], "skipped",
         "a step after a failed decision did not run"
     );
+    let junit = std::fs::read_to_string(test.path().join("report/junit.xml")).expect("junit.xml");
+    assert!(junit.contains(r#"failures="1""#), "CI must count the failed run: {junit}");
+    assert!(junit.contains(r#"name="when_1: the run failed here""#), "{junit}");
+}
+
+const UNDECIDABLE: &str = r#"runbook "Cannot decide" {
+    step first "First" {
+        shell `touch ../../../made`
+        undo { shell `rm ../../../made` }
+        timeout 1m
+    }
+    when "the ledger has rows" { sql("{workdir}/missing.db", "select count(*) from ledger") > 0 } then {
+        step second "Second" {
+            run `true`
+            timeout 1m
+        }
+    }
+}
+"#;
+
+#[test]
+fn a_person_chooses_what_happens_when_a_decision_cannot_be_made() {
+    let incident = |stdin: &str| {
+        let test = Test::new()
+            .file("u.runbook", UNDECIDABLE)
+            .args(["run", "u.runbook", "--no-tui", "--state-dir", "state"])
+            .env("USER", "alice")
+            .stdin(stdin);
+        (test.run(), test)
+    };
+    let journal =
+        |test: &Test| std::fs::read_to_string(crate::support::the_run(&test.path().join("state")).join("journal.jsonl")).expect("journal");
+
+    // Skip is not offered (there is no side to skip to); retry asks the check again.
+    let (outcome, test) = incident("s\nr\na\n");
+    outcome.expect_code(3);
+    assert!(outcome.stderr.contains("The run cannot decide `when_1`"), "{}", outcome.stderr);
+    assert!(
+        outcome
+            .stderr
+            .contains("[r]etry the check, [u]ndo the completed steps, or [a]bort?"),
+        "{}",
+        outcome.stderr
+    );
+    let journal_text = journal(&test);
+    assert_eq!(
+        journal_text.matches(r#""event":"chose","step":"when_1""#).count(),
+        2,
+        "{journal_text}"
+    );
+    assert!(journal_text.contains(r#""choice":"retry","by":"alice""#), "{journal_text}");
+    assert!(test.path().join("made").exists(), "an abort leaves everything as it is");
+
+    let (outcome, test) = incident("u\n");
+    outcome.expect_code(1);
+    assert!(!test.path().join("made").exists(), "undo ran the first step's undo block");
+    assert!(journal(&test).contains(r#""choice":"undo","by":"alice""#));
 }
 
 #[test]

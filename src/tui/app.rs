@@ -702,7 +702,7 @@ impl App {
                 let choice = match key.code {
                     _ if ctrl_c => None,
                     KeyCode::Char('r') => Some(Choice::Retry),
-                    KeyCode::Char('s') => Some(Choice::Skip),
+                    KeyCode::Char('s') if ask.skippable => Some(Choice::Skip),
                     KeyCode::Char('u') => Some(Choice::Undo),
                     KeyCode::Char('a') => Some(Choice::Abort),
                     _ => None,

@@ -43,6 +43,8 @@ pub(crate) struct FailAsk {
     pub(crate) headline: String,
     /// The operator stopped it: it did not break.
     pub(crate) stopped: bool,
+    /// False for a `when` that could not decide: there is no side to skip to.
+    pub(crate) skippable: bool,
     /// What undo would do, in order, and the line above it (or instead of it).
     pub(crate) undo: Vec<String>,
     pub(crate) undo_heading: &'static str,
@@ -157,7 +159,8 @@ impl Decider for Ask {
     fn failed(&mut self, failed: &StepFailed<'_>) -> (Choice, String) {
         let choice = self.ask(|reply| {
             Msg::Failed(FailAsk {
-                step: failed.step.id.clone(),
+                step: failed.id.to_string(),
+                skippable: !failed.decision,
                 headline: failed.headline(),
                 stopped: failed.stopped_after.is_some(),
                 undo: failed.undo.to_vec(),

@@ -420,6 +420,7 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect, drawn: Drawn) {
             (false, true) => &[("y", "approve"), ("n Esc", "deny"), ("↑↓", "scroll")],
             (false, false) => &[("y", "approve"), ("n Esc", "deny")],
         },
+        Some(Dialog::Failed(ask)) if !ask.skippable => &[("r", "retry"), ("u", "undo"), ("a", "abort")],
         Some(Dialog::Failed(_)) => &[("r", "retry"), ("s", "skip"), ("u", "undo"), ("a", "abort")],
         Some(Dialog::Resume(ask)) if ask.resumable => &[("r", "resume"), ("n", "new run")],
         Some(Dialog::Resume(_)) => &[("n", "new run"), ("q", "quit")],
@@ -580,24 +581,25 @@ fn position_row(gate: &GateDialog, page: usize, scroll: usize, below: usize, wid
 /// would do, in the order it would do it.
 fn draw_failed(frame: &mut Frame, area: Rect, ask: &super::bridge::FailAsk) {
     let width = area.width.saturating_sub(2) as usize;
-    let (title, style) = if ask.stopped {
-        ("STOPPED", Style::new().yellow().bold())
-    } else {
-        ("STEP FAILED", Style::new().red().bold())
+    let (title, style) = match (ask.stopped, ask.skippable) {
+        (true, _) => ("STOPPED", Style::new().yellow().bold()),
+        (false, true) => ("STEP FAILED", Style::new().red().bold()),
+        (false, false) => ("CANNOT DECIDE", Style::new().red().bold()),
     };
     let mut lines = wrap(&[(&printable(&ask.headline), style)], width);
     lines.push(Line::default());
-    let again = if ask.stopped {
-        "run the step again from its start"
-    } else {
-        "retry the step from its start"
+    let again = match (ask.stopped, ask.skippable) {
+        (true, _) => "run the step again from its start",
+        (false, true) => "retry the step from its start",
+        (false, false) => "evaluate the check again",
     };
-    for (key, what) in [
+    let choices = [
         ("r", again),
         ("s", "skip it and go on with the next step"),
         ("u", "undo the completed steps in reverse, then stop"),
         ("a", "abort: stop here, leaving everything as it is"),
-    ] {
+    ];
+    for (key, what) in choices.into_iter().filter(|(key, _)| ask.skippable || *key != "s") {
         lines.extend(wrap(
             &[
                 (&format!(" {key} "), Style::new().black().on_gray().bold()),

@@ -58,11 +58,34 @@ fn failed_step_with_its_choices() {
         step: "fresh".into(),
         headline: format!("The step `fresh` failed: {error}"),
         stopped: false,
+        skippable: true,
         undo: Vec::new(),
         undo_heading: "Undo changes nothing: no completed step has an undo block or a change to put back.",
         reply,
     }));
     insta::assert_snapshot!(frame(&mut app, 100, 30, 5));
+}
+
+#[test]
+fn a_decision_that_cannot_be_made_offers_no_skip() {
+    let mut app = app(&history());
+    started(&mut app, "fresh", 0);
+    step_finished(&mut app, "fresh", StepStatus::Passed, 12, None);
+    let (reply, choice) = channel();
+    app.update(Msg::Failed(FailAsk {
+        step: "when_1".into(),
+        headline: "The run cannot decide `when_1`: could not decide whether \"the ledger has rows\": no such table: ledger".into(),
+        stopped: false,
+        skippable: false,
+        undo: Vec::new(),
+        undo_heading: "Undo changes nothing: no completed step has an undo block or a change to put back.",
+        reply,
+    }));
+    insta::assert_snapshot!(frame(&mut app, 80, 24, 5));
+    app.update(key(KeyCode::Char('s')));
+    assert!(choice.try_recv().is_err(), "s chose nothing");
+    app.update(key(KeyCode::Char('r')));
+    assert_eq!(choice.try_recv().ok(), Some(Choice::Retry));
 }
 
 #[test]
@@ -151,6 +174,7 @@ fn stopped(app: &mut App) -> Receiver<Choice> {
         step: "restore".into(),
         headline: "You stopped `restore` after 4m 59s.".into(),
         stopped: true,
+        skippable: true,
         undo: vec![
             "apart: Take the live database out of service".into(),
             "  its undo block:".into(),

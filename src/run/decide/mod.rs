@@ -21,10 +21,14 @@ pub struct GateDecision {
     pub how: String,
 }
 
-/// A step that did not pass, as whoever decides what now needs to see it.
+/// A step that did not pass, or a `when` that could not decide, as whoever decides what
+/// now needs to see it.
 pub struct StepFailed<'a> {
-    /// The step.
-    pub step: &'a Step,
+    /// The step's id, or the decision's (`when_1`).
+    pub id: &'a str,
+    /// A `when` whose check could not be evaluated: there is no side to skip to, so the
+    /// choices are retry, undo and abort.
+    pub decision: bool,
     /// What went wrong, masked.
     pub error: &'a str,
     /// Set when the operator stopped it (Ctrl-C, SIGTERM) rather than it failing: how long
@@ -39,8 +43,9 @@ impl StepFailed<'_> {
     /// The first line a person reads: stopped on purpose is not said as broken.
     pub fn headline(&self) -> String {
         match self.stopped_after {
-            Some(took) => format!("You stopped `{}` after {}.", self.step.id, crate::clock::short(took)),
-            None => format!("The step `{}` failed: {}", self.step.id, self.error),
+            Some(took) => format!("You stopped `{}` after {}.", self.id, crate::clock::short(took)),
+            None if self.decision => format!("The run cannot decide `{}`: {}", self.id, self.error),
+            None => format!("The step `{}` failed: {}", self.id, self.error),
         }
     }
 
@@ -271,13 +276,18 @@ impl<R: BufRead> Decider for Console<R> {
         for line in failed.undo {
             say!("  {line}");
         }
+        let question = if failed.decision {
+            "[r]etry the check, [u]ndo the completed steps, or [a]bort? "
+        } else {
+            "[r]etry, [s]kip, [u]ndo the completed steps, or [a]bort? "
+        };
         loop {
-            let Some(reply) = self.ask("[r]etry, [s]kip, [u]ndo the completed steps, or [a]bort? ") else {
+            let Some(reply) = self.ask(question) else {
                 return (Choice::Abort, format!("{} (no answer: standard input is closed)", self.user));
             };
             let choice = match reply.to_lowercase().as_str() {
                 "r" | "retry" => Choice::Retry,
-                "s" | "skip" => Choice::Skip,
+                "s" | "skip" if !failed.decision => Choice::Skip,
                 "u" | "undo" => Choice::Undo,
                 "a" | "abort" => Choice::Abort,
                 _ => continue,

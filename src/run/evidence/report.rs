@@ -132,7 +132,10 @@ impl Report {
     pub(crate) fn to_junit(&self) -> String {
         let title = self.run["title"].as_str().unwrap_or("runbook");
         let objectives_failed = self.objectives_missed();
-        let failures = self.cases().filter(|s| s.status == Some(StepStatus::Failed)).count() + usize::from(objectives_failed);
+        let stopped = self.stopped_between_steps();
+        let failures = self.cases().filter(|s| s.status == Some(StepStatus::Failed)).count()
+            + usize::from(objectives_failed)
+            + usize::from(stopped.is_some());
         let skipped = self
             .cases()
             .filter(|s| {
@@ -142,7 +145,7 @@ impl Report {
                 )
             })
             .count();
-        let tests = self.cases().count() + usize::from(self.has_objectives());
+        let tests = self.cases().count() + usize::from(self.has_objectives()) + usize::from(stopped.is_some());
         let total_ms = self.finished["duration_ms"].as_u64().unwrap_or(0);
         let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let seconds = total_ms as f64 / 1000.0;
@@ -157,6 +160,15 @@ impl Report {
         );
         if let Some(case) = self.objectives_testcase(title) {
             xml.push_str(&case);
+        }
+        if let Some((at, error)) = stopped {
+            let _ = write!(
+                xml,
+                "    <testcase classname=\"{}\" name=\"{}: the run failed here\" time=\"0.000\">\n      <failure message=\"{}\"/>\n    </testcase>\n",
+                escape(title),
+                escape(at),
+                escape(error)
+            );
         }
         for step in self.cases() {
             let _ = write!(
@@ -207,6 +219,20 @@ impl Report {
         }
         xml.push_str("  </testsuite>\n</testsuites>\n");
         xml
+    }
+
+    /// A run that failed or was aborted somewhere no testcase stands for (a `when` whose
+    /// check could not be evaluated): where, and why. CI must see it as a failure.
+    fn stopped_between_steps(&self) -> Option<(&str, &str)> {
+        let result = &self.finished;
+        if result["status"] != "failed" && result["status"] != "aborted" {
+            return None;
+        }
+        let at = result["failed_step"].as_str()?;
+        if self.cases().any(|case| case.id == at) {
+            return None;
+        }
+        Some((at, result["error"].as_str().unwrap_or("the run failed")))
     }
 
     fn has_objectives(&self) -> bool {

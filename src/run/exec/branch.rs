@@ -2,10 +2,15 @@
 //! of it, journaled with what it saw, so the steps on the other side are "not applicable"
 //! (never "passed") and a resumed run keeps the side it took.
 
-use super::{Runner, checks};
+use super::{INTERRUPTION, Runner, checks};
 use crate::model::{Decision, Node, Step};
-use crate::run::evidence::event::Event;
+use crate::run::decide::StepFailed;
+use crate::run::evidence::event::{Choice, Event, RunStatus, now};
 use crate::run::failure::{Failure, Kind, RecordLost};
+use crate::run::values::RunFailure;
+
+/// How the run stops, and why when it failed.
+pub(super) type Stop = (RunStatus, Option<RunFailure>);
 
 impl Runner<'_> {
     /// Which side of `decision` the run takes: asked the first time, journaled, then kept.
@@ -75,5 +80,46 @@ impl Runner<'_> {
         let Some(branch) = node.branch() else { return Ok(Ok(false)) };
         let decision = branch.decision.clone();
         Ok(self.decide(&decision)?.map(|taken| taken != branch.when))
+    }
+
+    /// [`Self::passes_over`], with a check that cannot be evaluated put to the decider as a
+    /// failed step is: retry the check, undo the completed steps, or abort. A drill's policy
+    /// undoes. Gives how the run stops when it does.
+    pub(super) fn passes_over_settled(&mut self, node: &Node) -> Result<Result<bool, Stop>, RecordLost> {
+        loop {
+            let error = match self.passes_over(node)? {
+                Ok(passes) => return Ok(Ok(passes)),
+                Err(error) => error,
+            };
+            let id = node.branch().map_or("when", |b| b.decision.id.as_str());
+            let stop = |status| Ok(Err((status, Some(RunFailure::at(id, error.to_string())))));
+            if INTERRUPTION.requested() && !self.decider.is_person() {
+                return Ok(Err((RunStatus::Interrupted, None)));
+            }
+            INTERRUPTION.clear();
+            self.barrier()?;
+            let undo = self.undo_plan();
+            let message = self.values.masker.mask(&error.to_string());
+            let failed = StepFailed {
+                id,
+                decision: true,
+                error: &message,
+                stopped_after: None,
+                undo: &undo,
+            };
+            let (choice, by) = self.decider.failed(&failed);
+            self.emit(Event::Chose {
+                step: id.to_string(),
+                choice,
+                by,
+                at: now(),
+            })?;
+            match choice {
+                Choice::Retry => continue,
+                // Nothing to skip to: a decider that says skip anyway stops the run as is.
+                Choice::Abort | Choice::Skip => return stop(RunStatus::Aborted),
+                Choice::Undo => return stop(RunStatus::Failed),
+            }
+        }
     }
 }

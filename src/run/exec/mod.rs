@@ -494,7 +494,7 @@ impl<'m> Runner<'m> {
         let total = model.steps().count();
         let mut number = model.procedure[..done].iter().filter(|n| matches!(n, Node::Step(_))).count();
         for node in &model.procedure[done..] {
-            match self.passes_over(node)? {
+            match self.passes_over_settled(node)? {
                 Ok(false) => {}
                 Ok(true) => {
                     if let (Node::Step(step), Some(branch)) = (node, node.branch()) {
@@ -503,10 +503,7 @@ impl<'m> Runner<'m> {
                     }
                     continue;
                 }
-                Err(error) => {
-                    let decision = node.branch().map_or("when", |b| b.decision.id.as_str());
-                    return Ok((RunStatus::Failed, Some(RunFailure::at(decision, error.to_string()))));
-                }
+                Err(stop) => return Ok(stop),
             }
             let stop = match node {
                 Node::Step(step) => {

@@ -25,7 +25,8 @@ impl<'m> Runner<'m> {
             self.barrier()?;
             let stopped_after = (error.kind == Kind::Interrupted).then(|| StdDuration::from_millis(self.last_attempt_ms));
             let failed = crate::run::decide::StepFailed {
-                step,
+                id: &step.id,
+                decision: false,
                 error: &error.to_string(),
                 stopped_after,
                 undo: &self.undo_plan(),
