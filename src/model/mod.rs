@@ -143,6 +143,8 @@ pub(crate) struct Param {
     pub(crate) origin: Origin,
     /// Every mode's override, whichever mode this run is in.
     pub(crate) overrides: Vec<(Mode, Expr)>,
+    /// Every environment's value, whichever environment this run is in.
+    pub(crate) in_envs: Vec<(String, Expr)>,
     pub(crate) span: Span,
     pub(crate) name_span: Span,
 }

@@ -55,8 +55,12 @@ impl Rule for DrillTouchesLive {
                         // Overridden for drills: the author chose where a drill works.
                         Some(param) if param.overrides.iter().any(|(mode, _)| *mode == Mode::Drill) => {}
                         Some(param) => {
+                            let drill = match live_env(param) {
+                                Some(env) => format!("a drill with --env {env}"),
+                                None => "a drill".to_string(),
+                            };
                             findings
-                                .add(span, format!("a drill would {verb} the live `{}`", write.path))
+                                .add(span, format!("{drill} would {verb} the live `{}`", write.path))
                                 .add_secondary(param.name_span, "declared here, with no drill override")
                                 .help = Some(format!("override it for drills: drill {{ {} = \"{{workdir}}/...\" }}", param.name));
                         }
@@ -111,19 +115,34 @@ fn flips(model: &Model, action: &crate::model::Action, findings: &mut Findings<'
     let mut reported: Vec<&str> = Vec::new();
     for name in params(target) {
         let Some(param) = model.param(name) else { continue };
-        let scratch = param
-            .default
-            .as_ref()
-            .is_some_and(|d| d.vars().any(|v| matches!(v, Var::Builtin(crate::model::Builtin::Workdir))));
+        let scratch = param.default.as_ref().is_some_and(in_workdir) && live_env(param).is_none();
         if scratch || reported.contains(&name) || param.overrides.iter().any(|(mode, _)| *mode == Mode::Drill) {
             continue;
         }
         reported.push(name);
+        let drill = match live_env(param) {
+            Some(env) => format!("a drill with --env {env}"),
+            None => "a drill".to_string(),
+        };
         findings
-            .add(action.span, format!("a drill would change the live `{name}`"))
+            .add(action.span, format!("{drill} would change the live `{name}`"))
             .add_secondary(param.name_span, "declared here, with no drill override")
             .help = Some(format!("override it for drills: drill {{ {name} = \"{{workdir}}/...\" }}"));
     }
+}
+
+fn in_workdir(value: &Expr) -> bool {
+    value.vars().any(|v| matches!(v, Var::Builtin(crate::model::Builtin::Workdir)))
+}
+
+/// An environment that gives the parameter a value outside `{workdir}`: with no drill
+/// override, `drill --env NAME` works on whatever that value points at.
+fn live_env(param: &crate::model::Param) -> Option<&str> {
+    param
+        .in_envs
+        .iter()
+        .find(|(_, value)| !in_workdir(value))
+        .map(|(env, _)| env.as_str())
 }
 
 #[cfg(test)]
@@ -136,6 +155,39 @@ mod tests {
         assert!(findings(text).iter().any(|f| f.starts_with("RB007")));
         let ok = "runbook \"t\" { param config: path = \"/etc/app.env\" drill { config = \"{workdir}/app.env\" } step f \"F\" { set config URL = \"x\" } }";
         assert!(!findings(ok).iter().any(|f| f.starts_with("RB007")));
+    }
+
+    #[test]
+    fn an_environment_that_points_a_scratch_default_at_live_data_is_flagged() {
+        let text = "runbook \"t\" { param config: path = \"{workdir}/app.env\" param dir: path = \"{workdir}/data\" \
+                    env production { config = \"/etc/app.env\" dir = \"/var/lib/app\" } \
+                    step f \"F\" { set config URL = \"x\" shell `rm -rf {dir}/old` timeout 1m } }";
+        let found = findings(text);
+        assert!(
+            found
+                .iter()
+                .any(|f| f.starts_with("RB007") && f.contains("--env production would change the live `config`")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|f| f.starts_with("RB007") && f.contains("--env production would delete")),
+            "{found:?}"
+        );
+        let overridden = text.replace("step f", "drill { config = \"{workdir}/app.env\" dir = \"{workdir}/data\" } step f");
+        assert!(
+            !findings(&overridden).iter().any(|f| f.starts_with("RB007")),
+            "the drill override wins over any env"
+        );
+        let scratch = text
+            .replace("\"/etc/app.env\"", "\"{workdir}/staging.env\"")
+            .replace("\"/var/lib/app\"", "\"/tmp/app\"");
+        assert!(
+            !findings(&scratch).iter().any(|f| f.starts_with("RB007")),
+            "{:?}",
+            findings(&scratch)
+        );
     }
 
     #[test]

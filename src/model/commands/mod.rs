@@ -574,7 +574,10 @@ fn part_is_scratch(model: &Model, part: &Part, mode: Mode, depth: usize) -> bool
         Part::Var(Var::Builtin(_)) => true,
         // Known only once the run is under way: not known to be scratch.
         Part::Var(Var::Secret(_) | Var::Captured(_)) => false,
-        Part::Var(Var::Param(name)) => value_in(model, name, mode).is_some_and(|value| expr_is_scratch(model, value, mode, depth + 1)),
+        Part::Var(Var::Param(name)) => {
+            let values = values_in(model, name, mode);
+            !values.is_empty() && values.into_iter().all(|value| expr_is_scratch(model, value, mode, depth + 1))
+        }
         Part::Expr(expr) => expr_is_scratch(model, expr, mode, depth + 1),
     }
 }
@@ -592,15 +595,15 @@ fn expr_is_scratch(model: &Model, expr: &Expr, mode: Mode, depth: usize) -> bool
     }
 }
 
-/// A parameter's value in `mode`: that mode's override, else its default.
-pub(crate) fn value_in<'m>(model: &'m Model, name: &str, mode: Mode) -> Option<&'m Expr> {
-    let param = model.param(name)?;
-    param
-        .overrides
-        .iter()
-        .find(|(m, _)| *m == mode)
-        .map(|(_, value)| value)
-        .or(param.default.as_ref())
+/// The values a parameter can have in `mode`: that mode's override (which wins over any
+/// environment), else its default and each environment's value, since a run in that mode
+/// may be given any `--env`.
+pub(crate) fn values_in<'m>(model: &'m Model, name: &str, mode: Mode) -> Vec<&'m Expr> {
+    let Some(param) = model.param(name) else { return Vec::new() };
+    if let Some((_, value)) = param.overrides.iter().find(|(m, _)| *m == mode) {
+        return vec![value];
+    }
+    param.default.iter().chain(param.in_envs.iter().map(|(_, value)| value)).collect()
 }
 
 #[cfg(test)]

@@ -374,6 +374,7 @@ impl<'a> Resolver<'a> {
                 Origin::Missing
             },
             overrides: Vec::new(),
+            in_envs: Vec::new(),
             span: param.span,
             name_span: param.name.span,
         });
@@ -441,6 +442,7 @@ impl<'a> Resolver<'a> {
                 let Some((index, expr)) = self.overriding(setting, "an environment") else {
                     continue;
                 };
+                self.params[index].in_envs.push((block.name.name.clone(), expr.clone()));
                 if chosen {
                     self.params[index].value = Some(expr);
                     self.params[index].origin = Origin::Env;
