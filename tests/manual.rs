@@ -58,6 +58,26 @@ fn a_drill_does_what_each_manual_policy_says_and_says_what_it_did_not_do() {
         "{manual}"
     );
     assert_eq!(manual[1]["answer"], "done");
+
+    // The steps' commands passed; their record still says what nobody did.
+    let steps = &report(&test)["steps"];
+    assert_eq!(steps[0]["not_by_hand"][0]["policy"], "skipped", "{steps}");
+    assert_eq!(steps[0]["not_by_hand"][0]["reason"], "the drill's copy has no console");
+    assert_eq!(steps[1]["not_by_hand"][0]["policy"], "done", "{steps}");
+    let junit = std::fs::read_to_string(test.path().join("report/junit.xml")).expect("junit.xml");
+    assert!(
+        junit.contains(r#"skipped="1""#),
+        "a step whose work by hand was skipped is not proven: {junit}"
+    );
+    assert!(
+        junit.contains(r#"<skipped message="not done by hand, as the drill policy says: the drill&apos;s copy has no console"/>"#)
+            || junit.contains(r#"<skipped message="not done by hand, as the drill policy says: the drill's copy has no console"/>"#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("treated as done by the drill&apos;s policy") || junit.contains("treated as done by the drill's policy"),
+        "{junit}"
+    );
 }
 
 #[test]

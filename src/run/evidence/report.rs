@@ -26,6 +26,17 @@ struct StepReport {
     checks: Vec<Value>,
     /// What the step's commands captured (`capture`), in order.
     captured: Vec<Value>,
+    /// Work by hand a drill's policy passed over (`skip`) or counted as done with nobody
+    /// doing it (`done`): the step passed without it, and its record says so.
+    not_by_hand: Vec<NotByHand>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+struct NotByHand {
+    /// `skipped` or `done`, as the drill's policy said.
+    policy: &'static str,
+    /// Why it was skipped; for `done`, that nobody did it.
+    reason: String,
 }
 
 /// Builds the report from events as they happen.
@@ -86,6 +97,7 @@ impl Report {
                     "status": s.status.unwrap_or(StepStatus::Skipped),
                     "attempts": s.attempts, "duration_ms": s.duration_ms, "error": s.error,
                     "commands": s.commands, "checks": s.checks, "captured": s.captured,
+                    "not_by_hand": s.not_by_hand,
                 })
             })
             .collect();
@@ -142,7 +154,7 @@ impl Report {
                 matches!(
                     s.status,
                     None | Some(StepStatus::Skipped | StepStatus::Interrupted | StepStatus::NotApplicable)
-                )
+                ) || skipped_by_hand(s).is_some()
             })
             .count();
         let tests = self.cases().count() + usize::from(self.has_objectives()) + usize::from(stopped.is_some());
@@ -205,13 +217,27 @@ impl Report {
                     }
                     None => xml.push_str("\n      <skipped/>"),
                 },
+                // Its commands passed, but part of its work was not done: not proven.
+                Some(StepStatus::Passed) if skipped_by_hand(step).is_some() => {
+                    let why = skipped_by_hand(step).unwrap_or_default();
+                    let _ = write!(
+                        xml,
+                        "\n      <skipped message=\"not done by hand, as the drill policy says: {}\"/>",
+                        escape(why)
+                    );
+                }
                 Some(StepStatus::Passed) => {
-                    if !step.checks.is_empty() {
-                        let _ = write!(xml, "\n      <system-out>{}</system-out>", escape(&checks_text(step)));
+                    let mut out = checks_text(step);
+                    for not in &step.not_by_hand {
+                        out.push_str(&format!("{}\n", not.reason));
+                    }
+                    if !out.is_empty() {
+                        let _ = write!(xml, "\n      <system-out>{}</system-out>", escape(&out));
                     }
                 }
             }
-            xml.push_str(if step.status == Some(StepStatus::Passed) && step.checks.is_empty() {
+            let bare = step.checks.is_empty() && step.not_by_hand.is_empty();
+            xml.push_str(if step.status == Some(StepStatus::Passed) && bare {
                 "</testcase>\n"
             } else {
                 "\n    </testcase>\n"
@@ -435,7 +461,25 @@ impl Listener for Report {
                     .push(json!({ "id": gate, "question": question, "answer": answer, "by": by, "how": how, "at": at }));
             }
             Event::Decided { .. } => self.decisions.push(without_tag(event)),
-            Event::Manual { .. } => self.manual.push(without_tag(event)),
+            Event::Manual {
+                step, answer, by, reason, ..
+            } => {
+                if by == "drill" {
+                    let not = match answer.as_str() {
+                        "skipped" => Some(NotByHand {
+                            policy: "skipped",
+                            reason: reason.clone().unwrap_or_default(),
+                        }),
+                        "done" => Some(NotByHand {
+                            policy: "done",
+                            reason: "treated as done by the drill's policy: nobody did it by hand".into(),
+                        }),
+                        _ => None,
+                    };
+                    self.step(step).not_by_hand.extend(not);
+                }
+                self.manual.push(without_tag(event));
+            }
             Event::NotApplicable { step, title, reason, .. } => {
                 let report = self.step(step);
                 report.title = title.clone();
@@ -488,4 +532,9 @@ fn without_tag(event: &Event) -> Value {
         map.remove("event");
     }
     value
+}
+
+/// Why a passed step's work by hand was skipped by the drill's policy, if it was.
+fn skipped_by_hand(step: &StepReport) -> Option<&str> {
+    step.not_by_hand.iter().find(|n| n.policy == "skipped").map(|n| n.reason.as_str())
 }
