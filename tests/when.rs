@@ -357,3 +357,55 @@ fn the_book_pages_example_drills_both_ways_as_the_page_says() {
     let lint = test.run_with(&["lint", "rows.runbook"]);
     assert!(!lint.stdout.contains("RB003") && !lint.stdout.contains("RB010"), "{}", lint.stdout);
 }
+
+const GATE_AT_THE_END_OF_A_SIDE: &str = r#"runbook "Gate at the end of a side" {
+    when "the replica is fresh" { true } then {
+        step replica "Use the replica" {
+            run `true`
+            timeout 1m
+        }
+        gate "Go on?" {
+            drill: approve
+            confirm "go"
+        }
+    } else {
+        step nightly "Restore the nightly backup" {
+            run `echo OTHER-SIDE`
+            timeout 1m
+        }
+    }
+    gate "And then?" {
+        drill: approve
+        confirm "then"
+    }
+    when "the copy needs checking" { false } then {
+        step verify "Check the copy" {
+            run `echo VERIFY-STEP`
+            timeout 1m
+        }
+    }
+    step after "After the decision" {
+        run `echo AFTER-WHEN`
+        timeout 1m
+    }
+}
+"#;
+
+#[test]
+fn a_gate_shows_the_step_the_run_will_reach_not_one_on_the_side_not_taken() {
+    let test = Test::new()
+        .file("g.runbook", GATE_AT_THE_END_OF_A_SIDE)
+        .args(["run", "g.runbook", "--no-tui", "--state-dir", "state"])
+        .env("USER", "alice")
+        .stdin("go\nthen\n");
+    let outcome = test.run();
+    outcome.expect_code(0);
+    let (first, _) = outcome.stderr.split_once("Type `then`").expect("the second gate");
+    let first = first.split_once("Type `go`").map_or(first, |(before, _)| before);
+    assert!(!first.contains("OTHER-SIDE"), "the first gate showed the side not taken:\n{first}");
+    assert!(
+        first.contains("Only if \"the copy needs checking\" holds (decided when the run gets there):"),
+        "{first}"
+    );
+    assert!(first.contains("VERIFY-STEP"), "{first}");
+}

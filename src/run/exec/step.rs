@@ -88,13 +88,35 @@ impl<'m> Runner<'m> {
         lines.into_iter().map(|line| self.values.masker.mask(&line)).collect()
     }
 
-    /// What the step after a gate will do, as `plan` shows it.
+    /// What the step after a gate will do, as `plan` shows it: the next step the run will
+    /// reach, passing over the side of a decision it did not take. A step on the side of a
+    /// decision still ahead is shown with what it waits on.
     pub(super) fn next_step_plan(&self, gate: &crate::model::Gate) -> String {
         let mut after = false;
         for node in &self.model.procedure {
             match node {
                 Node::Gate(g) if std::ptr::eq(g, gate) => after = true,
-                Node::Step(step) if after => return self.step_preview(step),
+                Node::Step(step) if after => {
+                    let Some(branch) = node.branch() else {
+                        return self.step_preview(step);
+                    };
+                    match self.decisions.get(&branch.decision.id) {
+                        Some(taken) if *taken != branch.when => continue,
+                        Some(_) => return self.step_preview(step),
+                        None => {
+                            let description = self
+                                .values
+                                .template(&branch.decision.check.description)
+                                .unwrap_or_else(|_| branch.decision.check.description.to_string());
+                            let side = if branch.when { "holds" } else { "does not hold" };
+                            let only_if = format!(
+                                "Only if \"{}\" {side} (decided when the run gets there):\n",
+                                self.values.masker.mask(&description)
+                            );
+                            return only_if + self.step_preview(step).as_str();
+                        }
+                    }
+                }
                 _ => {}
             }
         }
