@@ -652,3 +652,35 @@ fn a_resumed_run_keeps_the_environment_it_started_with() {
     crashed.resume().expect_code(0);
     assert_eq!(crashed.read("runs"), "first staging-db\nsecond staging-db\nsecond staging-db\n");
 }
+
+const PASSED_OVER_BEFORE_THE_CRASH: &str = r#"runbook "Resumable" {
+    when "no one has planted a flag" { !exists("planted") } then {
+        step first "First" {
+            shell `echo first >> ../runs`
+        }
+    } else {
+        step other "Other" {
+            shell `echo other >> ../runs`
+        }
+    }
+    step second "Second" {
+        shell `echo second >> ../runs; if [ ! -e ../../../crashed ]; then touch ../../../crashed ../second-started; exec sleep 30; fi`
+    }
+}
+"#;
+
+#[test]
+fn a_step_passed_over_then_moved_out_of_its_when_is_not_settled_and_runs() {
+    let crashed = Crashed::killed_with(PASSED_OVER_BEFORE_THE_CRASH, &["drill"], "");
+    // `other` moves out of the `when`, before `second`: passed over once, it never ran.
+    let path = crashed.test.path().join("resumable.runbook");
+    let moved = PASSED_OVER_BEFORE_THE_CRASH.replace(
+        "    } else {\n        step other \"Other\" {\n            shell `echo other >> ../runs`\n        }\n    }\n",
+        "    }\n    step other \"Other\" {\n        shell `echo other >> ../runs`\n    }\n",
+    );
+    assert_ne!(moved, PASSED_OVER_BEFORE_THE_CRASH);
+    std::fs::write(&path, moved).expect("edit");
+    let outcome = crashed.resume();
+    outcome.expect_code(0);
+    assert_eq!(crashed.read("runs"), "first\nsecond\nother\nsecond\n", "{}", outcome.stderr);
+}

@@ -525,10 +525,21 @@ impl Journaled {
         Ok(())
     }
 
+    /// Whether the run passed over `node`, and it is still on the side of that decision
+    /// the run did not take.
+    fn passed_over_still(&self, node: &Node) -> bool {
+        let Some(branch) = node.branch() else { return false };
+        self.passed_over.iter().any(|id| id == node.id())
+            && self
+                .decided
+                .iter()
+                .any(|(id, held, _)| *id == branch.decision.id && *held != branch.when)
+    }
+
     /// A step that passed or that the operator skipped is settled: resume goes on after the
     /// last settled step, and neither runs again.
     fn is_settled(&self, id: &str) -> bool {
-        self.completed.iter().chain(&self.skipped).chain(&self.passed_over).any(|s| s == id)
+        self.completed.iter().chain(&self.skipped).any(|s| s == id)
     }
 
     /// How many steps and gates at the start of the procedure are settled, as the runbook is
@@ -540,8 +551,10 @@ impl Journaled {
         let mut steps_done = 0;
         for node in &model.procedure {
             match node {
-                // Passed over by a decision the run keeps: settled, and never run.
-                _ if self.passed_over.iter().any(|id| id == node.id()) => {}
+                // Passed over by a decision the run keeps, and still on the side it did not
+                // take: settled, and never run. Moved since (out of the `when`, or to the
+                // side taken), it has not run, so it is not settled.
+                _ if self.passed_over_still(node) => {}
                 Node::Step(step) if self.is_settled(&step.id) => {
                     if fingerprint(old, &step.id) != fingerprint(&now, &step.id) {
                         let what = if self.skipped.contains(&step.id) {
