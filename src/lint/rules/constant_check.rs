@@ -37,6 +37,22 @@ fn always_the_same(source: &str) -> Option<&'static str> {
     (is_literal(left) && is_literal(right)).then_some("it compares two constants")
 }
 
+/// What a check [`always_the_same`] flags always answers, where that can be told: a
+/// constant is evaluated, and a value compared with itself holds for `==`, `<=` and `>=`.
+fn constant_answer(source: &str) -> Option<bool> {
+    let source = source.trim();
+    if let Ok(answer) = rhai::Engine::new_raw().eval_expression::<bool>(source) {
+        return Some(answer);
+    }
+    let (left, right) = crate::model::checks::split_comparison(source)?;
+    let operator = source.get(left.len()..source.len() - right.len())?.trim();
+    match operator {
+        "==" | "<=" | ">=" => Some(true),
+        "!=" | "<" | ">" => Some(false),
+        _ => None,
+    }
+}
+
 impl Rule for ConstantCheck {
     fn info(&self) -> &'static RuleInfo {
         &INFO
@@ -55,15 +71,16 @@ impl Rule for ConstantCheck {
         }
         for decision in &model.decisions {
             if let Some(why) = always_the_same(&decision.check.source) {
-                let side = if decision.check.source.trim() == "false" {
-                    "`else`"
-                } else {
-                    "`then`"
+                let side = match constant_answer(&decision.check.source) {
+                    Some(true) => "only the `then` side ever runs",
+                    Some(false) if decision.has_else => "only the `else` side ever runs",
+                    Some(false) => "its steps never run",
+                    None => "only one side ever runs",
                 };
                 findings
                     .add(decision.check.span, format!("this `when` always takes the same side: {why}"))
                     .help = Some(format!(
-                    "decide on something the run finds out (a captured value, a parameter, a check of a file); as written, only the {side} side ever runs"
+                    "decide on something the run finds out (a captured value, a parameter, a check of a file); as written, {side}"
                 ));
             }
         }
@@ -83,6 +100,26 @@ mod tests {
             super::super::findings_of("RB010", text),
             ["RB010 this `when` always takes the same side: it compares a value with itself"]
         );
+    }
+
+    #[test]
+    fn says_which_side_a_constant_when_takes() {
+        assert_eq!(super::constant_answer("1 == 1"), Some(true));
+        assert_eq!(super::constant_answer("1 == 2"), Some(false));
+        assert_eq!(super::constant_answer("false"), Some(false));
+        assert_eq!(super::constant_answer("x != x"), Some(false));
+        assert_eq!(super::constant_answer("size(f) >= size(f)"), Some(true));
+        let never = "runbook \"t\" { when \"never\" { 1 == 2 } then { step a \"A\" { run `true` timeout 1m } } \
+                     else { step b \"B\" { run `true` timeout 1m } } }";
+        let source = crate::source::Source::new("t.runbook", never);
+        let model = crate::model::load(&source, &Default::default()).unwrap_or_else(|d| panic!("{}", d[0].to_plain_string()));
+        let found = crate::lint::lint(&model);
+        let help = found
+            .iter()
+            .find(|d| d.code == "RB010")
+            .and_then(|d| d.help.clone())
+            .unwrap_or_default();
+        assert!(help.ends_with("only the `else` side ever runs"), "{help}");
     }
 
     #[test]

@@ -60,8 +60,14 @@ fn used_names(model: &Model) -> Vec<&str> {
                 .value
                 .iter()
                 .chain(&param.default)
-                .chain(param.overrides.iter().map(|(_, e)| e)),
+                .chain(param.overrides.iter().map(|(_, e)| e))
+                .chain(param.in_envs.iter().map(|(_, e)| e)),
         );
+    }
+    for node in &model.procedure {
+        if let crate::model::Node::Gate(gate) = node {
+            used.extend(gate.asks.vars().map(Var::name));
+        }
     }
     for channel in &model.channels {
         exprs.extend(channel.settings.iter().map(|(_, e)| e));
@@ -141,6 +147,9 @@ mod tests {
                     step a \"A\" { run `date` capture day \n run `hostname` capture host timeout 1m } \
                     step b \"B\" { check \"host known\" { host != \"\" } } }";
         assert_eq!(findings_of("RB003", text), ["RB003 the captured value `day` is never used"]);
+        let asked = "runbook \"t\" { step a \"A\" { run `date` capture day timeout 1m } \
+                     gate \"Restore the backup of {day}?\" { drill: approve } step b \"B\" { run `true` timeout 1m } }";
+        assert!(findings_of("RB003", asked).is_empty(), "a gate's question uses it");
     }
 
     #[test]
