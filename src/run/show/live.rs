@@ -216,6 +216,21 @@ impl Listener for Live {
                 self.show_eta();
                 self.print_lines(event);
             }
+            // The side not taken is known the moment the decision is: its steps never run,
+            // so the ETA leaves them out from here.
+            Event::Decided { not_taken, .. } => {
+                self.left.retain(|id| !not_taken.contains(id));
+                self.show_eta();
+                self.print_lines(event);
+            }
+            Event::NotApplicable { step, .. } => {
+                self.left.retain(|id| id != step);
+                if let Some(bar) = &self.run {
+                    bar.inc(1);
+                }
+                self.show_eta();
+                self.print_lines(event);
+            }
             Event::RunFinished { .. } => {
                 for bar in [self.step.take(), self.run.take()].into_iter().flatten() {
                     bar.finish_and_clear();
@@ -355,5 +370,42 @@ mod tests {
         live.left.push("never timed".into());
         assert!(live.eta().is_none());
         assert_eq!(live.eta_words(), " · no ETA: a step left was never timed in a drill");
+    }
+
+    #[test]
+    fn the_side_a_decision_did_not_take_leaves_the_eta_and_moves_the_bar() {
+        let mut typical = Typical {
+            drills: 1,
+            ..Typical::default()
+        };
+        typical.steps.insert("a".into(), 60_000);
+        // `b` was never timed: on the side not taken, it must not cost the ETA.
+        let mut live = Live::new(Detail::Quiet, typical);
+        live.left = vec!["b".into(), "a".into()];
+        live.run = Some(ProgressBar::hidden());
+        assert!(live.eta().is_none());
+        live.event(&Event::Decided {
+            decision: "when_1".into(),
+            description: "the replica is fresh".into(),
+            held: false,
+            expected: "fresh".into(),
+            observed: None,
+            not_taken: vec!["b".into()],
+        });
+        let left = live.eta().expect("only `a` is left").duration_since(SystemTime::now()).unwrap();
+        assert!(left > Duration::from_secs(59) && left <= Duration::from_secs(60), "{left:?}");
+        live.event(&Event::NotApplicable {
+            step: "b".into(),
+            title: "B".into(),
+            number: 1,
+            total: 2,
+            decision: "when_1".into(),
+            reason: "not applicable".into(),
+        });
+        assert_eq!(
+            live.run.as_ref().map(ProgressBar::position),
+            Some(1),
+            "a step passed over is settled"
+        );
     }
 }
