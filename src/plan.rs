@@ -305,6 +305,7 @@ fn procedure_json(shown: Shown<'_>) -> Vec<Value> {
                     "irreversible": step.irreversible.is_some(),
                     "irreversible_reason": step.irreversible.clone().flatten(),
                     "branch": branch_json(node.branch()),
+                    "hosts": step.hosts.iter().map(|name| json!({ "name": name, "target": host_words(shown, name) })).collect::<Vec<_>>(),
                 })
             }
             Node::Gate(gate) => json!({
@@ -493,6 +494,14 @@ pub(crate) fn step_plan(model: &Model, known: Known<'_>, step: &Step) -> String 
 
 fn write_step(out: &mut String, shown: Shown<'_>, step: &Step, number: usize) {
     let _ = writeln!(out, "{number:>2}. {} — {}", step.id, step.title);
+    if !step.hosts.is_empty() {
+        let hosts: Vec<String> = step
+            .hosts
+            .iter()
+            .map(|name| format!("{name} ({})", host_words(shown, name)))
+            .collect();
+        let _ = writeln!(out, "      on {}, over SSH, one after the other", hosts.join(", then "));
+    }
     for action in &step.actions {
         write_action(out, shown, action, "      ");
     }
@@ -537,6 +546,25 @@ fn write_gate(out: &mut String, shown: Shown<'_>, gate: &Gate, mode: Mode) {
 }
 
 /// What a command keeps for later, for other tools.
+/// `postgres@db1.internal:2222 via bastion`, each setting as this run would have it.
+fn host_words(shown: Shown<'_>, name: &str) -> String {
+    let Some(host) = shown.model.hosts.iter().find(|h| h.name == name) else {
+        return String::new();
+    };
+    let setting = |key: &str| host.setting(key).map(|expr| show_expr(expr, shown, 0));
+    let mut words = setting("address").unwrap_or_default();
+    if let Some(user) = setting("user") {
+        words = format!("{user}@{words}");
+    }
+    if let Some(port) = setting("port") {
+        words.push_str(&format!(":{port}"));
+    }
+    if let Some(jump) = setting("jump") {
+        words.push_str(&format!(" via {jump}"));
+    }
+    words
+}
+
 fn capture_json(capture: &Capture) -> Value {
     json!({
         "name": capture.name,

@@ -12,6 +12,7 @@ mod examples;
 mod fleet;
 mod fmt;
 mod history;
+mod hosts;
 mod imports;
 mod links;
 mod lint_formats;

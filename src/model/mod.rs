@@ -104,6 +104,8 @@ pub struct Model {
     pub(crate) channels: Vec<Channel>,
     /// The object stores `s3://` locations are read from.
     pub(crate) buckets: Vec<Bucket>,
+    /// The machines steps run commands on, over SSH.
+    pub(crate) hosts: Vec<Host>,
     /// Steps and gates, in the order they run.
     pub(crate) procedure: Vec<Node>,
     pub(crate) on_failure: Vec<Action>,
@@ -226,6 +228,24 @@ impl Bucket {
     }
 }
 
+/// `host primary { address = "db1.internal" ... }`: a machine the steps that say `on
+/// primary` run their commands on, with the OpenSSH client.
+#[derive(Clone, Debug)]
+pub(crate) struct Host {
+    pub(crate) name: String,
+    pub(crate) settings: Vec<(String, Expr)>,
+    pub(crate) span: Span,
+}
+
+impl Host {
+    /// What a host may say: `address` is required.
+    pub(crate) const SETTINGS: [&str; 7] = ["address", "user", "port", "jump", "identity", "known_hosts", "options"];
+
+    pub(crate) fn setting(&self, name: &str) -> Option<&Expr> {
+        self.settings.iter().find(|(n, _)| n == name).map(|(_, e)| e)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) enum Node {
     Step(Step),
@@ -286,6 +306,9 @@ pub struct Step {
     pub(crate) restores: Option<Option<String>>,
     /// In a `when`: the side it is on.
     pub(crate) branch: Option<Branch>,
+    /// The hosts its commands run on, one after the other (host lists spelled out); empty:
+    /// this machine.
+    pub(crate) hosts: Vec<String>,
     pub(crate) span: Span,
     pub(crate) id_span: Span,
 }

@@ -178,6 +178,10 @@ fn write_step(out: &mut String, model: &Model, protection: &Protection<'_>, step
     let _ = writeln!(out, "<a id=\"step-{}\"></a>\n", step.id);
     let _ = writeln!(out, "### {}. {}\n", index + 1, escape(&step.title));
     let mut facts = vec![format!("Step {}", code(&step.id))];
+    if !step.hosts.is_empty() {
+        let hosts: Vec<String> = step.hosts.iter().map(|h| code(h)).collect();
+        facts.push(format!("runs on {} over SSH, one after the other", hosts.join(", then ")));
+    }
     if let Some(timeout) = step.timeout {
         facts.push(format!("timeout {timeout}"));
     }

@@ -52,6 +52,8 @@ pub(crate) enum Item {
     Secret(Secret),
     Channel(Channel),
     Bucket(Bucket),
+    Host(HostDecl),
+    Hosts(HostList),
     Mode(ModeBlock),
     /// `env staging { ... }`.
     Env(EnvBlock),
@@ -155,6 +157,22 @@ pub(crate) struct Bucket {
     pub(crate) span: Span,
 }
 
+/// `host primary { address = "..." user = "..." }`: a machine steps run commands on.
+#[derive(Clone, Debug)]
+pub(crate) struct HostDecl {
+    pub(crate) name: Ident,
+    pub(crate) settings: Vec<Setting>,
+    pub(crate) span: Span,
+}
+
+/// `hosts replicas = [replica1, replica2]`.
+#[derive(Clone, Debug)]
+pub(crate) struct HostList {
+    pub(crate) name: Ident,
+    pub(crate) hosts: Vec<Ident>,
+    pub(crate) span: Span,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Setting {
     pub(crate) name: Ident,
@@ -188,6 +206,8 @@ pub(crate) struct EnvBlock {
 pub(crate) struct Step {
     pub(crate) id: Ident,
     pub(crate) title: Str,
+    /// `on primary` or `on replicas`: hosts and host lists, as written.
+    pub(crate) on: Vec<Ident>,
     pub(crate) body: Vec<Stmt>,
     pub(crate) span: Span,
 }

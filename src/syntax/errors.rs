@@ -27,7 +27,7 @@ const STEP_KEYWORDS: [&str; 17] = [
     "capture",
     "manual",
 ];
-const RUNBOOK_KEYWORDS: [&str; 16] = [
+const RUNBOOK_KEYWORDS: [&str; 18] = [
     "owner",
     "description",
     "rto",
@@ -36,6 +36,8 @@ const RUNBOOK_KEYWORDS: [&str; 16] = [
     "secret",
     "channel",
     "bucket",
+    "host",
+    "hosts",
     "drill",
     "incident",
     "step",
@@ -386,6 +388,9 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::kw_secret => "`secret`",
         Rule::kw_channel => "`channel`",
         Rule::kw_bucket | Rule::bucket_decl => "`bucket`",
+        Rule::kw_host | Rule::host_decl => "`host`",
+        Rule::kw_hosts | Rule::hosts_decl => "`hosts`",
+        Rule::step_hosts => "`on` and the hosts the step runs on",
         Rule::kw_drill | Rule::mode_name | Rule::mode_block => "`drill`",
         Rule::kw_incident => "`incident`",
         Rule::kw_step | Rule::step_decl => "`step`",

@@ -154,7 +154,20 @@ impl Formatter<'_> {
             Rule::step_decl => {
                 let id = child(pair, Rule::step_id).map_or("", |p| p.as_str());
                 let title = child(pair, Rule::title).map_or("", |p| p.as_str());
-                self.block(pair, &format!("step {id} {title}"), depth);
+                let on = child(pair, Rule::step_hosts).map_or(String::new(), |hosts| {
+                    let names: Vec<&str> = children(&hosts)
+                        .iter()
+                        .filter(|p| p.as_rule() == Rule::ident)
+                        .map(|p| p.as_str())
+                        .collect();
+                    format!(" on {}", names.join(", "))
+                });
+                self.block(pair, &format!("step {id} {title}{on}"), depth);
+            }
+            Rule::host_decl => {
+                let name = child(pair, Rule::ident).map_or("", |p| p.as_str());
+                let settings = child(pair, Rule::setting_block).expect("grammar: a host has settings");
+                self.block(&settings, &format!("host {name}"), depth);
             }
             Rule::undo_block => self.block(pair, "undo", depth),
             Rule::on_failure => self.block(pair, "on failure", depth),
@@ -267,6 +280,7 @@ fn is_body(pair: &P<'_>) -> bool {
             | Rule::kw_piece
             | Rule::title
             | Rule::step_id
+            | Rule::step_hosts
             | Rule::question
             | Rule::open_brace
             | Rule::close_brace
@@ -288,6 +302,7 @@ fn is_inside_block(node: &P<'_>, comment: &P<'_>) -> bool {
                 | Rule::always_block
                 | Rule::mode_block
                 | Rule::env_block
+                | Rule::host_decl
                 | Rule::setting_block
                 | Rule::piece_decl
                 | Rule::runbook
@@ -514,6 +529,11 @@ fn statement(pair: &P<'_>) -> String {
             line
         }
         Rule::secret_decl => format!("secret {} = {}", text(Rule::ident).unwrap_or_default(), values.join("")),
+        Rule::hosts_decl => {
+            let names: Vec<&str> = kids.iter().filter(|p| p.as_rule() == Rule::ident).map(|p| p.as_str()).collect();
+            let (name, hosts) = names.split_first().map_or(("", &[][..]), |(n, h)| (*n, h));
+            format!("hosts {name} = [{}]", hosts.join(", "))
+        }
         Rule::bucket_decl => {
             let settings: Vec<String> = kids
                 .iter()

@@ -97,6 +97,23 @@ impl<'s> Builder<'s> {
                 let settings = self.parse_setting_block(inner.next().expect("grammar: bucket settings"));
                 Item::Bucket(Bucket { name, settings, span })
             }
+            Rule::host_decl => {
+                let span = span_of(&pair);
+                let mut inner = children(pair).skip(1);
+                let name = parse_ident(&inner.next().expect("grammar: a host's name"));
+                let settings = self.parse_setting_block(inner.next().expect("grammar: a host's settings"));
+                Item::Host(HostDecl { name, settings, span })
+            }
+            Rule::hosts_decl => {
+                let span = span_of(&pair);
+                let mut names = children(pair).filter(|p| p.as_rule() == Rule::ident).map(|p| parse_ident(&p));
+                let name = names.next().expect("grammar: a host list's name");
+                Item::Hosts(HostList {
+                    name,
+                    hosts: names.collect(),
+                    span,
+                })
+            }
             Rule::mode_block => Item::Mode(self.parse_mode_block(pair)),
             Rule::env_block => {
                 let mut inner = children(pair).skip(1);
@@ -243,10 +260,17 @@ impl<'s> Builder<'s> {
         let mut id = None;
         let mut title = None;
         let mut body = Vec::new();
+        let mut on = Vec::new();
         for child in children(pair) {
             match child.as_rule() {
                 Rule::step_id => id = Some(parse_ident(&last(child))),
                 Rule::title => title = Some(self.parse_wrapped_string(child)),
+                Rule::step_hosts => {
+                    on = children(child)
+                        .filter(|p| p.as_rule() == Rule::ident)
+                        .map(|p| parse_ident(&p))
+                        .collect()
+                }
                 Rule::kw_step | Rule::open_brace | Rule::close_brace => {}
                 _ => body.push(self.parse_stmt(child)),
             }
@@ -254,6 +278,7 @@ impl<'s> Builder<'s> {
         Step {
             id: id.expect("grammar: step id"),
             title: title.expect("grammar: step title"),
+            on,
             body,
             span,
         }

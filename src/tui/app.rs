@@ -324,14 +324,16 @@ impl App {
                 self.scroll = 0;
                 self.notice = None;
             }
-            Event::CommandStarted { step, argv, log } => {
+            Event::CommandStarted { step, argv, log, host } => {
                 if let Some(row) = self.row_mut(&step) {
                     let shown = match argv.as_slice() {
                         [sh, c, script] if sh == "/bin/sh" && c == "-c" => script.clone(),
                         _ => argv.iter().map(|a| crate::shell::quote(a)).collect::<Vec<_>>().join(" "),
                     };
+                    let prompt = host.map_or_else(|| "$".to_string(), |host| format!("{host}$"));
+                    let blank = " ".repeat(prompt.chars().count());
                     for (index, line) in shown.lines().enumerate() {
-                        row.push(Kind::Note, &format!("{} {line}", if index == 0 { "$" } else { " " }));
+                        row.push(Kind::Note, &format!("{} {line}", if index == 0 { &prompt } else { &blank }));
                     }
                     row.log = Some(log);
                     row.on_failure_started();
@@ -392,6 +394,16 @@ impl App {
                 }
             }
             Event::NotApplicable { .. } | Event::Polled { ready: true, .. } => {}
+            Event::HostStarted { step, host, target } => {
+                if let Some(row) = self.row_mut(&step) {
+                    row.push(Kind::Note, &format!("on {host} ({target})"));
+                }
+            }
+            Event::HostFinished { step, host, ok, .. } => {
+                if let (Some(row), false) = (self.row_mut(&step), ok) {
+                    row.push(Kind::Bad, &format!("✗ on {host}"));
+                }
+            }
             Event::Manual {
                 step,
                 answer,

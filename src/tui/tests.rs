@@ -554,6 +554,7 @@ fn long_output_lines_wrap_and_the_log_is_named_whole() {
         step: "restore".into(),
         argv: vec!["true".into()],
         log: log.into(),
+        host: None,
     }));
     for (width, height) in [(80, 24), (200, 40)] {
         let screen = frame(&mut app, width, height, 300);

@@ -4,6 +4,7 @@ pub mod http;
 pub mod pg;
 pub mod pgbackrest;
 pub mod s3;
+pub mod sshd;
 pub mod tmux;
 
 use std::path::PathBuf;

@@ -12,6 +12,7 @@ mod manual_policy;
 mod objectives;
 mod secret_in_message;
 mod shell_syntax_in_run;
+mod ssh_by_hand;
 mod ungated_change;
 mod unused_name;
 mod unverified_restore;
@@ -36,6 +37,7 @@ pub(super) static ALL: &[&dyn Rule] = &[
     &hidden_failure::HiddenFailure,
     &manual_policy::ManualPolicy,
     &secret_in_message::SecretInMessage,
+    &ssh_by_hand::SshByHand,
 ];
 
 #[cfg(test)]

@@ -47,6 +47,14 @@ impl Rule for UnusedName {
                 ));
             }
         }
+        for host in &model.hosts {
+            if !model.steps().any(|step| step.hosts.contains(&host.name)) {
+                findings.add(host.span, format!("the host `{}` is never used", host.name)).help = Some(format!(
+                    "run a step on it (`step id \"Title\" on {} {{ ... }}`), or remove it",
+                    host.name
+                ));
+            }
+        }
     }
 }
 

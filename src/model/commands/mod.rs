@@ -325,7 +325,7 @@ impl<'m> Simple<'m> {
         self.command().first().map(Word::program).unwrap_or_default()
     }
 
-    fn program(&self) -> &str {
+    pub(crate) fn program(&self) -> &str {
         &self.name
     }
 

@@ -4,6 +4,7 @@
 
 mod buckets;
 mod captures;
+mod hosts;
 mod imports;
 mod names;
 mod procedure;
@@ -72,6 +73,9 @@ struct Resolver<'a> {
     in_closing_block: bool,
     /// The team's own modules, from `use "./file.runbook"`.
     team_modules: Vec<std::sync::Arc<stdlib::Module>>,
+    /// The hosts declared, and each host list with its hosts, for the steps' `on`.
+    host_names: Vec<String>,
+    host_lists: Vec<(String, Vec<String>)>,
 }
 
 pub(super) fn not_a_runbook(source: &Source) -> Diagnostic {
@@ -158,6 +162,8 @@ impl<'a> Resolver<'a> {
             captures: Vec::new(),
             in_closing_block: false,
             team_modules: Vec::new(),
+            host_names: Vec::new(),
+            host_lists: Vec::new(),
         }
     }
 
@@ -183,6 +189,7 @@ impl<'a> Resolver<'a> {
             secrets: Vec::new(),
             channels: Vec::new(),
             buckets: Vec::new(),
+            hosts: Vec::new(),
             procedure: Vec::new(),
             on_failure: Vec::new(),
             always: Vec::new(),
@@ -208,6 +215,7 @@ impl<'a> Resolver<'a> {
         model.params = self.params.clone();
         model.channels = self.channels(runbook);
         model.buckets = self.buckets(runbook);
+        model.hosts = self.hosts(runbook);
         model.secrets = self.secrets(runbook);
         let mut failure_seen: Option<Span> = None;
         let mut always_seen: Option<Span> = None;

@@ -76,6 +76,7 @@ impl Resolver<'_> {
         self.steps_run = self.steps_resolved;
         self.statements(&step.body, &mut parts, StatementContext::Step);
         self.steps_run = usize::MAX;
+        let hosts = self.step_hosts(step, &parts);
         Step {
             id: step.id.name.clone(),
             title: literal_text(&step.title),
@@ -87,6 +88,7 @@ impl Resolver<'_> {
             irreversible: parts.irreversible,
             restores: parts.restores,
             branch: None,
+            hosts,
             span: step.span,
             id_span: step.id.span,
         }

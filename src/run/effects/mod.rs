@@ -12,3 +12,4 @@ pub(crate) mod objects;
 pub(crate) mod process;
 pub(crate) mod sql;
 pub(crate) mod sqlite;
+pub(crate) mod ssh;

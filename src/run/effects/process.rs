@@ -31,6 +31,9 @@ pub(crate) enum Program {
     Argv(Vec<String>),
     /// A script for `/bin/sh -c`.
     Script(String),
+    /// `ssh` and its arguments ([`super::ssh`]): its stdin is a pipe held open while it runs,
+    /// whose end tells the other machine to stop the command.
+    Remote(Vec<String>),
 }
 
 /// The most a command may print for `capture` to keep it: a value, not a dump.
@@ -114,7 +117,8 @@ pub(crate) fn run(
     mut raw: Option<&mut Raw>,
     on_line: &mut dyn FnMut(Stream, &str),
 ) -> Result<Finished, Failure> {
-    let (handle, pipes) = spawn(start.program, start.dir, start.env)?;
+    // Held until the command is over: for a remote command, the connection's stdin.
+    let (handle, pipes, _stdin) = spawn(start.program, start.dir, start.env)?;
     let pid = handle.pids().first().copied().unwrap_or(0) as libc::pid_t;
     control.running(pid);
 
@@ -217,9 +221,11 @@ pub(crate) fn run(
 
 /// Starts `program` in `dir`, in its own process group, with stdin closed and stdout and
 /// stderr on pipes this process reads.
-fn spawn(program: &Program, dir: &Path, env: &[(String, String)]) -> Result<(duct::Handle, [Pipe; 2]), Failure> {
+type Spawned = (duct::Handle, [Pipe; 2], Option<os_pipe::PipeWriter>);
+
+fn spawn(program: &Program, dir: &Path, env: &[(String, String)]) -> Result<Spawned, Failure> {
     let (program_path, args) = match program {
-        Program::Argv(argv) => {
+        Program::Argv(argv) | Program::Remote(argv) => {
             let (first, rest) = argv
                 .split_first()
                 .ok_or_else(|| Failure::new(Kind::Command, "the command is empty"))?;
@@ -229,9 +235,19 @@ fn spawn(program: &Program, dir: &Path, env: &[(String, String)]) -> Result<(duc
     };
     let pipe = || os_pipe::pipe().map_err(|e| Failure::new(Kind::Command, format!("cannot create a pipe: {e}")));
     let ((out_read, out_write), (err_read, err_write)) = (pipe()?, pipe()?);
-    let mut expression = duct::cmd(&program_path, &args)
-        .dir(dir)
-        .stdin_null()
+    let (stdin, held) = match program {
+        Program::Remote(_) => {
+            let (read, write) = pipe()?;
+            (Some(read), Some(write))
+        }
+        _ => (None, None),
+    };
+    let expression = duct::cmd(&program_path, &args).dir(dir);
+    let expression = match stdin {
+        Some(read) => expression.stdin_file(read),
+        None => expression.stdin_null(),
+    };
+    let mut expression = expression
         .stdout_file(out_write)
         .stderr_file(err_write)
         .unchecked()
@@ -250,7 +266,11 @@ fn spawn(program: &Program, dir: &Path, env: &[(String, String)]) -> Result<(duc
     // The expression holds our copies of the pipes' write ends: dropping it closes them, so
     // the readers see the end of output when the command's own copies close.
     drop(expression);
-    Ok((handle, [Pipe::new(out_read, Stream::Stdout), Pipe::new(err_read, Stream::Stderr)]))
+    Ok((
+        handle,
+        [Pipe::new(out_read, Stream::Stdout), Pipe::new(err_read, Stream::Stderr)],
+        held,
+    ))
 }
 
 /// One of a command's output pipes, and the part of a line read so far.

@@ -171,6 +171,29 @@ pub enum Event {
         /// When.
         at: String,
     },
+    /// A step that runs `on` hosts began its work on one of them.
+    HostStarted {
+        /// The step.
+        step: String,
+        /// The host's name in the runbook.
+        host: String,
+        /// Where that is: `postgres@db1.internal:2222 via bastion`.
+        target: String,
+    },
+    /// A step's work on one host is over: every command of it passed there, or one failed.
+    HostFinished {
+        /// The step.
+        step: String,
+        /// The host's name in the runbook.
+        host: String,
+        /// Whether every command of the step passed there.
+        ok: bool,
+        /// What failed there, masked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// How long its turn on the host took.
+        duration_ms: u64,
+    },
     /// A command began.
     CommandStarted {
         /// The step it runs in (`on_failure` for the `on failure` block).
@@ -179,6 +202,9 @@ pub enum Event {
         argv: Vec<String>,
         /// The step's log file, where the command's output goes.
         log: String,
+        /// The host it runs on over SSH, when the step says `on`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
     },
     /// A line a command printed; shown, never journaled (the log file has it).
     Output {

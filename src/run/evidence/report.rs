@@ -26,6 +26,8 @@ struct StepReport {
     checks: Vec<Value>,
     /// What the step's commands captured (`capture`), in order.
     captured: Vec<Value>,
+    /// Each host a step runs `on`: where, and how its last turn there went.
+    hosts: Vec<Value>,
     /// Work by hand a drill's policy passed over (`skip`) or counted as done with nobody
     /// doing it (`done`): the step passed without it, and its record says so.
     not_by_hand: Vec<NotByHand>,
@@ -97,7 +99,7 @@ impl Report {
                     "status": s.status.unwrap_or(StepStatus::Skipped),
                     "attempts": s.attempts, "duration_ms": s.duration_ms, "error": s.error,
                     "commands": s.commands, "checks": s.checks, "captured": s.captured,
-                    "not_by_hand": s.not_by_hand,
+                    "not_by_hand": s.not_by_hand, "hosts": s.hosts,
                 })
             })
             .collect();
@@ -403,7 +405,31 @@ impl Listener for Report {
                 report.checks.clear();
                 report.captured.clear();
             }
-            Event::CommandStarted { step, argv, log } => self.step(step).commands.push(json!({ "argv": argv, "log": log })),
+            Event::CommandStarted { step, argv, log, host } => {
+                let command = match host {
+                    Some(host) => json!({ "argv": argv, "log": log, "host": host }),
+                    None => json!({ "argv": argv, "log": log }),
+                };
+                self.step(step).commands.push(command);
+            }
+            Event::HostStarted { step, host, target } => {
+                let hosts = &mut self.step(step).hosts;
+                hosts.retain(|h| h["host"] != *host);
+                hosts.push(json!({ "host": host, "target": target, "ok": Value::Null, "error": Value::Null, "duration_ms": 0 }));
+            }
+            Event::HostFinished {
+                step,
+                host,
+                ok,
+                error,
+                duration_ms,
+            } => {
+                if let Some(entry) = self.step(step).hosts.iter_mut().find(|h| h["host"] == *host) {
+                    entry["ok"] = json!(ok);
+                    entry["error"] = json!(error);
+                    entry["duration_ms"] = json!(duration_ms);
+                }
+            }
             Event::CommandFinished {
                 step,
                 exit_code,

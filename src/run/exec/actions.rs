@@ -162,7 +162,7 @@ impl<'m> Runner<'m> {
         deadline: Option<Instant>,
     ) -> Outcome {
         let argv = match &program {
-            process::Program::Argv(argv) => argv.clone(),
+            process::Program::Argv(argv) | process::Program::Remote(argv) => argv.clone(),
             process::Program::Script(script) => vec!["/bin/sh".into(), "-c".into(), script.clone()],
         };
         let masker = self.values.masker.clone();
@@ -171,13 +171,10 @@ impl<'m> Runner<'m> {
             step: step.to_string(),
             argv: argv.iter().map(|a| masker.mask(a)).collect(),
             log: log.path.display().to_string(),
+            host: self.on_host.as_ref().map(|target| target.name.clone()),
         })?;
-        let env = [
-            ("RUNBOOK_WORKDIR".to_string(), self.values.workdir.display().to_string()),
-            ("RUNBOOK_RUN_ID".to_string(), self.values.run_id.clone()),
-            ("RUNBOOK_MODE".to_string(), self.model.mode.to_string()),
-            ("RUNBOOK_STEP".to_string(), step.to_string()),
-        ];
+        let env = self.command_env(step);
+        let program = self.placed(program, &env);
         self.barrier()?;
         let started = Instant::now();
         let listeners = &mut self.listeners;
@@ -239,10 +236,42 @@ impl<'m> Runner<'m> {
         }
         let shown = crate::shell::quote(&masker.mask(&argv[0]));
         let how = finished.describe();
+        if self.on_host.is_some() && finished.exit_code == Some(255) {
+            return Ok(Err(Failure::new(
+                Kind::Command,
+                format!(
+                    "ssh could not run `{shown}` there: {how}, ssh's own status when the connection, the key or the host key fails (ssh's words are in {})",
+                    log.path.display()
+                ),
+            )));
+        }
         Ok(Err(Failure::new(
             Kind::Command,
             format!("`{shown}` failed: {how} (output in {})", log.path.display()),
         )))
+    }
+
+    /// What every command is told in its environment: the run, its mode and its step, and
+    /// (here) the run's own folder.
+    pub(super) fn command_env(&self, step: &str) -> Vec<(String, String)> {
+        vec![
+            ("RUNBOOK_WORKDIR".to_string(), self.values.workdir.display().to_string()),
+            ("RUNBOOK_RUN_ID".to_string(), self.values.run_id.clone()),
+            ("RUNBOOK_MODE".to_string(), self.model.mode.to_string()),
+            ("RUNBOOK_STEP".to_string(), step.to_string()),
+        ]
+    }
+
+    /// The program where it runs: here, or over SSH on the host the step is on, which has
+    /// no `{workdir}` of this run.
+    pub(super) fn placed(&self, program: process::Program, env: &[(String, String)]) -> process::Program {
+        match &self.on_host {
+            Some(target) => {
+                let remote: Vec<(String, String)> = env.iter().filter(|(key, _)| key != "RUNBOOK_WORKDIR").cloned().collect();
+                target.program(&program, &remote)
+            }
+            None => program,
+        }
     }
 
     fn check(&mut self, step: &str, check: &'m Check, pending: bool) -> Outcome {

@@ -216,6 +216,10 @@ pub(crate) struct Runner<'m> {
     last_attempt_ms: u64,
     /// The side each `when` took, by its id, once asked.
     decisions: std::collections::HashMap<String, bool>,
+    /// While a step runs on a host: where its commands go.
+    on_host: Option<crate::run::effects::ssh::Target>,
+    /// The hosts each step has passed on in this run, which a retry does not run again.
+    hosts_done: std::collections::HashSet<(String, String)>,
 }
 
 impl<'m> Runner<'m> {
@@ -245,6 +249,8 @@ impl<'m> Runner<'m> {
             skipped: Vec::new(),
             last_attempt_ms: 0,
             decisions: std::collections::HashMap::new(),
+            on_host: None,
+            hosts_done: std::collections::HashSet::new(),
         }
     }
 

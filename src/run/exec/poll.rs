@@ -119,12 +119,8 @@ impl<'m> Runner<'m> {
         let masker = self.values.masker.clone();
         let mut log = StepLog::new(self.logs.join(format!("{step}.log")));
         log.write(&format!("── try {number} of `{}`", masker.mask(poll.written.trim())));
-        let env = [
-            ("RUNBOOK_WORKDIR".to_string(), self.values.workdir.display().to_string()),
-            ("RUNBOOK_RUN_ID".to_string(), self.values.run_id.clone()),
-            ("RUNBOOK_MODE".to_string(), self.model.mode.to_string()),
-            ("RUNBOOK_STEP".to_string(), step.to_string()),
-        ];
+        let env = self.command_env(step);
+        let program = self.placed(program, &env);
         let start = process::Start {
             program: &program,
             dir: &self.values.workdir,

@@ -171,7 +171,11 @@ impl<'m> Runner<'m> {
             })?;
             let deadline = step.timeout.map(|t| started + t.to_std());
             let mut flips = Vec::new();
-            let result = self.actions(&step.id, &step.actions, deadline, step.timeout, &mut flips)?;
+            let result = if step.hosts.is_empty() {
+                self.actions(&step.id, &step.actions, deadline, step.timeout, &mut flips)?
+            } else {
+                self.on_hosts(step, &step.actions, deadline, true)?
+            };
             let duration_ms = started.elapsed().as_millis() as u64;
             match result {
                 Ok(()) => {
@@ -268,7 +272,11 @@ impl<'m> Runner<'m> {
         while let Some(completed) = self.completed.pop() {
             let step = completed.step;
             if !step.undo.is_empty() {
-                let result = self.actions(&step.id, &step.undo, None, None, &mut Vec::new())?;
+                let result = if step.hosts.is_empty() {
+                    self.actions(&step.id, &step.undo, None, None, &mut Vec::new())?
+                } else {
+                    self.on_hosts(step, &step.undo, None, false)?
+                };
                 self.emit(Event::Undone {
                     step: step.id.clone(),
                     what: "the step's undo block".into(),
@@ -288,5 +296,64 @@ impl<'m> Runner<'m> {
             let _ = self.action("on_failure", action, None, &mut Vec::new())?;
         }
         Ok(())
+    }
+}
+
+impl<'m> Runner<'m> {
+    /// A step's `actions` on each of its hosts in turn, stopping at the first host where
+    /// one fails. With `skip_done`, a host the step already passed on in this run (before a
+    /// retry) is not run again.
+    pub(super) fn on_hosts(&mut self, step: &'m Step, actions: &'m [Action], deadline: Option<Instant>, skip_done: bool) -> Outcome {
+        for name in &step.hosts {
+            if skip_done && self.hosts_done.contains(&(step.id.clone(), name.clone())) {
+                continue;
+            }
+            let target = match self.target(name) {
+                Ok(target) => target,
+                Err(error) => return Ok(Err(error)),
+            };
+            self.emit(Event::HostStarted {
+                step: step.id.clone(),
+                host: name.clone(),
+                target: self.values.masker.mask(&target.describe()),
+            })?;
+            let started = Instant::now();
+            self.on_host = Some(target);
+            let result = self.actions(&step.id, actions, deadline, step.timeout, &mut Vec::new());
+            self.on_host = None;
+            let result = result?;
+            let error = result.as_ref().err().map(|e| self.values.masker.mask(&e.to_string()));
+            self.emit(Event::HostFinished {
+                step: step.id.clone(),
+                host: name.clone(),
+                ok: result.is_ok(),
+                error,
+                duration_ms: started.elapsed().as_millis() as u64,
+            })?;
+            match result {
+                Ok(()) if skip_done => {
+                    self.hosts_done.insert((step.id.clone(), name.clone()));
+                }
+                Ok(()) => {}
+                Err(error) => return Ok(Err(error.map(|m| format!("on {name}: {m}")))),
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// Where the host's commands go, its settings' values as this run has them.
+    fn target(&self, name: &str) -> Result<crate::run::effects::ssh::Target, Failure> {
+        let host = self
+            .model
+            .hosts
+            .iter()
+            .find(|h| h.name == name)
+            .ok_or_else(|| Failure::new(Kind::Value, format!("no host `{name}`")))?;
+        crate::run::effects::ssh::Target::new(name, |key| {
+            host.setting(key)
+                .map(|expr| self.values.expr(expr).map(|value| value.to_string()))
+                .transpose()
+                .map_err(|error| error.map(|m| self.values.masker.mask(m)))
+        })
     }
 }

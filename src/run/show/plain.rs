@@ -211,6 +211,10 @@ impl<W: Write> Progress<W> {
                 };
                 format!("{}{again}", step_header(*number, *total, step, title))
             }
+            Event::HostStarted { host, target, .. } => format!("    on {host} ({target})"),
+            // The step's failure line, next, says what went wrong there.
+            Event::HostFinished { host, ok: false, .. } => format!("    ✗ on {host}"),
+            Event::HostFinished { .. } => return None,
             Event::CommandStarted { argv, log, .. } => {
                 self.log = Some(log.clone());
                 format!(

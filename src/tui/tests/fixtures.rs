@@ -136,6 +136,7 @@ pub(super) fn restoring(typical: &Typical) -> App {
             "pg_restore --jobs 4 /srv/backups/orders/latest.dump".into(),
         ],
         log: "/var/lib/runbook/logs/restore.log".into(),
+        host: None,
     }));
     for n in 1..=40 {
         let stream = if n % 10 == 0 { Stream::Stderr } else { Stream::Stdout };

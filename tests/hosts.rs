@@ -1,0 +1,300 @@
+//! Steps `on` a host, drilled against a real OpenSSH server on loopback: each value reaches
+//! the remote command as one literal argument however hostile, a host list runs host after
+//! host with each one's result recorded, and a timeout stops the command on the other machine.
+
+use proptest::prelude::*;
+use serde_json::Value;
+
+use crate::support::sshd::Sshd;
+use crate::support::{Test, the_run};
+
+fn report(test: &Test) -> Value {
+    let text = std::fs::read_to_string(test.path().join("report/report.json")).expect("report.json");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+/// A runbook whose step, on the server, prints `value` through the argv form and through a
+/// shell script; the captures must be the value exactly, between markers (captures trim).
+fn round_trip(server: &Sshd) -> String {
+    format!(
+        r#"runbook "Values on a host" {{
+    param value = "x" "Any text at all"
+    {}
+    step echo "Print the value there" on box {{
+        run `printf '<%s>' {{value}}` capture by_argv
+        shell `printf '<%s>' {{value}}` capture by_shell
+        timeout 1m
+    }}
+    step compare "Compare here" {{
+        check "the argv form kept it" {{ by_argv == "<" + value + ">" }}
+        check "the shell kept it" {{ by_shell == "<" + value + ">" }}
+        timeout 1m
+    }}
+}}
+"#,
+        server.host("box")
+    )
+}
+
+fn drill_value(server: &Sshd, value: &str) -> crate::support::Outcome {
+    let test = Test::new().file("values.runbook", round_trip(server));
+    test.run_with(&["drill", "values.runbook", "--state-dir", "state", "-p", &format!("value={value}")])
+}
+
+#[test]
+fn each_value_reaches_the_remote_command_as_one_literal_argument() {
+    let Some(server) = Sshd::start() else { return };
+    let marker = tempfile::tempdir().expect("a folder");
+    let pwned = marker.path().join("pwned");
+    for value in [
+        "it's".to_string(),
+        format!("$(touch {})", pwned.display()),
+        format!("`touch {}`", pwned.display()),
+        format!("x; touch {}", pwned.display()),
+        "two words".into(),
+        "line one\nline two".into(),
+        "\"double\" and \\backslash\\".into(),
+        "* ? [a-z] ~ #".into(),
+        "-o ProxyCommand=evil".into(),
+    ] {
+        let outcome = drill_value(&server, &value);
+        assert_eq!(outcome.code, 0, "{value:?}:\n{}", outcome.stderr);
+    }
+    assert!(!pwned.exists(), "a value was run on the other machine");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #[test]
+    fn any_hostile_text_reaches_the_remote_command_as_written(value in "[a-z '\"$()`;|&<>*?\\[\\]{}\\\\!#~=%\n\t-]{1,30}") {
+        let Some(server) = Sshd::start() else { return Ok(()) };
+        let outcome = drill_value(&server, &value);
+        prop_assert_eq!(outcome.code, 0, "{:?}:\n{}", value, outcome.stderr);
+    }
+}
+
+#[test]
+fn a_host_list_runs_host_after_host_and_records_each_one() {
+    let Some(server) = Sshd::start() else { return };
+    let test = Test::new();
+    let ran = test.path().join("ran");
+    let text = format!(
+        r#"runbook "Rolling" {{
+    {first}
+    {second}
+    host gone {{
+        address = "127.0.0.1"
+        port = 1
+    }}
+    hosts replicas = [first, second]
+    step restart "Restart each replica" on replicas {{
+        run `sh -c 'echo "$RUNBOOK_STEP" >> "$1"' sh {ran}`
+        timeout 1m
+    }}
+    step last "Then the one that is gone" on first, gone {{
+        run `true`
+        timeout 1m
+    }}
+}}
+"#,
+        first = server.host("first"),
+        second = server.host("second"),
+        ran = ran.display()
+    );
+    let test = test.file("rolling.runbook", text);
+    let outcome = test.run_with(&["drill", "rolling.runbook", "--state-dir", "state", "--report", "report"]);
+    outcome.expect_code(1);
+    assert_eq!(std::fs::read_to_string(&ran).expect("ran"), "restart\nrestart\n", "once on each");
+    assert!(
+        outcome
+            .stderr
+            .contains(&format!("on first ({}@127.0.0.1:{})", server.user, server.port)),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("    ✗ on gone\n"), "{}", outcome.stderr);
+    assert!(
+        outcome
+            .stderr
+            .contains("on gone: ssh could not run `true` there: it exited with status 255"),
+        "{}",
+        outcome.stderr
+    );
+    let steps = &report(&test)["steps"];
+    let hosts: Vec<(&str, bool)> = steps[0]["hosts"]
+        .as_array()
+        .expect("hosts")
+        .iter()
+        .map(|h| (h["host"].as_str().unwrap(), h["ok"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(hosts, [("first", true), ("second", true)]);
+    assert_eq!(steps[1]["hosts"][1]["host"], "gone");
+    assert_eq!(steps[1]["hosts"][1]["ok"], false);
+    assert_eq!(steps[0]["commands"][0]["host"], "first");
+    let journal = std::fs::read_to_string(the_run(&test.path().join("state")).join("journal.jsonl")).expect("journal");
+    assert_eq!(
+        journal.matches(r#""event":"host_finished","step":"restart""#).count(),
+        2,
+        "{journal}"
+    );
+}
+
+#[test]
+fn a_timeout_stops_the_command_on_the_other_machine_too() {
+    let Some(server) = Sshd::start() else { return };
+    let test = Test::new();
+    let pid = test.path().join("remote.pid");
+    let text = format!(
+        r#"runbook "Hangs there" {{
+    {box_}
+    step hang "Hang on the host" on box {{
+        run `sh -c 'echo $$ > "$1"; exec sleep 300' sh {pid}`
+        timeout 2s
+    }}
+}}
+"#,
+        box_ = server.host("box"),
+        pid = pid.display()
+    );
+    let test = test.file("hang.runbook", text);
+    let outcome = test.run_with(&["drill", "hang.runbook", "--state-dir", "state"]);
+    outcome.expect_code(1);
+    assert!(outcome.stderr.contains("timeout"), "{}", outcome.stderr);
+    let remote: i32 = std::fs::read_to_string(&pid)
+        .expect("the remote pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let started = std::time::Instant::now();
+    // SAFETY: kill with signal 0 only asks whether the process exists.
+    while unsafe { libc::kill(remote, 0) } == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the remote command outlived the step"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn plan_render_fmt_and_lint_show_the_hosts() {
+    let text = r#"runbook "Hosts" {
+    rto 30m
+    rpo 1h
+    param replica_address = "10.0.0.6" "The replica"
+    host primary {
+        address = "db1.internal"
+        user = "postgres"
+        port = 2222
+        jump = "ops@bastion.internal"
+    }
+    host replica { address = replica_address }
+    hosts all = [primary, replica]
+    step check "Check each server" on all {
+        run `pg_isready`
+        timeout 1m
+    }
+}
+"#;
+    let test = Test::new().file("hosts.runbook", text);
+    let plan = test.run_with(&["plan", "hosts.runbook"]);
+    plan.expect_code(0);
+    assert!(
+        plan.stdout.contains(
+            "      on primary (postgres@db1.internal:2222 via ops@bastion.internal), then replica (10.0.0.6), over SSH, one after the other"
+        ),
+        "{}",
+        plan.stdout
+    );
+    let json = test.run_with(&["plan", "hosts.runbook", "--format", "json"]);
+    let plan: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(plan["procedure"][0]["hosts"][1]["target"], "10.0.0.6");
+    let render = test.run_with(&["render", "hosts.runbook"]);
+    assert!(
+        render.stdout.contains("runs on `primary`, then `replica` over SSH"),
+        "{}",
+        render.stdout
+    );
+    let fmt = test.run_with(&["fmt", "--check", "hosts.runbook"]);
+    assert_eq!(
+        fmt.code, 1,
+        "fmt puts the one-line host on lines of its own:\n{}{}",
+        fmt.stdout, fmt.stderr
+    );
+    test.run_with(&["fmt", "hosts.runbook"]).expect_code(0);
+    let formatted = std::fs::read_to_string(test.path().join("hosts.runbook")).expect("formatted");
+    assert!(formatted.contains("    hosts all = [primary, replica]\n"), "{formatted}");
+    assert!(formatted.contains("    step check \"Check each server\" on all {\n"), "{formatted}");
+    assert!(
+        formatted.contains("    host replica {\n        address = replica_address\n    }\n"),
+        "{formatted}"
+    );
+    test.run_with(&["fmt", "--check", "hosts.runbook"]).expect_code(0);
+    let lint = Test::new()
+        .file(
+            "by-hand.runbook",
+            "runbook \"R\" {\n    rto 5m\n    rpo 5m\n    step s \"S\" {\n        run `ssh db1 uptime`\n        timeout 1m\n    }\n}\n",
+        )
+        .run_with(&["lint", "by-hand.runbook"]);
+    assert!(lint.stdout.contains("RB017"), "{}", lint.stdout);
+}
+
+#[test]
+fn a_host_that_is_not_declared_or_a_step_that_changes_files_here_is_refused() {
+    let test = Test::new().file(
+        "bad.runbook",
+        r#"runbook "Bad hosts" {
+    host primary {
+        address = "db1.internal"
+        usr = "postgres"
+    }
+    host empty { user = "x" }
+    step a "A" on primay {
+        run `true`
+    }
+    step b "B" on primary {
+        set "/etc/app.env" URL = "x"
+    }
+}
+"#,
+    );
+    let outcome = test.run_with(&["plan", "bad.runbook"]);
+    outcome.expect_code(2);
+    for expected in [
+        "error[E0266]: a host has no setting `usr`",
+        "did you mean `user`?",
+        "error[E0266]: the host `empty` needs an `address`",
+        "error[E0268]: there is no host `primay`",
+        "did you mean `primary`?",
+        "error[E0269]: `set` changes a file on this machine, but the step runs on primary",
+    ] {
+        assert!(outcome.stderr.contains(expected), "{expected}\n{}", outcome.stderr);
+    }
+}
+
+/// The book page's example, its hosts pointed at the test's server, drilled as the page says.
+#[test]
+fn the_book_pages_example_drills_on_the_hosts_it_declares() {
+    let Some(server) = Sshd::start() else { return };
+    let page = std::fs::read_to_string(crate::support::root().join("book/src/language/hosts.md")).expect("the page");
+    let example = page
+        .split("```runbook\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the page's example");
+    let mut text = example.to_string();
+    for name in ["primary", "replica"] {
+        let start = text.find(&format!("    host {name} {{")).expect("the host");
+        let end = start + text[start..].find("\n    }").expect("its end") + "\n    }".len();
+        text.replace_range(start..end, &format!("    {}", server.host(name)));
+    }
+    let test = Test::new().file("rewind.runbook", text);
+    let outcome = test.run_with(&["drill", "rewind.runbook", "--state-dir", "state", "--report", "report"]);
+    outcome.expect_code(0);
+    let target = format!("{}@127.0.0.1:{}", server.user, server.port);
+    let expected = format!(
+        "[2/2] restore: Restore it on each server, one after the other\n    on primary ({target})\n      $ sh -c 'echo \"restoring $1\" > /dev/null' sh 20261201-010000F\n    on replica ({target})\n"
+    );
+    assert!(outcome.stderr.contains(&expected), "{expected}\n{}", outcome.stderr);
+    assert_eq!(report(&test)["steps"][1]["hosts"].as_array().map(Vec::len), Some(2));
+}
