@@ -165,15 +165,63 @@ fn a_timeout_stops_the_command_on_the_other_machine_too() {
         .trim()
         .parse()
         .expect("a pid");
+    gone(remote, "the remote command outlived the step");
+}
+
+/// Waits until the process `pid` is gone, or fails after 10 s.
+fn gone(pid: i32, what: &str) {
     let started = std::time::Instant::now();
     // SAFETY: kill with signal 0 only asks whether the process exists.
-    while unsafe { libc::kill(remote, 0) } == 0 {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "the remote command outlived the step"
-        );
+    while unsafe { libc::kill(pid, 0) } == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{what}");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+#[test]
+fn ctrl_c_stops_the_command_on_the_other_machine_too() {
+    let Some(server) = Sshd::start() else { return };
+    let test = Test::new();
+    let pid = test.path().join("remote.pid");
+    let text = format!(
+        r#"runbook "Hangs there" {{
+    {box_}
+    step hang "Hang on the host" on box {{
+        run `sh -c 'echo $$ > "$1"; exec sleep 300' sh {pid}`
+        timeout 10m
+    }}
+}}
+"#,
+        box_ = server.host("box"),
+        pid = pid.display()
+    );
+    let test = test.file("hang.runbook", text);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .args(["drill", "hang.runbook", "--state-dir", "state"])
+        .current_dir(test.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start runbook");
+    let started = std::time::Instant::now();
+    let remote: i32 = loop {
+        if let Some(found) = std::fs::read_to_string(&pid).ok().and_then(|t| t.trim().parse().ok()) {
+            break found;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the remote command never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(
+        child.wait().expect("wait").code(),
+        Some(130),
+        "a drill stopped by Ctrl-C is interrupted"
+    );
+    gone(remote, "the remote command outlived Ctrl-C");
 }
 
 #[test]
