@@ -500,7 +500,8 @@ fn write_step(out: &mut String, shown: Shown<'_>, step: &Step, number: usize) {
             .iter()
             .map(|name| format!("{name} ({})", host_words(shown, name)))
             .collect();
-        let _ = writeln!(out, "      on {}, over SSH, one after the other", hosts.join(", then "));
+        let order = if hosts.len() > 1 { ", one after the other" } else { "" };
+        let _ = writeln!(out, "      on {}, over SSH{order}", hosts.join(", then "));
     }
     for action in &step.actions {
         write_action(out, shown, action, "      ");
