@@ -387,6 +387,20 @@ fn actions_json(shown: Shown<'_>, actions: &[Action]) -> Vec<Value> {
                     "within_ms": within.map(|d| d.as_millis()),
                     "every_ms": every.map(|d| d.as_millis()),
                 }),
+                ActionKind::Ask {
+                    name,
+                    ty,
+                    question,
+                    secret,
+                    drill,
+                } => json!({
+                    "kind": "ask",
+                    "name": name,
+                    "type": capture_type(*ty),
+                    "question": show_template(question, shown),
+                    "secret": secret,
+                    "drill": drill.as_ref().map(|d| if *secret { MASK.to_string() } else { show_expr(d, shown, 0) }),
+                }),
                 ActionKind::Manual { instructions, policy } => json!({
                     "kind": "manual",
                     "instructions": crate::text::block(&show_template(instructions, shown)),
@@ -684,6 +698,25 @@ fn write_action(out: &mut String, shown: Shown<'_>, action: &Action, indent: &st
             let text = lines.join("\n");
             let text = text.trim_start();
             format!("manual {text}{continuation}[done by a person, who confirms it; {drill}]")
+        }
+        ActionKind::Ask {
+            name,
+            ty,
+            question,
+            secret,
+            drill,
+        } => {
+            let secret_word = if *secret { ", secret, shown as •••" } else { "" };
+            let drill = match drill {
+                Some(_) if *secret => format!("a drill answers {MASK}"),
+                Some(value) => format!("a drill answers {}", show_expr(value, shown, 0)),
+                None => "no drill answer: a drill fails here".to_string(),
+            };
+            format!(
+                "ask    {}\n{indent}       kept as {name} ({}{secret_word}); {drill}",
+                show_template(question, shown),
+                capture_type(*ty)
+            )
         }
         ActionKind::Set { file, format, key, value } => {
             let format = format.map_or(String::new(), |f| format!(" ({} file)", f.name()));

@@ -26,3 +26,33 @@ pub(crate) fn prompt(text: &str) {
     let _ = err.write_all(text.as_bytes());
     let _ = err.flush();
 }
+
+/// The terminal on stdin with echo turned off, for typing a secret; echo comes back when it
+/// is dropped. `None` when stdin is not a terminal (a pipe echoes nothing anyway).
+pub(crate) struct Echo(libc::termios);
+
+impl Echo {
+    pub(crate) fn off() -> Option<Echo> {
+        // SAFETY: tcgetattr fills the termios we own, or fails on a stdin that is no terminal;
+        // tcsetattr only changes the echo flag of the terminal we just read.
+        unsafe {
+            let mut settings: libc::termios = std::mem::zeroed();
+            if libc::isatty(libc::STDIN_FILENO) != 1 || libc::tcgetattr(libc::STDIN_FILENO, &mut settings) != 0 {
+                return None;
+            }
+            let mut quiet = settings;
+            quiet.c_lflag &= !libc::ECHO;
+            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &quiet);
+            Some(Echo(settings))
+        }
+    }
+}
+
+impl Drop for Echo {
+    fn drop(&mut self) {
+        // SAFETY: puts back the settings read from the same terminal in `off`.
+        unsafe {
+            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &self.0);
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! `runbook` binary or the library's public stages.
 
 mod always;
+mod ask;
 mod barman;
 mod book;
 mod capture;

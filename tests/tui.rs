@@ -324,3 +324,42 @@ fn a_drill_on_a_terminal_shows_the_rto_and_eta_and_clears_its_bar_after_ctrl_c()
     assert!(!after.contains("^C"), "{after}");
     assert_eq!(screen.exit_code(), 130, "{}", screen.text());
 }
+
+#[test]
+fn a_question_on_the_screen_takes_the_typed_answer_and_asks_again_when_it_is_not_its_type() {
+    let text = r#"runbook "Restore the backup the operator picked" {
+    step pick "Pick the backup in the console" {
+        ask label "Which backup label did you pick in the console?" drill: "x"
+        ask retries: int "How many times may the restore be tried?" drill: 2
+        timeout 10m
+    }
+    step restore "Restore it" {
+        run `sh -c 'printf "%s|%s\n" "$1" "$2" > ../../../restored' sh {label} {retries}`
+        timeout 5m
+    }
+}
+"#;
+    let test = Test::new().file("pick.runbook", text);
+    let Some(screen) = start(&test, &test.path().join("pick.runbook"), &[], 80, 24) else {
+        return;
+    };
+    screen.wait_for_question("label (text):");
+    screen.type_text("20261201-010000F");
+    screen.key("Enter");
+    screen.wait_for_question("retries (a whole number):");
+    screen.type_text("three");
+    screen.key("Enter");
+    screen.wait_for("Not taken: `retries` must be a whole number");
+    screen.type_text("3");
+    screen.key("Enter");
+    screen.wait_for("PASSED");
+    screen.key("q");
+    assert_eq!(screen.exit_code(), 0, "{}", screen.text());
+    assert_eq!(
+        std::fs::read_to_string(test.path().join("restored")).unwrap(),
+        "20261201-010000F|3\n"
+    );
+    let asked: Vec<Value> = journal(&test).into_iter().filter(|e| e["event"] == "asked").collect();
+    assert_eq!(asked[0]["by"], "alice");
+    assert_eq!(asked[0]["how"], "typed in the terminal UI");
+}

@@ -505,6 +505,16 @@ pub(crate) enum ActionKind {
         instructions: Template,
         policy: Option<ManualPolicy>,
     },
+    /// `ask`: a value the operator types in an incident, checked against its type, kept
+    /// under `name` like a captured value; a drill takes `drill` instead (without one, a
+    /// drill cannot pass it).
+    Ask {
+        name: String,
+        ty: ParamType,
+        question: Template,
+        secret: bool,
+        drill: Option<Expr>,
+    },
     /// `format` is `None` when the file is only known at run time.
     Set {
         file: Expr,

@@ -434,6 +434,16 @@ pub(super) fn action_line(kind: &ActionKind) -> String {
                 code(written.trim())
             )
         }
+        ActionKind::Ask {
+            question, secret, drill, ..
+        } => {
+            let drill = match drill {
+                Some(_) if *secret => "An unattended drill answers with its own secret value.".to_string(),
+                Some(value) => format!("An unattended drill answers {}.", code(&value.to_string())),
+                None => "It has no drill answer, so an unattended drill fails here.".to_string(),
+            };
+            format!("- [ ] **Asks you:** {} {drill}\n", escape(&question.to_string()))
+        }
         ActionKind::Manual { instructions, policy } => {
             let drill = match policy {
                 Some(ManualPolicy::Done) => "An unattended drill treats it as done.".to_string(),

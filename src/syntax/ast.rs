@@ -231,6 +231,8 @@ pub(crate) enum Stmt {
         policy: Option<Spanned<ManualPolicy>>,
         span: Span,
     },
+    /// `ask [secret] name[: type] "question" drill: VALUE`.
+    Ask(Ask),
     Use(Call),
     Builtin(Call),
     Set(Set),
@@ -260,6 +262,7 @@ impl Stmt {
             Stmt::Wait(wait) => wait.span,
             Stmt::Poll(poll) => poll.span,
             Stmt::Manual { span, .. } => *span,
+            Stmt::Ask(ask) => ask.span,
             Stmt::Use(call) | Stmt::Builtin(call) => call.span,
             Stmt::Set(set) => set.span,
             Stmt::Link(link) => link.span,
@@ -294,6 +297,18 @@ pub(crate) struct Capture {
     pub(crate) ty: Option<Spanned<CaptureType>>,
     /// A Rhai expression over `output` that computes the value, verbatim, and where it starts.
     pub(crate) expr: Option<(String, Span)>,
+    pub(crate) span: Span,
+}
+
+/// `ask label "Which backup did you pick?" drill: "20261201-010000F"`: a value the operator
+/// types in an incident, and the one a drill uses instead.
+#[derive(Clone, Debug)]
+pub(crate) struct Ask {
+    pub(crate) name: Ident,
+    pub(crate) ty: Option<Spanned<CaptureType>>,
+    pub(crate) secret: bool,
+    pub(crate) question: Str,
+    pub(crate) drill: Option<Value>,
     pub(crate) span: Span,
 }
 

@@ -8,7 +8,7 @@ use super::parser::Rule;
 use crate::diagnostic::{Diagnostic, suggest};
 use crate::source::{Source, Span};
 
-const STEP_KEYWORDS: [&str; 17] = [
+const STEP_KEYWORDS: [&str; 18] = [
     "run",
     "shell",
     "check",
@@ -26,6 +26,7 @@ const STEP_KEYWORDS: [&str; 17] = [
     "allow",
     "capture",
     "manual",
+    "ask",
 ];
 const RUNBOOK_KEYWORDS: [&str; 18] = [
     "owner",
@@ -389,6 +390,8 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::kw_channel => "`channel`",
         Rule::kw_bucket | Rule::bucket_decl => "`bucket`",
         Rule::kw_host | Rule::host_decl => "`host`",
+        Rule::kw_ask | Rule::ask_stmt => "`ask`",
+        Rule::ask_drill => "`drill:` and the value a drill answers",
         Rule::kw_hosts | Rule::hosts_decl => "`hosts`",
         Rule::step_hosts => "`on` and the hosts the step runs on",
         Rule::kw_drill | Rule::mode_name | Rule::mode_block => "`drill`",

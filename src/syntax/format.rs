@@ -559,6 +559,25 @@ fn statement(pair: &P<'_>) -> String {
             line
         }
         Rule::setting => format!("{} = {}", text(Rule::ident).unwrap_or_default(), values.join("")),
+        Rule::ask_stmt => {
+            let mut line = "ask".to_string();
+            if kids.iter().any(|p| p.as_rule() == Rule::kw_secret) {
+                line.push_str(" secret");
+            }
+            line.push_str(&format!(" {}", text(Rule::ident).unwrap_or_default()));
+            if let Some(ty) = kids.iter().find(|p| p.as_rule() == Rule::capture_type) {
+                line.push_str(&format!(": {}", ty.as_str().trim_start_matches(':').trim()));
+            }
+            line.push_str(&format!(" {}", text(Rule::string).unwrap_or_default()));
+            if let Some(drill) = kids
+                .iter()
+                .find(|p| p.as_rule() == Rule::ask_drill)
+                .and_then(|d| child(d, Rule::value))
+            {
+                line.push_str(&format!(" drill: {}", value(&drill)));
+            }
+            line
+        }
         Rule::manual_stmt => {
             let mut line = format!("manual {}", text(Rule::string).unwrap_or_default());
             if let Some(policy) = kids.iter().find(|p| p.as_rule() == Rule::manual_policy) {

@@ -16,6 +16,8 @@ pub(crate) enum Msg {
     Gate(GateAsk),
     Failed(FailAsk),
     Resume(ResumeAsk),
+    /// A value to type (`ask`).
+    Value(ValueAsk),
     /// A line for the operator that is not a question (what was done before the run).
     Notice(String),
     /// The run is over: how it ended, or why it could not go on.
@@ -35,6 +37,22 @@ pub(crate) struct GateAsk {
     /// Work by hand (`manual`) to confirm, not a gate before a step.
     pub(crate) by_hand: bool,
     pub(crate) reply: Sender<GateDecision>,
+}
+
+/// A value the run asks the operator to type.
+pub(crate) struct ValueAsk {
+    pub(crate) step: String,
+    pub(crate) name: String,
+    /// The question, filled in and masked.
+    pub(crate) question: String,
+    /// What the answer must be, in words.
+    pub(crate) kind: String,
+    /// Shown as • while typed.
+    pub(crate) secret: bool,
+    /// Why the last answer was not taken.
+    pub(crate) refused: Option<String>,
+    /// The answer; dropped unanswered when the operator leaves the question (Esc).
+    pub(crate) reply: Sender<Option<String>>,
 }
 
 pub(crate) struct FailAsk {
@@ -84,7 +102,7 @@ impl Ask {
         }
     }
 
-    fn ask<T>(&self, message: impl FnOnce(Sender<T>) -> Msg) -> Option<T> {
+    fn wait_for<T>(&self, message: impl FnOnce(Sender<T>) -> Msg) -> Option<T> {
         let (reply, answer): (Sender<T>, Receiver<T>) = channel();
         self.to_screen.send(message(reply)).ok()?;
         answer.recv().ok()
@@ -93,7 +111,7 @@ impl Ask {
     /// Whether to resume the last run, which did not finish; `None` if nobody answered
     /// (the operator quit), in which case nothing may run at all.
     pub(crate) fn resume(&self, description: String) -> Option<bool> {
-        self.ask(|reply| {
+        self.wait_for(|reply| {
             Msg::Resume(ResumeAsk {
                 description,
                 resumable: true,
@@ -105,7 +123,7 @@ impl Ask {
     /// Tells the operator why the last run is not offered, and asks whether to start a new
     /// one: `Some(true)` if they agreed, anything else if nothing may run.
     pub(crate) fn new_run_instead(&self, notice: String) -> Option<bool> {
-        let resume = self.ask(|reply| {
+        let resume = self.wait_for(|reply| {
             Msg::Resume(ResumeAsk {
                 description: notice,
                 resumable: false,
@@ -119,7 +137,7 @@ impl Ask {
 
 impl Decider for Ask {
     fn gate(&mut self, gate: &Gate, plan: &str) -> GateDecision {
-        let asked = self.ask(|reply| {
+        let asked = self.wait_for(|reply| {
             Msg::Gate(GateAsk {
                 id: gate.id.clone(),
                 question: gate.question.clone(),
@@ -139,7 +157,7 @@ impl Decider for Ask {
     }
 
     fn manual(&mut self, step: &crate::model::Step, instructions: &str) -> GateDecision {
-        let asked = self.ask(|reply| {
+        let asked = self.wait_for(|reply| {
             Msg::Gate(GateAsk {
                 id: step.id.clone(),
                 question: format!("By hand: {}", step.title),
@@ -156,8 +174,27 @@ impl Decider for Ask {
         })
     }
 
+    fn ask(&mut self, question: &crate::run::decide::Question<'_>) -> Option<crate::run::decide::Answered> {
+        let value = self.wait_for(|reply| {
+            Msg::Value(ValueAsk {
+                step: question.step.to_string(),
+                name: question.name.to_string(),
+                question: question.text.to_string(),
+                kind: question.kind.to_string(),
+                secret: question.secret,
+                refused: question.refused.map(String::from),
+                reply,
+            })
+        })??;
+        Some(crate::run::decide::Answered {
+            value,
+            by: self.user.clone(),
+            how: "typed in the terminal UI".into(),
+        })
+    }
+
     fn failed(&mut self, failed: &StepFailed<'_>) -> (Choice, String) {
-        let choice = self.ask(|reply| {
+        let choice = self.wait_for(|reply| {
             Msg::Failed(FailAsk {
                 step: failed.id.to_string(),
                 skippable: !failed.decision,

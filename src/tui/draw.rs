@@ -54,6 +54,7 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, now: SystemTime) -> Drawn {
         Some(Dialog::Gate(gate)) => drawn.gate = Some(draw_gate(frame, body, gate)),
         Some(Dialog::Failed(ask)) => draw_failed(frame, body, ask),
         Some(Dialog::Resume(ask)) => draw_resume(frame, body, &ask.description, ask.resumable),
+        Some(Dialog::Value(ask, typed)) => draw_value(frame, body, ask, typed),
         None => {}
     }
     // After the dialog: which keys the footer offers depends on what fit in it.
@@ -422,6 +423,7 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect, drawn: Drawn) {
         },
         Some(Dialog::Failed(ask)) if !ask.skippable => &[("r", "retry"), ("u", "undo"), ("a", "abort")],
         Some(Dialog::Failed(_)) => &[("r", "retry"), ("s", "skip"), ("u", "undo"), ("a", "abort")],
+        Some(Dialog::Value(..)) => &[("type, Enter", "answer"), ("Esc", "leave it unanswered: the step fails")],
         Some(Dialog::Resume(ask)) if ask.resumable => &[("r", "resume"), ("n", "new run")],
         Some(Dialog::Resume(_)) => &[("n", "new run"), ("q", "quit")],
         None if app.finished.is_some() => &[("q", "quit"), ("↑↓", "step"), ("PgUp/PgDn", "scroll")],
@@ -624,6 +626,41 @@ fn draw_failed(frame: &mut Frame, area: Rect, ask: &super::bridge::FailAsk) {
     let inner = popup(frame, area, title, style, lines.len() as u16 + 2, area.width);
     let skip = lines.len().saturating_sub(inner.height as usize);
     frame.render_widget(Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()), inner);
+}
+
+/// A value to type: the question, what the answer must be, why the last one was not taken,
+/// and what has been typed (as • for a secret).
+fn draw_value(frame: &mut Frame, area: Rect, ask: &super::bridge::ValueAsk, typed: &str) {
+    let width = area.width.saturating_sub(4).clamp(1, 76) as usize;
+    let style = Style::new().cyan().bold();
+    let mut lines = wrap(&[(&printable(&ask.question), Style::new().bold())], width);
+    lines.push(Line::default());
+    if let Some(why) = &ask.refused {
+        lines.extend(wrap(&[(&format!("Not taken: {}", printable(why)), Style::new().red())], width));
+    }
+    let shown = if ask.secret {
+        "•".repeat(typed.chars().count())
+    } else {
+        printable(typed)
+    };
+    let secret = if ask.secret { ", not shown" } else { "" };
+    lines.extend(wrap(
+        &[
+            (&format!("{} ({}{secret}): ", ask.name, ask.kind), Style::new().dark_gray()),
+            (&shown, Style::new()),
+            ("▏", Style::new().cyan()),
+        ],
+        width,
+    ));
+    let inner = popup(
+        frame,
+        area,
+        "QUESTION",
+        style,
+        lines.len() as u16 + 2,
+        area.width.saturating_sub(2).min(80),
+    );
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 fn draw_resume(frame: &mut Frame, area: Rect, description: &str, resumable: bool) {

@@ -66,6 +66,45 @@ fn failed_step_with_its_choices() {
     insta::assert_snapshot!(frame(&mut app, 100, 30, 5));
 }
 
+fn asked(app: &mut App, secret: bool, refused: Option<&str>) -> Receiver<Option<String>> {
+    let (reply, answer) = channel();
+    app.update(Msg::Value(super::bridge::ValueAsk {
+        step: "fresh".into(),
+        name: "label".into(),
+        question: "Which backup label did you pick in the console? It is the name under Backups → orders.".into(),
+        kind: "text".into(),
+        secret,
+        refused: refused.map(String::from),
+        reply,
+    }));
+    answer
+}
+
+#[test]
+fn a_question_takes_what_is_typed_and_enter_answers() {
+    let mut app = app(&history());
+    started(&mut app, "fresh", 0);
+    let answer = asked(&mut app, false, Some("the answer is empty"));
+    for c in "20261201-01".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    app.update(key(KeyCode::Backspace));
+    insta::assert_snapshot!("a_question_at_80x24", frame(&mut app, 80, 24, 5));
+    insta::assert_snapshot!("a_question_at_120x30", frame(&mut app, 120, 30, 5));
+    app.update(key(KeyCode::Enter));
+    assert_eq!(answer.try_recv().ok(), Some(Some("20261201-0".to_string())));
+
+    // A secret is typed as dots; Esc leaves it unanswered.
+    let answer = asked(&mut app, true, None);
+    for c in "hunter2".chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+    let screen = frame(&mut app, 80, 24, 5);
+    assert!(screen.contains("•••••••") && !screen.contains("hunter2"), "{screen}");
+    app.update(key(KeyCode::Esc));
+    assert_eq!(answer.try_recv().ok(), Some(None));
+}
+
 #[test]
 fn a_decision_that_cannot_be_made_offers_no_skip() {
     let mut app = app(&history());

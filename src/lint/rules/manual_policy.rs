@@ -10,9 +10,10 @@ static INFO: RuleInfo = RuleInfo {
     id: "RB015",
     name: "manual-without-drill-policy",
     severity: Severity::Warning,
-    rationale: "A drill runs with nobody to do the work by hand. A `manual` that does not say whether \
-                a drill treats it as done, fails, or skips it (and why) fails every drill there, and \
-                the weekly restore drill stops proving anything after it.",
+    rationale: "A drill runs with nobody to do the work by hand or to answer a question. A `manual` \
+                that does not say whether a drill treats it as done, fails, or skips it (and why), \
+                or an `ask` with no `drill:` answer, fails every drill there, and the weekly restore \
+                drill stops proving anything after it.",
 };
 
 impl Rule for ManualPolicy {
@@ -22,6 +23,14 @@ impl Rule for ManualPolicy {
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
         for action in model.steps().flat_map(|s| &s.actions).filter(|a| a.origin.is_none()) {
+            if let ActionKind::Ask { drill: None, name, .. } = &action.kind {
+                findings
+                    .add(action.span, "this question does not say what a drill answers")
+                    .add_label("every drill fails here")
+                    .help = Some(format!(
+                    "add after the question the value a drill's copy uses: `drill: \"...\"` (or a parameter: `drill: {name}_in_drills`)"
+                ));
+            }
             if let ActionKind::Manual { policy: None, .. } = action.kind {
                 findings
                     .add(action.span, "this work by hand does not say what a drill does with it")

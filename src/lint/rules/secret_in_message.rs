@@ -51,6 +51,7 @@ impl Rule for SecretInMessage {
                 ActionKind::Check(check) | ActionKind::Wait { check, .. } => (&check.description, "this check's description"),
                 ActionKind::Poll { description, .. } => (description, "this wait's description"),
                 ActionKind::Manual { instructions, .. } => (instructions, "these instructions"),
+                ActionKind::Ask { question, .. } => (question, "this question"),
                 _ => continue,
             };
             flag(model, findings, action.span, template, place);

@@ -114,6 +114,10 @@ fn used_names(model: &Model) -> Vec<&str> {
                 }
             }
             ActionKind::Manual { instructions, .. } => used.extend(instructions.vars().map(Var::name)),
+            ActionKind::Ask { question, drill, .. } => {
+                used.extend(question.vars().map(Var::name));
+                exprs.extend(drill);
+            }
             ActionKind::Set { file, value, .. } => exprs.extend([file, value]),
             ActionKind::Link { path, target } => exprs.extend([path, target]),
             ActionKind::Notify { message, .. } => used.extend(message.vars().map(Var::name)),

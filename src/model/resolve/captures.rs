@@ -34,30 +34,7 @@ impl Resolver<'_> {
     pub(super) fn capture(&mut self, command: &ast::Command, given_secret: bool, context: StatementContext) -> Option<Capture> {
         let capture = command.capture.as_ref()?;
         let name = &capture.name.name;
-        if context != StatementContext::Step || self.use_depth > 0 {
-            let place = match context {
-                _ if self.use_depth > 0 => "a piece",
-                StatementContext::Undo => "an `undo` block",
-                _ => "a closing block (`on failure`, `always`)",
-            };
-            self.error("E0256", capture.span, format!("a value cannot be captured in {place}"))
-                .help = Some("capture it in a step's own commands, where the steps after it can use it".into());
-            return None;
-        }
-        if let Some((binding, first)) = self.names.get(name).cloned() {
-            let what = match binding {
-                Binding::Param(_) => "a parameter",
-                Binding::Secret => "a secret",
-                Binding::Captured(_) => "captured already",
-            };
-            self.error("E0257", capture.name.span, format!("`{name}` is {what}"))
-                .add_secondary(first, "it is given this name here")
-                .help = Some("give the captured value a name of its own".into());
-            return None;
-        }
-        if Builtin::from_name(name).is_some() || name == "output" || name == "failed" {
-            self.error("E0257", capture.name.span, format!("`{name}` is a built-in name")).help =
-                Some("give the captured value a name of its own".into());
+        if !self.may_capture(capture.span, context) || !self.fresh_name(&capture.name) {
             return None;
         }
         let ty = match (capture.ty.map(|t| t.value), &capture.expr) {
@@ -101,6 +78,82 @@ impl Resolver<'_> {
             expr,
             secret,
         })
+    }
+
+    /// `ask name "question" drill: VALUE`: bound from here on, like a capture.
+    pub(super) fn ask(&mut self, ask: &ast::Ask, context: StatementContext) -> Option<ActionKind> {
+        let name = &ask.name.name;
+        if !self.may_capture(ask.span, context) || !self.fresh_name(&ask.name) {
+            return None;
+        }
+        let ty = ask.ty.map_or(ParamType::String, |t| param_type(t.value));
+        let question = self.template(&ask.question);
+        let drill = ask.drill.as_ref().map(|value| {
+            let expr = self.value(value);
+            self.expect_type(&expr, ty, value.span(), &format!("the drill's answer to `{name}`"));
+            expr
+        });
+        // Typed by the person, so a secret only when the runbook says so, or when what a
+        // drill answers holds one.
+        let secret = ask.secret || drill.as_ref().is_some_and(|d| d.vars().any(|v| self.var_holds_secret(v, 0)));
+        let step = self
+            .steps_run
+            .checked_sub(1)
+            .and_then(|i| self.step_ids.get(i))
+            .cloned()
+            .unwrap_or_default();
+        self.names.insert(name.clone(), (Binding::Captured(Some(ty)), ask.name.span));
+        self.captures.push(Captured {
+            name: name.clone(),
+            step,
+            secret,
+            span: ask.span,
+        });
+        Some(ActionKind::Ask {
+            name: name.clone(),
+            ty,
+            question,
+            secret,
+            drill,
+        })
+    }
+
+    /// Whether a value may be captured (or asked for) here: in a step's own statements,
+    /// not in a piece, an `undo` or a closing block (E0256).
+    fn may_capture(&mut self, span: Span, context: StatementContext) -> bool {
+        if context == StatementContext::Step && self.use_depth == 0 {
+            return true;
+        }
+        let place = match context {
+            _ if self.use_depth > 0 => "a piece",
+            StatementContext::Undo => "an `undo` block",
+            _ => "a closing block (`on failure`, `always`)",
+        };
+        self.error("E0256", span, format!("a value cannot be captured in {place}")).help =
+            Some("capture it in a step's own commands, where the steps after it can use it".into());
+        false
+    }
+
+    /// Whether `name` is free for a captured value (E0257 when it is taken).
+    fn fresh_name(&mut self, name: &ast::Ident) -> bool {
+        let id = &name.name;
+        if let Some((binding, first)) = self.names.get(id).cloned() {
+            let what = match binding {
+                Binding::Param(_) => "a parameter",
+                Binding::Secret => "a secret",
+                Binding::Captured(_) => "captured already",
+            };
+            self.error("E0257", name.span, format!("`{id}` is {what}"))
+                .add_secondary(first, "it is given this name here")
+                .help = Some("give the captured value a name of its own".into());
+            return false;
+        }
+        if Builtin::from_name(id).is_some() || id == "output" || id == "failed" {
+            self.error("E0257", name.span, format!("`{id}` is a built-in name")).help =
+                Some("give the captured value a name of its own".into());
+            return false;
+        }
+        true
     }
 
     fn is_secret_name(&self, name: &str) -> bool {
@@ -154,6 +207,15 @@ pub(super) fn captures_ahead(runbook: &ast::Runbook) -> Vec<Captured> {
     let mut found = Vec::new();
     for step in ast::Item::steps(&runbook.items) {
         for stmt in &step.body {
+            if let ast::Stmt::Ask(ask) = stmt {
+                found.push(Captured {
+                    name: ask.name.name.clone(),
+                    step: step.id.name.clone(),
+                    secret: ask.secret,
+                    span: ask.span,
+                });
+                continue;
+            }
             let (ast::Stmt::Run(command) | ast::Stmt::Shell(command)) = stmt else {
                 continue;
             };

@@ -57,6 +57,10 @@ impl Resolver<'_> {
                 Some(kind) => kind,
                 None => return,
             },
+            ast::Stmt::Ask(ask) => match self.ask(ask, context) {
+                Some(kind) => kind,
+                None => return,
+            },
             ast::Stmt::Set(set) => self.set(set),
             ast::Stmt::Link(link) => ActionKind::Link {
                 path: self.value(&link.path),

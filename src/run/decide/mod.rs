@@ -59,6 +59,32 @@ impl StepFailed<'_> {
     }
 }
 
+/// A value the run asks the person for (`ask`).
+pub struct Question<'a> {
+    /// The step asking.
+    pub step: &'a str,
+    /// The name the answer is kept under.
+    pub name: &'a str,
+    /// The question, filled in and masked.
+    pub text: &'a str,
+    /// What the answer must be, in words: "text", "a whole number".
+    pub kind: &'a str,
+    /// The answer is a secret: not echoed, never journaled.
+    pub secret: bool,
+    /// Why the last answer was not taken, to say before asking again.
+    pub refused: Option<&'a str>,
+}
+
+/// An answer to a [`Question`], and who gave it how.
+pub struct Answered {
+    /// What the person typed.
+    pub value: String,
+    /// Who answered.
+    pub by: String,
+    /// How, in words: "typed on the terminal".
+    pub how: String,
+}
+
 /// Whoever answers when a run must ask: a drill's policy, a person at a terminal, a screen.
 pub trait Decider {
     /// `plan` says what the next step will do, for the person deciding.
@@ -80,6 +106,12 @@ pub trait Decider {
             span: step.span,
         };
         self.gate(&gate, instructions)
+    }
+
+    /// A value the person types; `None` when nobody can answer (no stdin, the screen
+    /// closed). Only asked of a person: a drill answers with the runbook's `drill:` value.
+    fn ask(&mut self, _question: &Question<'_>) -> Option<Answered> {
+        None
     }
 
     /// Whether a person answers. Ctrl-C with nobody to ask ends the run, to be resumed;
@@ -237,6 +269,31 @@ impl<R: BufRead> Console<R> {
 impl<R: BufRead> Decider for Console<R> {
     fn manual(&mut self, step: &Step, instructions: &str) -> GateDecision {
         self.by_hand(step, instructions)
+    }
+
+    fn ask(&mut self, question: &Question<'_>) -> Option<Answered> {
+        if let Some(why) = question.refused {
+            say!("  Not taken: {why}");
+        } else {
+            say!("\nQUESTION ({}): {}", question.step, question.text);
+        }
+        let prompt = format!(
+            "  {} ({}{}): ",
+            question.name,
+            question.kind,
+            if question.secret { ", not shown" } else { "" }
+        );
+        let echo = if question.secret { crate::say::Echo::off() } else { None };
+        let value = self.ask(&prompt);
+        if echo.is_some() {
+            drop(echo);
+            say!("");
+        }
+        Some(Answered {
+            value: value?,
+            by: self.user.clone(),
+            how: "typed on the terminal".into(),
+        })
     }
 
     fn gate(&mut self, gate: &Gate, plan: &str) -> GateDecision {

@@ -171,6 +171,20 @@ pub enum Event {
         /// When.
         at: String,
     },
+    /// The operator answered an `ask` (or, in a drill, its `drill:` value did); the value
+    /// itself is in the `captured` event that follows.
+    Asked {
+        /// The step.
+        step: String,
+        /// The name the answer is kept under.
+        name: String,
+        /// The question, filled in and masked.
+        question: String,
+        /// Who: a user name, or `drill`.
+        by: String,
+        /// How, in words.
+        how: String,
+    },
     /// A step that runs `on` hosts began its work on one of them.
     HostStarted {
         /// The step.

@@ -57,6 +57,8 @@ pub(crate) struct Report {
     decisions: Vec<Value>,
     /// Each step's work by hand, and what became of it.
     manual: Vec<Value>,
+    /// Each value the operator was asked for: the question, who answered and how.
+    asked: Vec<Value>,
     /// What the operator chose after failures.
     choices: Vec<Value>,
     /// What `on failure` ran: its commands and checks are not a step's.
@@ -111,6 +113,7 @@ impl Report {
             "gates": self.gates,
             "decisions": self.decisions,
             "manual": self.manual,
+            "asked": self.asked,
             "restores": self.restores,
             "recovery_points": self.recovery_points,
             "flips": self.flips,
@@ -487,6 +490,7 @@ impl Listener for Report {
                     .push(json!({ "id": gate, "question": question, "answer": answer, "by": by, "how": how, "at": at }));
             }
             Event::Decided { .. } => self.decisions.push(without_tag(event)),
+            Event::Asked { .. } => self.asked.push(without_tag(event)),
             Event::Manual {
                 step, answer, by, reason, ..
             } => {

@@ -68,6 +68,22 @@ impl<'m> Runner<'m> {
             }
             ActionKind::Builtin { name, args } => return self.builtin(step, *name, args, deadline),
             ActionKind::Manual { instructions, policy } => return self.by_hand(step, instructions, policy.as_ref()),
+            ActionKind::Ask {
+                name,
+                ty,
+                question,
+                secret,
+                drill,
+            } => {
+                let ask = super::capture::Ask {
+                    name,
+                    ty: *ty,
+                    question,
+                    secret: *secret,
+                    drill: drill.as_ref(),
+                };
+                return self.ask(step, &ask);
+            }
             ActionKind::Recovered { point, target, since } => return self.recovered(step, point, target.as_ref(), since.as_ref()),
         };
         Ok(outcome)

@@ -7,6 +7,7 @@ use super::{Runner, checks, process, resume};
 use crate::duration::Duration;
 use crate::model::{Capture, ParamType};
 use crate::plan::MASK;
+use crate::run::decide::Question;
 use crate::run::evidence::event::Event;
 use crate::run::failure::{Failure, Kind, Outcome};
 use crate::run::values::Value;
@@ -85,6 +86,107 @@ impl Runner<'_> {
                 )
             }),
         }
+    }
+}
+
+/// An `ask` as the run meets it.
+pub(super) struct Ask<'a> {
+    pub(super) name: &'a str,
+    pub(super) ty: ParamType,
+    pub(super) question: &'a crate::model::Template,
+    pub(super) secret: bool,
+    pub(super) drill: Option<&'a crate::model::Expr>,
+}
+
+impl Runner<'_> {
+    /// `ask`: the person's answer, asked again until it is of its type; in a drill, the
+    /// runbook's `drill:` value. Kept, journaled and masked like a captured value.
+    pub(super) fn ask(&mut self, step: &str, ask: &Ask<'_>) -> Outcome {
+        let name = ask.name;
+        let question = self.values.template(ask.question).unwrap_or_else(|_| ask.question.to_string());
+        let question = self.values.masker.mask(&question);
+        self.barrier()?;
+        let (value, by, how) = if self.decider.is_person() {
+            let mut refused: Option<String> = None;
+            loop {
+                let asked = Question {
+                    step,
+                    name,
+                    text: &question,
+                    kind: a_param_type(ask.ty),
+                    secret: ask.secret,
+                    refused: refused.as_deref(),
+                };
+                let Some(answer) = self.decider.ask(&asked) else {
+                    return Ok(Err(Failure::new(
+                        Kind::Value,
+                        format!("`{name}` was not answered: there is nobody to answer (standard input or the screen is closed)"),
+                    )));
+                };
+                let typed_in = answer.value.trim().to_string();
+                if typed_in.is_empty() {
+                    refused = Some("the answer is empty".into());
+                    continue;
+                }
+                match typed(Value::Str(typed_in), ask.ty) {
+                    Ok(value) => break (value, answer.by, answer.how),
+                    Err(Seen(seen)) => {
+                        let seen = if ask.secret {
+                            "what was typed".to_string()
+                        } else {
+                            format!("\"{}\"", checks::truncate(&seen, 80))
+                        };
+                        refused = Some(format!("`{name}` must be {}, and {seen} is not", a_param_type(ask.ty)));
+                    }
+                }
+            }
+        } else {
+            let Some(drill) = ask.drill else {
+                return Ok(Err(Failure::new(
+                    Kind::Value,
+                    format!("a drill has nobody to answer \"{question}\"; give the question the value a drill uses: `drill: VALUE`"),
+                )));
+            };
+            let value = match self.values.expr(drill) {
+                Ok(value) => value,
+                Err(error) => return Ok(Err(error.within(Kind::Value, format!("the drill's answer to `{name}`")))),
+            };
+            match typed(value, ask.ty) {
+                Ok(value) => (value, "drill".to_string(), "the step's drill answer".to_string()),
+                Err(Seen(seen)) => {
+                    let seen = if ask.secret {
+                        "its value".to_string()
+                    } else {
+                        format!("\"{seen}\"")
+                    };
+                    return Ok(Err(Failure::new(
+                        Kind::Value,
+                        format!("the drill's answer to `{name}` must be {}, and {seen} is not", a_param_type(ask.ty)),
+                    )));
+                }
+            }
+        };
+        self.values.keep_capture(name, value.clone(), ask.secret);
+        self.emit(Event::Asked {
+            step: step.to_string(),
+            name: name.to_string(),
+            question,
+            by,
+            how,
+        })?;
+        let text = value.to_string();
+        self.emit(Event::Captured {
+            step: step.to_string(),
+            name: name.to_string(),
+            value: if ask.secret {
+                MASK.to_string()
+            } else {
+                self.values.masker.mask(&text)
+            },
+            kind: kind_of(&value).to_string(),
+            secret: ask.secret,
+        })?;
+        Ok(Ok(()))
     }
 }
 

@@ -22,6 +22,7 @@ impl Builder<'_> {
             Rule::wait_stmt => Stmt::Wait(self.parse_wait(pair)),
             Rule::poll_stmt => Stmt::Poll(self.parse_poll(pair)),
             Rule::manual_stmt => self.parse_manual(pair),
+            Rule::ask_stmt => Stmt::Ask(self.parse_ask(pair)),
             Rule::use_stmt => Stmt::Use(self.parse_call(pair)),
             Rule::builtin_stmt => Stmt::Builtin(self.parse_call(pair)),
             Rule::set_stmt => Stmt::Set(self.parse_set(pair)),
@@ -139,6 +140,36 @@ impl Builder<'_> {
         Stmt::Manual {
             instructions: instructions.expect("grammar: a manual step's instructions"),
             policy,
+            span,
+        }
+    }
+
+    pub(super) fn parse_ask(&mut self, pair: P<'_>) -> Ask {
+        let span = span_of(&pair);
+        let (mut name, mut ty, mut secret, mut question, mut drill) = (None, None, false, None, None);
+        for child in children(pair) {
+            match child.as_rule() {
+                Rule::kw_secret => secret = true,
+                Rule::ident => name = Some(parse_ident(&child)),
+                Rule::capture_type => {
+                    let inner = last(child);
+                    let value = CaptureType::parse(inner.as_str()).expect("grammar: a capture type");
+                    ty = Some(Spanned {
+                        value,
+                        span: span_of(&inner),
+                    });
+                }
+                Rule::string => question = Some(self.parse_string(child)),
+                Rule::ask_drill => drill = Some(self.parse_value(last(child))),
+                _ => {}
+            }
+        }
+        Ask {
+            name: name.expect("grammar: the name an answer is kept under"),
+            ty,
+            secret,
+            question: question.expect("grammar: the question"),
+            drill,
             span,
         }
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::bridge::{FailAsk, Msg, ResumeAsk};
+use super::bridge::{FailAsk, Msg, ResumeAsk, ValueAsk};
 use super::gate::{GateDialog, View};
 use super::wrap::printable;
 use crate::model::{Mode, Model, Node};
@@ -140,6 +140,8 @@ pub(crate) enum Dialog {
     Gate(GateDialog),
     Failed(FailAsk),
     Resume(ResumeAsk),
+    /// A value being typed, and what has been typed so far.
+    Value(ValueAsk, String),
 }
 
 /// What the loop must do after a key.
@@ -254,6 +256,16 @@ impl App {
             Msg::Resume(ask) => {
                 self.asked_at = Some(std::time::Instant::now());
                 self.dialog = Some(Dialog::Resume(ask));
+            }
+            Msg::Value(ask) => {
+                if let Some(row) = self.row_mut(&ask.step) {
+                    row.status = Status::Waiting;
+                }
+                // Asked again after a refused answer, the person is typing already: no guard.
+                if ask.refused.is_none() {
+                    self.asked_at = Some(std::time::Instant::now());
+                }
+                self.dialog = Some(Dialog::Value(ask, String::new()));
             }
             Msg::Finished(status) => {
                 let seen = self.finished.take();
@@ -371,6 +383,27 @@ impl App {
                     None => self.dialog = Some(Dialog::Failed(ask)),
                 }
             }
+            Dialog::Value(ask, mut typed) => match key.code {
+                // Leaving the question answers nothing: the step fails, and says so.
+                _ if ctrl_c => {
+                    let _ = ask.reply.send(None);
+                }
+                KeyCode::Esc => {
+                    let _ = ask.reply.send(None);
+                }
+                KeyCode::Enter => {
+                    let _ = ask.reply.send(Some(typed));
+                }
+                KeyCode::Backspace => {
+                    typed.pop();
+                    self.dialog = Some(Dialog::Value(ask, typed));
+                }
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    typed.push(c);
+                    self.dialog = Some(Dialog::Value(ask, typed));
+                }
+                _ => self.dialog = Some(Dialog::Value(ask, typed)),
+            },
             Dialog::Resume(ask) => {
                 let resume = match key.code {
                     KeyCode::Char('r') if ask.resumable => Some(true),
