@@ -80,7 +80,9 @@ fn nobody_to_answer_fails_the_step_saying_so() {
     let outcome = test.run();
     assert_ne!(outcome.code, 0);
     assert!(
-        outcome.stderr.contains("`label` was not answered: there is nobody to answer"),
+        outcome
+            .stderr
+            .contains("`label` was not answered: the operator left the question (Esc), or nobody can answer"),
         "{}",
         outcome.stderr
     );
@@ -119,9 +121,16 @@ fn a_secret_answer_is_masked_everywhere_and_never_journaled() {
     let test = Test::new()
         .file("unlock.runbook", text)
         .args(["run", "unlock.runbook", "--no-tui", "--state-dir", "state", "--report", "report"])
-        .stdin("correct horse battery\n");
+        .stdin("ab\ncorrect horse battery\n");
     let outcome = test.run();
     outcome.expect_code(0);
+    assert!(
+        outcome
+            .stderr
+            .contains("Not taken: a secret answer must be at least 3 characters, or it could not be masked"),
+        "{}",
+        outcome.stderr
+    );
     assert!(outcome.stderr.contains("passphrase (text, not shown)"), "{}", outcome.stderr);
     assert!(outcome.stderr.contains("unlocked with •••"), "{}", outcome.stderr);
     let run = the_run(&test.path().join("state"));

@@ -89,10 +89,12 @@ fn a_host_list_runs_host_after_host_and_records_each_one() {
     hosts replicas = [first, second]
     step restart "Restart each replica" on replicas {{
         run `sh -c 'echo "$RUNBOOK_STEP" >> "$1"' sh {ran}`
+        undo {{ run `sh -c 'echo undone-restart >> "$1"' sh {ran}` }}
         timeout 1m
     }}
     step last "Then the one that is gone" on first, gone {{
-        run `true`
+        run `sh -c 'echo last >> "$1"' sh {ran}` allow failure
+        undo {{ run `sh -c 'echo undone-last >> "$1"' sh {ran}` }}
         timeout 1m
     }}
 }}
@@ -104,7 +106,11 @@ fn a_host_list_runs_host_after_host_and_records_each_one() {
     let test = test.file("rolling.runbook", text);
     let outcome = test.run_with(&["drill", "rolling.runbook", "--state-dir", "state", "--report", "report"]);
     outcome.expect_code(1);
-    assert_eq!(std::fs::read_to_string(&ran).expect("ran"), "restart\nrestart\n", "once on each");
+    // Once on each; the failed step is undone where it passed, then the completed one on both.
+    assert_eq!(
+        std::fs::read_to_string(&ran).expect("ran"),
+        "restart\nrestart\nlast\nundone-last\nundone-restart\nundone-restart\n"
+    );
     assert!(
         outcome
             .stderr
@@ -116,7 +122,7 @@ fn a_host_list_runs_host_after_host_and_records_each_one() {
     assert!(
         outcome
             .stderr
-            .contains("on gone: ssh could not run `true` there: it exited with status 255"),
+            .contains("on gone: ssh could not run `sh` there: it exited with status 255"),
         "{}",
         outcome.stderr
     );
@@ -131,12 +137,17 @@ fn a_host_list_runs_host_after_host_and_records_each_one() {
     assert_eq!(steps[1]["hosts"][1]["host"], "gone");
     assert_eq!(steps[1]["hosts"][1]["ok"], false);
     assert_eq!(steps[0]["commands"][0]["host"], "first");
-    let journal = std::fs::read_to_string(the_run(&test.path().join("state")).join("journal.jsonl")).expect("journal");
     assert_eq!(
-        journal.matches(r#""event":"host_finished","step":"restart""#).count(),
-        2,
-        "{journal}"
+        steps[0]["hosts"].as_array().map(Vec::len),
+        Some(2),
+        "the undo's turns are not the step's"
     );
+    let journal = std::fs::read_to_string(the_run(&test.path().join("state")).join("journal.jsonl")).expect("journal");
+    let forward = journal
+        .lines()
+        .filter(|l| l.contains(r#""event":"host_finished","step":"restart""#) && !l.contains(r#""undo":true"#))
+        .count();
+    assert_eq!(forward, 2, "{journal}");
 }
 
 #[test]
@@ -144,18 +155,7 @@ fn a_timeout_stops_the_command_on_the_other_machine_too() {
     let Some(server) = Sshd::start() else { return };
     let test = Test::new();
     let pid = test.path().join("remote.pid");
-    let text = format!(
-        r#"runbook "Hangs there" {{
-    {box_}
-    step hang "Hang on the host" on box {{
-        run `sh -c 'echo $$ > "$1"; exec sleep 300' sh {pid}`
-        timeout 2s
-    }}
-}}
-"#,
-        box_ = server.host("box"),
-        pid = pid.display()
-    );
+    let text = hanging(&server, &pid, "2s");
     let test = test.file("hang.runbook", text);
     let outcome = test.run_with(&["drill", "hang.runbook", "--state-dir", "state"]);
     outcome.expect_code(1);
@@ -166,6 +166,22 @@ fn a_timeout_stops_the_command_on_the_other_machine_too() {
         .parse()
         .expect("a pid");
     gone(remote, "the remote command outlived the step");
+}
+
+/// A step on the server that writes its remote pid to `pid`, then sleeps past `timeout`.
+fn hanging(server: &Sshd, pid: &std::path::Path, timeout: &str) -> String {
+    format!(
+        r#"runbook "Hangs there" {{
+    {box_}
+    step hang "Hang on the host" on box {{
+        run `sh -c 'echo $$ > "$1"; exec sleep 300' sh {pid}`
+        timeout {timeout}
+    }}
+}}
+"#,
+        box_ = server.host("box"),
+        pid = pid.display()
+    )
 }
 
 /// Waits until the process `pid` is gone, or fails after 10 s.
@@ -183,18 +199,7 @@ fn ctrl_c_stops_the_command_on_the_other_machine_too() {
     let Some(server) = Sshd::start() else { return };
     let test = Test::new();
     let pid = test.path().join("remote.pid");
-    let text = format!(
-        r#"runbook "Hangs there" {{
-    {box_}
-    step hang "Hang on the host" on box {{
-        run `sh -c 'echo $$ > "$1"; exec sleep 300' sh {pid}`
-        timeout 10m
-    }}
-}}
-"#,
-        box_ = server.host("box"),
-        pid = pid.display()
-    );
+    let text = hanging(&server, &pid, "10m");
     let test = test.file("hang.runbook", text);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
         .args(["drill", "hang.runbook", "--state-dir", "state"])
@@ -303,6 +308,11 @@ fn a_host_that_is_not_declared_or_a_step_that_changes_files_here_is_refused() {
     step b "B" on primary {
         set "/etc/app.env" URL = "x"
     }
+    hosts both = [primary, primary2]
+    host primary2 { address = "db2.internal" }
+    step c "C" on both {
+        run `cat /etc/hostname` capture name
+    }
 }
 "#,
     );
@@ -315,6 +325,7 @@ fn a_host_that_is_not_declared_or_a_step_that_changes_files_here_is_refused() {
         "error[E0268]: there is no host `primay`",
         "did you mean `primary`?",
         "error[E0269]: `set` changes a file on this machine, but the step runs on primary",
+        "error[E0269]: a value would be captured once per host, each over the last: the step runs on primary, primary2",
     ] {
         assert!(outcome.stderr.contains(expected), "{expected}\n{}", outcome.stderr);
     }

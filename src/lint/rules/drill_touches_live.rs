@@ -44,6 +44,7 @@ impl Rule for DrillTouchesLive {
     }
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
+        live_hosts(model, findings);
         for step in model.steps() {
             for action in &step.actions {
                 flips(model, action, findings);
@@ -131,6 +132,36 @@ fn flips(model: &Model, action: &crate::model::Action, findings: &mut Findings<'
     }
 }
 
+/// A step `on` a host whose address no `drill { }` override moves: every drill runs its
+/// commands on that machine, the live one.
+fn live_hosts(model: &Model, findings: &mut Findings<'_>) {
+    for step in model.steps() {
+        for name in &step.hosts {
+            let Some(host) = model.hosts.iter().find(|h| &h.name == name) else {
+                continue;
+            };
+            let Some(address) = host.setting("address") else { continue };
+            let moved = params(address).iter().any(|p| {
+                model
+                    .param(p)
+                    .is_some_and(|param| param.overrides.iter().any(|(mode, _)| *mode == Mode::Drill))
+            });
+            if moved {
+                continue;
+            }
+            findings
+                .add(
+                    step.id_span,
+                    format!("a drill would run this step's commands on the live host `{name}` ({address})"),
+                )
+                .add_secondary(host.span, "declared here, with no drill override of its address")
+                .help = Some(format!(
+                "give drills a machine of their own: address = {name}_address, and drill {{ {name}_address = \"restore-test.internal\" }}"
+            ));
+        }
+    }
+}
+
 fn in_workdir(value: &Expr) -> bool {
     value.vars().any(|v| matches!(v, Var::Builtin(crate::model::Builtin::Workdir)))
 }
@@ -155,6 +186,18 @@ mod tests {
         assert!(findings(text).iter().any(|f| f.starts_with("RB007")));
         let ok = "runbook \"t\" { param config: path = \"/etc/app.env\" drill { config = \"{workdir}/app.env\" } step f \"F\" { set config URL = \"x\" } }";
         assert!(!findings(ok).iter().any(|f| f.starts_with("RB007")));
+    }
+
+    #[test]
+    fn a_step_on_a_host_no_drill_override_moves_is_flagged() {
+        let live = "runbook \"t\" { host db1 { address = \"db1.internal\" } step s \"S\" on db1 { run `true` timeout 1m } }";
+        assert_eq!(
+            findings(live).iter().filter(|f| f.starts_with("RB007")).collect::<Vec<_>>(),
+            ["RB007 a drill would run this step's commands on the live host `db1` (\"db1.internal\")"]
+        );
+        let moved = "runbook \"t\" { param db1_address = \"db1.internal\" drill { db1_address = \"restore-test\" } \
+                     host db1 { address = db1_address } step s \"S\" on db1 { run `true` timeout 1m } }";
+        assert!(!findings(moved).iter().any(|f| f.starts_with("RB007")));
     }
 
     #[test]

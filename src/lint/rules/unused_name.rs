@@ -83,6 +83,9 @@ fn used_names(model: &Model) -> Vec<&str> {
     for bucket in &model.buckets {
         exprs.extend(bucket.settings.iter().map(|(_, e)| e));
     }
+    for host in &model.hosts {
+        exprs.extend(host.settings.iter().map(|(_, e)| e));
+    }
     for action in actions {
         match &action.kind {
             ActionKind::Run { argv, capture, .. } => {

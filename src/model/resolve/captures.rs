@@ -59,12 +59,7 @@ impl Resolver<'_> {
             .as_ref()
             .is_some_and(|(expr, _)| checks::identifiers(expr).iter().any(|id| self.is_secret_name(id)));
         let secret = given_secret || uses_secret;
-        let step = self
-            .steps_run
-            .checked_sub(1)
-            .and_then(|i| self.step_ids.get(i))
-            .cloned()
-            .unwrap_or_default();
+        let step = self.current_step();
         self.names.insert(name.clone(), (Binding::Captured(ty), capture.name.span));
         self.captures.push(Captured {
             name: name.clone(),
@@ -96,12 +91,7 @@ impl Resolver<'_> {
         // Typed by the person, so a secret only when the runbook says so, or when what a
         // drill answers holds one.
         let secret = ask.secret || drill.as_ref().is_some_and(|d| d.vars().any(|v| self.var_holds_secret(v, 0)));
-        let step = self
-            .steps_run
-            .checked_sub(1)
-            .and_then(|i| self.step_ids.get(i))
-            .cloned()
-            .unwrap_or_default();
+        let step = self.current_step();
         self.names.insert(name.clone(), (Binding::Captured(Some(ty)), ask.name.span));
         self.captures.push(Captured {
             name: name.clone(),
@@ -154,6 +144,15 @@ impl Resolver<'_> {
             return false;
         }
         true
+    }
+
+    /// The id of the step whose statements are being read.
+    fn current_step(&self) -> String {
+        self.steps_run
+            .checked_sub(1)
+            .and_then(|i| self.step_ids.get(i))
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn is_secret_name(&self, name: &str) -> bool {

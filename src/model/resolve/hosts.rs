@@ -134,6 +134,23 @@ impl Resolver<'_> {
             self.error("E0269", span, format!("{what}, but the step runs on {}", hosts.join(", ")))
                 .help = Some("do it in a step of its own, without `on`, or as a command (`run`, `shell`) on the host".into());
         }
+        // Run once per host, a question would be asked, and a value captured, once each:
+        // which answer or which host's value the later steps get would be a guess.
+        let once = parts.actions.iter().find_map(|action| {
+            let what = match &action.kind {
+                ActionKind::Ask { .. } => "a question would be asked once per host",
+                ActionKind::Manual { .. } => "work by hand would be asked for once per host",
+                ActionKind::Run { capture: Some(_), .. } | ActionKind::Shell { capture: Some(_), .. } => {
+                    "a value would be captured once per host, each over the last"
+                }
+                _ => return None,
+            };
+            Some((action.span, what))
+        });
+        if let (Some((span, what)), true) = (once, hosts.len() > 1) {
+            self.error("E0269", span, format!("{what}: the step runs on {}", hosts.join(", ")))
+                .help = Some("ask, do by hand or capture in a step on one host (or on none), before or after this one".into());
+        }
         hosts
     }
 }

@@ -12,9 +12,20 @@ use super::process::Program;
 use crate::run::failure::{Failure, Kind};
 
 /// Runs `"$@"` with stdin from `/dev/null` and a watcher on the connection (fd 3 while it is
-/// being set up); exits with the command's status.
-const WRAPPER: &str =
-    r#"exec 3<&0; "$@" 3<&- & c=$!; (cat <&3 >/dev/null; kill -TERM 0) & w=$!; exec 3<&-; wait $c; s=$?; kill $w 2>/dev/null; exit $s"#;
+/// being set up); exits with the command's status. When the connection ends, the watcher
+/// (deaf to the SIGTERM it sends) gives the session 5 seconds after SIGTERM, then SIGKILL.
+const WRAPPER: &str = r#"exec 3<&0; "$@" 3<&- & c=$!; (trap '' TERM; cat <&3 >/dev/null; kill -TERM 0; sleep 5; kill -KILL 0) & w=$!; exec 3<&-; wait $c; s=$?; kill -KILL $w 2>/dev/null; exit $s"#;
+
+/// OpenSSH options that run a command on this machine: from a parameter, they would let a
+/// value do what no other value can.
+const RUNS_COMMANDS: [&str; 6] = [
+    "proxycommand",
+    "localcommand",
+    "permitlocalcommand",
+    "knownhostscommand",
+    "remotecommand",
+    "match",
+];
 
 /// Where a host's commands go, with each setting's value as this run has it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,12 +46,29 @@ impl Target {
     /// A host from its settings' values: refused when one could be read by `ssh` as an
     /// option, or holds what no host name, user or option has (a space, a newline).
     pub(crate) fn new(name: &str, setting: impl Fn(&str) -> Result<Option<String>, Failure>) -> Result<Target, Failure> {
+        // A host name, an account and a jump are plain words: no shell character, which a
+        // user's own ssh_config (`%h` in a ProxyCommand) could hand to a shell.
+        let plain = |c: char| c.is_ascii_alphanumeric() || "._-@:[]%".contains(c);
         let word = |key: &str| -> Result<Option<String>, Failure> {
             let Some(value) = setting(key)? else { return Ok(None) };
-            if value.is_empty() || value.starts_with('-') || value.contains(char::is_whitespace) {
+            if value.is_empty() || value.starts_with('-') || !value.chars().all(plain) {
                 return Err(Failure::new(
                     Kind::Value,
-                    format!("the host `{name}`'s {key} \"{value}\" is not one: it is empty, starts with `-` or holds a space"),
+                    format!(
+                        "the host `{name}`'s {key} \"{value}\" is not one: it is empty, starts with `-`, or holds a space or a character no host name or account has"
+                    ),
+                ));
+            }
+            Ok(Some(value))
+        };
+        // A file's path may hold a space (each is its own argument), never a newline or a
+        // leading `-`.
+        let file = |key: &str| -> Result<Option<String>, Failure> {
+            let Some(value) = setting(key)? else { return Ok(None) };
+            if value.is_empty() || value.starts_with('-') || value.contains(char::is_control) {
+                return Err(Failure::new(
+                    Kind::Value,
+                    format!("the host `{name}`'s {key} \"{value}\" is not a file's path"),
                 ));
             }
             Ok(Some(value))
@@ -68,6 +96,13 @@ impl Target {
                     format!("the host `{name}`'s option \"{option}\" is not one: write options as Key=Value, separated by commas"),
                 ));
             }
+            let key = option.split('=').next().unwrap_or_default().trim().to_ascii_lowercase();
+            if RUNS_COMMANDS.contains(&key.as_str()) {
+                return Err(Failure::new(
+                    Kind::Value,
+                    format!("the host `{name}`'s option \"{option}\" runs a command on this machine; put it in ~/.ssh/config instead"),
+                ));
+            }
             options.push(option.to_string());
         }
         Ok(Target {
@@ -76,8 +111,8 @@ impl Target {
             user: word("user")?,
             port,
             jump: word("jump")?,
-            identity: setting("identity")?,
-            known_hosts: setting("known_hosts")?,
+            identity: file("identity")?,
+            known_hosts: file("known_hosts")?,
             options,
         })
     }
@@ -99,9 +134,21 @@ impl Target {
 
     /// The local `ssh` command that runs `program` there, with `env` set for it.
     pub(crate) fn program(&self, program: &Program, env: &[(String, String)]) -> Program {
-        let mut argv: Vec<String> = ["ssh", "-T", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
-            .map(String::from)
-            .to_vec();
+        // A link that dies mid-command is noticed in 45 s, not when TCP gives up hours later.
+        let mut argv: Vec<String> = [
+            "ssh",
+            "-T",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=10",
+            "-o",
+            "ServerAliveInterval=15",
+            "-o",
+            "ServerAliveCountMax=3",
+        ]
+        .map(String::from)
+        .to_vec();
         let mut option = |flag: &str, value: &str| {
             argv.push(flag.to_string());
             argv.push(value.to_string());
@@ -175,7 +222,8 @@ mod tests {
         let options = argv[..argv.len() - 1].join(" ");
         assert_eq!(
             options,
-            "ssh -T -o BatchMode=yes -o ConnectTimeout=10 -p 2222 -l postgres -J ops@bastion \
+            "ssh -T -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o ServerAliveCountMax=3 \
+             -p 2222 -l postgres -J ops@bastion \
              -o ServerAliveInterval=15 -o StrictHostKeyChecking=yes -- 10.0.0.5"
         );
     }
@@ -185,8 +233,14 @@ mod tests {
         for (key, value) in [
             ("address", "-oProxyCommand=x"),
             ("address", "db 1"),
+            ("address", "db1$(id)"),
             ("user", "-l"),
+            ("user", "pg;x"),
             ("jump", "a\nb"),
+            ("identity", "-o"),
+            ("known_hosts", "/k\nx"),
+            ("options", "ProxyCommand=nc %h %p"),
+            ("options", "ServerAliveInterval=5, localcommand=id"),
         ] {
             let mut settings = vec![("address", "db1")];
             settings.retain(|(k, _)| *k != key);

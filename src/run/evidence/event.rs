@@ -193,6 +193,9 @@ pub enum Event {
         host: String,
         /// Where that is: `postgres@db1.internal:2222 via bastion`.
         target: String,
+        /// Its `undo` block, not its own actions.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        undo: bool,
     },
     /// A step's work on one host is over: every command of it passed there, or one failed.
     HostFinished {
@@ -207,6 +210,9 @@ pub enum Event {
         error: Option<String>,
         /// How long its turn on the host took.
         duration_ms: u64,
+        /// Its `undo` block, not its own actions.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        undo: bool,
     },
     /// A command began.
     CommandStarted {

@@ -415,7 +415,9 @@ impl Listener for Report {
                 };
                 self.step(step).commands.push(command);
             }
-            Event::HostStarted { step, host, target } => {
+            // An undo's turn on a host is in `undone`; `hosts` keeps the step's own.
+            Event::HostStarted { undo: true, .. } | Event::HostFinished { undo: true, .. } => {}
+            Event::HostStarted { step, host, target, .. } => {
                 let hosts = &mut self.step(step).hosts;
                 hosts.retain(|h| h["host"] != *host);
                 hosts.push(json!({ "host": host, "target": target, "ok": Value::Null, "error": Value::Null, "duration_ms": 0 }));
@@ -426,6 +428,7 @@ impl Listener for Report {
                 ok,
                 error,
                 duration_ms,
+                ..
             } => {
                 if let Some(entry) = self.step(step).hosts.iter_mut().find(|h| h["host"] == *host) {
                     entry["ok"] = json!(ok);

@@ -220,9 +220,11 @@ impl<'m> Runner<'m> {
             Ok(finished) => finished,
             Err(error) => return Ok(Err(error)),
         };
-        // Only an exit the runbook names is allowed: never a signal, never the timeout.
+        // Only an exit the runbook names is allowed: never a signal, never the timeout, and
+        // on a host never 255, ssh's own status: a host nobody reached is not a tolerated no.
+        let unreached = self.on_host.is_some() && finished.exit_code == Some(255);
         let tolerated = match (allow, finished.exit_code) {
-            (Some(allow), Some(code)) if !finished.timed_out && allow.allows(code) => Some(allow.to_string()),
+            (Some(allow), Some(code)) if !finished.timed_out && !unreached && allow.allows(code) => Some(allow.to_string()),
             _ => None,
         };
         self.emit(Event::CommandFinished {
@@ -256,7 +258,8 @@ impl<'m> Runner<'m> {
             return Ok(Err(Failure::new(
                 Kind::Command,
                 format!(
-                    "ssh could not run `{shown}` there: {how}, ssh's own status when the connection, the key or the host key fails (ssh's words are in {})",
+                    "ssh could not run `{shown}` there: {how}, ssh's own status when the connection, the key or the host key fails \
+                     (or the command's own 255; ssh's words are in {}). An `allow` never tolerates it",
                     log.path.display()
                 ),
             )));

@@ -98,7 +98,7 @@ impl Runner<'_> {
             }
             INTERRUPTION.clear();
             self.barrier()?;
-            let undo = self.undo_plan();
+            let undo = self.undo_plan(None);
             let message = self.values.masker.mask(&error.to_string());
             let failed = StepFailed {
                 id,

@@ -120,12 +120,19 @@ impl Runner<'_> {
                 let Some(answer) = self.decider.ask(&asked) else {
                     return Ok(Err(Failure::new(
                         Kind::Value,
-                        format!("`{name}` was not answered: there is nobody to answer (standard input or the screen is closed)"),
+                        format!(
+                            "`{name}` was not answered: the operator left the question (Esc), or nobody can answer (standard input or the screen is closed)"
+                        ),
                     )));
                 };
                 let typed_in = answer.value.trim().to_string();
                 if typed_in.is_empty() {
                     refused = Some("the answer is empty".into());
+                    continue;
+                }
+                // The masker leaves a value this short alone: it would be in every line.
+                if ask.secret && typed_in.chars().count() < 3 {
+                    refused = Some("a secret answer must be at least 3 characters, or it could not be masked".into());
                     continue;
                 }
                 match typed(Value::Str(typed_in), ask.ty) {

@@ -220,6 +220,8 @@ pub(crate) struct Runner<'m> {
     on_host: Option<crate::run::effects::ssh::Target>,
     /// The hosts each step has passed on in this run, which a retry does not run again.
     hosts_done: std::collections::HashSet<(String, String)>,
+    /// A step on hosts that failed on one after it passed on others, to undo there.
+    partial: Option<&'m Step>,
 }
 
 impl<'m> Runner<'m> {
@@ -251,6 +253,7 @@ impl<'m> Runner<'m> {
             decisions: std::collections::HashMap::new(),
             on_host: None,
             hosts_done: std::collections::HashSet::new(),
+            partial: None,
         }
     }
 

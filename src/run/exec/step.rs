@@ -29,7 +29,7 @@ impl<'m> Runner<'m> {
                 decision: false,
                 error: &error.to_string(),
                 stopped_after,
-                undo: &self.undo_plan(),
+                undo: &self.undo_plan(Some(step)),
             };
             let (choice, by) = self.decider.failed(&failed);
             self.emit(Event::Chose {
@@ -52,7 +52,12 @@ impl<'m> Runner<'m> {
                     self.skipped.push(step.id.clone());
                     return Ok(Settled::Done);
                 }
-                Choice::Undo => return Ok(Settled::Failed { error, undo: true }),
+                Choice::Undo => {
+                    if step.hosts.iter().any(|h| self.hosts_done.contains(&(step.id.clone(), h.clone()))) {
+                        self.partial = Some(step);
+                    }
+                    return Ok(Settled::Failed { error, undo: true });
+                }
                 Choice::Abort => return Ok(Settled::Failed { error, undo: false }),
             }
         }
@@ -66,10 +71,30 @@ impl<'m> Runner<'m> {
         }
     }
 
-    /// What undoing now would do, in the order it would do it: each completed step, the
-    /// newest first, with its `undo` block, then each change it made put back. Masked.
-    pub(super) fn undo_plan(&self) -> Vec<String> {
+    /// What undoing now would do, in the order it would do it: the `failing` step's undo on
+    /// the hosts it passed on before it failed, then each completed step, the newest first,
+    /// with its `undo` block, then each change it made put back. Masked.
+    pub(super) fn undo_plan(&self, failing: Option<&Step>) -> Vec<String> {
         let mut lines = Vec::new();
+        if let Some(step) = failing.filter(|s| !s.undo.is_empty()) {
+            let passed: Vec<&str> = step
+                .hosts
+                .iter()
+                .filter(|h| self.hosts_done.contains(&(step.id.clone(), (*h).clone())))
+                .map(String::as_str)
+                .collect();
+            if !passed.is_empty() {
+                lines.push(format!(
+                    "{}: {} (on {}, where it passed before it failed)",
+                    step.id,
+                    step.title,
+                    passed.join(", ")
+                ));
+                lines.push("  its undo block:".to_string());
+                let text = crate::plan::actions_plan(self.model, self.known(), &step.undo, "    ");
+                lines.extend(text.lines().map(String::from));
+            }
+        }
         for completed in self.completed.iter().rev() {
             let step = completed.step;
             if step.undo.is_empty() && completed.flips.is_empty() {
@@ -174,7 +199,7 @@ impl<'m> Runner<'m> {
             let result = if step.hosts.is_empty() {
                 self.actions(&step.id, &step.actions, deadline, step.timeout, &mut flips)?
             } else {
-                self.on_hosts(step, &step.actions, deadline, true)?
+                self.on_hosts(step, &step.actions, deadline, HostPass::Forward)?
             };
             let duration_ms = started.elapsed().as_millis() as u64;
             match result {
@@ -269,13 +294,23 @@ impl<'m> Runner<'m> {
 
     /// Undoes completed steps in reverse: each step's own `undo` actions, then its flips.
     pub(super) fn rollback(&mut self) -> Result<(), RecordLost> {
+        // A step on hosts that failed on one changed the ones it passed on before it.
+        if let Some(step) = self.partial.take().filter(|s| !s.undo.is_empty()) {
+            let result = self.on_hosts(step, &step.undo, None, HostPass::UndoWherePassed)?;
+            self.emit(Event::Undone {
+                step: step.id.clone(),
+                what: "the step's undo block, on the hosts it passed on before it failed".into(),
+                ok: result.is_ok(),
+                error: result.err().map(|e| e.map(|m| self.values.masker.mask(m)).to_string()),
+            })?;
+        }
         while let Some(completed) = self.completed.pop() {
             let step = completed.step;
             if !step.undo.is_empty() {
                 let result = if step.hosts.is_empty() {
                     self.actions(&step.id, &step.undo, None, None, &mut Vec::new())?
                 } else {
-                    self.on_hosts(step, &step.undo, None, false)?
+                    self.on_hosts(step, &step.undo, None, HostPass::Undo)?
                 };
                 self.emit(Event::Undone {
                     step: step.id.clone(),
@@ -299,23 +334,43 @@ impl<'m> Runner<'m> {
     }
 }
 
+/// What a pass of a step over its hosts is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum HostPass {
+    /// The step's own actions: stops at the first host where one fails, and passes over a
+    /// host the step already passed on in this run (before a retry).
+    Forward,
+    /// Its `undo` on every host, each whatever happened on the one before.
+    Undo,
+    /// Its `undo` on the hosts it passed on before it failed on another.
+    UndoWherePassed,
+}
+
 impl<'m> Runner<'m> {
-    /// A step's `actions` on each of its hosts in turn, stopping at the first host where
-    /// one fails. With `skip_done`, a host the step already passed on in this run (before a
-    /// retry) is not run again.
-    pub(super) fn on_hosts(&mut self, step: &'m Step, actions: &'m [Action], deadline: Option<Instant>, skip_done: bool) -> Outcome {
+    /// A step's `actions` on each of its hosts in turn, as `pass` says.
+    pub(super) fn on_hosts(&mut self, step: &'m Step, actions: &'m [Action], deadline: Option<Instant>, pass: HostPass) -> Outcome {
+        let mut first_failure: Option<Failure> = None;
         for name in &step.hosts {
-            if skip_done && self.hosts_done.contains(&(step.id.clone(), name.clone())) {
-                continue;
+            let done = self.hosts_done.contains(&(step.id.clone(), name.clone()));
+            match pass {
+                HostPass::Forward if done => continue,
+                HostPass::UndoWherePassed if !done => continue,
+                _ => {}
             }
+            let undo = pass != HostPass::Forward;
             let target = match self.target(name) {
                 Ok(target) => target,
+                Err(error) if undo => {
+                    first_failure.get_or_insert(error);
+                    continue;
+                }
                 Err(error) => return Ok(Err(error)),
             };
             self.emit(Event::HostStarted {
                 step: step.id.clone(),
                 host: name.clone(),
                 target: self.values.masker.mask(&target.describe()),
+                undo,
             })?;
             let started = Instant::now();
             self.on_host = Some(target);
@@ -329,16 +384,20 @@ impl<'m> Runner<'m> {
                 ok: result.is_ok(),
                 error,
                 duration_ms: started.elapsed().as_millis() as u64,
+                undo,
             })?;
             match result {
-                Ok(()) if skip_done => {
+                Ok(()) if !undo => {
                     self.hosts_done.insert((step.id.clone(), name.clone()));
                 }
                 Ok(()) => {}
+                Err(error) if undo => {
+                    first_failure.get_or_insert(error.map(|m| format!("on {name}: {m}")));
+                }
                 Err(error) => return Ok(Err(error.map(|m| format!("on {name}: {m}")))),
             }
         }
-        Ok(Ok(()))
+        Ok(first_failure.map_or(Ok(()), Err))
     }
 
     /// Where the host's commands go, its settings' values as this run has them.

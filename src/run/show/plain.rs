@@ -212,6 +212,9 @@ impl<W: Write> Progress<W> {
                 format!("{}{again}", step_header(*number, *total, step, title))
             }
             Event::Asked { name, by, how, .. } => format!("      · {name}: answered by {by}, {how}"),
+            Event::HostStarted {
+                host, target, undo: true, ..
+            } => format!("    undo on {host} ({target})"),
             Event::HostStarted { host, target, .. } => format!("    on {host} ({target})"),
             // The step's failure line, next, says what went wrong there.
             Event::HostFinished { host, ok: false, .. } => format!("    ✗ on {host}"),

@@ -104,10 +104,14 @@ impl App {
             Event::NotApplicable { .. } | Event::Polled { ready: true, .. } => {}
             Event::Asked { step, name, by, how, .. } => {
                 if let Some(row) = self.row_mut(&step) {
+                    // Answered: the step goes on.
+                    if row.status == Status::Waiting {
+                        row.status = Status::Running;
+                    }
                     row.push(Kind::Note, &format!("{name}: answered by {by}, {how}"));
                 }
             }
-            Event::HostStarted { step, host, target } => {
+            Event::HostStarted { step, host, target, .. } => {
                 if let Some(row) = self.row_mut(&step) {
                     row.push(Kind::Note, &format!("on {host} ({target})"));
                 }
