@@ -684,3 +684,28 @@ fn a_step_passed_over_then_moved_out_of_its_when_is_not_settled_and_runs() {
     outcome.expect_code(0);
     assert_eq!(crashed.read("runs"), "first\nsecond\nother\nsecond\n", "{}", outcome.stderr);
 }
+
+#[test]
+fn a_resumed_run_has_the_answers_given_before_the_crash() {
+    let text = r#"runbook "Resumable" {
+    step first "First" {
+        ask label "Which backup?" drill: "20261201-010000F"
+        ask secret passphrase "Its passphrase?" drill: "correct horse"
+    }
+    step second "Second" {
+        shell `echo second >> ../runs; if [ ! -e ../../../crashed ]; then touch ../../../crashed ../second-started; exec sleep 30; fi`
+    }
+    step third "Third" {
+        shell `echo "third {label}" >> ../runs`
+    }
+    step fourth "Fourth" {
+        run `echo {passphrase}`
+    }
+}
+"#;
+    let crashed = Crashed::killed_with(text, &["drill"], "");
+    let outcome = crashed.resume();
+    assert_eq!(crashed.read("runs"), "second\nsecond\nthird 20261201-010000F\n");
+    // A secret answer is never journaled: the resumed run does not have it, and says so.
+    assert!(outcome.stderr.contains("`passphrase` came from a secret"), "{}", outcome.stderr);
+}
