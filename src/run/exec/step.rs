@@ -53,7 +53,7 @@ impl<'m> Runner<'m> {
                     return Ok(Settled::Done);
                 }
                 Choice::Undo => {
-                    if step.hosts.iter().any(|h| self.hosts_done.contains(&(step.id.clone(), h.clone()))) {
+                    if step.hosts.iter().any(|h| self.passed_on(step, h)) {
                         self.partial = Some(step);
                     }
                     return Ok(Settled::Failed { error, undo: true });
@@ -77,12 +77,7 @@ impl<'m> Runner<'m> {
     pub(super) fn undo_plan(&self, failing: Option<&Step>) -> Vec<String> {
         let mut lines = Vec::new();
         if let Some(step) = failing.filter(|s| !s.undo.is_empty()) {
-            let passed: Vec<&str> = step
-                .hosts
-                .iter()
-                .filter(|h| self.hosts_done.contains(&(step.id.clone(), (*h).clone())))
-                .map(String::as_str)
-                .collect();
+            let passed: Vec<&str> = step.hosts.iter().filter(|h| self.passed_on(step, h)).map(String::as_str).collect();
             if !passed.is_empty() {
                 lines.push(format!(
                     "{}: {} (on {}, where it passed before it failed)",
@@ -351,7 +346,7 @@ impl<'m> Runner<'m> {
     pub(super) fn on_hosts(&mut self, step: &'m Step, actions: &'m [Action], deadline: Option<Instant>, pass: HostPass) -> Outcome {
         let mut first_failure: Option<Failure> = None;
         for name in &step.hosts {
-            let done = self.hosts_done.contains(&(step.id.clone(), name.clone()));
+            let done = self.passed_on(step, name);
             match pass {
                 HostPass::Forward if done => continue,
                 HostPass::UndoWherePassed if !done => continue,
@@ -398,6 +393,11 @@ impl<'m> Runner<'m> {
             }
         }
         Ok(first_failure.map_or(Ok(()), Err))
+    }
+
+    /// Whether `step` has passed on `host` in this run.
+    fn passed_on(&self, step: &Step, host: &str) -> bool {
+        self.hosts_done.contains(&(step.id.clone(), host.to_string()))
     }
 
     /// Where the host's commands go, its settings' values as this run has them.
