@@ -242,7 +242,11 @@ if command -v pgbackrest > /dev/null && [ -n "$pgbin" ]; then
     owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
     if [ "$(id -u)" = 0 ]; then chown postgres "$pg"; fi
     rows_in=$((restore_mb * 11000))
-    live_port=$((20000 + RANDOM % 10000)) restore_port=$((30000 + RANDOM % 10000))
+    # The live cluster listens only on its socket in $pg, so its port cannot collide; the
+    # restored one listens on 127.0.0.1, so its port is one nothing answers on right now.
+    live_port=$((20000 + RANDOM % 10000))
+    restore_port=$((30000 + RANDOM % 10000))
+    while (exec 3<> "/dev/tcp/127.0.0.1/$restore_port") 2> /dev/null; do restore_port=$((30000 + RANDOM % 10000)); done
     owner "$pgbin/initdb" --pgdata "$pg/live" --auth trust --username postgres > /dev/null
     printf '%s\n' "[global]" "repo1-path=$pg/repo" "log-path=$pg/log" "lock-path=$pg/lock" \
         "compress-type=lz4" "start-fast=y" "log-level-console=warn" "log-level-file=off" "" \
