@@ -7,6 +7,7 @@
 mod actions;
 mod branch;
 mod capture;
+mod hosts;
 pub(super) mod interrupt;
 mod poll;
 pub mod resume;
