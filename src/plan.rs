@@ -306,6 +306,7 @@ fn procedure_json(shown: Shown<'_>) -> Vec<Value> {
                     "irreversible_reason": step.irreversible.clone().flatten(),
                     "branch": branch_json(node.branch()),
                     "hosts": step.hosts.iter().map(|name| json!({ "name": name, "target": host_words(shown, name) })).collect::<Vec<_>>(),
+                    "hosts_at_once": step.at_once,
                 })
             }
             Node::Gate(gate) => json!({
@@ -514,8 +515,8 @@ fn write_step(out: &mut String, shown: Shown<'_>, step: &Step, number: usize) {
             .iter()
             .map(|name| format!("{name} ({})", host_words(shown, name)))
             .collect();
-        let order = if hosts.len() > 1 { ", one after the other" } else { "" };
-        let _ = writeln!(out, "      on {}, over SSH{order}", hosts.join(", then "));
+        let (joined, order) = step.host_order();
+        let _ = writeln!(out, "      on {}, over SSH{order}", hosts.join(joined));
     }
     for action in &step.actions {
         write_action(out, shown, action, "      ");

@@ -352,8 +352,195 @@ fn the_book_pages_example_drills_on_the_hosts_it_declares() {
     outcome.expect_code(0);
     let target = format!("{}@127.0.0.1:{}", server.user, server.port);
     let expected = format!(
-        "[2/2] restore: Restore it on each server, one after the other\n    on primary ({target})\n      $ sh -c 'echo \"restoring $1\" > /dev/null' sh 20261201-010000F\n    on replica ({target})\n"
+        "[2/2] restore: Restore it on each server, one after the other\n    on primary ({target})\n      primary$ sh -c 'echo \"restoring $1\" > /dev/null' sh 20261201-010000F\n    on replica ({target})\n"
     );
     assert!(outcome.stderr.contains(&expected), "{expected}\n{}", outcome.stderr);
     assert_eq!(report(&test)["steps"][1]["hosts"].as_array().map(Vec::len), Some(2));
+}
+
+/// Three hosts, two at a time, each step's commands over the same server: the first command
+/// on `a` waits for the same command to have started on `b` (and the other way round), so
+/// run one after the other it would give up and fail.
+fn fleet(server: &Sshd, dir: &std::path::Path, second: &str) -> String {
+    format!(
+        r#"runbook "Rolling, two at a time" {{
+    {a}
+    {b}
+    {c}
+    hosts fleet = [a, b, c]
+    step roll "Roll the fleet" on fleet, 2 at a time {{
+        shell `touch {dir}/$RUNBOOK_HOST.one; case $RUNBOOK_HOST in a) p=b;; b) p=a;; *) p=; esac; if [ -n "$p" ]; then i=0; until [ -e {dir}/$p.one ]; do i=$((i+1)); [ $i -lt 400 ] || exit 7; sleep 0.05; done; fi; echo "$RUNBOOK_HOST one" >> {dir}/order`
+        shell `{second} && echo "$RUNBOOK_HOST two" >> {dir}/order && echo "hello from $RUNBOOK_HOST"`
+        undo {{
+            shell `echo "$RUNBOOK_HOST undone" >> {dir}/order`
+        }}
+        timeout 2m
+    }}
+}}
+"#,
+        a = server.host("a"),
+        b = server.host("b"),
+        c = server.host("c"),
+        dir = dir.display(),
+    )
+}
+
+fn lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .expect("the order")
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+fn sorted(lines: &[String]) -> Vec<String> {
+    let mut lines = lines.to_vec();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn hosts_two_at_a_time_run_each_command_on_both_before_the_next() {
+    let Some(server) = Sshd::start() else { return };
+    let test = Test::new();
+    let text = fleet(&server, test.path(), "true");
+    let test = test.file("fleet.runbook", text);
+    let plan = test.run_with(&["plan", "fleet.runbook"]);
+    assert!(
+        plan.stdout
+            .contains(", over SSH, 2 at a time, each command on all of them before the next\n"),
+        "{}",
+        plan.stdout
+    );
+    let json: Value = serde_json::from_str(&test.run_with(&["plan", "fleet.runbook", "--format", "json"]).stdout).expect("JSON");
+    assert_eq!(json["procedure"][0]["hosts_at_once"], 2);
+    assert!(
+        test.run_with(&["render", "fleet.runbook"])
+            .stdout
+            .contains("runs on `a`, `b`, `c` over SSH, 2 at a time")
+    );
+    test.run_with(&["fmt", "--check", "fleet.runbook"]).expect_code(0);
+
+    let outcome = test.run_with(&["drill", "fleet.runbook", "--state-dir", "state", "--report", "report"]);
+    outcome.expect_code(0);
+    let order = lines(&test.path().join("order"));
+    assert_eq!(order.len(), 6, "{order:?}");
+    assert_eq!(sorted(&order[..2]), ["a one", "b one"], "{order:?}");
+    assert_eq!(sorted(&order[2..4]), ["a two", "b two"], "{order:?}");
+    assert_eq!(order[4..], ["c one", "c two"], "{order:?}");
+    let steps = &report(&test)["steps"];
+    let hosts: Vec<&str> = steps[0]["hosts"]
+        .as_array()
+        .expect("hosts")
+        .iter()
+        .map(|h| h["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["a", "b", "c"]);
+    assert_eq!(steps[0]["commands"].as_array().map(Vec::len), Some(6));
+    let logs = the_run(&test.path().join("state")).join("logs");
+    for host in ["a", "b", "c"] {
+        let log = std::fs::read_to_string(logs.join(format!("roll.{host}.log"))).expect("each host's own log");
+        assert_eq!(log, format!("hello from {host}\n"));
+    }
+    assert!(outcome.stderr.contains("a: hello from a"), "{}", outcome.stderr);
+}
+
+#[test]
+fn a_batch_that_fails_on_one_host_finishes_the_other_and_starts_no_more() {
+    let Some(server) = Sshd::start() else { return };
+    let test = Test::new();
+    let text = fleet(&server, test.path(), r#"[ "$RUNBOOK_HOST" != b ]"#);
+    let test = test.file("fleet.runbook", text);
+    let outcome = test.run_with(&["drill", "fleet.runbook", "--state-dir", "state", "--report", "report"]);
+    outcome.expect_code(1);
+    let order = lines(&test.path().join("order"));
+    assert_eq!(sorted(&order[..2]), ["a one", "b one"], "{order:?}");
+    assert_eq!(
+        order[2..],
+        ["a two", "a undone"],
+        "c never starts; the undo is where it passed:\n{order:?}"
+    );
+    assert!(outcome.stderr.contains("on b: `/bin/sh` failed"), "{}", outcome.stderr);
+    let hosts: Vec<(String, bool)> = report(&test)["steps"][0]["hosts"]
+        .as_array()
+        .expect("hosts")
+        .iter()
+        .map(|h| (h["host"].as_str().unwrap().to_string(), h["ok"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(hosts, [("a".to_string(), true), ("b".to_string(), false)]);
+}
+
+#[test]
+fn ctrl_c_stops_every_host_running_at_once() {
+    let Some(server) = Sshd::start() else { return };
+    let test = Test::new();
+    let text = format!(
+        r#"runbook "Hangs on both" {{
+    {a}
+    {b}
+    step hang "Hang on both" on a, b, 2 at a time {{
+        shell `echo $$ > {dir}/$RUNBOOK_HOST.pid; exec sleep 300`
+        timeout 10m
+    }}
+}}
+"#,
+        a = server.host("a"),
+        b = server.host("b"),
+        dir = test.path().display()
+    );
+    let test = test.file("hang.runbook", text);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .args(["drill", "hang.runbook", "--state-dir", "state"])
+        .current_dir(test.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start runbook");
+    let started = std::time::Instant::now();
+    let pid = |host: &str| -> Option<i32> {
+        std::fs::read_to_string(test.path().join(format!("{host}.pid")))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+    };
+    let remote = loop {
+        if let (Some(a), Some(b)) = (pid("a"), pid("b")) {
+            break [a, b];
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the remote commands never both started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().expect("wait").code(), Some(130));
+    for pid in remote {
+        gone(pid, "a remote command outlived Ctrl-C");
+    }
+}
+
+#[test]
+fn hosts_at_a_time_must_be_from_one_to_thirty_two() {
+    for n in ["0", "33"] {
+        let text = format!(
+            "runbook \"R\" {{\n    host a {{ address = \"db1\" }}\n    step s \"S\" on a, {n} at a time {{\n        run `true`\n    }}\n}}\n"
+        );
+        let outcome = Test::new().file("r.runbook", text).run_with(&["plan", "r.runbook"]);
+        outcome.expect_code(2);
+        assert!(
+            outcome
+                .stderr
+                .contains(&format!("error[E0270]: a step cannot run on {n} hosts at a time")),
+            "{}",
+            outcome.stderr
+        );
+    }
+    let text = "runbook \"R\" {\n    host a { address = \"db1\" }\n    host b { address = \"db2\" }\n    step s \"S\" on a, b, 5 at a time {\n        run `true`\n    }\n}\n";
+    let plan = Test::new().file("r.runbook", text).run_with(&["plan", "r.runbook"]);
+    assert!(
+        plan.stdout.contains("on a (db1), b (db2), over SSH, all at once\n"),
+        "{}",
+        plan.stdout
+    );
 }

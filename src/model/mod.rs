@@ -238,6 +238,8 @@ pub(crate) struct Host {
 }
 
 impl Host {
+    /// The most hosts a step may run on at once: each is an `ssh` and its pipes.
+    pub(crate) const MOST_AT_ONCE: usize = 32;
     /// What a host may say: `address` is required.
     pub(crate) const SETTINGS: [&str; 7] = ["address", "user", "port", "jump", "identity", "known_hosts", "options"];
 
@@ -309,6 +311,8 @@ pub struct Step {
     /// The hosts its commands run on, one after the other (host lists spelled out); empty:
     /// this machine.
     pub(crate) hosts: Vec<String>,
+    /// How many of its hosts at once (`, 2 at a time`): 1, one after the other, unless said.
+    pub(crate) at_once: usize,
     pub(crate) span: Span,
     pub(crate) id_span: Span,
 }
@@ -338,6 +342,17 @@ pub struct Gate {
 }
 
 impl Step {
+    /// How it goes through its hosts, for people: the words joining them, and what follows
+    /// the list (`, one after the other`, `, 2 at a time`, `, all at once`).
+    pub(crate) fn host_order(&self) -> (&'static str, String) {
+        match (self.hosts.len(), self.at_once) {
+            (0 | 1, _) => (", then ", String::new()),
+            (_, 1) => (", then ", ", one after the other".into()),
+            (hosts, at_once) if at_once >= hosts => (", ", ", all at once".into()),
+            (_, at_once) => (", ", format!(", {at_once} at a time, each command on all of them before the next")),
+        }
+    }
+
     /// The step's id, stable across runs: what the journal and the report name it by.
     pub fn id(&self) -> &str {
         &self.id

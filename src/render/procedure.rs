@@ -180,8 +180,8 @@ fn write_step(out: &mut String, model: &Model, protection: &Protection<'_>, step
     let mut facts = vec![format!("Step {}", code(&step.id))];
     if !step.hosts.is_empty() {
         let hosts: Vec<String> = step.hosts.iter().map(|h| code(h)).collect();
-        let order = if hosts.len() > 1 { ", one after the other" } else { "" };
-        facts.push(format!("runs on {} over SSH{order}", hosts.join(", then ")));
+        let (joined, order) = step.host_order();
+        facts.push(format!("runs on {} over SSH{order}", hosts.join(joined)));
     }
     if let Some(timeout) = step.timeout {
         facts.push(format!("timeout {timeout}"));

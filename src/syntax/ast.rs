@@ -208,6 +208,8 @@ pub(crate) struct Step {
     pub(crate) title: Str,
     /// `on primary` or `on replicas`: hosts and host lists, as written.
     pub(crate) on: Vec<Ident>,
+    /// `, 2 at a time`: how many of its hosts at once, as written.
+    pub(crate) at_a_time: Option<Spanned<i64>>,
     pub(crate) body: Vec<Stmt>,
     pub(crate) span: Span,
 }

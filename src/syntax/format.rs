@@ -160,7 +160,10 @@ impl Formatter<'_> {
                         .filter(|p| p.as_rule() == Rule::ident)
                         .map(|p| p.as_str())
                         .collect();
-                    format!(" on {}", names.join(", "))
+                    let at_once = child(&hosts, Rule::at_a_time)
+                        .and_then(|at| child(&at, Rule::integer))
+                        .map_or(String::new(), |n| format!(", {} at a time", n.as_str()));
+                    format!(" on {}{at_once}", names.join(", "))
                 });
                 self.block(pair, &format!("step {id} {title}{on}"), depth);
             }

@@ -93,6 +93,22 @@ impl Resolver<'_> {
         self.error("E0268", name.span, format!("there is no host `{}`", name.name)).help = Some(help);
     }
 
+    /// `, N at a time`: at least 1, and at most [`Host::MOST_AT_ONCE`].
+    pub(super) fn at_once(&mut self, step: &ast::Step) -> usize {
+        let Some(at) = &step.at_a_time else { return 1 };
+        match usize::try_from(at.value) {
+            Ok(n @ 1..=Host::MOST_AT_ONCE) => n,
+            _ => {
+                self.error("E0270", at.span, format!("a step cannot run on {} hosts at a time", at.value))
+                    .help = Some(format!(
+                    "say from 1 to {} at a time; without it, a step runs on its hosts one after the other",
+                    Host::MOST_AT_ONCE
+                ));
+                1
+            }
+        }
+    }
+
     /// The hosts a step runs on, lists spelled out, in order; what it does that cannot
     /// happen on another machine is refused.
     pub(super) fn step_hosts(&mut self, step: &ast::Step, parts: &StepParts) -> Vec<String> {

@@ -77,6 +77,7 @@ impl Resolver<'_> {
         self.statements(&step.body, &mut parts, StatementContext::Step);
         self.steps_run = usize::MAX;
         let hosts = self.step_hosts(step, &parts);
+        let at_once = self.at_once(step);
         Step {
             id: step.id.name.clone(),
             title: literal_text(&step.title),
@@ -89,6 +90,7 @@ impl Resolver<'_> {
             restores: parts.restores,
             branch: None,
             hosts,
+            at_once,
             span: step.span,
             id_span: step.id.span,
         }

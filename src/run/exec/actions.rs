@@ -13,6 +13,35 @@ use crate::run::evidence::event::Event;
 use crate::run::evidence::log::StepLog;
 use crate::run::failure::{Failure, Kind, Outcome, RecordLost};
 
+/// A program's words, as the journal shows them: a script is `/bin/sh -c` and the script.
+pub(super) fn words(program: &process::Program) -> Vec<String> {
+    match program {
+        process::Program::Argv(argv) | process::Program::Remote(argv) => argv.clone(),
+        process::Program::Script(script) => vec!["/bin/sh".into(), "-c".into(), script.clone()],
+    }
+}
+
+/// The `ssh` that runs `program` on `target`: told the run, its mode, its step and the host's
+/// name (`RUNBOOK_HOST`), but not this run's `{workdir}`, which that machine does not have.
+pub(super) fn remote(target: &crate::run::effects::ssh::Target, program: &process::Program, env: &[(String, String)]) -> process::Program {
+    let mut remote: Vec<(String, String)> = env.iter().filter(|(key, _)| key != "RUNBOOK_WORKDIR").cloned().collect();
+    remote.push(("RUNBOOK_HOST".to_string(), target.name.clone()));
+    target.program(program, &remote)
+}
+
+/// A command that has run: how it ended, and where its output went.
+pub(super) struct Ended<'a> {
+    /// Its program (the first word), as written.
+    pub(super) program: &'a str,
+    pub(super) finished: process::Finished,
+    /// Whether every line reached its log.
+    pub(super) kept: Result<(), Failure>,
+    pub(super) log: &'a Path,
+    pub(super) took: std::time::Duration,
+    /// It ran over `ssh`, whose own failures exit 255.
+    pub(super) remote: bool,
+}
+
 impl<'m> Runner<'m> {
     pub(super) fn action(&mut self, step: &str, action: &'m Action, deadline: Option<Instant>, flips: &mut Vec<flip::Applied>) -> Outcome {
         let outcome = match &action.kind {
@@ -177,12 +206,9 @@ impl<'m> Runner<'m> {
         capture: Option<&Capture>,
         deadline: Option<Instant>,
     ) -> Outcome {
-        let argv = match &program {
-            process::Program::Argv(argv) | process::Program::Remote(argv) => argv.clone(),
-            process::Program::Script(script) => vec!["/bin/sh".into(), "-c".into(), script.clone()],
-        };
+        let argv = words(&program);
         let masker = self.values.masker.clone();
-        let mut log = StepLog::new(self.logs.join(format!("{step}.log")));
+        let mut log = StepLog::new(self.log_of(step));
         self.emit(Event::CommandStarted {
             step: step.to_string(),
             argv: argv.iter().map(|a| masker.mask(a)).collect(),
@@ -220,9 +246,38 @@ impl<'m> Runner<'m> {
             Ok(finished) => finished,
             Err(error) => return Ok(Err(error)),
         };
+        let ended = Ended {
+            program: &argv[0],
+            finished,
+            kept,
+            log: &log.path,
+            took: started.elapsed(),
+            remote: self.on_host.is_some(),
+        };
+        self.ended(step, ended, allow, capture, raw.as_ref())
+    }
+
+    /// What a command's end means for the step: journaled, its output kept for `output()`,
+    /// its exit allowed or not, and its value captured.
+    pub(super) fn ended(
+        &mut self,
+        step: &str,
+        ended: Ended<'_>,
+        allow: Option<&Allowed>,
+        capture: Option<&Capture>,
+        raw: Option<&process::Raw>,
+    ) -> Outcome {
+        let Ended {
+            program,
+            finished,
+            kept,
+            log,
+            took,
+            remote,
+        } = ended;
         // Only an exit the runbook names is allowed: never a signal, never the timeout, and
         // on a host never 255, ssh's own status: a host nobody reached is not a tolerated no.
-        let unreached = self.on_host.is_some() && finished.exit_code == Some(255);
+        let unreached = remote && finished.exit_code == Some(255);
         let tolerated = match (allow, finished.exit_code) {
             (Some(allow), Some(code)) if !finished.timed_out && !unreached && allow.allows(code) => Some(allow.to_string()),
             _ => None,
@@ -232,7 +287,7 @@ impl<'m> Runner<'m> {
             exit_code: finished.exit_code,
             signal: finished.signal,
             timed_out: finished.timed_out,
-            duration_ms: started.elapsed().as_millis() as u64,
+            duration_ms: took.as_millis() as u64,
             tolerated: tolerated.clone(),
         })?;
         self.steps.record(
@@ -247,26 +302,26 @@ impl<'m> Runner<'m> {
             return Ok(Err(error));
         }
         if finished.succeeded() || tolerated.is_some() {
-            return match (capture, &raw) {
+            return match (capture, raw) {
                 (Some(capture), Some(raw)) => self.capture(step, capture, raw),
                 _ => Ok(Ok(())),
             };
         }
-        let shown = crate::shell::quote(&masker.mask(&argv[0]));
+        let shown = crate::shell::quote(&self.values.masker.mask(program));
         let how = finished.describe();
-        if self.on_host.is_some() && finished.exit_code == Some(255) {
+        if unreached {
             return Ok(Err(Failure::new(
                 Kind::Command,
                 format!(
                     "ssh could not run `{shown}` there: {how}, ssh's own status when the connection, the key or the host key fails \
                      (or the command's own 255; ssh's words are in {}). An `allow` never tolerates it",
-                    log.path.display()
+                    log.display()
                 ),
             )));
         }
         Ok(Err(Failure::new(
             Kind::Command,
-            format!("`{shown}` failed: {how} (output in {})", log.path.display()),
+            format!("`{shown}` failed: {how} (output in {})", log.display()),
         )))
     }
 
@@ -281,15 +336,23 @@ impl<'m> Runner<'m> {
         ]
     }
 
-    /// The program where it runs: here, or over SSH on the host the step is on, which has
-    /// no `{workdir}` of this run.
+    /// The program where it runs: here, or over SSH on the host the step is on.
     pub(super) fn placed(&self, program: process::Program, env: &[(String, String)]) -> process::Program {
         match &self.on_host {
-            Some(target) => {
-                let remote: Vec<(String, String)> = env.iter().filter(|(key, _)| key != "RUNBOOK_WORKDIR").cloned().collect();
-                target.program(&program, &remote)
-            }
+            Some(target) => remote(target, &program, env),
             None => program,
+        }
+    }
+
+    /// The step's log: `<step>.log`, or `<step>.<host>.log` for its commands on a host.
+    pub(super) fn log_of(&self, step: &str) -> std::path::PathBuf {
+        self.log_on(step, self.on_host.as_ref().map(|target| target.name.as_str()))
+    }
+
+    pub(super) fn log_on(&self, step: &str, host: Option<&str>) -> std::path::PathBuf {
+        match host {
+            Some(host) => self.logs.join(format!("{step}.{host}.log")),
+            None => self.logs.join(format!("{step}.log")),
         }
     }
 

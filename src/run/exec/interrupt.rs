@@ -1,9 +1,12 @@
 //! Ctrl-C, SIGTERM and a terminal that hangs up, in one place. The signal handlers, the
 //! terminal UI's Ctrl-C key and the executor all go through [`Interruption`]: it knows the
-//! process group of the command running now, so a stop reaches everything that command
-//! started, and it holds the request until the executor has acted on it.
+//! process groups of the commands running now (one, or one per host of a step on several
+//! hosts at once), so a stop reaches everything they started, and it holds the request
+//! until the executor has acted on it.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use crate::model::Host;
 
 /// The one interruption of this process: signal handlers can only reach a static.
 pub(crate) static INTERRUPTION: Interruption = Interruption::new();
@@ -11,29 +14,33 @@ pub(crate) static INTERRUPTION: Interruption = Interruption::new();
 pub(crate) struct Interruption {
     /// Someone asked the run to stop what it is doing.
     requested: AtomicBool,
-    /// The process group of the command running now; 0 when none runs.
-    group: AtomicI32,
+    /// The process groups of the commands running now, one per slot; 0 where none runs.
+    /// Slot 0 is the one command of a step on this machine or on one host at a time.
+    groups: [AtomicI32; Host::MOST_AT_ONCE],
 }
+
+/// One of the commands running at once: the slot its process group is kept in.
+pub(crate) struct Slot(usize);
 
 impl Interruption {
     const fn new() -> Self {
         Self {
             requested: AtomicBool::new(false),
-            group: AtomicI32::new(0),
+            groups: [const { AtomicI32::new(0) }; Host::MOST_AT_ONCE],
         }
     }
 
-    /// Asks the run to stop, and sends SIGTERM to the running command's process group.
+    /// Asks the run to stop, and sends SIGTERM to the running commands' process groups.
     /// Only async-signal-safe work, so a signal handler may call it.
     pub(crate) fn request(&self) {
         self.requested.store(true, Ordering::SeqCst);
-        let group = self.group.load(Ordering::SeqCst);
-        if group > 0 {
-            // SAFETY: killpg is async-signal-safe; a stale group makes it fail with ESRCH.
-            unsafe {
-                libc::killpg(group, libc::SIGTERM);
-            }
-        }
+        self.kill(libc::SIGTERM);
+    }
+
+    /// The slot of the `n`th command of those running at once (from 0).
+    pub(crate) fn slot(n: usize) -> Slot {
+        assert!(n < Host::MOST_AT_ONCE, "at most {} commands at once", Host::MOST_AT_ONCE);
+        Slot(n)
     }
 
     pub(crate) fn requested(&self) -> bool {
@@ -47,16 +54,19 @@ impl Interruption {
 
     /// The command now running, whose group a stop must reach; 0 when it has ended.
     pub(crate) fn running(&self, group: libc::pid_t) {
-        self.group.store(group, Ordering::SeqCst);
+        self.groups[0].store(group, Ordering::SeqCst);
     }
 
-    /// Kills the running command's group outright: for a process about to die.
+    /// Sends `signal` to every running command's group: SIGTERM to stop them, SIGKILL for a
+    /// process about to die. Only atomics and killpg, so a signal handler may call it.
     fn kill(&self, signal: libc::c_int) {
-        let group = self.group.load(Ordering::SeqCst);
-        if group > 0 {
-            // SAFETY: as in `request`.
-            unsafe {
-                libc::killpg(group, signal);
+        for group in &self.groups {
+            let group = group.load(Ordering::SeqCst);
+            if group > 0 {
+                // SAFETY: killpg is async-signal-safe; a stale group makes it fail with ESRCH.
+                unsafe {
+                    libc::killpg(group, signal);
+                }
             }
         }
     }
@@ -97,6 +107,16 @@ pub fn interrupt() {
 /// panic): nothing it started may outlive it.
 pub fn kill_running() {
     INTERRUPTION.kill(libc::SIGKILL);
+}
+
+impl crate::run::effects::process::Control for Slot {
+    fn running(&self, group: libc::pid_t) {
+        INTERRUPTION.groups[self.0].store(group, Ordering::SeqCst);
+    }
+
+    fn requested(&self) -> bool {
+        INTERRUPTION.requested()
+    }
 }
 
 impl crate::run::effects::process::Control for Interruption {

@@ -117,7 +117,7 @@ impl<'m> Runner<'m> {
         };
         self.barrier().map_err(|lost| Failure::new(Kind::File, lost.to_string()))?;
         let masker = self.values.masker.clone();
-        let mut log = StepLog::new(self.logs.join(format!("{step}.log")));
+        let mut log = StepLog::new(self.log_of(step));
         log.write(&format!("── try {number} of `{}`", masker.mask(poll.written.trim())));
         let env = self.command_env(step);
         let program = self.placed(program, &env);

@@ -219,10 +219,12 @@ impl<W: Write> Progress<W> {
             // The step's failure line, next, says what went wrong there.
             Event::HostFinished { host, ok: false, .. } => format!("    ✗ on {host}"),
             Event::HostFinished { .. } => return None,
-            Event::CommandStarted { argv, log, .. } => {
+            // On a host, the prompt names it: hosts at once start their commands together.
+            Event::CommandStarted { argv, log, host, .. } => {
                 self.log = Some(log.clone());
                 format!(
-                    "      $ {}",
+                    "      {}$ {}",
+                    host.as_deref().unwrap_or_default(),
                     argv.iter().map(|a| crate::shell::quote(a)).collect::<Vec<_>>().join(" ")
                 )
             }

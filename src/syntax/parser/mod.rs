@@ -263,15 +263,26 @@ impl<'s> Builder<'s> {
         let mut title = None;
         let mut body = Vec::new();
         let mut on = Vec::new();
+        let mut at_a_time = None;
         for child in children(pair) {
             match child.as_rule() {
                 Rule::step_id => id = Some(parse_ident(&last(child))),
                 Rule::title => title = Some(self.parse_wrapped_string(child)),
                 Rule::step_hosts => {
-                    on = children(child)
-                        .filter(|p| p.as_rule() == Rule::ident)
-                        .map(|p| parse_ident(&p))
-                        .collect()
+                    for part in children(child) {
+                        match part.as_rule() {
+                            Rule::ident => on.push(parse_ident(&part)),
+                            Rule::at_a_time => {
+                                let number = children(part).find(|p| p.as_rule() == Rule::integer).expect("grammar: a number");
+                                let span = span_of(&number);
+                                at_a_time = Some(Spanned {
+                                    value: self.parse_integer(&number),
+                                    span,
+                                });
+                            }
+                            _ => {}
+                        }
+                    }
                 }
                 Rule::kw_step | Rule::open_brace | Rule::close_brace => {}
                 _ => body.push(self.parse_stmt(child)),
@@ -281,6 +292,7 @@ impl<'s> Builder<'s> {
             id: id.expect("grammar: step id"),
             title: title.expect("grammar: step title"),
             on,
+            at_a_time,
             body,
             span,
         }
