@@ -378,7 +378,7 @@ fn run_runbook(
                     Err(error) => exit_code(Err(error)),
                 };
             }
-            let mut console = run::decide::Console::new(io::stdin().lock());
+            let mut console = run::decide::Console::new(run::decide::Keyboard::new());
             if let Some(notice) = &start.notice {
                 if !console.new_run_instead(notice, start.last_still_going) {
                     say!("Nothing ran.");

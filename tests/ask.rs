@@ -209,3 +209,56 @@ fn the_book_pages_example_runs_as_written() {
         "20261201-010000F|2\n"
     );
 }
+
+/// Ctrl-C at a question on the plain terminal ends the wait for an answer at once, with no
+/// Enter, and the run says so; Ctrl-C at the choice that follows aborts.
+#[test]
+fn ctrl_c_at_a_question_on_the_plain_terminal_stops_the_wait() {
+    let test = Test::new().file("pick.runbook", PICK);
+    let stderr = test.path().join("stderr");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .args(["run", "pick.runbook", "--no-tui", "--state-dir", "state"])
+        .current_dir(test.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("a file for stderr"))
+        .spawn()
+        .expect("start runbook");
+    let said = |what: &str| {
+        let started = std::time::Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&stderr).unwrap_or_default();
+            if text.contains(what) {
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "never said {what:?}:\n{text}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let interrupt = || {
+        // SAFETY: a signal to the child this test started.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    };
+    said("label (text): ");
+    interrupt();
+    said("[a]bort? ");
+    interrupt();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the run still waits for an answer after Ctrl-C"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    drop(child.stdin.take());
+    let text = std::fs::read_to_string(&stderr).expect("stderr");
+    assert_eq!(status.code(), Some(3), "aborted:\n{text}");
+    assert!(text.contains("(no answer: stopped by Ctrl-C) chose to abort"), "{text}");
+}

@@ -7,6 +7,9 @@ use std::io::BufRead;
 
 use crate::say;
 
+mod keyboard;
+pub use keyboard::Keyboard;
+
 use super::evidence::event::Answer;
 use super::evidence::event::Choice;
 use crate::model::{Gate, Policy, Step, Template};
@@ -189,16 +192,42 @@ impl<R: BufRead> Console<R> {
         Self { input, user: operator() }
     }
 
-    fn ask(&mut self, prompt: &str) -> Option<String> {
+    fn ask(&mut self, prompt: &str) -> Result<String, NoAnswer> {
         crate::say::prompt(prompt);
         let mut line = String::new();
         match self.input.read_line(&mut line) {
-            Ok(0) | Err(_) => {
+            Ok(0) => {
                 say!("");
-                None
+                Err(NoAnswer::Closed)
             }
-            Ok(_) => Some(line.trim().to_string()),
+            Err(error) => {
+                say!("");
+                Err(if keyboard::stopped(&error) {
+                    NoAnswer::Stopped
+                } else {
+                    NoAnswer::Closed
+                })
+            }
+            Ok(_) => Ok(line.trim().to_string()),
         }
+    }
+}
+
+/// Why a question at the console got no answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NoAnswer {
+    /// Standard input ended (or is not there): no answer can come.
+    Closed,
+    /// Ctrl-C (or SIGTERM) while it waited.
+    Stopped,
+}
+
+impl std::fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NoAnswer::Closed => "standard input is closed",
+            NoAnswer::Stopped => "stopped by Ctrl-C",
+        })
     }
 }
 
@@ -208,9 +237,9 @@ impl<R: BufRead> Console<R> {
     pub fn resume(&mut self, description: &str) -> bool {
         say!("The last run of this file did not finish: {description}.");
         match self.ask("Resume it? Completed steps are not run again. [Y/n] ") {
-            Some(reply) => !matches!(reply.to_lowercase().as_str(), "n" | "no"),
-            None => {
-                say!("No answer (standard input is closed): starting a new run.");
+            Ok(reply) => !matches!(reply.to_lowercase().as_str(), "n" | "no"),
+            Err(why) => {
+                say!("No answer ({why}): starting a new run.");
                 false
             }
         }
@@ -229,14 +258,19 @@ impl<R: BufRead> Console<R> {
             "Start a new run from the first step? [Y/n] "
         };
         match self.ask(prompt) {
-            Some(reply) if last_still_going => matches!(reply.to_lowercase().as_str(), "y" | "yes"),
-            Some(reply) => !matches!(reply.to_lowercase().as_str(), "n" | "no"),
-            None if last_still_going => {
-                say!("No answer (standard input is closed): not starting a run beside one still going.");
+            Ok(reply) if last_still_going => matches!(reply.to_lowercase().as_str(), "y" | "yes"),
+            Ok(reply) => !matches!(reply.to_lowercase().as_str(), "n" | "no"),
+            Err(why) if last_still_going => {
+                say!("No answer ({why}): not starting a run beside one still going.");
                 false
             }
-            None => {
-                say!("No answer (standard input is closed): starting a new run.");
+            // Ctrl-C is not a yes.
+            Err(NoAnswer::Stopped) => {
+                say!("No answer (stopped by Ctrl-C): nothing runs.");
+                false
+            }
+            Err(why) => {
+                say!("No answer ({why}): starting a new run.");
                 true
             }
         }
@@ -254,9 +288,9 @@ impl<R: BufRead> Console<R> {
             }
         }
         let (answer, how) = match self.ask("Type `done` when it is done, anything else if it cannot be done: ") {
-            Some(reply) if reply == "done" => (Answer::Approve, "typed `done` on the terminal".to_string()),
-            Some(reply) => (Answer::Deny, format!("answered `{reply}` on the terminal")),
-            None => (Answer::Fail, "no answer: standard input is closed".to_string()),
+            Ok(reply) if reply == "done" => (Answer::Approve, "typed `done` on the terminal".to_string()),
+            Ok(reply) => (Answer::Deny, format!("answered `{reply}` on the terminal")),
+            Err(why) => (Answer::Fail, format!("no answer: {why}")),
         };
         GateDecision {
             answer,
@@ -290,7 +324,7 @@ impl<R: BufRead> Decider for Console<R> {
             say!("");
         }
         Some(Answered {
-            value: value?,
+            value: value.ok()?,
             by: self.user.clone(),
             how: "typed on the terminal".into(),
         })
@@ -305,12 +339,15 @@ impl<R: BufRead> Decider for Console<R> {
             Some(word) => format!("Type `{word}` to approve, anything else to deny: "),
             None => "Approve? [y/N] ".to_string(),
         };
-        let Some(reply) = self.ask(&prompt) else {
-            return GateDecision {
-                answer: Answer::Fail,
-                by: self.user.clone(),
-                how: "no answer: standard input is closed, so nobody can approve".into(),
-            };
+        let reply = match self.ask(&prompt) {
+            Ok(reply) => reply,
+            Err(why) => {
+                return GateDecision {
+                    answer: Answer::Fail,
+                    by: self.user.clone(),
+                    how: format!("no answer: {why}, so nobody can approve"),
+                };
+            }
         };
         let approved = match &gate.confirm {
             Some(word) => reply == *word,
@@ -339,8 +376,9 @@ impl<R: BufRead> Decider for Console<R> {
             "[r]etry, [s]kip, [u]ndo the completed steps, or [a]bort? "
         };
         loop {
-            let Some(reply) = self.ask(question) else {
-                return (Choice::Abort, format!("{} (no answer: standard input is closed)", self.user));
+            let reply = match self.ask(question) {
+                Ok(reply) => reply,
+                Err(why) => return (Choice::Abort, format!("{} (no answer: {why})", self.user)),
             };
             let choice = match reply.to_lowercase().as_str() {
                 "r" | "retry" => Choice::Retry,
