@@ -211,3 +211,26 @@ fn a_parameter_holding_a_secret_is_journaled_masked_and_compared_masked_on_resum
     assert!(resumed.stderr.contains("resuming: 0 steps already done"), "{}", resumed.stderr);
     assert!(!resumed.stderr.contains(secret), "{}", resumed.stderr);
 }
+
+/// The masker leaves a value under 3 characters alone (it would be in every line), so a
+/// secret that short is refused where it is first needed, never used in the clear.
+#[test]
+fn a_secret_too_short_to_mask_is_refused_not_shown() {
+    let test = crate::support::Test::new()
+        .file(
+            "short.runbook",
+            "runbook \"Short\" {\n    secret pin = env(\"SHORT_PIN\")\n    step use \"Use it\" {\n        run `echo {pin}`\n        timeout 1m\n    }\n}\n",
+        )
+        .env("SHORT_PIN", "42")
+        .args(["drill", "short.runbook", "--state-dir", "state"]);
+    let outcome = test.run();
+    outcome.expect_code(1);
+    assert!(
+        outcome
+            .stderr
+            .contains("the secret `pin` is 2 characters long, too short to be masked where it is used: a secret is at least 3"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!outcome.stderr.contains("echo 42"), "{}", outcome.stderr);
+}

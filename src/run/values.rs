@@ -255,6 +255,17 @@ impl<'m> Values<'m> {
         if value.is_empty() {
             return Err(Failure::new(Kind::Value, format!("the secret `{name}` is empty")));
         }
+        // The masker leaves a value this short alone, so every use would show it.
+        let length = value.chars().count();
+        if length < crate::run::evidence::mask::SHORTEST {
+            return Err(Failure::new(
+                Kind::Value,
+                format!(
+                    "the secret `{name}` is {length} characters long, too short to be masked where it is used: a secret is at least {}",
+                    crate::run::evidence::mask::SHORTEST
+                ),
+            ));
+        }
         self.masker.add(&value);
         cache.insert(name.to_string(), value.clone());
         Ok(value)

@@ -12,8 +12,9 @@ use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::plan::MASK;
 
-/// A one- or two-character "secret" would mask half of every line and protect nothing.
-const SHORTEST: usize = 3;
+/// A one- or two-character "secret" would mask half of every line and protect nothing: the
+/// masker leaves it alone, so the run refuses a secret that short rather than show it.
+pub(crate) const SHORTEST: usize = 3;
 /// A line of a multi-line secret is masked on its own from this length: shorter lines (the
 /// `-----` of a PEM armour's end, say) are everywhere.
 const SHORTEST_LINE: usize = 4;

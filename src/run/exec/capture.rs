@@ -9,6 +9,7 @@ use crate::model::{Capture, ParamType};
 use crate::plan::MASK;
 use crate::run::decide::Question;
 use crate::run::evidence::event::Event;
+use crate::run::evidence::mask::SHORTEST;
 use crate::run::failure::{Failure, Kind, Outcome};
 use crate::run::values::Value;
 
@@ -21,6 +22,17 @@ impl Runner<'_> {
             Err(error) => return Ok(Err(error)),
         };
         let text = value.to_string();
+        // The masker leaves a value this short alone, so every later use would show it.
+        if capture.secret && text.chars().count() < SHORTEST {
+            return Ok(Err(Failure::new(
+                Kind::Value,
+                format!(
+                    "the secret `{}` it captured is {} characters long, too short to be masked where it is used: a secret is at least {SHORTEST}",
+                    capture.name,
+                    text.chars().count()
+                ),
+            )));
+        }
         let masked = self.values.masker.mask(&text);
         // A value that holds a secret is one, even when the command was not given it.
         let secret = capture.secret || masked != text;
@@ -131,7 +143,7 @@ impl Runner<'_> {
                     continue;
                 }
                 // The masker leaves a value this short alone: it would be in every line.
-                if ask.secret && typed_in.chars().count() < 3 {
+                if ask.secret && typed_in.chars().count() < SHORTEST {
                     refused = Some("a secret answer must be at least 3 characters, or it could not be masked".into());
                     continue;
                 }
