@@ -544,3 +544,26 @@ fn hosts_at_a_time_must_be_from_one_to_thirty_two() {
         plan.stdout
     );
 }
+
+/// On a host, a relative path is in the account's home folder there, not in `{workdir}`: a
+/// drill on the live host deletes live data with it. On a host drills move to a machine of
+/// their own, whatever the step deletes is that machine's.
+#[test]
+fn rb007_reads_paths_on_a_host_where_they_are() {
+    let runbook = |drill: &str| {
+        format!(
+            "runbook \"R\" {{\n    rto 5m\n    rpo 5m\n    param primary_address = \"db1.internal\" \"The primary\"\n    {drill}\n    host primary {{ address = primary_address }}\n    step wipe \"Wipe the old copy\" on primary {{\n        run `rm -rf pgdata`\n        timeout 1m\n    }}\n}}\n"
+        )
+    };
+    let live = Test::new().file("r.runbook", runbook("")).run_with(&["lint", "r.runbook"]);
+    assert!(
+        live.stdout
+            .contains("warning[RB007]: a drill would delete `pgdata`, outside {workdir}"),
+        "{}",
+        live.stdout
+    );
+    let moved = Test::new()
+        .file("r.runbook", runbook("drill { primary_address = \"restore-test.internal\" }"))
+        .run_with(&["lint", "r.runbook"]);
+    assert!(!moved.stdout.contains("RB007"), "{}", moved.stdout);
+}

@@ -53,12 +53,12 @@ pub(crate) enum Change {
     Write(LiveWrite),
 }
 
-/// What the action changes, if anything a gate must guard.
-pub(crate) fn change(model: &Model, action: &Action) -> Option<Change> {
+/// What the action of `step` changes, if anything a gate must guard.
+pub(crate) fn change(model: &Model, step: &Step, action: &Action) -> Option<Change> {
     if matches!(action.kind, ActionKind::Set { .. } | ActionKind::Link { .. }) {
         return Some(Change::Flip);
     }
-    writes_live_data(model, action, model.mode).map(Change::Write)
+    writes_live_data(model, action, model.mode, !step.hosts.is_empty()).map(Change::Write)
 }
 
 /// What protects each step of one runbook, worked out once: each question about a step is
@@ -122,7 +122,7 @@ impl<'m> Protection<'m> {
                     .actions
                     .iter()
                     .enumerate()
-                    .filter(|(_, a)| change(model, a).is_some())
+                    .filter(|(_, a)| change(model, step, a).is_some())
                     .map(|(i, _)| i)
                     .collect();
                 if step.irreversible.is_some() {

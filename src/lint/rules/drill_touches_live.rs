@@ -46,10 +46,17 @@ impl Rule for DrillTouchesLive {
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
         live_hosts(model, findings);
         for step in model.steps() {
+            // On hosts that drills move to machines of their own, whatever the step writes
+            // is written there; on a live host, every path is live, relative ones too (they
+            // are in the account's home folder, not in {workdir}).
+            let on_host = !step.hosts.is_empty();
+            if on_host && step.hosts.iter().all(|name| moved_in_drills(model, name)) {
+                continue;
+            }
             for action in &step.actions {
                 flips(model, action, findings);
                 let mut cursor = action.span.start;
-                for write in live_writes(model, action, Mode::Drill, true) {
+                for write in live_writes(model, action, Mode::Drill, true, on_host) {
                     let verb = write.effect.infinitive();
                     let span = where_written(model, action.span, &mut cursor, &write);
                     match write.param.as_deref().and_then(|name| model.param(name)) {
@@ -134,6 +141,19 @@ fn flips(model: &Model, action: &crate::model::Action, findings: &mut Findings<'
 
 /// A step `on` a host whose address no `drill { }` override moves: every drill runs its
 /// commands on that machine, the live one.
+/// Whether a drill runs the host's commands on another machine: its address comes from a
+/// parameter the `drill { }` block overrides.
+fn moved_in_drills(model: &Model, name: &str) -> bool {
+    let Some(address) = model.hosts.iter().find(|h| h.name == name).and_then(|h| h.setting("address")) else {
+        return false;
+    };
+    params(address).iter().any(|p| {
+        model
+            .param(p)
+            .is_some_and(|param| param.overrides.iter().any(|(mode, _)| *mode == Mode::Drill))
+    })
+}
+
 fn live_hosts(model: &Model, findings: &mut Findings<'_>) {
     for step in model.steps() {
         for name in &step.hosts {
@@ -141,12 +161,7 @@ fn live_hosts(model: &Model, findings: &mut Findings<'_>) {
                 continue;
             };
             let Some(address) = host.setting("address") else { continue };
-            let moved = params(address).iter().any(|p| {
-                model
-                    .param(p)
-                    .is_some_and(|param| param.overrides.iter().any(|(mode, _)| *mode == Mode::Drill))
-            });
-            if moved {
+            if moved_in_drills(model, name) {
                 continue;
             }
             findings

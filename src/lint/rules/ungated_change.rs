@@ -31,7 +31,7 @@ impl Rule for UngatedChange {
                 continue;
             }
             let change = step.actions.iter().find_map(|a| {
-                let what = match change(model, a)? {
+                let what = match change(model, step, a)? {
                     Change::Flip => "this change".to_string(),
                     Change::Write(write) => format!("this command {} `{}` and", write.effect.verb(), write.path),
                 };

@@ -507,8 +507,9 @@ pub(crate) struct LiveWrite {
 }
 
 /// What `action` deletes, moves or overwrites outside `{workdir}` and `/tmp` in `mode`; with
-/// `restores`, also the folders its restores write into.
-pub(crate) fn live_writes(model: &Model, action: &crate::model::Action, mode: Mode, restores: bool) -> Vec<LiveWrite> {
+/// `restores`, also the folders its restores write into. A step `on_host` runs its commands
+/// in the account's home folder on that machine, so a relative path there is not scratch.
+pub(crate) fn live_writes(model: &Model, action: &crate::model::Action, mode: Mode, restores: bool, on_host: bool) -> Vec<LiveWrite> {
     let mut writes = Vec::new();
     for command in simple_commands(&action.kind) {
         let mut effects = command.effects();
@@ -523,6 +524,7 @@ pub(crate) fn live_writes(model: &Model, action: &crate::model::Action, mode: Mo
                     format!("{}/{}", dir.written().trim_end_matches('/'), word.written()),
                     dir.leading_param(),
                 ),
+                (None, true) if on_host => (false, word.written(), word.leading_param()),
                 _ => (is_scratch(model, &word, mode), word.written(), word.leading_param()),
             };
             if !scratch {
@@ -538,8 +540,8 @@ pub(crate) fn live_writes(model: &Model, action: &crate::model::Action, mode: Mo
 }
 
 /// The first thing `action` deletes, moves or overwrites outside the run's own folders.
-pub(crate) fn writes_live_data(model: &Model, action: &crate::model::Action, mode: Mode) -> Option<LiveWrite> {
-    live_writes(model, action, mode, false).into_iter().next()
+pub(crate) fn writes_live_data(model: &Model, action: &crate::model::Action, mode: Mode, on_host: bool) -> Option<LiveWrite> {
+    live_writes(model, action, mode, false, on_host).into_iter().next()
 }
 
 /// Whether a path is scratch for a run in `mode`: inside `{workdir}` (commands run there, so
