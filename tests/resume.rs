@@ -709,3 +709,17 @@ fn a_resumed_run_has_the_answers_given_before_the_crash() {
     // A secret answer is never journaled: the resumed run does not have it, and says so.
     assert!(outcome.stderr.contains("`passphrase` came from a secret"), "{}", outcome.stderr);
 }
+
+/// `{workdir}` is an absolute path in a resumed run too, whatever `--state-dir` was given:
+/// the commands run inside the work folder, where a relative path to it leads nowhere.
+#[test]
+fn a_resume_with_a_relative_state_folder_still_finds_its_work_folder() {
+    let text = RUNBOOK.replace("shell `echo third >> ../runs`", "shell `echo third >> ../runs; test -d {workdir}`");
+    let crashed = Crashed::killed_with(&text, &["drill"], "");
+    let outcome = Test::new()
+        .args(["resume", "--state-dir", "state", "--keep-work"])
+        .current_dir(crashed.test.path())
+        .run();
+    outcome.expect_code(0);
+    assert_eq!(crashed.read("runs"), "first\nsecond\nsecond\nthird\n");
+}

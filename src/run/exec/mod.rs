@@ -83,12 +83,15 @@ pub(crate) fn continue_run<'m>(
         Error::Refused(Refusal::new(kind, record.0))
     })?;
     found.unchanged().map_err(Error::Refused)?;
-    let mut runner = Runner::new(model, &found.run_dir, found.run_id.clone(), journal, listeners, decider);
+    // As for a new run: commands run inside the work folder, so its path must be absolute.
+    let run_dir = std::path::absolute(&found.run_dir)
+        .map_err(|e| Error::Record(format!("cannot use the run folder {}: {e}", found.run_dir.display())))?;
+    let mut runner = Runner::new(model, &run_dir, found.run_id.clone(), journal, listeners, decider);
     for event in found.events() {
         runner.report.event(event);
     }
     let status = runner.run(Some(point)).map_err(|record| Error::Record(record.0))?;
-    finish(&mut runner, options, status, found.run_id.clone(), found.run_dir.clone())
+    finish(&mut runner, options, status, found.run_id.clone(), run_dir)
 }
 
 fn finish(runner: &mut Runner<'_>, options: &Options, status: RunStatus, run_id: String, run_dir: PathBuf) -> Result<Summary, Error> {
