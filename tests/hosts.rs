@@ -567,3 +567,46 @@ fn rb007_reads_paths_on_a_host_where_they_are() {
         .run_with(&["lint", "r.runbook"]);
     assert!(!moved.stdout.contains("RB007"), "{}", moved.stdout);
 }
+
+/// A host named twice would hide the one the author meant to name: refused, not dropped.
+#[test]
+fn a_host_named_twice_is_refused() {
+    let text = "runbook \"Dup\" {\n    host h1 { address = \"db1\" }\n    host h2 { address = \"db2\" }\n    hosts hs = [h1, h1]\n    hosts both = [h1, h2]\n    step a \"A\" on hs {\n        run `true`\n    }\n    step b \"B\" on both, h2 {\n        run `true`\n    }\n}\n";
+    let outcome = Test::new().file("dup.runbook", text).run_with(&["plan", "dup.runbook"]);
+    outcome.expect_code(2);
+    assert!(
+        outcome.stderr.contains("error[E0267]: `h1` is in the list `hs` twice"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("error[E0267]: the step names the host `h2` twice"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+/// Through a jump host, the hop gets the host's key, known hosts and BatchMode too: with
+/// `-J`, it read only ssh_config, refused a host key `known_hosts` holds, and on a terminal
+/// stopped to ask.
+#[test]
+fn a_jump_host_is_reached_with_the_hosts_own_key_and_known_hosts() {
+    let Some(server) = Sshd::start() else { return };
+    let host = server.host("inner");
+    let host = host.replacen(
+        "\n    }",
+        &format!("\n        jump = \"{}@127.0.0.1:{}\"\n    }}", server.user, server.port),
+        1,
+    );
+    let text = format!(
+        "runbook \"Through a jump host\" {{\n    {host}\n    step there \"Run there\" on inner {{\n        run `echo reached` capture said\n        timeout 1m\n    }}\n    step here \"Check\" {{\n        check \"it ran there\" {{ said == \"reached\" }}\n        timeout 1m\n    }}\n}}\n"
+    );
+    let test = Test::new().file("jump.runbook", text);
+    let outcome = test.run_with(&["drill", "jump.runbook", "--state-dir", "state"]);
+    outcome.expect_code(0);
+    assert!(
+        outcome.stderr.contains(&format!("via {}@127.0.0.1:{}", server.user, server.port)),
+        "{}",
+        outcome.stderr
+    );
+}

@@ -67,9 +67,16 @@ impl Resolver<'_> {
         let mut lists: Vec<(String, Vec<String>)> = Vec::new();
         for item in &runbook.items {
             let ast::Item::Hosts(list) = item else { continue };
-            let mut members = Vec::new();
+            let mut members: Vec<String> = Vec::new();
             for member in &list.hosts {
-                if hosts.iter().any(|h| h.name == member.name) {
+                if members.contains(&member.name) {
+                    self.error(
+                        "E0267",
+                        member.span,
+                        format!("`{}` is in the list `{}` twice", member.name, list.name.name),
+                    )
+                    .help = Some("name each host once; a host you meant to add has another name".into());
+                } else if hosts.iter().any(|h| h.name == member.name) {
                     members.push(member.name.clone());
                 } else {
                     let known: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
@@ -128,10 +135,31 @@ impl Resolver<'_> {
                 self.no_such_host(name, &known);
             }
         }
-        let mut seen = Vec::new();
+        // A host named twice, itself or through a list, would run the step twice there, or
+        // hide the host the author meant to name.
+        let mut seen: Vec<String> = Vec::new();
+        let named: Vec<(&ast::Ident, String)> = step
+            .on
+            .iter()
+            .flat_map(|name| {
+                let members = self.host_lists.iter().find(|(n, _)| *n == name.name).map(|(_, m)| m.clone());
+                members
+                    .unwrap_or_else(|| vec![name.name.clone()])
+                    .into_iter()
+                    .map(move |h| (name, h))
+            })
+            .collect();
+        for (name, host) in named {
+            if seen.contains(&host) {
+                self.error("E0267", name.span, format!("the step names the host `{host}` twice"))
+                    .help = Some("name each host once (a list names its hosts already)".into());
+            }
+            seen.push(host);
+        }
+        let mut unique = Vec::new();
         hosts.retain(|h| {
-            let fresh = !seen.contains(h);
-            seen.push(h.clone());
+            let fresh = !unique.contains(h);
+            unique.push(h.clone());
             fresh
         });
         if hosts.is_empty() {

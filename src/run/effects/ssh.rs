@@ -132,11 +132,11 @@ impl Target {
         text
     }
 
-    /// The local `ssh` command that runs `program` there, with `env` set for it.
-    pub(crate) fn program(&self, program: &Program, env: &[(String, String)]) -> Program {
-        // A link that dies mid-command is noticed in 45 s, not when TCP gives up hours later.
+    /// The options every connection of this host gets, the jump host's too: never a
+    /// question (BatchMode: at 3am a prompt nobody sees is a hang), a dead link noticed in
+    /// 45 s rather than when TCP gives up hours later, and the host's key and known hosts.
+    fn safe_options(&self) -> Vec<String> {
         let mut argv: Vec<String> = [
-            "ssh",
             "-T",
             "-o",
             "BatchMode=yes",
@@ -149,6 +149,54 @@ impl Target {
         ]
         .map(String::from)
         .to_vec();
+        if let Some(identity) = &self.identity {
+            argv.extend(["-i".to_string(), identity.clone(), "-o".into(), "IdentitiesOnly=yes".into()]);
+        }
+        if let Some(known_hosts) = &self.known_hosts {
+            argv.extend(["-o".to_string(), format!("UserKnownHostsFile={known_hosts}")]);
+        }
+        argv
+    }
+
+    /// How `ssh` reaches the host through its jump host: a `ProxyCommand` of our own rather
+    /// than `-J`, whose hop would read only ssh_config and so could stop to ask a question
+    /// or ignore the host's `known_hosts`. Every word is quoted for the shell `ssh` runs it
+    /// with, and `%` doubled where it is ours, so only `%h` and `%p` are expanded.
+    fn proxy_command(&self, jump: &str) -> String {
+        let (user, rest) = match jump.rsplit_once('@') {
+            Some((user, rest)) => (Some(user), rest),
+            None => (None, jump),
+        };
+        let (host, port) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            Some((host, tail)) => (host, tail.strip_prefix(':')),
+            None => match rest.rsplit_once(':') {
+                Some((host, port)) if !host.contains(':') && port.chars().all(|c| c.is_ascii_digit()) => (host, Some(port)),
+                _ => (rest, None),
+            },
+        };
+        let mut words = vec!["ssh".to_string()];
+        words.extend(self.safe_options());
+        if let Some(port) = port {
+            words.extend(["-p".to_string(), port.to_string()]);
+        }
+        if let Some(user) = user {
+            words.extend(["-l".to_string(), user.to_string()]);
+        }
+        words.extend(["-W".to_string(), "[%h]:%p".to_string(), "--".to_string(), host.to_string()]);
+        words
+            .iter()
+            .map(|word| {
+                let quoted = crate::shell::quote(word);
+                if word == "[%h]:%p" { quoted } else { quoted.replace('%', "%%") }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The local `ssh` command that runs `program` there, with `env` set for it.
+    pub(crate) fn program(&self, program: &Program, env: &[(String, String)]) -> Program {
+        let mut argv = vec!["ssh".to_string()];
+        argv.extend(self.safe_options());
         let mut option = |flag: &str, value: &str| {
             argv.push(flag.to_string());
             argv.push(value.to_string());
@@ -160,14 +208,7 @@ impl Target {
             option("-l", user);
         }
         if let Some(jump) = &self.jump {
-            option("-J", jump);
-        }
-        if let Some(identity) = &self.identity {
-            option("-i", identity);
-            option("-o", "IdentitiesOnly=yes");
-        }
-        if let Some(known_hosts) = &self.known_hosts {
-            option("-o", &format!("UserKnownHostsFile={known_hosts}"));
+            option("-o", &format!("ProxyCommand={}", self.proxy_command(jump)));
         }
         for extra in &self.options {
             option("-o", extra);
@@ -223,8 +264,26 @@ mod tests {
         assert_eq!(
             options,
             "ssh -T -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o ServerAliveCountMax=3 \
-             -p 2222 -l postgres -J ops@bastion \
+             -p 2222 -l postgres \
+             -o ProxyCommand=ssh -T -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o ServerAliveCountMax=3 -l ops -W '[%h]:%p' -- bastion \
              -o ServerAliveInterval=15 -o StrictHostKeyChecking=yes -- 10.0.0.5"
+        );
+    }
+
+    #[test]
+    fn the_jump_hop_gets_the_hosts_key_and_known_hosts_and_a_port() {
+        let db1 = target(&[
+            ("address", "10.0.0.5"),
+            ("jump", "ops@[fe80::1%eth0]:2200"),
+            ("identity", "/keys/drill key"),
+            ("known_hosts", "/keys/known_hosts"),
+        ])
+        .unwrap();
+        assert_eq!(
+            db1.proxy_command(db1.jump.as_deref().unwrap()),
+            "ssh -T -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o ServerAliveCountMax=3 \
+             -i '/keys/drill key' -o IdentitiesOnly=yes -o UserKnownHostsFile=/keys/known_hosts \
+             -p 2200 -l ops -W '[%h]:%p' -- fe80::1%%eth0"
         );
     }
 
