@@ -109,7 +109,8 @@ fn in_an_incident_the_person_confirms_it_and_a_no_fails_the_step() {
     let test = Test::new()
         .file("failover.runbook", FAILOVER)
         .args(["run", "--no-tui", "failover.runbook", "--state-dir", "state", "--report", "report"])
-        .stdin("done\nnot yet\na\n");
+        // An Enter on its own asks again, `Done` is done, and a wrong letter is told so.
+        .stdin("\nDone\nnot yet\nx\na\n");
     let outcome = test.run();
     assert_ne!(outcome.code, 0, "{}", outcome.stderr);
     assert!(
@@ -126,6 +127,11 @@ fn in_an_incident_the_person_confirms_it_and_a_no_fails_the_step() {
     );
     assert!(outcome.stderr.contains("by hand: done ("), "{}", outcome.stderr);
     assert!(outcome.stderr.contains("by hand: not done ("), "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains("`x` is not one of them: type r, s, u or a, then Enter."),
+        "{}",
+        outcome.stderr
+    );
     assert_eq!(
         std::fs::read_to_string(test.path().join("ran")).unwrap(),
         "promoted\n",

@@ -287,10 +287,14 @@ impl<R: BufRead> Console<R> {
                 say!("  {line}");
             }
         }
-        let (answer, how) = match self.ask("Type `done` when it is done, anything else if it cannot be done: ") {
-            Ok(reply) if reply == "done" => (Answer::Approve, "typed `done` on the terminal".to_string()),
-            Ok(reply) => (Answer::Deny, format!("answered `{reply}` on the terminal")),
-            Err(why) => (Answer::Fail, format!("no answer: {why}")),
+        // An Enter on its own is no answer: a tired hand, not a "cannot be done".
+        let (answer, how) = loop {
+            match self.ask("Type `done` when it is done, or why it cannot be done: ") {
+                Ok(reply) if reply.is_empty() => continue,
+                Ok(reply) if reply.eq_ignore_ascii_case("done") => break (Answer::Approve, "typed `done` on the terminal".to_string()),
+                Ok(reply) => break (Answer::Deny, format!("answered `{reply}` on the terminal")),
+                Err(why) => break (Answer::Fail, format!("no answer: {why}")),
+            }
         };
         GateDecision {
             answer,
@@ -385,7 +389,12 @@ impl<R: BufRead> Decider for Console<R> {
                 "s" | "skip" if !failed.decision => Choice::Skip,
                 "u" | "undo" => Choice::Undo,
                 "a" | "abort" => Choice::Abort,
-                _ => continue,
+                "" => continue,
+                _ => {
+                    let letters = if failed.decision { "r, u or a" } else { "r, s, u or a" };
+                    say!("  `{reply}` is not one of them: type {letters}, then Enter.");
+                    continue;
+                }
             };
             return (choice, self.user.clone());
         }
