@@ -409,3 +409,37 @@ fn a_gate_shows_the_step_the_run_will_reach_not_one_on_the_side_not_taken() {
     );
     assert!(first.contains("VERIFY-STEP"), "{first}");
 }
+
+/// A value captured on one side exists only when the run took that side: a use on the other
+/// side or after the `when` is refused before anything runs, not found missing halfway.
+#[test]
+fn a_value_captured_on_one_side_cannot_be_used_where_that_side_may_not_have_run() {
+    let text = r#"runbook "Side" {
+    param use_replica = "yes" "Whether to use the replica"
+    when "the replica is used" { use_replica == "yes" } then {
+        step replica "Read the label on the replica" {
+            run `echo L1` capture label
+            check "it has a label" { label != "" }
+        }
+    } else {
+        step primary "Use the primary" {
+            run `echo {label}`
+        }
+    }
+    step restore "Restore it" {
+        check "the label is long" { label.len() > 1 }
+    }
+    always {
+        run `echo done {label}`
+    }
+}
+"#;
+    let outcome = Test::new().file("side.runbook", text).run_with(&["lint", "side.runbook"]);
+    outcome.expect_code(2);
+    let said = format!("{}{}", outcome.stdout, outcome.stderr);
+    let refused =
+        "error[E0271]: `label` may have no value here: it is captured only on the `then` side of the `when` \"the replica is used\"";
+    assert_eq!(said.matches(refused).count(), 2, "{said}");
+    assert!(said.contains("10:24"), "the use on the other side:\n{said}");
+    assert!(said.contains("14:37"), "the use after the `when`:\n{said}");
+}

@@ -175,6 +175,10 @@ impl Resolver<'_> {
             if self.names.contains_key(id) || self.piece_scope.iter().any(|(n, _)| n == id) {
                 continue;
             }
+            let span = Span::new(expr_span.start + at, expr_span.start + at + id.len());
+            if self.captured_on_a_side(id, span) {
+                continue;
+            }
             if let Some(ahead) = self.captures_ahead.iter().find(|c| c.name == id).cloned() {
                 let span = Span::new(expr_span.start + at, expr_span.start + at + id.len());
                 self.captured_later(span, &ahead);

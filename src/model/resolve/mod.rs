@@ -68,6 +68,9 @@ struct Resolver<'a> {
     captures_ahead: Vec<Captured>,
     /// The captures read so far.
     captures: Vec<Captured>,
+    /// Values captured on one side of a `when`, out of scope once that side is over: after
+    /// the `when` (or on its other side) they may have no value.
+    side_only: Vec<SideOnly>,
     /// Reading `on failure` or `always`, which may use any captured value (and find it
     /// missing at run time when its step did not get that far).
     in_closing_block: bool,
@@ -160,6 +163,7 @@ impl<'a> Resolver<'a> {
             durations_from: Vec::new(),
             captures_ahead: Vec::new(),
             captures: Vec::new(),
+            side_only: Vec::new(),
             in_closing_block: false,
             team_modules: Vec::new(),
             host_names: Vec::new(),
@@ -628,6 +632,17 @@ fn literal_type(value: &ast::Value) -> ParamType {
 }
 
 /// The text of a string, with any interpolation written back as `{name}`.
+/// A value captured on one side of a `when`.
+#[derive(Clone)]
+struct SideOnly {
+    name: String,
+    /// Where it is captured.
+    span: Span,
+    /// The `when`'s description, and the side.
+    decision: String,
+    then: bool,
+}
+
 fn literal_text(s: &ast::Str) -> String {
     s.parts
         .iter()

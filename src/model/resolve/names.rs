@@ -75,6 +75,9 @@ impl Resolver<'_> {
                 Some((Binding::Captured(_), _)) => return Some(Expr::Var(Var::Captured(dotted))),
                 None => {}
             }
+            if self.captured_on_a_side(&dotted, name.span) {
+                return Some(Expr::Var(Var::Captured(dotted)));
+            }
             if let Some(ahead) = self.captures_ahead.iter().find(|c| c.name == dotted).cloned() {
                 if !self.in_closing_block {
                     self.captured_later(name.span, &ahead);

@@ -58,6 +58,7 @@ impl Resolver<'_> {
                 self.error("E0259", when.check.span, format!("the {which} side of this `when` has no step"))
                     .help = Some("put the steps that run in that case between its braces, or leave out an empty `else`".into());
             }
+            let before: Vec<String> = self.names.keys().cloned().collect();
             for (index, item) in items.iter().enumerate() {
                 let branch = Branch {
                     decision: decision.clone(),
@@ -65,7 +66,40 @@ impl Resolver<'_> {
                 };
                 self.procedure_item(item, &items[index + 1..], file, model, Some(branch));
             }
+            // What this side captured exists only if the run took it.
+            let captured: Vec<String> = self.names.keys().filter(|name| !before.contains(name)).cloned().collect();
+            for name in captured {
+                if let Some((_, span)) = self.names.remove(&name) {
+                    self.side_only.push(SideOnly {
+                        name,
+                        span,
+                        decision: literal_text(&when.check.description),
+                        then: side,
+                    });
+                }
+            }
         }
+    }
+
+    /// E0271: a value captured on one side of a `when`, used where that side may not have run.
+    pub(super) fn captured_on_a_side(&mut self, name: &str, span: Span) -> bool {
+        let Some(side) = self.side_only.iter().find(|s| s.name == name).cloned() else {
+            return false;
+        };
+        if !self.in_closing_block {
+            let which = if side.then { "`then`" } else { "`else`" };
+            self.error(
+                "E0271",
+                span,
+                format!(
+                    "`{name}` may have no value here: it is captured only on the {which} side of the `when` \"{}\"",
+                    side.decision
+                ),
+            )
+            .add_secondary(side.span, "captured here")
+            .help = Some("use it on that side, or capture it before the `when`, where every run passes".into());
+        }
+        true
     }
 
     pub(super) fn step(&mut self, step: &ast::Step, doc: Option<String>) -> Step {
