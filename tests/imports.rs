@@ -115,3 +115,48 @@ fn a_mistake_inside_a_teams_module_points_into_that_file() {
     assert!(outcome.stdout.contains("ops/pieces/ledger.runbook:2:42"), "{}", outcome.stdout);
     assert!(outcome.stdout.contains("`nope` is not defined"), "{}", outcome.stdout);
 }
+
+/// The book page's two files, as the page shows them, drilled against a backup of 1,000
+/// orders: the module is found beside the runbook and its checks run.
+#[test]
+fn the_book_pages_example_drills_as_written() {
+    let page = std::fs::read_to_string(crate::support::root().join("book/src/language/modules.md")).expect("the page");
+    let block = |fence: &str, starts: &str| -> String {
+        page.split(fence)
+            .skip(1)
+            .filter_map(|rest| rest.split("\n```").next())
+            .find(|text| text.trim_start().starts_with(starts))
+            .unwrap_or_else(|| panic!("the page shows a block starting {starts:?}"))
+            .to_string()
+    };
+    let module = block("```runbook\n", "# The payments team's checks");
+    let runbook = block("```text\n", "runbook \"Restore the orders ledger\"");
+    let test = Test::new()
+        .file("ops/pieces/ledger.runbook", format!("{module}\n"))
+        .file("ops/restore.runbook", format!("{runbook}\n"));
+    let backups = test.path().join("backups");
+    std::fs::create_dir_all(&backups).expect("a backup folder");
+    let db = rusqlite::Connection::open(backups.join("orders-20261201.db")).expect("a backup");
+    db.execute_batch(
+        "create table orders (id integer primary key, cents integer);
+         with recursive n(i) as (select 1 union all select i + 1 from n where i < 1000)
+         insert into orders select i, i * 10 from n;",
+    )
+    .expect("1,000 orders");
+    drop(db);
+    let outcome = test.run_with(&[
+        "drill",
+        "ops/restore.runbook",
+        "--state-dir",
+        "state",
+        "-p",
+        &format!("backup_dir={}", backups.display()),
+    ]);
+    outcome.expect_code(0);
+    assert!(
+        outcome.stderr.contains("✓ the ledger holds at least 1000 orders"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("✓ every amount is positive"), "{}", outcome.stderr);
+}
