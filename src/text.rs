@@ -28,6 +28,12 @@ pub(crate) fn block(text: &str) -> String {
     dedent(text).join("\n").trim_end().to_string()
 }
 
+/// `a string`, `an int`: a word with the article it takes.
+pub(crate) fn a_or_an(word: &str) -> String {
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {word}")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

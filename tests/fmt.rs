@@ -253,3 +253,21 @@ proptest! {
         }
     }
 }
+
+/// A `"""` block of instructions moves with its statement, one indent deeper, its closing
+/// quotes under `manual`; what the instructions say is the same, since a block's common
+/// indentation is never part of it.
+#[test]
+fn a_manual_block_is_indented_with_its_statement_and_says_the_same() {
+    let text = "runbook \"M\" {\n  step promote \"Promote\" {\n  manual \"\"\"\n    Open the console.\n\n      Then *Promote*.\n  \"\"\" drill: done\n  timeout 10m\n  }\n}\n";
+    let test = Test::new().file("m.runbook", text);
+    let before = test.run_with(&["plan", "m.runbook"]).stdout;
+    test.run_with(&["fmt", "m.runbook"]).expect_code(0);
+    let formatted = std::fs::read_to_string(test.path().join("m.runbook")).expect("formatted");
+    assert_eq!(
+        formatted,
+        "runbook \"M\" {\n    step promote \"Promote\" {\n        manual \"\"\"\n            Open the console.\n\n              Then *Promote*.\n        \"\"\" drill: done\n        timeout 10m\n    }\n}\n"
+    );
+    assert_eq!(test.run_with(&["plan", "m.runbook"]).stdout, before);
+    test.run_with(&["fmt", "--check", "m.runbook"]).expect_code(0);
+}

@@ -53,7 +53,7 @@ pub(super) fn apply_command_line(
                     "E0242",
                     &source,
                     value_span,
-                    format!("`{name}` is a {}, and `{value}` is not", param.ty.as_str()),
+                    format!("`{name}` is {}, and `{value}` is not", crate::text::a_or_an(param.ty.as_str())),
                 )
                 .with_label(format!("not a {}", param.ty.as_str()))
                 .with_help(help),

@@ -61,12 +61,14 @@ fn write_branch<'m>(out: &mut String, model: &Model, side: &mut Option<(&'m str,
                 none if none.is_empty() => "none of them runs".to_string(),
                 some => format!("{} run{} instead", some.join(", "), if some.len() == 1 { "s" } else { "" }),
             };
+            let then = steps(true);
             let _ = writeln!(
                 out,
-                "> Decided when the run gets here, by {} (`{}` in the journal). **If it holds**, {} run; **if not**, {otherwise}. The steps of the side not taken are recorded as *not applicable*.\n",
+                "> Decided when the run gets here, by {} (`{}` in the journal). **If it holds**, {} run{}; **if not**, {otherwise}. The steps of the side not taken are recorded as *not applicable*.\n",
                 code(&decision.check.source),
                 decision.id,
-                steps(true).join(", "),
+                then.join(", "),
+                if then.len() == 1 { "s" } else { "" },
             );
         }
         let _ = writeln!(out, "{}\n", if branch.when { "**If it holds:**" } else { "**If it does not:**" });

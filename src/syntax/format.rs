@@ -369,11 +369,40 @@ fn argument(pair: &P<'_>) -> String {
 /// A statement on one line if it fits in [`WIDTH`] at this depth, else broken where it can be.
 fn statement_at(pair: &P<'_>, depth: usize) -> String {
     let line = statement(pair);
+    if pair.as_rule() == Rule::manual_stmt {
+        if let Some(written) = child(pair, Rule::string).map(|s| s.as_str().trim().to_string()) {
+            if let Some(block) = reindented_block(&written, depth) {
+                return line.replacen(&written, &block, 1);
+            }
+        }
+    }
     let indent = INDENT.repeat(depth);
     if fits(&indent, &line) || line.contains('\n') {
         return line;
     }
     broken(pair, depth).unwrap_or(line)
+}
+
+/// A `"""` block's lines one indent deeper than the statement, its closing quotes under
+/// it. The text means the same: its common indentation is never part of it
+/// ([`crate::text::block`]).
+fn reindented_block(written: &str, depth: usize) -> Option<String> {
+    let inner = written.strip_prefix("\"\"\"")?.strip_suffix("\"\"\"")?;
+    let (first, rest) = inner.split_once('\n')?;
+    if !first.trim().is_empty() {
+        return None;
+    }
+    let indent = INDENT.repeat(depth + 1);
+    let mut block = String::from("\"\"\"\n");
+    for line in crate::text::dedent(rest) {
+        if !line.is_empty() {
+            block.push_str(&indent);
+            block.push_str(&line);
+        }
+        block.push('\n');
+    }
+    let block = block.trim_end().to_string();
+    Some(format!("{block}\n{}\"\"\"", INDENT.repeat(depth)))
 }
 
 /// A statement too long for one line, broken: the lines after the first carry their indent.

@@ -50,7 +50,7 @@ impl Rule for SecretInMessage {
                 ActionKind::Notify { message, .. } => (message, "this message"),
                 ActionKind::Check(check) | ActionKind::Wait { check, .. } => (&check.description, "this check's description"),
                 ActionKind::Poll { description, .. } => (description, "this wait's description"),
-                ActionKind::Manual { instructions, .. } => (instructions, "these instructions"),
+                ActionKind::Manual { instructions, .. } => (instructions, "this step's instructions"),
                 ActionKind::Ask { question, .. } => (question, "this question"),
                 _ => continue,
             };

@@ -122,7 +122,11 @@ impl Resolver<'_> {
             self.error(
                 "E0233",
                 span,
-                format!("{what} is a {}, but this is a {}", expected.as_str(), actual.as_str()),
+                format!(
+                    "{what} is {}, but this is {}",
+                    crate::text::a_or_an(expected.as_str()),
+                    crate::text::a_or_an(actual.as_str())
+                ),
             )
             .help = Some(help.into());
         }
