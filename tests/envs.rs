@@ -130,3 +130,18 @@ fn an_unknown_environment_or_a_setting_of_no_parameter_is_an_error() {
         bad.stdout
     );
 }
+
+/// The rendered page gives each environment's values beside the default and the drill's.
+#[test]
+fn render_shows_each_environments_values() {
+    let test = Test::new().file("orders.runbook", ORDERS);
+    let render = test.run_with(&["render", "orders.runbook"]);
+    render.expect_code(0);
+    for expected in [
+        "| Name | Type | Default | In drill mode | With `--env staging` | With `--env production` | Description |",
+        "| `db_host` | string | `\"localhost\"` |  | `\"staging-db.internal\"` | `\"orders-db.internal\"` | Where the orders database runs |",
+        "| `live_config` | path | `\"/etc/orders/app.env\"` | `\"{workdir}/app.env\"` | `\"/etc/orders/staging.env\"` |  | The file the app reads |",
+    ] {
+        assert!(render.stdout.contains(expected), "{expected}\n{}", render.stdout);
+    }
+}

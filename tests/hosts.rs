@@ -268,6 +268,12 @@ fn plan_render_fmt_and_lint_show_the_hosts() {
         "{}",
         render.stdout
     );
+    for row in [
+        "| `primary` | `\"db1.internal\"` | `\"postgres\"` | `2222` | `\"ops@bastion.internal\"` |",
+        "| `replica` | `replica_address` |  |  |  |",
+    ] {
+        assert!(render.stdout.contains(row), "{row}\n{}", render.stdout);
+    }
     let fmt = test.run_with(&["fmt", "--check", "hosts.runbook"]);
     assert_eq!(
         fmt.code, 1,

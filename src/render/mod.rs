@@ -38,6 +38,7 @@ pub fn markdown_with(model: &Model, drills: &Drills<'_>) -> String {
     last_drill::write(&mut out, model, drills);
     write_objectives(&mut out, model);
     write_parameters(&mut out, model);
+    write_hosts(&mut out, model);
     write_channels(&mut out, model);
     write_buckets(&mut out, model);
     procedure::write_procedure(&mut out, model);
@@ -76,11 +77,27 @@ fn write_parameters(out: &mut String, model: &Model) {
             .into_iter()
             .filter(|m| model.params.iter().any(|p| p.overrides.iter().any(|(o, _)| o == m)))
             .collect();
-        let mode_headers: String = modes.iter().map(|m| format!(" In {} mode |", m.as_str())).collect();
+        // An environment (`--env staging`) is a column of its own, as a mode is.
+        let envs: Vec<&String> = model
+            .envs
+            .iter()
+            .filter(|env| model.params.iter().any(|p| p.in_envs.iter().any(|(e, _)| e == *env)))
+            .collect();
+        let mode_headers: String = modes
+            .iter()
+            .map(|m| format!(" In {} mode |", m.as_str()))
+            .chain(envs.iter().map(|env| format!(" With `--env {env}` |")))
+            .collect();
+        if !envs.is_empty() {
+            let _ = writeln!(
+                out,
+                "`--env NAME` picks an environment's values; in a drill, a drill mode value wins over them.\n"
+            );
+        }
         let _ = writeln!(
             out,
             "| Name | Type | Default |{mode_headers} Description |\n|---|---|---|{}---|",
-            "---|".repeat(modes.len())
+            "---|".repeat(modes.len() + envs.len())
         );
         let cell = |expr: &Expr| code(&source_value(expr)).replace('|', "\\|");
         for param in &model.params {
@@ -97,6 +114,16 @@ fn write_parameters(out: &mut String, model: &Model) {
                             .map_or(String::new(), |(_, e)| cell(e))
                     )
                 })
+                .chain(envs.iter().map(|env| {
+                    format!(
+                        " {} |",
+                        param
+                            .in_envs
+                            .iter()
+                            .find(|(e, _)| e == *env)
+                            .map_or(String::new(), |(_, e)| cell(e))
+                    )
+                }))
                 .collect();
             let help = param.help.as_deref().map(escape).unwrap_or_default();
             let _ = writeln!(
@@ -126,6 +153,33 @@ fn write_parameters(out: &mut String, model: &Model) {
     if !model.secrets.is_empty() {
         out.push('\n');
     }
+}
+
+/// The machines steps run on over SSH, each setting as written (a parameter's name where
+/// one fills it in: the table above says what it is in each mode).
+fn write_hosts(out: &mut String, model: &Model) {
+    if model.hosts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Hosts\n");
+    let _ = writeln!(out, "Steps that say `on` run their commands on these machines, over SSH.\n");
+    let _ = writeln!(out, "| Host | Address | User | Port | Jump host |\n|---|---|---|---|---|");
+    for host in &model.hosts {
+        let cell = |key: &str| {
+            host.setting(key)
+                .map_or(String::new(), |e| code(&source_value(e)).replace('|', "\\|"))
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            code(&host.name),
+            cell("address"),
+            cell("user"),
+            cell("port"),
+            cell("jump")
+        );
+    }
+    out.push('\n');
 }
 
 fn write_channels(out: &mut String, model: &Model) {
