@@ -173,6 +173,20 @@ pub fn plan(model: &Model) -> String {
     }
     if !model.always.is_empty() {
         let _ = writeln!(out, "always, once the run is over (not when it is only interrupted):");
+        if !model.always_hosts.is_empty() {
+            let on = Step::closing("always", &model.always_hosts, model.always_at_once);
+            let hosts: Vec<String> = on
+                .hosts
+                .iter()
+                .map(|name| format!("{name} ({})", host_words(shown, name)))
+                .collect();
+            let (joined, order) = on.host_order();
+            let _ = writeln!(
+                out,
+                "    on {}, over SSH{order}; each action on every host, whatever the others did",
+                hosts.join(joined)
+            );
+        }
         for action in &model.always {
             write_action(&mut out, shown, action, "    ");
         }
@@ -275,6 +289,7 @@ pub fn plan_json(model: &Model) -> Value {
         })).collect::<Vec<_>>(),
         "on_failure": actions_json(shown, &model.on_failure),
         "always": actions_json(shown, &model.always),
+        "always_hosts": model.always_hosts.iter().map(|name| json!({ "name": name, "target": host_words(shown, name) })).collect::<Vec<_>>(),
     })
 }
 

@@ -616,3 +616,65 @@ fn a_jump_host_is_reached_with_the_hosts_own_key_and_known_hosts() {
         outcome.stderr
     );
 }
+
+/// `always on HOSTS`: the clean-up runs on the machines it belongs to, each action on every
+/// host whatever happened on the others, and its failure fails the run.
+#[test]
+fn always_runs_on_its_hosts_every_action_on_every_host() {
+    let Some(server) = Sshd::start() else { return };
+    let test = Test::new();
+    let text = format!(
+        r#"runbook "Clean up on the hosts" {{
+    {a}
+    {b}
+    hosts both = [a, b]
+    step work "Work" on both {{
+        run `true`
+        timeout 1m
+    }}
+    always on both {{
+        shell `[ "$RUNBOOK_HOST" != a ]`
+        shell `echo "$RUNBOOK_HOST enabled" >> {dir}/agents`
+    }}
+}}
+"#,
+        a = server.host("a"),
+        b = server.host("b"),
+        dir = test.path().display()
+    );
+    let test = test.file("clean.runbook", text);
+    let plan = test.run_with(&["plan", "clean.runbook"]);
+    assert!(
+        plan.stdout.contains(&format!(
+            "    on a ({user}@127.0.0.1:{port}), then b ({user}@127.0.0.1:{port}), over SSH, one after the other; each action on every host, whatever the others did\n",
+            user = server.user,
+            port = server.port
+        )),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        test.run_with(&["render", "clean.runbook"])
+            .stdout
+            .contains("On `a`, then `b` over SSH, one after the other: each action on every host")
+    );
+    test.run_with(&["fmt", "--check", "clean.runbook"]).expect_code(0);
+    let outcome = test.run_with(&["drill", "clean.runbook", "--state-dir", "state", "--report", "report"]);
+    outcome.expect_code(1);
+    assert_eq!(
+        std::fs::read_to_string(test.path().join("agents")).expect("the second action ran"),
+        "a enabled\nb enabled\n",
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("the `always` block failed: on a:"), "{}", outcome.stderr);
+    let always = &report(&test)["always"];
+    assert_eq!(always["ok"], false, "{always}");
+    let hosts: Vec<&str> = always["commands"]
+        .as_array()
+        .expect("commands")
+        .iter()
+        .map(|c| c["host"].as_str().unwrap_or("here"))
+        .collect();
+    assert_eq!(hosts, ["a", "b", "a", "b"], "{always}");
+}

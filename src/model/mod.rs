@@ -112,6 +112,12 @@ pub struct Model {
     /// `always`: runs once the run is over, whatever became of it (but not when it was only
     /// interrupted, which `resume` picks up).
     pub(crate) always: Vec<Action>,
+    /// `always on HOSTS`: the hosts its commands run on (lists spelled out); empty: here.
+    pub(crate) always_hosts: Vec<String>,
+    /// How many of them at once, as a step's `, 2 at a time` says.
+    pub(crate) always_at_once: usize,
+    /// Where the `always` block is written.
+    pub(crate) always_span: Span,
     /// The parameters a `timeout`, `within` or `every` takes its duration from, read when the
     /// runbook is loaded.
     pub(crate) durations_from: Vec<String>,
@@ -342,6 +348,27 @@ pub struct Gate {
 }
 
 impl Step {
+    /// A closing block's stand-in, for running its actions on hosts as a step's are: its
+    /// name, its hosts, how many at once; no actions, undo or limits of its own.
+    pub(crate) fn closing(name: &str, hosts: &[String], at_once: usize) -> Step {
+        Step {
+            id: name.to_string(),
+            title: name.to_string(),
+            doc: None,
+            actions: Vec::new(),
+            timeout: None,
+            retry: None,
+            undo: Vec::new(),
+            irreversible: None,
+            restores: None,
+            branch: None,
+            hosts: hosts.to_vec(),
+            at_once,
+            span: Span::default(),
+            id_span: Span::default(),
+        }
+    }
+
     /// How it goes through its hosts, for people: the words joining them, and what follows
     /// the list (`, one after the other`, `, 2 at a time`, `, all at once`).
     pub(crate) fn host_order(&self) -> (&'static str, String) {

@@ -63,7 +63,16 @@ pub(crate) enum Item {
     /// `use "./pieces/ledger.runbook" as ledger`.
     Import(Import),
     OnFailure(Block),
-    Always(Block),
+    Always(Always),
+}
+
+/// `always [on HOSTS] { ... }`: what runs once the run is over, here or on those hosts.
+#[derive(Clone, Debug)]
+pub(crate) struct Always {
+    pub(crate) block: Block,
+    /// The hosts, as a step's `on` names them.
+    pub(crate) on: Vec<Ident>,
+    pub(crate) at_a_time: Option<Spanned<i64>>,
 }
 
 /// `use "./pieces/ledger.runbook" [as ledger]`: a file of the team's own pieces, used in

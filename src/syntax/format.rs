@@ -154,17 +154,7 @@ impl Formatter<'_> {
             Rule::step_decl => {
                 let id = child(pair, Rule::step_id).map_or("", |p| p.as_str());
                 let title = child(pair, Rule::title).map_or("", |p| p.as_str());
-                let on = child(pair, Rule::step_hosts).map_or(String::new(), |hosts| {
-                    let names: Vec<&str> = children(&hosts)
-                        .iter()
-                        .filter(|p| p.as_rule() == Rule::ident)
-                        .map(|p| p.as_str())
-                        .collect();
-                    let at_once = child(&hosts, Rule::at_a_time)
-                        .and_then(|at| child(&at, Rule::integer))
-                        .map_or(String::new(), |n| format!(", {} at a time", n.as_str()));
-                    format!(" on {}{at_once}", names.join(", "))
-                });
+                let on = child(pair, Rule::step_hosts).map_or(String::new(), |hosts| format!(" {}", hosts_words(&hosts)));
                 self.block(pair, &format!("step {id} {title}{on}"), depth);
             }
             Rule::host_decl => {
@@ -174,7 +164,10 @@ impl Formatter<'_> {
             }
             Rule::undo_block => self.block(pair, "undo", depth),
             Rule::on_failure => self.block(pair, "on failure", depth),
-            Rule::always_block => self.block(pair, "always", depth),
+            Rule::always_block => {
+                let on = child(pair, Rule::step_hosts).map_or(String::new(), |hosts| format!(" {}", hosts_words(&hosts)));
+                self.block(pair, &format!("always{on}"), depth);
+            }
             Rule::mode_block => {
                 let mode = child(pair, Rule::mode_name).map_or("drill", |p| p.as_str());
                 let settings = child(pair, Rule::setting_block).expect("grammar: a mode has settings");
@@ -270,6 +263,19 @@ impl Formatter<'_> {
 }
 
 /// Children that go inside a block's braces: statements, items, settings and comments.
+/// `on primary, replicas, 2 at a time`, as `fmt` writes it.
+fn hosts_words(hosts: &P<'_>) -> String {
+    let names: Vec<&str> = children(hosts)
+        .iter()
+        .filter(|p| p.as_rule() == Rule::ident)
+        .map(|p| p.as_str())
+        .collect();
+    let at_once = child(hosts, Rule::at_a_time)
+        .and_then(|at| child(&at, Rule::integer))
+        .map_or(String::new(), |n| format!(", {} at a time", n.as_str()));
+    format!("on {}{at_once}", names.join(", "))
+}
+
 fn is_body(pair: &P<'_>) -> bool {
     !matches!(
         pair.as_rule(),

@@ -155,8 +155,10 @@ fn moved_in_drills(model: &Model, name: &str) -> bool {
 }
 
 fn live_hosts(model: &Model, findings: &mut Findings<'_>) {
-    for step in model.steps() {
-        for name in &step.hosts {
+    let steps = model.steps().map(|step| (&step.hosts, step.id_span, "this step's"));
+    let always = std::iter::once((&model.always_hosts, model.always_span, "the `always` block's"));
+    for (hosts, span, whose) in steps.chain(always) {
+        for name in hosts {
             let Some(host) = model.hosts.iter().find(|h| &h.name == name) else {
                 continue;
             };
@@ -166,8 +168,8 @@ fn live_hosts(model: &Model, findings: &mut Findings<'_>) {
             }
             findings
                 .add(
-                    step.id_span,
-                    format!("a drill would run this step's commands on the live host `{name}` ({address})"),
+                    span,
+                    format!("a drill would run {whose} commands on the live host `{name}` ({address})"),
                 )
                 .add_secondary(host.span, "declared here, with no drill override of its address")
                 .help = Some(format!(

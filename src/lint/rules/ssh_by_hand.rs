@@ -31,7 +31,7 @@ impl Rule for SshByHand {
                     .add_label("the remote shell parses its words again")
                     .help = Some(
                     "declare the machine (`host db1 { address = \"db1.internal\" user = \"postgres\" }`) \
-                     and run the step on it: `step id \"Title\" on db1 { run `...` }`"
+                     and run the step on it: `step id \"Title\" on db1 { run `...` }` (or `always on db1 { ... }`)"
                         .into(),
                 );
             }

@@ -101,8 +101,8 @@ impl Resolver<'_> {
     }
 
     /// `, N at a time`: at least 1, and at most [`Host::MOST_AT_ONCE`].
-    pub(super) fn at_once(&mut self, step: &ast::Step) -> usize {
-        let Some(at) = &step.at_a_time else { return 1 };
+    pub(super) fn at_once(&mut self, at_a_time: Option<&ast::Spanned<i64>>) -> usize {
+        let Some(at) = at_a_time else { return 1 };
         match usize::try_from(at.value) {
             Ok(n @ 1..=Host::MOST_AT_ONCE) => n,
             _ => {
@@ -118,9 +118,9 @@ impl Resolver<'_> {
 
     /// The hosts a step runs on, lists spelled out, in order; what it does that cannot
     /// happen on another machine is refused.
-    pub(super) fn step_hosts(&mut self, step: &ast::Step, parts: &StepParts) -> Vec<String> {
+    pub(super) fn hosts_of(&mut self, on: &[ast::Ident], parts: &StepParts) -> Vec<String> {
         let mut hosts: Vec<String> = Vec::new();
-        for name in &step.on {
+        for name in on {
             if let Some((_, members)) = self.host_lists.iter().find(|(n, _)| *n == name.name) {
                 hosts.extend(members.iter().cloned());
             } else if self.host_names.contains(&name.name) {
@@ -138,8 +138,7 @@ impl Resolver<'_> {
         // A host named twice, itself or through a list, would run the step twice there, or
         // hide the host the author meant to name.
         let mut seen: Vec<String> = Vec::new();
-        let named: Vec<(&ast::Ident, String)> = step
-            .on
+        let named: Vec<(&ast::Ident, String)> = on
             .iter()
             .flat_map(|name| {
                 let members = self.host_lists.iter().find(|(n, _)| *n == name.name).map(|(_, m)| m.clone());

@@ -197,6 +197,9 @@ impl<'a> Resolver<'a> {
             procedure: Vec::new(),
             on_failure: Vec::new(),
             always: Vec::new(),
+            always_hosts: Vec::new(),
+            always_at_once: 1,
+            always_span: runbook.span,
             durations_from: Vec::new(),
             captures: Vec::new(),
             decisions: Vec::new(),
@@ -234,7 +237,16 @@ impl<'a> Resolver<'a> {
                     model.on_failure = self.closing_block(block, &mut failure_seen, "on failure");
                     self.in_failure_handler = false;
                 }
-                ast::Item::Always(block) => model.always = self.closing_block(block, &mut always_seen, "always"),
+                ast::Item::Always(always) => {
+                    model.always = self.closing_block(&always.block, &mut always_seen, "always");
+                    let parts = StepParts {
+                        actions: model.always.clone(),
+                        ..StepParts::default()
+                    };
+                    model.always_hosts = self.hosts_of(&always.on, &parts);
+                    model.always_at_once = self.at_once(always.at_a_time.as_ref());
+                    model.always_span = always.block.span;
+                }
                 _ => {}
             }
         }

@@ -110,8 +110,8 @@ impl Resolver<'_> {
         self.steps_run = self.steps_resolved;
         self.statements(&step.body, &mut parts, StatementContext::Step);
         self.steps_run = usize::MAX;
-        let hosts = self.step_hosts(step, &parts);
-        let at_once = self.at_once(step);
+        let hosts = self.hosts_of(&step.on, &parts);
+        let at_once = self.at_once(step.at_a_time.as_ref());
         Step {
             id: step.id.name.clone(),
             title: literal_text(&step.title),

@@ -25,6 +25,9 @@ pub(super) enum HostPass {
     Undo,
     /// Its `undo` on the hosts it passed on before it failed on another.
     UndoWherePassed,
+    /// The `always` block's actions on every host of `always on ...`, each whatever
+    /// happened on the others.
+    Always,
 }
 
 /// One host of a batch: where its commands go, and the first thing that failed there.
@@ -45,15 +48,17 @@ impl<'m> Runner<'m> {
     /// A step's `actions` on its hosts, `step.at_once` at a time, as `pass` says. A batch
     /// that failed on a host ends the pass (the batch's other hosts finish first: they were
     /// under way); an undo goes on to every host whatever happened on the others.
-    pub(super) fn on_hosts(&mut self, step: &'m Step, actions: &'m [Action], deadline: Option<Instant>, pass: HostPass) -> Outcome {
-        let undo = pass != HostPass::Forward;
+    pub(super) fn on_hosts(&mut self, step: &Step, actions: &'m [Action], deadline: Option<Instant>, pass: HostPass) -> Outcome {
+        // Only the step's own pass stops at a failure: undo and `always` reach every host.
+        let every = pass != HostPass::Forward;
+        let undo = matches!(pass, HostPass::Undo | HostPass::UndoWherePassed);
         let hosts: Vec<&String> = step
             .hosts
             .iter()
             .filter(|name| match pass {
                 HostPass::Forward => !self.passed_on(step, name),
                 HostPass::UndoWherePassed => self.passed_on(step, name),
-                HostPass::Undo => true,
+                HostPass::Undo | HostPass::Always => true,
             })
             .collect();
         let mut first_failure: Option<Failure> = None;
@@ -67,7 +72,7 @@ impl<'m> Runner<'m> {
                         started: Instant::now(),
                         failed: None,
                     }),
-                    Err(error) if undo => {
+                    Err(error) if every => {
                         first_failure.get_or_insert(error);
                     }
                     // Nothing of the batch has started: a host it cannot reach stops it whole.
@@ -96,13 +101,13 @@ impl<'m> Runner<'m> {
                     undo,
                 })?;
                 match lane.failed {
-                    None if !undo => {
+                    None if pass == HostPass::Forward => {
                         self.hosts_done.insert((step.id.clone(), lane.name.clone()));
                     }
                     None => {}
                     Some(error) => {
                         let error = error.map(|m| format!("on {}: {m}", lane.name));
-                        if undo { &mut first_failure } else { &mut failed }.get_or_insert(error);
+                        if every { &mut first_failure } else { &mut failed }.get_or_insert(error);
                     }
                 }
             }
@@ -115,7 +120,7 @@ impl<'m> Runner<'m> {
 
     /// Each action on every host of the batch where nothing has failed yet: a command on all
     /// of them at once, anything else (a check, a wait) on one after the other.
-    fn batch(&mut self, step: &'m Step, actions: &'m [Action], deadline: Option<Instant>, lanes: &mut [Lane]) -> Result<(), RecordLost> {
+    fn batch(&mut self, step: &Step, actions: &'m [Action], deadline: Option<Instant>, lanes: &mut [Lane]) -> Result<(), RecordLost> {
         let past = || format!("the step ran past its timeout of {}", step.timeout.unwrap_or_default());
         let timed_out = || deadline.is_some_and(|d| Instant::now() >= d);
         for action in actions {

@@ -395,8 +395,15 @@ impl<'m> Runner<'m> {
         }
         self.emit(Event::AlwaysStarted { outcome: status })?;
         let mut first: Option<Failure> = None;
+        // On hosts, each action goes to every host before the next: every action runs,
+        // wherever the ones before it failed.
+        let on = (!model.always_hosts.is_empty()).then(|| Step::closing(ALWAYS, &model.always_hosts, model.always_at_once));
         for action in &model.always {
-            if let Err(error) = self.action(ALWAYS, action, None, &mut Vec::new())? {
+            let result = match &on {
+                Some(on) => self.on_hosts(on, std::slice::from_ref(action), None, hosts::HostPass::Always)?,
+                None => self.action(ALWAYS, action, None, &mut Vec::new())?,
+            };
+            if let Err(error) = result {
                 first.get_or_insert(error);
             }
         }

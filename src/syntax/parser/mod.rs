@@ -142,7 +142,15 @@ impl<'s> Builder<'s> {
                 })
             }
             Rule::on_failure => Item::OnFailure(self.parse_block(pair)),
-            Rule::always_block => Item::Always(self.parse_block(pair)),
+            Rule::always_block => {
+                let hosts = children(pair.clone()).find(|p| p.as_rule() == Rule::step_hosts);
+                let (on, at_a_time) = hosts.map_or((Vec::new(), None), |hosts| self.parse_hosts(hosts));
+                Item::Always(Always {
+                    block: self.parse_block(pair),
+                    on,
+                    at_a_time,
+                })
+            }
             other => unreachable!("grammar: unexpected runbook item {other:?}"),
         }
     }
@@ -268,22 +276,7 @@ impl<'s> Builder<'s> {
             match child.as_rule() {
                 Rule::step_id => id = Some(parse_ident(&last(child))),
                 Rule::title => title = Some(self.parse_wrapped_string(child)),
-                Rule::step_hosts => {
-                    for part in children(child) {
-                        match part.as_rule() {
-                            Rule::ident => on.push(parse_ident(&part)),
-                            Rule::at_a_time => {
-                                let number = children(part).find(|p| p.as_rule() == Rule::integer).expect("grammar: a number");
-                                let span = span_of(&number);
-                                at_a_time = Some(Spanned {
-                                    value: self.parse_integer(&number),
-                                    span,
-                                });
-                            }
-                            _ => {}
-                        }
-                    }
-                }
+                Rule::step_hosts => (on, at_a_time) = self.parse_hosts(child),
                 Rule::kw_step | Rule::open_brace | Rule::close_brace => {}
                 _ => body.push(self.parse_stmt(child)),
             }
@@ -442,6 +435,27 @@ impl<'s> Builder<'s> {
             Duration::default()
         });
         Spanned { value, span }
+    }
+
+    /// `on primary, replicas, 2 at a time`: the names as written, and how many at once.
+    fn parse_hosts(&mut self, pair: P<'_>) -> (Vec<Ident>, Option<Spanned<i64>>) {
+        let mut on = Vec::new();
+        let mut at_a_time = None;
+        for part in children(pair) {
+            match part.as_rule() {
+                Rule::ident => on.push(parse_ident(&part)),
+                Rule::at_a_time => {
+                    let number = children(part).find(|p| p.as_rule() == Rule::integer).expect("grammar: a number");
+                    let span = span_of(&number);
+                    at_a_time = Some(Spanned {
+                        value: self.parse_integer(&number),
+                        span,
+                    });
+                }
+                _ => {}
+            }
+        }
+        (on, at_a_time)
     }
 
     fn parse_integer(&mut self, pair: &P<'_>) -> i64 {

@@ -7,7 +7,12 @@ impl Builder<'_> {
     pub(super) fn parse_block(&mut self, pair: P<'_>) -> Block {
         let span = span_of(&pair);
         let stmts = children(pair)
-            .filter(|p| !matches!(p.as_rule(), Rule::kw_undo | Rule::kw_on | Rule::kw_failure | Rule::kw_always))
+            .filter(|p| {
+                !matches!(
+                    p.as_rule(),
+                    Rule::kw_undo | Rule::kw_on | Rule::kw_failure | Rule::kw_always | Rule::step_hosts
+                )
+            })
             .map(|p| self.parse_stmt(p))
             .collect();
         Block { stmts, span }
