@@ -723,3 +723,125 @@ fn a_resume_with_a_relative_state_folder_still_finds_its_work_folder() {
     outcome.expect_code(0);
     assert_eq!(crashed.read("runs"), "first\nsecond\nsecond\nthird\n");
 }
+
+/// A step on hosts cut off on its second host starts again on every host; the steps before
+/// it are not run again.
+#[test]
+fn a_step_on_hosts_cut_off_on_one_starts_again_on_every_host() {
+    let Some(server) = crate::support::sshd::Sshd::start() else {
+        return;
+    };
+    let text = format!(
+        r#"runbook "Resumable on hosts" {{
+    {a}
+    {b}
+    step first "First" {{
+        shell `echo first >> ../runs`
+    }}
+    step second "Second" on a, b {{
+        shell `echo "$RUNBOOK_HOST" >> {{workdir}}/../runs; if [ "$RUNBOOK_HOST" = b ] && [ ! -e {{workdir}}/../../../crashed ]; then touch {{workdir}}/../../../crashed {{workdir}}/../second-started; exec sleep 30; fi`
+        timeout 2m
+    }}
+    step third "Third" {{
+        shell `echo third >> ../runs`
+    }}
+}}
+"#,
+        a = server.host("a"),
+        b = server.host("b")
+    );
+    let crashed = Crashed::killed_with(&text, &["drill"], "");
+    crashed.resume().expect_code(0);
+    assert_eq!(crashed.read("runs"), "first\na\nb\na\nb\nthird\n");
+}
+
+/// A run cut off while it waited for a command to succeed waits again when resumed, and
+/// goes on once the command does.
+#[test]
+fn a_wait_on_a_command_cut_off_waits_again_when_resumed() {
+    let text = r#"runbook "Resumable wait" {
+    step first "First" {
+        shell `echo first >> ../runs`
+    }
+    step second "Second" {
+        shell `echo second >> ../runs; touch ../second-started`
+        wait until "the flag is up" `test -e ../flag` within 1m every 100ms
+    }
+    step third "Third" {
+        shell `echo third >> ../runs`
+    }
+}
+"#;
+    let crashed = Crashed::killed_with(text, &["drill"], "");
+    std::fs::write(crashed.run_dir.join("flag"), "").expect("the flag");
+    crashed.resume().expect_code(0);
+    assert_eq!(crashed.read("runs"), "first\nsecond\nsecond\nthird\n");
+}
+
+/// Cut off while the operator was asked to do work by hand, a resumed run asks again; a
+/// tolerated exit in the step before is still tolerated, not run again.
+#[test]
+fn work_by_hand_cut_off_is_asked_for_again_when_resumed() {
+    let text = r#"runbook "Resumable by hand" {
+    step first "First" {
+        shell `echo first >> ../runs; exit 3` allow exit 3
+    }
+    step second "Second" {
+        shell `echo second >> ../runs; touch ../second-started`
+        manual "Promote the replica in the console." drill: fail
+    }
+    step third "Third" {
+        shell `echo third >> ../runs`
+    }
+}
+"#;
+    // Killed while the question waits: its stdin stays open until then.
+    let test = Test::new().file("resumable.runbook", text);
+    let state = test.path().join("state");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .args(["run", "--no-tui", "resumable.runbook", "--state-dir", &state.display().to_string()])
+        .current_dir(test.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start runbook");
+    let started = Instant::now();
+    let run_dir = loop {
+        let found = std::fs::read_dir(&state)
+            .ok()
+            .and_then(|mut runs| runs.next())
+            .and_then(Result::ok)
+            .map(|e| e.path());
+        if let Some(run_dir) = found.filter(|dir| dir.join("second-started").exists()) {
+            break run_dir;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the second step never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The question is asked right after the command; give it the moment to be asked.
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().expect("SIGKILL the runner");
+    child.wait().expect("reap it");
+    // An incident run is resumed by running it again and taking the offer.
+    let outcome = Test::new()
+        .args([
+            "run",
+            "--no-tui",
+            "resumable.runbook",
+            "--state-dir",
+            &state.display().to_string(),
+            "--keep-work",
+        ])
+        .current_dir(test.path())
+        .env("USER", "alice")
+        .stdin("y\ndone\n")
+        .run();
+    outcome.expect_code(0);
+    assert!(outcome.stderr.contains("BY HAND: Second (second)"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("by hand: done (alice"), "{}", outcome.stderr);
+    assert_eq!(
+        std::fs::read_to_string(run_dir.join("runs")).expect("runs"),
+        "first\nsecond\nsecond\nthird\n"
+    );
+}
