@@ -262,3 +262,19 @@ fn ctrl_c_at_a_question_on_the_plain_terminal_stops_the_wait() {
     assert_eq!(status.code(), Some(3), "aborted:\n{text}");
     assert!(text.contains("(no answer: stopped by Ctrl-C) chose to abort"), "{text}");
 }
+
+/// A `-p` for a name the run asks for says so, rather than only that no parameter has it.
+#[test]
+fn a_p_for_an_asked_name_says_where_the_run_gets_it() {
+    let outcome = Test::new()
+        .file("pick.runbook", PICK)
+        .run_with(&["plan", "pick.runbook", "-p", "label=x"]);
+    outcome.expect_code(2);
+    assert!(
+        outcome
+            .stderr
+            .contains("error[E0241]: `label` is not a parameter: step `pick` asks for it or captures it while the run goes"),
+        "{}",
+        outcome.stderr
+    );
+}

@@ -16,6 +16,7 @@ pub(super) fn apply_command_line(
     options: &Options,
     params: &mut [Param],
     names: &HashMap<String, (Binding, Span)>,
+    captured: &[Captured],
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     for (name, value) in options.params.iter().filter(|(name, _)| name != "rto" && name != "rpo") {
@@ -31,6 +32,14 @@ pub(super) fn apply_command_line(
                     format!("`{name}` is a secret and cannot be given on the command line"),
                 )
                 .with_help("secrets come from the environment or a file, so they never appear in shell history or `ps`")
+            } else if let Some(value) = captured.iter().find(|c| &c.name == name) {
+                Diagnostic::error(
+                    "E0241",
+                    &source,
+                    name_span,
+                    format!("`{name}` is not a parameter: step `{}` asks for it or captures it while the run goes", value.step),
+                )
+                .with_help("the run gets it there (a drill answers a question with its `drill:` value); to give it beforehand, declare a parameter and use that instead")
             } else {
                 let known: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
                 let help = match suggest(name, known.iter().copied()) {

@@ -214,7 +214,8 @@ impl<'a> Resolver<'a> {
         self.apply_envs(runbook, &mut model);
         self.apply_modes(runbook);
         self.objectives_from_command_line(&mut model);
-        params::apply_command_line(self.options, &mut self.params, &self.names, &mut self.diagnostics);
+        let captured = captures::captures_ahead(runbook);
+        params::apply_command_line(self.options, &mut self.params, &self.names, &captured, &mut self.diagnostics);
         params::check_cycles(&self.params, &self.source, &mut self.diagnostics);
         if self.options.require_values {
             params::require_values(&self.params, &self.source, &mut self.diagnostics);
