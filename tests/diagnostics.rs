@@ -139,5 +139,17 @@ fn a_stdlib_module_lints_but_does_not_plan() {
     Test::new().args(["lint", module]).run().expect_code(0);
     let outcome = Test::new().args(["plan", module]).run();
     outcome.expect_code(2);
-    assert!(outcome.stderr.contains("this is a stdlib module"), "{}", outcome.transcript());
+    assert!(
+        outcome.stderr.contains("this is a module (a set of pieces), not a runbook"),
+        "{}",
+        outcome.transcript()
+    );
+    // The caret is on the first piece, not on the word in a comment above it.
+    let team = Test::new().file(
+        "pg.runbook",
+        "# Team pieces.\npiece hello(who) \"Say hello\" {\n    run `echo {who}`\n}\n",
+    );
+    let outcome = team.run_with(&["render", "pg.runbook"]);
+    outcome.expect_code(2);
+    assert!(outcome.stderr.contains("--> pg.runbook:2:1"), "{}", outcome.transcript());
 }

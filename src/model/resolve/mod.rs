@@ -82,14 +82,26 @@ struct Resolver<'a> {
 }
 
 pub(super) fn not_a_runbook(source: &Source) -> Diagnostic {
-    let start = source.text().find("piece").unwrap_or(0);
+    // The first `piece` that starts a line: not the word in a comment above it.
+    let mut offset = 0;
+    let mut start = 0;
+    for line in source.text().split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("piece ") || trimmed.starts_with("piece\t") {
+            start = offset + (line.len() - trimmed.len());
+            break;
+        }
+        offset += line.len();
+    }
     Diagnostic::error(
         "E0200",
         source,
         Span::new(start, start + 5),
-        "this is a stdlib module (a set of pieces), not a runbook",
+        "this is a module (a set of pieces), not a runbook",
     )
-    .with_help("a runbook starts with `runbook \"Title\" {`; modules are used from a runbook with `use module.piece(...)`")
+    .with_help(
+        "a runbook starts with `runbook \"Title\" {`; it uses a module's pieces with `use module.piece(...)`, after `use \"./file.runbook\"` for a team's own",
+    )
 }
 
 /// Checks a stdlib module: each piece's body is resolved with its parameters in scope.
