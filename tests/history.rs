@@ -430,3 +430,38 @@ fn many_drills_junit_merge_into_one_file_a_dashboard_reads() {
         refused.stderr
     );
 }
+
+/// `show` says what the report holds beyond steps and checks: the environment, a tolerated
+/// exit, work by hand and how it was dealt with, and the `always` block.
+#[test]
+fn show_tells_the_environment_tolerated_exits_work_by_hand_and_always() {
+    let text = r#"runbook "Shown" {
+    param where = "here" "Where"
+    env staging { where = "there" }
+    step first "First" {
+        shell `exit 3` allow exit 3
+    }
+    step second "Second" {
+        manual "Promote it in the console." drill: done
+    }
+    always {
+        run `true`
+    }
+}
+"#;
+    let test = Test::new().file("shown.runbook", text);
+    test.run_with(&["drill", "shown.runbook", "--state-dir", "s", "--env", "staging"])
+        .expect_code(0);
+    let run = crate::support::the_run(&test.path().join("s"));
+    let id = run.file_name().expect("an id").to_string_lossy().into_owned();
+    let shown = test.run_with(&["show", &id, "--state-dir", "s"]);
+    shown.expect_code(0);
+    for expected in [
+        "  env      staging (--env staging)\n",
+        "      · `/bin/sh` exited with status 3, tolerated (allow exit 3)\n",
+        "\nby hand in second: done by drill (the step's drill policy: treated as done)\n",
+        "\nalways (the run passed when it began): ✓ every action worked\n",
+    ] {
+        assert!(shown.stdout.contains(expected), "{expected:?}\n{}", shown.stdout);
+    }
+}

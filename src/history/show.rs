@@ -99,6 +99,9 @@ pub fn human(shown: &Shown) -> String {
     let mut out = format!("run {}: {} ({})\n", text(&run["run_id"]), text(&run["title"]), text(&run["mode"]));
     let _ = writeln!(out, "  runbook  {}", text(&run["runbook"]));
     let _ = writeln!(out, "  started  {}", time(&run["at"]));
+    if let Some(env) = run["env"].as_str() {
+        let _ = writeln!(out, "  env      {env} (--env {env})");
+    }
     let _ = writeln!(out, "  outcome  {}", outcome(run, result, shown));
     let work = if report["work"]["kept"] == true {
         "work folder kept"
@@ -141,6 +144,24 @@ pub fn human(shown: &Shown) -> String {
             }
             out.push('\n');
         }
+        for host in step["hosts"].as_array().into_iter().flatten() {
+            let (mark, error) = match host["error"].as_str() {
+                Some(error) => ("✗", format!(": {error}")),
+                None if host["ok"] == true => ("✓", String::new()),
+                None => ("✗", String::new()),
+            };
+            let _ = writeln!(out, "      {mark} on {} ({}){error}", text(&host["host"]), text(&host["target"]));
+        }
+        for command in step["commands"].as_array().into_iter().flatten() {
+            if let Some(allowed) = command["tolerated"].as_str() {
+                let _ = writeln!(
+                    out,
+                    "      · `{}` exited with status {}, tolerated ({allowed})",
+                    command["argv"][0].as_str().unwrap_or("?"),
+                    command["exit_code"]
+                );
+            }
+        }
         let mut logs: Vec<&str> = step["commands"]
             .as_array()
             .into_iter()
@@ -165,6 +186,27 @@ pub fn human(shown: &Shown) -> String {
             text(&gate["question"])
         );
     }
+    for manual in report["manual"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "\nby hand in {}: {} by {} ({})",
+            text(&manual["step"]),
+            text(&manual["answer"]),
+            text(&manual["by"]),
+            text(&manual["how"])
+        );
+    }
+    for asked in report["asked"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            out,
+            "\nasked in {}: {}, answered by {} ({})\n  \"{}\"",
+            text(&asked["step"]),
+            text(&asked["name"]),
+            text(&asked["by"]),
+            text(&asked["how"]),
+            text(&asked["question"])
+        );
+    }
     for flip in report["flips"].as_array().into_iter().flatten() {
         let what = flip["key"]
             .as_str()
@@ -187,6 +229,14 @@ pub fn human(shown: &Shown) -> String {
             text(&restore["into"]),
             ms(&restore["recovery_point_age_ms"])
         );
+    }
+    let always = &report["always"];
+    if always.is_object() {
+        let said = match always["error"].as_str() {
+            Some(error) => format!("✗ failed: {error}"),
+            None => "✓ every action worked".to_string(),
+        };
+        let _ = writeln!(out, "\nalways (the run {} when it began): {said}", text(&always["outcome"]));
     }
     out
 }
