@@ -323,3 +323,22 @@ fn sql_reads_mariadb_typed_and_read_only() {
         assert_eq!(production.sql("select count(*) from shop.orders"), "500", "{sneaky}");
     }
 }
+
+/// A dump is data: a crafted one whose `\!` line would run a command on the drill's machine
+/// fails the restore, and the command never runs.
+#[test]
+fn a_dump_that_would_run_a_command_here_is_refused_by_the_client() {
+    let test = Test::new();
+    let Some((_production, offsite)) = shop(&test) else { return };
+    let dump = offsite.join("shop-20261202.sql");
+    let text = std::fs::read_to_string(&dump).expect("read the dump");
+    let pwned = test.path().join("pwned");
+    std::fs::write(&dump, format!("\\! touch {}\n{text}", pwned.display())).expect("write");
+    let port = free_port();
+    let (output, report) = drill(&test, &offsite, port);
+    let _restored = restored(&test, port);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(report["result"]["failed_step"], "restore", "{stderr}{}", logs(&test));
+    assert!(!pwned.exists(), "the dump ran a command on the drill's machine");
+}
