@@ -678,3 +678,51 @@ fn always_runs_on_its_hosts_every_action_on_every_host() {
         .collect();
     assert_eq!(hosts, ["a", "b", "a", "b"], "{always}");
 }
+
+/// Hosts at once end in any order: each command's end is recorded on its own host, and a
+/// check after it reads what that host's command printed, not the last host's to finish.
+#[test]
+fn hosts_at_once_keep_each_hosts_result_apart() {
+    let Some(server) = Sshd::start() else { return };
+    let text = format!(
+        r#"runbook "Apart" {{
+    {a}
+    {b}
+    step roll "Roll" on a, b, 2 at a time {{
+        shell `if [ "$RUNBOOK_HOST" = a ]; then echo bad; exit 3; fi; sleep 0.5; echo good` allow exit 3
+        check "it printed good" {{ output("roll").contains("good") }}
+        timeout 1m
+    }}
+}}
+"#,
+        a = server.host("a"),
+        b = server.host("b")
+    );
+    let test = Test::new().file("apart.runbook", text);
+    let outcome = test.run_with(&["drill", "apart.runbook", "--state-dir", "state", "--report", "report"]);
+    outcome.expect_code(1);
+    assert!(
+        outcome.stderr.contains("on a: check \"it printed good\" failed"),
+        "{}",
+        outcome.stderr
+    );
+    let step = &report(&test)["steps"][0];
+    let ends: Vec<(&str, i64)> = step["commands"]
+        .as_array()
+        .expect("commands")
+        .iter()
+        .map(|c| (c["host"].as_str().unwrap(), c["exit_code"].as_i64().expect("an exit code")))
+        .collect();
+    assert_eq!(ends, [("a", 3), ("b", 0)], "{step}");
+    assert_eq!(step["commands"][0]["tolerated"], "allow exit 3", "{step}");
+    assert_eq!(step["hosts"][0]["ok"], false, "{step}");
+    assert_eq!(step["hosts"][1]["ok"], true, "{step}");
+    // Each command's own time, not the batch's.
+    let took: Vec<u64> = step["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["duration_ms"].as_u64().unwrap())
+        .collect();
+    assert!(took[0] + 300 < took[1], "a's command ended before b's slept: {step}");
+}

@@ -47,7 +47,7 @@ impl StepResults {
             .insert(step.to_string(), result);
     }
 
-    fn get(&self, step: &str) -> Option<StepResult> {
+    pub(crate) fn get(&self, step: &str) -> Option<StepResult> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).get(step).cloned()
     }
 }

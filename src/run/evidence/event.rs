@@ -260,6 +260,10 @@ pub enum Event {
         /// It failed, and the runbook allows that (`allow exit 1`): the clause that allowed it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tolerated: Option<String>,
+        /// The host it ran on, as its `command_started` says: commands on several hosts at
+        /// once end in any order.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
     },
     /// A check was asked.
     Check {

@@ -443,8 +443,15 @@ impl Listener for Report {
                 timed_out,
                 duration_ms,
                 tolerated,
+                host,
             } => {
-                if let Some(Value::Object(command)) = self.step(step).commands.last_mut() {
+                // The last one started on that host (or here): hosts at once end in any order.
+                let on = json!(host);
+                let started = self.step(step).commands.iter_mut().rev().find(|c| match host {
+                    Some(_) => c["host"] == on,
+                    None => c.get("host").is_none_or(Value::is_null),
+                });
+                if let Some(Value::Object(command)) = started {
                     command.insert("exit_code".into(), json!(exit_code));
                     command.insert("signal".into(), json!(signal));
                     command.insert("timed_out".into(), json!(timed_out));

@@ -40,6 +40,8 @@ pub(super) struct Ended<'a> {
     pub(super) took: std::time::Duration,
     /// It ran over `ssh`, whose own failures exit 255.
     pub(super) remote: bool,
+    /// The host it ran on, by its name in the runbook.
+    pub(super) host: Option<String>,
 }
 
 impl<'m> Runner<'m> {
@@ -253,6 +255,7 @@ impl<'m> Runner<'m> {
             log: &log.path,
             took: started.elapsed(),
             remote: self.on_host.is_some(),
+            host: self.on_host.as_ref().map(|target| target.name.clone()),
         };
         self.ended(step, ended, allow, capture, raw.as_ref())
     }
@@ -274,6 +277,7 @@ impl<'m> Runner<'m> {
             log,
             took,
             remote,
+            host,
         } = ended;
         // Only an exit the runbook names is allowed: never a signal, never the timeout, and
         // on a host never 255, ssh's own status: a host nobody reached is not a tolerated no.
@@ -289,6 +293,7 @@ impl<'m> Runner<'m> {
             timed_out: finished.timed_out,
             duration_ms: took.as_millis() as u64,
             tolerated: tolerated.clone(),
+            host,
         })?;
         self.steps.record(
             step,

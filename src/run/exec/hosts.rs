@@ -10,6 +10,7 @@ use super::actions::{Ended, remote, words};
 use super::interrupt::Interruption;
 use super::{INTERRUPTION, Runner, process};
 use crate::model::{Action, ActionKind, Allowed, Step};
+use crate::run::checks::functions::StepResult;
 use crate::run::effects::ssh::Target;
 use crate::run::evidence::event::{Event, Stream};
 use crate::run::evidence::log::StepLog;
@@ -35,7 +36,12 @@ struct Lane {
     name: String,
     target: Target,
     started: Instant,
+    /// When its last action ended: the batch's hosts finish at their own pace.
+    ended: Option<Instant>,
     failed: Option<Failure>,
+    /// What its last command printed and how it exited, for the checks that follow it on
+    /// this host: the step's one record holds whichever host finished last.
+    last: Option<StepResult>,
 }
 
 /// What a command running on one host of a batch tells the step's thread.
@@ -70,7 +76,9 @@ impl<'m> Runner<'m> {
                         name: name.to_string(),
                         target,
                         started: Instant::now(),
+                        ended: None,
                         failed: None,
+                        last: None,
                     }),
                     Err(error) if every => {
                         first_failure.get_or_insert(error);
@@ -89,6 +97,11 @@ impl<'m> Runner<'m> {
                 lane.started = Instant::now();
             }
             self.batch(step, actions, deadline, &mut lanes)?;
+            // Later steps' `output()` read the last host in the list's result, not whichever
+            // host happened to finish last.
+            if let Some(last) = lanes.iter().rev().find_map(|lane| lane.last.clone()) {
+                self.steps.record(&step.id, last);
+            }
             let mut failed = None;
             for lane in lanes {
                 let error = lane.failed.as_ref().map(|e| self.values.masker.mask(&e.to_string()));
@@ -97,7 +110,7 @@ impl<'m> Runner<'m> {
                     host: lane.name.clone(),
                     ok: lane.failed.is_none(),
                     error,
-                    duration_ms: lane.started.elapsed().as_millis() as u64,
+                    duration_ms: lane.ended.unwrap_or_else(Instant::now).duration_since(lane.started).as_millis() as u64,
                     undo,
                 })?;
                 match lane.failed {
@@ -162,9 +175,15 @@ impl<'m> Runner<'m> {
                 }
                 None => {
                     for &i in &live {
+                        // A check here reads this host's last command, not another's.
+                        if let Some(last) = lanes[i].last.clone() {
+                            self.steps.record(&step.id, last);
+                        }
                         self.on_host = Some(lanes[i].target.clone());
                         let result = self.action(&step.id, action, deadline, &mut Vec::new());
                         self.on_host = None;
+                        lanes[i].last = self.steps.get(&step.id);
+                        lanes[i].ended = Some(Instant::now());
                         if let Err(error) = result? {
                             lanes[i].failed = Some(error);
                         }
@@ -256,6 +275,7 @@ impl<'m> Runner<'m> {
                     }
                     Message::Done(slot, result, took) => {
                         let (i, log) = &mut running[slot];
+                        lanes[*i].ended = Some(Instant::now());
                         let kept = log.finish();
                         let outcome = match result {
                             Ok(finished) => {
@@ -266,8 +286,11 @@ impl<'m> Runner<'m> {
                                     log: &log.path,
                                     took,
                                     remote: true,
+                                    host: Some(lanes[*i].name.clone()),
                                 };
-                                self.ended(step, ended, allow, None, None)
+                                let outcome = self.ended(step, ended, allow, None, None);
+                                lanes[*i].last = self.steps.get(step);
+                                outcome
                             }
                             Err(error) => Ok(Err(error)),
                         };
