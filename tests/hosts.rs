@@ -726,3 +726,52 @@ fn hosts_at_once_keep_each_hosts_result_apart() {
         .collect();
     assert!(took[0] + 300 < took[1], "a's command ended before b's slept: {step}");
 }
+
+/// A known_hosts file in a folder whose name has a space is one file to ssh, with a jump host
+/// too; an option ssh would read as `Key Value` cannot smuggle in a command.
+#[test]
+fn a_known_hosts_path_with_a_space_works_and_an_option_cannot_hide_a_command() {
+    let Some(server) = Sshd::start() else { return };
+    let test = Test::new();
+    let spaced = test.path().join("key dir");
+    std::fs::create_dir_all(&spaced).expect("a folder");
+    std::fs::copy(server.known_hosts(), spaced.join("known_hosts")).expect("copy known_hosts");
+    let host = server
+        .host("box")
+        .replace(
+            &server.known_hosts().display().to_string(),
+            &spaced.join("known_hosts").display().to_string(),
+        )
+        .replacen(
+            "\n    }",
+            &format!("\n        jump = \"{}@127.0.0.1:{}\"\n    }}", server.user, server.port),
+            1,
+        );
+    let text = format!(
+        "runbook \"Spaced\" {{\n    {host}\n    step there \"There\" on box {{\n        run `true`\n        timeout 1m\n    }}\n}}\n"
+    );
+    let test = test.file("spaced.runbook", text);
+    test.run_with(&["drill", "spaced.runbook", "--state-dir", "state"]).expect_code(0);
+
+    let pwned = test.path().join("pwned");
+    let text = format!(
+        "runbook \"Options\" {{\n    param opts = \"\" \"More options\"\n    {}\n    step there \"There\" on box {{\n        run `true`\n        timeout 1m\n    }}\n}}\n",
+        server.host("box").replacen("\n    }", "\n        options = opts\n    }", 1)
+    );
+    let test = test.file("options.runbook", text);
+    let outcome = test.run_with(&[
+        "drill",
+        "options.runbook",
+        "--state-dir",
+        "state",
+        "-p",
+        &format!("opts=ProxyCommand touch {} #=x", pwned.display()),
+    ]);
+    outcome.expect_code(1);
+    assert!(
+        outcome.stderr.contains("is not one: write options as Key=Value"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!pwned.exists(), "an option ran a command here");
+}

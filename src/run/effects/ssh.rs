@@ -61,11 +61,11 @@ impl Target {
             }
             Ok(Some(value))
         };
-        // A file's path may hold a space (each is its own argument), never a newline or a
-        // leading `-`.
+        // A file's path may hold a space (it is quoted where ssh splits on spaces), never a
+        // newline, a double quote or a leading `-`.
         let file = |key: &str| -> Result<Option<String>, Failure> {
             let Some(value) = setting(key)? else { return Ok(None) };
-            if value.is_empty() || value.starts_with('-') || value.contains(char::is_control) {
+            if value.is_empty() || value.starts_with('-') || value.contains(char::is_control) || value.contains('"') {
                 return Err(Failure::new(
                     Kind::Value,
                     format!("the host `{name}`'s {key} \"{value}\" is not a file's path"),
@@ -90,13 +90,17 @@ impl Target {
             .map(str::trim)
             .filter(|o| !o.is_empty())
         {
-            if !option.contains('=') || option.starts_with('-') || option.contains(char::is_control) {
+            // ssh also reads `Key Value`: the key is only letters and digits, right before the
+            // `=`, or `ProxyCommand touch x #=y` would pass as an option named all of that.
+            let key = option.split_once('=').map(|(key, _)| key);
+            let named = key.is_some_and(|key| !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric()));
+            if !named || option.contains(char::is_control) {
                 return Err(Failure::new(
                     Kind::Value,
                     format!("the host `{name}`'s option \"{option}\" is not one: write options as Key=Value, separated by commas"),
                 ));
             }
-            let key = option.split('=').next().unwrap_or_default().trim().to_ascii_lowercase();
+            let key = key.unwrap_or_default().to_ascii_lowercase();
             if RUNS_COMMANDS.contains(&key.as_str()) {
                 return Err(Failure::new(
                     Kind::Value,
@@ -152,8 +156,10 @@ impl Target {
         if let Some(identity) = &self.identity {
             argv.extend(["-i".to_string(), identity.clone(), "-o".into(), "IdentitiesOnly=yes".into()]);
         }
+        // ssh splits this option's value on spaces (it may name several files): quoted, a
+        // path with a space is one file.
         if let Some(known_hosts) = &self.known_hosts {
-            argv.extend(["-o".to_string(), format!("UserKnownHostsFile={known_hosts}")]);
+            argv.extend(["-o".to_string(), format!("UserKnownHostsFile=\"{known_hosts}\"")]);
         }
         argv
     }
@@ -282,7 +288,7 @@ mod tests {
         assert_eq!(
             db1.proxy_command(db1.jump.as_deref().unwrap()),
             "ssh -T -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o ServerAliveCountMax=3 \
-             -i '/keys/drill key' -o IdentitiesOnly=yes -o UserKnownHostsFile=/keys/known_hosts \
+             -i '/keys/drill key' -o IdentitiesOnly=yes -o 'UserKnownHostsFile=\"/keys/known_hosts\"' \
              -p 2200 -l ops -W '[%h]:%p' -- fe80::1%%eth0"
         );
     }
@@ -300,6 +306,10 @@ mod tests {
             ("known_hosts", "/k\nx"),
             ("options", "ProxyCommand=nc %h %p"),
             ("options", "ServerAliveInterval=5, localcommand=id"),
+            ("options", "ProxyCommand touch /tmp/pwned #=x"),
+            ("options", "KnownHostsCommand /bin/id #=x"),
+            ("options", "=x"),
+            ("known_hosts", "/k\"x"),
         ] {
             let mut settings = vec![("address", "db1")];
             settings.retain(|(k, _)| *k != key);
