@@ -388,8 +388,12 @@ fn run_runbook(
             // Questions go to stderr, so progress stays plain lines rather than redrawn bars.
             let listener: Box<dyn run::Listener> = Box::new(run::Progress::new(io::stderr(), detail));
             if let Some(found) = &start.offer {
-                if console.resume(&found.describe()) {
-                    return exit_code(run::resume(&model, found, &options, vec![listener], Box::new(console)));
+                match console.resume(&found.describe()) {
+                    run::decide::Offer::Resume => {
+                        return exit_code(run::resume(&model, found, &options, vec![listener], Box::new(console)));
+                    }
+                    run::decide::Offer::Nothing => return Ok(exit::INTERRUPTED),
+                    run::decide::Offer::NewRun => {}
                 }
             }
             // The old run is over for good: nothing it started may race the new one.

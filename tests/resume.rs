@@ -845,3 +845,41 @@ fn work_by_hand_cut_off_is_asked_for_again_when_resumed() {
         "first\nsecond\nsecond\nthird\n"
     );
 }
+
+/// Ctrl-C at "Resume it?" is neither yes nor no: nothing runs, and the last run can still be
+/// resumed afterwards.
+#[test]
+fn ctrl_c_at_the_resume_offer_runs_nothing_and_keeps_the_last_run() {
+    let crashed = Crashed::incident();
+    let state = crashed.test.path().join("state");
+    let stderr = crashed.test.path().join("offer.stderr");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .args(["run", "resumable.runbook", "--no-tui", "--state-dir", &state.display().to_string()])
+        .current_dir(crashed.test.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("a file"))
+        .spawn()
+        .expect("start runbook");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&stderr).unwrap_or_default().contains("Resume it?") {
+        assert!(started.elapsed() < Duration::from_secs(20), "never offered");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "still waiting after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let said = std::fs::read_to_string(&stderr).expect("stderr");
+    assert_eq!(status.code(), Some(130), "interrupted: {said}");
+    assert!(said.contains("nothing runs; the last run can still be resumed"), "{said}");
+    assert_eq!(crashed.read("runs"), "first\nsecond\n", "nothing ran");
+    let resumed = run_again(&crashed, Some("y\n"));
+    resumed.expect_code(0);
+    assert_eq!(crashed.read("runs"), "first\nsecond\nsecond\nthird\n");
+}

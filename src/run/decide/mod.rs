@@ -213,6 +213,17 @@ impl<R: BufRead> Console<R> {
     }
 }
 
+/// What the operator made of the offer to resume the last, unfinished run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offer {
+    /// Go on with it.
+    Resume,
+    /// Leave it, and start a new run.
+    NewRun,
+    /// Neither (Ctrl-C): nothing runs, and the last run stays resumable.
+    Nothing,
+}
+
 /// Why a question at the console got no answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum NoAnswer {
@@ -234,13 +245,19 @@ impl std::fmt::Display for NoAnswer {
 impl<R: BufRead> Console<R> {
     /// Whether to resume the last run of the file, which did not finish. With no answer
     /// (no stdin), a new run starts: nobody agreed to pick the old one up.
-    pub fn resume(&mut self, description: &str) -> bool {
+    pub fn resume(&mut self, description: &str) -> Offer {
         say!("The last run of this file did not finish: {description}.");
         match self.ask("Resume it? Completed steps are not run again. [Y/n] ") {
-            Ok(reply) => !matches!(reply.to_lowercase().as_str(), "n" | "no"),
+            Ok(reply) if matches!(reply.to_lowercase().as_str(), "n" | "no") => Offer::NewRun,
+            Ok(_) => Offer::Resume,
+            // Ctrl-C is neither: nothing runs, and the unfinished run stays as it was.
+            Err(NoAnswer::Stopped) => {
+                say!("No answer (stopped by Ctrl-C): nothing runs; the last run can still be resumed.");
+                Offer::Nothing
+            }
             Err(why) => {
                 say!("No answer ({why}): starting a new run.");
-                false
+                Offer::NewRun
             }
         }
     }
