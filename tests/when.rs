@@ -443,3 +443,37 @@ fn a_value_captured_on_one_side_cannot_be_used_where_that_side_may_not_have_run(
     assert!(said.contains("10:24"), "the use on the other side:\n{said}");
     assert!(said.contains("14:37"), "the use after the `when`:\n{said}");
 }
+
+/// A value both sides capture has one whichever side ran: usable after the `when`.
+#[test]
+fn a_value_captured_on_both_sides_is_usable_after_the_when() {
+    let text = r#"runbook "Both" {
+    param use_replica = "yes" "Whether to use the replica"
+    when "the replica is used" { use_replica == "yes" } then {
+        step replica "Read the label on the replica" {
+            run `echo L1` capture label
+        }
+    } else {
+        step primary "Read it on the primary" {
+            run `echo L2` capture label
+        }
+    }
+    step restore "Restore it" {
+        run `echo restoring {label}`
+    }
+}
+"#;
+    let test = Test::new().file("both.runbook", text);
+    for (side, label) in [("yes", "L1"), ("no", "L2")] {
+        let outcome = test.run_with(&[
+            "drill",
+            "both.runbook",
+            "--state-dir",
+            "state",
+            "-p",
+            &format!("use_replica={side}"),
+        ]);
+        outcome.expect_code(0);
+        assert!(outcome.stderr.contains(&format!("│ restoring {label}")), "{}", outcome.stderr);
+    }
+}

@@ -52,6 +52,9 @@ impl Resolver<'_> {
         });
         model.decisions.push(decision.clone());
         let sides = std::iter::once((true, &when.then)).chain(when.otherwise.as_ref().map(|items| (false, items)));
+        // What each side captured, with its binding: a name both sides capture has a value
+        // after the `when` whichever side ran.
+        let mut captured_by_side: Vec<Vec<(String, (resolve_types::Binding, Span))>> = Vec::new();
         for (side, items) in sides {
             if !items.iter().any(|item| matches!(item, ast::Item::Step(_))) {
                 let which = if side { "`then`" } else { "`else`" };
@@ -68,14 +71,25 @@ impl Resolver<'_> {
             }
             // What this side captured exists only if the run took it.
             let captured: Vec<String> = self.names.keys().filter(|name| !before.contains(name)).cloned().collect();
+            let mut this_side = Vec::new();
             for name in captured {
-                if let Some((_, span)) = self.names.remove(&name) {
+                if let Some(binding) = self.names.remove(&name) {
                     self.side_only.push(SideOnly {
-                        name,
-                        span,
+                        name: name.clone(),
+                        span: binding.1,
                         decision: literal_text(&when.check.description),
                         then: side,
                     });
+                    this_side.push((name, binding));
+                }
+            }
+            captured_by_side.push(this_side);
+        }
+        if let [then, otherwise] = captured_by_side.as_slice() {
+            for (name, binding) in then {
+                if otherwise.iter().any(|(other, _)| other == name) {
+                    self.side_only.retain(|s| s.name != *name);
+                    self.names.insert(name.clone(), binding.clone());
                 }
             }
         }
