@@ -278,3 +278,24 @@ fn a_p_for_an_asked_name_says_where_the_run_gets_it() {
         outcome.stderr
     );
 }
+
+/// A drill's answer to a secret question is held to the same length as a typed one: under 3
+/// characters the masker cannot hide it, so the step fails before it is used.
+#[test]
+fn a_drills_secret_answer_too_short_to_mask_is_refused() {
+    let text = "runbook \"Pin\" {\n    step pin \"Pin\" {\n        ask secret pin \"The PIN?\" drill: env(\"DRILL_PIN\")\n        run `echo using {pin}`\n        timeout 1m\n    }\n}\n";
+    let outcome = Test::new()
+        .file("pin.runbook", text)
+        .env("DRILL_PIN", "42")
+        .args(["drill", "pin.runbook", "--state-dir", "state"])
+        .run();
+    outcome.expect_code(1);
+    assert!(
+        outcome
+            .stderr
+            .contains("the drill's answer to the secret `pin` is 2 characters long, too short to be masked"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!outcome.stderr.contains("using 42"), "{}", outcome.stderr);
+}

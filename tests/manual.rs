@@ -191,3 +191,26 @@ fn a_skip_without_a_reason_is_refused() {
         outcome.stdout
     );
 }
+
+/// A line that is not UTF-8 is an answer (not the end of standard input): here, "not done".
+#[test]
+fn an_answer_that_is_not_utf8_is_still_an_answer() {
+    use std::io::Write;
+    let test = Test::new().file(
+        "bh.runbook",
+        "runbook \"BH\" {\n    step s \"S\" {\n        manual \"Do it.\" drill: done\n    }\n}\n",
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("runbook"))
+        .args(["run", "bh.runbook", "--no-tui", "--state-dir", "state"])
+        .current_dir(test.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start runbook");
+    child.stdin.take().expect("a pipe").write_all(b"caf\xe9\na\n").expect("answer");
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the work by hand was not done: "), "{stderr}");
+    assert!(!stderr.contains("standard input is closed"), "{stderr}");
+}

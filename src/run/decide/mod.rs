@@ -194,8 +194,10 @@ impl<R: BufRead> Console<R> {
 
     fn ask(&mut self, prompt: &str) -> Result<String, NoAnswer> {
         crate::say::prompt(prompt);
-        let mut line = String::new();
-        match self.input.read_line(&mut line) {
+        // Bytes, then text: a line that is not UTF-8 is an answer (replaced characters and
+        // all), not the end of the input.
+        let mut line = Vec::new();
+        match self.input.read_until(b'\n', &mut line) {
             Ok(0) => {
                 say!("");
                 Err(NoAnswer::Closed)
@@ -208,7 +210,7 @@ impl<R: BufRead> Console<R> {
                     NoAnswer::Closed
                 })
             }
-            Ok(_) => Ok(line.trim().to_string()),
+            Ok(_) => Ok(String::from_utf8_lossy(&line).trim().to_string()),
         }
     }
 }

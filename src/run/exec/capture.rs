@@ -170,6 +170,16 @@ impl Runner<'_> {
                 Ok(value) => value,
                 Err(error) => return Ok(Err(error.within(Kind::Value, format!("the drill's answer to `{name}`")))),
             };
+            // As for a typed answer: a secret too short to mask would show wherever it is used.
+            let length = value.to_string().chars().count();
+            if ask.secret && length < SHORTEST {
+                return Ok(Err(Failure::new(
+                    Kind::Value,
+                    format!(
+                        "the drill's answer to the secret `{name}` is {length} characters long, too short to be masked where it is used: a secret is at least {SHORTEST}"
+                    ),
+                )));
+            }
             match typed(value, ask.ty) {
                 Ok(value) => (value, "drill".to_string(), "the step's drill answer".to_string()),
                 Err(Seen(seen)) => {
