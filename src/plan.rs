@@ -174,13 +174,12 @@ pub fn plan(model: &Model) -> String {
     if !model.always.is_empty() {
         let _ = writeln!(out, "always, once the run is over (not when it is only interrupted):");
         if !model.always_hosts.is_empty() {
-            let on = Step::closing("always", &model.always_hosts, model.always_at_once);
-            let hosts: Vec<String> = on
-                .hosts
+            let hosts: Vec<String> = model
+                .always_hosts
                 .iter()
                 .map(|name| format!("{name} ({})", host_words(shown, name)))
                 .collect();
-            let (joined, order) = on.host_order();
+            let (joined, order) = crate::model::host_order(&model.always_hosts, model.always_at_once);
             let _ = writeln!(
                 out,
                 "    on {}, over SSH{order}; each action on every host, whatever the others did",

@@ -64,19 +64,7 @@ impl Crashed {
             let mut stdin = child.stdin.take().expect("a pipe");
             stdin.write_all(answers.as_bytes()).expect("answer");
         }
-        let started = Instant::now();
-        let run_dir = loop {
-            let found = std::fs::read_dir(&state)
-                .ok()
-                .and_then(|mut runs| runs.next())
-                .and_then(Result::ok)
-                .map(|e| e.path());
-            if let Some(run_dir) = found.filter(|dir| dir.join("second-started").exists()) {
-                break run_dir;
-            }
-            assert!(started.elapsed() < Duration::from_secs(30), "the second step never started");
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let run_dir = second_started(&state);
         child.kill().expect("SIGKILL the runner");
         child.wait().expect("reap it");
         Self { test, run_dir }
@@ -103,6 +91,23 @@ impl Crashed {
 
     fn read(&self, path: &str) -> String {
         std::fs::read_to_string(self.run_dir.join(path)).unwrap_or_default()
+    }
+}
+
+/// The run folder in `state` once its step `second` has started (it touches `second-started`).
+fn second_started(state: &Path) -> PathBuf {
+    let started = Instant::now();
+    loop {
+        let found = std::fs::read_dir(state)
+            .ok()
+            .and_then(|mut runs| runs.next())
+            .and_then(Result::ok)
+            .map(|e| e.path());
+        if let Some(run_dir) = found.filter(|dir| dir.join("second-started").exists()) {
+            return run_dir;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the second step never started");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -806,19 +811,7 @@ fn work_by_hand_cut_off_is_asked_for_again_when_resumed() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start runbook");
-    let started = Instant::now();
-    let run_dir = loop {
-        let found = std::fs::read_dir(&state)
-            .ok()
-            .and_then(|mut runs| runs.next())
-            .and_then(Result::ok)
-            .map(|e| e.path());
-        if let Some(run_dir) = found.filter(|dir| dir.join("second-started").exists()) {
-            break run_dir;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "the second step never started");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let run_dir = second_started(&state);
     // The question is asked right after the command; give it the moment to be asked.
     std::thread::sleep(Duration::from_millis(300));
     child.kill().expect("SIGKILL the runner");

@@ -372,12 +372,7 @@ impl Step {
     /// How it goes through its hosts, for people: the words joining them, and what follows
     /// the list (`, one after the other`, `, 2 at a time`, `, all at once`).
     pub(crate) fn host_order(&self) -> (&'static str, String) {
-        match (self.hosts.len(), self.at_once) {
-            (0 | 1, _) => (", then ", String::new()),
-            (_, 1) => (", then ", ", one after the other".into()),
-            (hosts, at_once) if at_once >= hosts => (", ", ", all at once".into()),
-            (_, at_once) => (", ", format!(", {at_once} at a time, each command on all of them before the next")),
-        }
+        host_order(&self.hosts, self.at_once)
     }
 
     /// The step's id, stable across runs: what the journal and the report name it by.
@@ -698,5 +693,16 @@ pub fn load(source: &Source, options: &Options) -> Result<Model, Vec<Diagnostic>
     match load_any(source, options)? {
         Loaded::Runbook(model) => Ok(*model),
         Loaded::Module => Err(vec![resolve::not_a_runbook(source)]),
+    }
+}
+
+/// How steps go through `hosts`, `at_once` at a time, for people: the words joining them,
+/// and what follows the list (`, one after the other`, `, 2 at a time`, `, all at once`).
+pub(crate) fn host_order(hosts: &[String], at_once: usize) -> (&'static str, String) {
+    match (hosts.len(), at_once) {
+        (0 | 1, _) => (", then ", String::new()),
+        (_, 1) => (", then ", ", one after the other".into()),
+        (hosts, at_once) if at_once >= hosts => (", ", ", all at once".into()),
+        (_, at_once) => (", ", format!(", {at_once} at a time, each command on all of them before the next")),
     }
 }

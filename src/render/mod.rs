@@ -242,9 +242,8 @@ fn write_always(out: &mut String, model: &Model) {
         "Once the run is over, whether it passed, failed, was denied at a gate or aborted (a run only interrupted is not over: resuming it runs this at its end):\n"
     );
     if !model.always_hosts.is_empty() {
-        let on = crate::model::Step::closing("always", &model.always_hosts, model.always_at_once);
-        let hosts: Vec<String> = on.hosts.iter().map(|h| code(h)).collect();
-        let (joined, order) = on.host_order();
+        let hosts: Vec<String> = model.always_hosts.iter().map(|h| code(h)).collect();
+        let (joined, order) = crate::model::host_order(&model.always_hosts, model.always_at_once);
         let _ = writeln!(
             out,
             "On {} over SSH{order}: each action on every host, whatever happened on the others.\n",

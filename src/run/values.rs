@@ -256,15 +256,8 @@ impl<'m> Values<'m> {
             return Err(Failure::new(Kind::Value, format!("the secret `{name}` is empty")));
         }
         // The masker leaves a value this short alone, so every use would show it.
-        let length = value.chars().count();
-        if length < crate::run::evidence::mask::SHORTEST {
-            return Err(Failure::new(
-                Kind::Value,
-                format!(
-                    "the secret `{name}` is {length} characters long, too short to be masked where it is used: a secret is at least {}",
-                    crate::run::evidence::mask::SHORTEST
-                ),
-            ));
+        if let Some(refused) = crate::run::evidence::mask::too_short(&format!("the secret `{name}`"), &value) {
+            return Err(refused);
         }
         self.masker.add(&value);
         cache.insert(name.to_string(), value.clone());

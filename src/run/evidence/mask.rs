@@ -15,6 +15,18 @@ use crate::plan::MASK;
 /// A one- or two-character "secret" would mask half of every line and protect nothing: the
 /// masker leaves it alone, so the run refuses a secret that short rather than show it.
 pub(crate) const SHORTEST: usize = 3;
+
+/// The refusal of a secret too short to mask, `what` naming it ("the secret `pin`"); `None`
+/// when it is long enough.
+pub(crate) fn too_short(what: &str, value: &str) -> Option<crate::run::failure::Failure> {
+    let length = value.chars().count();
+    (length < SHORTEST).then(|| {
+        crate::run::failure::Failure::new(
+            crate::run::failure::Kind::Value,
+            format!("{what} is {length} characters long, too short to be masked where it is used: a secret is at least {SHORTEST}"),
+        )
+    })
+}
 /// A line of a multi-line secret is masked on its own from this length: shorter lines (the
 /// `-----` of a PEM armour's end, say) are everywhere.
 const SHORTEST_LINE: usize = 4;

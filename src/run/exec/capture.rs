@@ -9,7 +9,7 @@ use crate::model::{Capture, ParamType};
 use crate::plan::MASK;
 use crate::run::decide::Question;
 use crate::run::evidence::event::Event;
-use crate::run::evidence::mask::SHORTEST;
+use crate::run::evidence::mask::{SHORTEST, too_short};
 use crate::run::failure::{Failure, Kind, Outcome};
 use crate::run::values::Value;
 
@@ -23,15 +23,8 @@ impl Runner<'_> {
         };
         let text = value.to_string();
         // The masker leaves a value this short alone, so every later use would show it.
-        if capture.secret && text.chars().count() < SHORTEST {
-            return Ok(Err(Failure::new(
-                Kind::Value,
-                format!(
-                    "the secret `{}` it captured is {} characters long, too short to be masked where it is used: a secret is at least {SHORTEST}",
-                    capture.name,
-                    text.chars().count()
-                ),
-            )));
+        if let Some(refused) = too_short(&format!("the secret `{}` it captured", capture.name), &text).filter(|_| capture.secret) {
+            return Ok(Err(refused));
         }
         let masked = self.values.masker.mask(&text);
         // A value that holds a secret is one, even when the command was not given it.
@@ -144,7 +137,9 @@ impl Runner<'_> {
                 }
                 // The masker leaves a value this short alone: it would be in every line.
                 if ask.secret && typed_in.chars().count() < SHORTEST {
-                    refused = Some("a secret answer must be at least 3 characters, or it could not be masked".into());
+                    refused = Some(format!(
+                        "a secret answer must be at least {SHORTEST} characters, or it could not be masked"
+                    ));
                     continue;
                 }
                 match typed(Value::Str(typed_in), ask.ty) {
@@ -171,14 +166,9 @@ impl Runner<'_> {
                 Err(error) => return Ok(Err(error.within(Kind::Value, format!("the drill's answer to `{name}`")))),
             };
             // As for a typed answer: a secret too short to mask would show wherever it is used.
-            let length = value.to_string().chars().count();
-            if ask.secret && length < SHORTEST {
-                return Ok(Err(Failure::new(
-                    Kind::Value,
-                    format!(
-                        "the drill's answer to the secret `{name}` is {length} characters long, too short to be masked where it is used: a secret is at least {SHORTEST}"
-                    ),
-                )));
+            let what = format!("the drill's answer to the secret `{name}`");
+            if let Some(refused) = too_short(&what, &value.to_string()).filter(|_| ask.secret) {
+                return Ok(Err(refused));
             }
             match typed(value, ask.ty) {
                 Ok(value) => (value, "drill".to_string(), "the step's drill answer".to_string()),

@@ -134,7 +134,7 @@ impl<'m> Runner<'m> {
     /// Each action on every host of the batch where nothing has failed yet: a command on all
     /// of them at once, anything else (a check, a wait) on one after the other.
     fn batch(&mut self, step: &Step, actions: &'m [Action], deadline: Option<Instant>, lanes: &mut [Lane]) -> Result<(), RecordLost> {
-        let past = || format!("the step ran past its timeout of {}", step.timeout.unwrap_or_default());
+        let past = || super::step::past_its_timeout(step.timeout);
         let timed_out = || deadline.is_some_and(|d| Instant::now() >= d);
         for action in actions {
             for lane in lanes.iter_mut().filter(|l| l.failed.is_none()) {

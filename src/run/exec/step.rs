@@ -256,7 +256,7 @@ impl<'m> Runner<'m> {
             if INTERRUPTION.requested() {
                 return Ok(Err(Failure::new(Kind::Interrupted, "interrupted")));
             }
-            let past = || format!("the step ran past its timeout of {}", timeout.unwrap_or_default());
+            let past = || past_its_timeout(timeout);
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(Err(Failure::new(Kind::Timeout, past())));
             }
@@ -268,8 +268,7 @@ impl<'m> Runner<'m> {
         }
         // An action that cannot be stopped midway (a check, a restore) may still overrun.
         if deadline.is_some_and(|d| Instant::now() > d) {
-            let past = format!("the step ran past its timeout of {}", timeout.unwrap_or_default());
-            return Ok(Err(Failure::new(Kind::Timeout, past)));
+            return Ok(Err(Failure::new(Kind::Timeout, past_its_timeout(timeout))));
         }
         Ok(Ok(()))
     }
@@ -328,4 +327,9 @@ impl<'m> Runner<'m> {
         }
         Ok(())
     }
+}
+
+/// What a step that ran past its timeout failed with.
+pub(super) fn past_its_timeout(timeout: Option<Duration>) -> String {
+    format!("the step ran past its timeout of {}", timeout.unwrap_or_default())
 }
