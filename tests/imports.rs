@@ -160,3 +160,48 @@ fn the_book_pages_example_drills_as_written() {
     );
     assert!(outcome.stderr.contains("✓ every amount is positive"), "{}", outcome.stderr);
 }
+
+/// A piece's argument written as a string in the runbook is a value like a parameter: its
+/// `shell` script gets it as one quoted word, empty or with spaces or with shell in it, and a
+/// piece's own default the same. Spliced in as the script's text, `""` vanished (`[ -n ]` is
+/// true in sh), `"a b"` became two words and `"$(...)"` ran.
+#[test]
+fn a_pieces_argument_written_as_a_string_is_one_quoted_word_in_its_script() {
+    let pieces = r#"piece words(value, other = "") "Count the words" {
+    shell `set -- {value}; echo "value is $# word(s): [$1]"; if [ -n {other} ]; then echo "other is set"; else echo "other is empty"; fi`
+}
+"#;
+    let text = r#"runbook "Words" {
+    use "./words.runbook"
+    step count "Count" {
+        use words.words(value: "")
+        use words.words(value: "a b")
+        use words.words(value: "$(touch pwned) `touch pwned2`; touch pwned3", other: "{workdir} x")
+        timeout 1m
+    }
+}
+"#;
+    let test = Test::new().file("words.runbook", pieces).file("main.runbook", text);
+    let outcome = test.run_with(&["drill", "main.runbook", "--state-dir", "state"]);
+    outcome.expect_code(0);
+    let said: Vec<&str> = outcome.stderr.lines().filter_map(|l| l.trim().strip_prefix("│ ")).collect();
+    assert_eq!(
+        said,
+        [
+            "value is 1 word(s): []",
+            "other is empty",
+            "value is 1 word(s): [a b]",
+            "other is empty",
+            "value is 1 word(s): [$(touch pwned) `touch pwned2`; touch pwned3]",
+            "other is set",
+        ],
+        "{}",
+        outcome.stderr
+    );
+    for file in ["pwned", "pwned2", "pwned3"] {
+        assert!(!test.path().join(file).exists(), "{file} was made: the value ran");
+    }
+    let plan = test.run_with(&["plan", "main.runbook"]);
+    assert!(plan.stdout.contains("set -- 'a b';"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("if [ -n '' ]"), "{}", plan.stdout);
+}

@@ -208,7 +208,10 @@ impl fmt::Display for Template {
             match part {
                 Part::Text(text) => f.write_str(text)?,
                 Part::Var(var) => write!(f, "{{{}}}", var.name())?,
-                Part::Expr(expr) => write!(f, "{{{expr}}}")?,
+                Part::Expr(expr) => match &**expr {
+                    Expr::Str(text) => write!(f, "{text}")?,
+                    other => write!(f, "{{{other}}}")?,
+                },
             }
         }
         Ok(())

@@ -85,7 +85,10 @@ impl<'m> Word<'m> {
                 Piece::Text(text) => text.clone(),
                 Piece::Value(Part::Text(text)) => text.clone(),
                 Piece::Value(Part::Var(var)) => format!("{{{}}}", var.name()),
-                Piece::Value(Part::Expr(expr)) => format!("{{{expr}}}"),
+                Piece::Value(Part::Expr(expr)) => match &**expr {
+                    Expr::Str(text) => text.to_string(),
+                    other => format!("{{{other}}}"),
+                },
             })
             .collect()
     }

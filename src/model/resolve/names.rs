@@ -54,7 +54,16 @@ impl Resolver<'_> {
                 ast::StrPart::Text(text) => parts.push(Part::Text(text.clone())),
                 ast::StrPart::Interp(name) => match self.name(name) {
                     Some(Expr::Var(var)) => parts.push(Part::Var(var)),
-                    Some(Expr::Str(inner)) => parts.extend(inner.parts),
+                    // A piece's argument written as a string is a value like any other: in
+                    // a `shell` script it is quoted where it lands (an empty one stays a word,
+                    // one with a space stays one), never read as the script's own text.
+                    Some(Expr::Str(inner)) if inner.parts.is_empty() => parts.push(Part::Expr(Box::new(Expr::Str(inner)))),
+                    Some(Expr::Str(inner)) => parts.extend(inner.parts.into_iter().map(|part| match part {
+                        Part::Text(text) => Part::Expr(Box::new(Expr::Str(Template {
+                            parts: vec![Part::Text(text)],
+                        }))),
+                        other => other,
+                    })),
                     Some(other) => parts.push(Part::Expr(Box::new(other))),
                     None => {}
                 },
