@@ -28,6 +28,11 @@ struct Estate {
 
 impl Estate {
     fn new() -> Option<Estate> {
+        Estate::with(|_| {})
+    }
+
+    /// An estate whose cluster `before` has changed before Barman's first backup of it.
+    fn with(before: impl FnOnce(&Cluster)) -> Option<Estate> {
         if !installed() {
             return None;
         }
@@ -51,6 +56,7 @@ impl Estate {
             String::new()
         })?;
         pg.give_to_postgres();
+        before(&pg);
         let estate = Estate { pg, config };
         // `cron` creates the replication slot and starts streaming WAL.
         estate.barman(&["cron"]);
@@ -283,6 +289,123 @@ fn a_missing_wal_file_or_a_damaged_backup_file_fails_the_drill() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("FAILED at wal") && stderr.contains("At least one WAL file is missing"),
+        "{stderr}"
+    );
+}
+
+/// A target before the newest backup's end: Barman refuses to recover the newest backup to
+/// it, so the pieces choose the newest backup that ended before it, check that one, and
+/// restore it. Its tablespace comes back beside the recovered cluster, never at the path
+/// production's tablespace is at.
+#[test]
+fn a_target_before_the_newest_backup_restores_the_one_before_it_with_its_tablespace() {
+    let Some(estate) = Estate::with(|pg| {
+        let space = pg.root.join("space");
+        std::fs::create_dir_all(&space).expect("mkdir");
+        pg.give_to_postgres();
+        pg.psql("postgres", &format!("create tablespace archive location '{}'", space.display()));
+        pg.psql(
+            "postgres",
+            "create table ledger (id int) tablespace archive; insert into ledger select generate_series(1, 7)",
+        );
+    }) else {
+        return;
+    };
+    let first = estate.barman(&["list-backups", "--minimal", SERVER]).trim().to_string();
+    let (target_time, deleted_at) = invoices(&estate);
+    estate.barman(&["backup", "--wait", SERVER]);
+    estate.archive_now();
+    let backups = estate.barman(&["list-backups", "--minimal", SERVER]);
+    let newest = backups.lines().next().expect("two backups").trim().to_string();
+    assert_ne!(newest, first, "{backups}");
+    let production = estate.pg.root.join("space");
+    let state = |dir: &Path| {
+        walk(dir)
+            .into_iter()
+            .map(|f| {
+                let meta = f.metadata().expect("stat");
+                (f, meta.len(), meta.modified().expect("mtime"))
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = state(&production);
+
+    let port = free_port();
+    let (output, work) = estate.drill(
+        &root().join("runbooks/barman-pitr.runbook"),
+        &[
+            ("target_time", target_time.clone()),
+            ("deleted_at", deleted_at),
+            ("port", port.to_string()),
+            ("pgbin", estate.pg.bin.display().to_string()),
+        ],
+    );
+    let cluster = recovered_in(&work);
+    let ledger = cluster.as_ref().map(|_| {
+        let mut psql = Command::new(estate.pg.bin.join("psql"));
+        psql.args([
+            "-X",
+            "-At",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-p",
+            &port.to_string(),
+            "-d",
+            "postgres",
+        ])
+        .args(["-c", "select count(*) from ledger"]);
+        run(psql)
+    });
+    if let Some(cluster) = &cluster {
+        estate.pg.stop(cluster);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let cluster = cluster.expect("kept with --keep-work");
+    // The terminal shows the end of a long output; the step's log has all of it.
+    let log = cluster
+        .parent()
+        .and_then(Path::parent)
+        .expect("the run's folder")
+        .join("logs/restore.log");
+    let restored = std::fs::read_to_string(&log).expect("the restore step's log");
+    let chosen = format!("backup {first}: the newest that ended before {target_time}");
+    // Chosen three times, the same each time: checked, verified, restored.
+    assert_eq!(stderr.matches(&chosen).count(), 2, "{chosen}\n{stderr}");
+    assert!(restored.contains(&chosen), "{restored}");
+    assert!(stderr.contains(&format!("backup {first}: DONE")), "{stderr}");
+    assert!(restored.contains("tablespace archive: restored to"), "{restored}");
+    assert_eq!(ledger.as_deref(), Some("7"), "the ledger, in its tablespace, came back");
+    let link = std::fs::read_dir(cluster.join("pg_tblspc"))
+        .expect("pg_tblspc")
+        .flatten()
+        .map(|e| std::fs::read_link(e.path()).expect("a tablespace is a link"))
+        .collect::<Vec<_>>();
+    let beside = PathBuf::from(format!("{}.tablespaces/archive", cluster.display()));
+    assert_eq!(link, vec![beside], "the tablespace is beside the recovered cluster");
+    assert_eq!(state(&production), before, "production's tablespace folder is as it was");
+}
+
+#[test]
+fn a_target_before_every_backup_fails_saying_so() {
+    let Some(estate) = Estate::new() else { return };
+    let port = free_port();
+    let (output, _) = estate.drill(
+        &root().join("runbooks/barman-pitr.runbook"),
+        &[
+            ("target_time", "2001-01-01 00:00:00+00".to_string()),
+            ("deleted_at", "2001-01-01 00:00:10+00".to_string()),
+            ("port", port.to_string()),
+            ("pgbin", estate.pg.bin.display().to_string()),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("FAILED at backup")
+            && stderr.contains("Barman has no finished backup of server billing that ended before 2001-01-01 00:00:00+00"),
         "{stderr}"
     );
 }
