@@ -267,6 +267,64 @@ fn restore_runbook() -> String {
     .to_string()
 }
 
+/// A table in a tablespace comes back, in a tablespace beside the restored cluster: never at
+/// the path production's tablespace is at, whose files stay as they were.
+#[test]
+fn a_tablespace_is_restored_beside_the_cluster_not_over_productions() {
+    let Some(estate) = estate(local_repository) else { return };
+    let production = estate.pg.root.join("space");
+    std::fs::create_dir_all(&production).expect("mkdir");
+    estate.pg.give_to_postgres();
+    orders(&estate);
+    estate.pg.psql(
+        "postgres",
+        &format!("create tablespace archive location '{}'", production.display()),
+    );
+    estate.pg.psql(
+        "orders",
+        "alter table orders set tablespace archive; insert into orders (status) values ('refunded')",
+    );
+    estate.pgbackrest(&["--type=full", "backup"]);
+    let state = |dir: &std::path::Path| {
+        let mut files = Vec::new();
+        let mut folders = vec![dir.to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("read").flatten() {
+                let meta = entry.metadata().expect("stat");
+                if meta.is_dir() {
+                    folders.push(entry.path());
+                } else {
+                    files.push((entry.path(), meta.len(), meta.modified().expect("mtime")));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let before = state(&production);
+    assert!(!before.is_empty(), "the tablespace holds the table");
+    let file = estate.pg.root.join("restore.runbook");
+    std::fs::write(&file, restore_runbook()).expect("write the runbook");
+    let (output, work) = drill(&estate, &file, &[("port", free_port().to_string())]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("✓ three orders"), "{stderr}");
+    let restored = std::fs::read_dir(work.join("state"))
+        .expect("the runs")
+        .flatten()
+        .map(|run| run.path().join("work/restored"))
+        .find(|p| p.exists())
+        .expect("kept with --keep-work");
+    let links: Vec<_> = std::fs::read_dir(restored.join("pg_tblspc"))
+        .expect("pg_tblspc")
+        .flatten()
+        .map(|e| std::fs::read_link(e.path()).expect("a tablespace is a link"))
+        .collect();
+    let beside = std::path::PathBuf::from(format!("{}.tablespaces/archive", restored.display()));
+    assert_eq!(links, vec![beside], "the tablespace is beside the restored cluster");
+    assert_eq!(state(&production), before, "production's tablespace folder is as it was");
+}
+
 /// The newest backup by default (pgBackRest refuses `--set=latest` said out loud), or a named
 /// one; either way every archived WAL file is replayed on top.
 #[test]
