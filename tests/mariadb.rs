@@ -195,7 +195,62 @@ fn the_shop_example_restores_the_nightly_dump_into_a_fresh_server() {
     assert_eq!(server.sql("select count(*), sum(total) from shop.orders"), "500\t187875.00");
     assert_eq!(server.sql("select name from shop.customers where id = 2"), "Bob '$(x)'");
     let env = std::fs::read_to_string(server.datadir.with_file_name("shop.env")).unwrap_or_default();
-    assert_eq!(env.trim(), format!("DATABASE_URL=mysql://root@127.0.0.1:{port}/shop"));
+    let socket = server.datadir.join("mysqld.sock");
+    assert_eq!(
+        env.trim(),
+        format!("DATABASE_URL=\"mysql://root@localhost/shop?socket={}\"", socket.display())
+    );
+    only_the_drills_account_reaches(server);
+}
+
+/// The drill's server holds production's data: root without a password must be root for the
+/// drill's own account only. Over TCP no account matches; another account cannot open the
+/// socket's folder, though it can reach the folder around it.
+fn only_the_drills_account_reaches(server: &Server) {
+    let tcp = Command::new("mariadb")
+        .args([
+            "--no-defaults",
+            "--protocol=tcp",
+            "--host=127.0.0.1",
+            "--user=root",
+            "--execute=select 1",
+        ])
+        .arg(format!("--port={}", server.port))
+        .output()
+        .expect("mariadb");
+    let said = String::from_utf8_lossy(&tcp.stderr);
+    assert!(!tcp.status.success(), "root logged in over TCP");
+    assert!(
+        said.contains("is not allowed to connect") || said.contains("Access denied"),
+        "{said}"
+    );
+    if !crate::support::pg::is_root() {
+        eprintln!("skipped the other account's half: only root can act as another account");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let parent = server.datadir.parent().expect("the work folder");
+    for folder in parent.ancestors() {
+        if folder.parent().is_some() {
+            std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+    }
+    let as_nobody = |args: &[&str]| {
+        Command::new("runuser")
+            .args(["-u", "nobody", "--"])
+            .args(args)
+            .output()
+            .expect("runuser")
+    };
+    assert!(
+        as_nobody(&["ls", &parent.display().to_string()]).status.success(),
+        "nobody reaches the work folder, so the socket's own folder is what stops it"
+    );
+    let socket = format!("--socket={}/mysqld.sock", server.datadir.display());
+    let other = as_nobody(&["mariadb", "--no-defaults", &socket, "--user=root", "--execute=select 1"]);
+    let said = String::from_utf8_lossy(&other.stderr);
+    assert!(!other.status.success(), "another account logged in over the socket");
+    assert!(said.contains("Permission denied") || said.contains("(13)"), "{said}");
 }
 
 /// The seed's partial backup: a dump cut short between two tables loads without a single
