@@ -275,7 +275,7 @@ if command -v pgbackrest > /dev/null && [ -n "$pgbin" ]; then
         echo "        use postgres.start(datadir: datadir, port: \"$restore_port\", pgbin: \"$pgbin\")"
         echo '    }'
         echo '    step promoted "It replayed the WAL" {'
-        echo "        use postgres.promoted(conn: \"$conn\")"
+        echo "        use postgres.promoted(conn: \"$conn\", interval: \"100ms\")"
         echo '    }'
         echo '    step rows "The rows came back" {'
         echo "        check \"every row\" { sql(\"$conn\", \"select count(*) from orders\") == $rows_in }"
@@ -289,9 +289,9 @@ if command -v pgbackrest > /dev/null && [ -n "$pgbin" ]; then
         echo 'set -euo pipefail'
         echo "datadir=$pg/bash/restored"
         echo 'mkdir -p -m 700 "$datadir"'
-        echo "pgbackrest --config=$pg/pgbackrest.conf --stanza=bench --pg1-path=\"\$datadir\" --archive-mode=off --log-level-console=info restore"
+        echo "pgbackrest --config=$pg/pgbackrest.conf --stanza=bench --pg1-path=\"\$datadir\" --tablespace-map-all=\"\$datadir.tablespaces\" --archive-mode=off --log-level-console=detail restore"
         echo "$pgbin/pg_ctl --pgdata \"\$datadir\" --options \"-p $restore_port -c listen_addresses=127.0.0.1 -c unix_socket_directories=\$datadir\" --log \"\$datadir/restore.log\" --wait --timeout 600 start"
-        echo "until [ \"\$($pgbin/psql -AtX '$conn' -c 'select pg_is_in_recovery()')\" = f ]; do sleep 2; done"
+        echo "until [ \"\$($pgbin/psql -AtX '$conn' -c 'select pg_is_in_recovery()')\" = f ]; do sleep 0.1; done"
         echo "[ \"\$($pgbin/psql -AtX '$conn' -c 'select count(*) from orders')\" = $rows_in ]"
         echo "$pgbin/pg_ctl --pgdata \"\$datadir\" --mode fast stop"
     } > "$pg/restore.sh"

@@ -303,6 +303,7 @@ fn a_tablespace_is_restored_beside_the_cluster_not_over_productions() {
     };
     let before = state(&production);
     assert!(!before.is_empty(), "the tablespace holds the table");
+
     let file = estate.pg.root.join("restore.runbook");
     std::fs::write(&file, restore_runbook()).expect("write the runbook");
     let (output, work) = drill(&estate, &file, &[("port", free_port().to_string())]);
@@ -323,6 +324,12 @@ fn a_tablespace_is_restored_beside_the_cluster_not_over_productions() {
     let beside = std::path::PathBuf::from(format!("{}.tablespaces/archive", restored.display()));
     assert_eq!(links, vec![beside], "the tablespace is beside the restored cluster");
     assert_eq!(state(&production), before, "production's tablespace folder is as it was");
+    // pgBackRest's own progress, a line per file with how far the restore has got, is the
+    // step's latest output while it runs.
+    let log = std::fs::read_to_string(restored.parent().and_then(|w| w.parent()).expect("the run").join("logs/restore.log"))
+        .expect("the restore's log");
+    let progress = log.lines().find(|l| l.contains("DETAIL: restore file") && l.contains("%)"));
+    assert!(progress.is_some(), "{log}");
 }
 
 /// The newest backup by default (pgBackRest refuses `--set=latest` said out loud), or a named
@@ -346,10 +353,16 @@ fn restore_brings_back_the_newest_backup_or_a_named_one() {
     std::fs::write(&file, restore_runbook()).expect("write the runbook");
     for (set, label) in [("latest", labels[1]), (labels[0], labels[0])] {
         let _ = std::fs::remove_dir_all(estate.pg.root.join("drill"));
-        let (output, _) = drill(&estate, &file, &[("set", set.to_string()), ("port", free_port().to_string())]);
+        let (output, work) = drill(&estate, &file, &[("set", set.to_string()), ("port", free_port().to_string())]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(0), "set {set}: {stderr}");
-        assert!(stderr.contains(&format!("restore backup set {label}")), "set {set}: {stderr}");
+        // The terminal shows the end of pgBackRest's long output; the step's log all of it.
+        let log = std::fs::read_dir(work.join("state"))
+            .expect("the run")
+            .flatten()
+            .map(|run| std::fs::read_to_string(run.path().join("logs/restore.log")).unwrap_or_default())
+            .collect::<String>();
+        assert!(log.contains(&format!("restore backup set {label}")), "set {set}: {log}");
         assert!(stderr.contains("✓ three orders"), "{stderr}");
     }
 }
