@@ -63,8 +63,13 @@ stats() { # nanoseconds on stdin -> "median X ms, max Y ms"
     sort -n | awk '{ v[NR] = $1 } END { printf "median %.1f ms, max %.1f ms", v[int((NR + 1) / 2)] / 1e6, v[NR] / 1e6 }'
 }
 
+sessions=0
 session() { # $1: the talking step's command
     tm kill-server 2> /dev/null || true
+    # A new server on the socket just killed can find the old one still going away ("server
+    # exited unexpectedly"): each session gets a socket of its own.
+    sessions=$((sessions + 1))
+    socket="runbook-bench-$$-$sessions"
     rm -rf "$work/state"
     runbook_for "$1"
     tm -f /dev/null new-session -d -x 120 -y 40 \

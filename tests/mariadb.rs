@@ -253,6 +253,32 @@ fn only_the_drills_account_reaches(server: &Server) {
     assert!(said.contains("Permission denied") || said.contains("(13)"), "{said}");
 }
 
+/// A long load is not a silent wait: while the client reads the dump, the step says how much
+/// of it has been read. The dump here takes 3 s (a `SELECT SLEEP(3)` halfway) and a megabyte
+/// of comment lines after it, so the client is caught partway.
+#[test]
+fn a_restore_says_how_much_of_the_dump_it_has_loaded() {
+    let test = Test::new();
+    let Some((_production, offsite)) = shop(&test) else { return };
+    let dump = offsite.join("shop-20261202.sql");
+    let text = std::fs::read_to_string(&dump).expect("read the dump");
+    let end = text.rfind("-- Dump completed").expect("a whole dump");
+    let padding = format!("-- {}\n", "x".repeat(1000)).repeat(1000);
+    std::fs::write(&dump, format!("{}SELECT SLEEP(3);\n{padding}{}", &text[..end], &text[end..])).expect("write the dump");
+    let port = free_port();
+    let (output, _) = drill(&test, &offsite, port);
+    let _restored = restored(&test, port);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}{}", logs(&test));
+    let log = logs(&test);
+    let progress: Vec<u32> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("loaded ")?.split_once("% of the dump (")?.0.parse().ok())
+        .collect();
+    assert!(!progress.is_empty(), "no progress line: {log}");
+    assert!(progress.iter().all(|p| *p < 100), "caught partway: {progress:?}");
+}
+
 /// The seed's partial backup: a dump cut short between two tables loads without a single
 /// error, and leaves the orders out. The drill must fail before it restores anything.
 #[test]

@@ -326,8 +326,14 @@ fn a_tablespace_is_restored_beside_the_cluster_not_over_productions() {
     assert_eq!(state(&production), before, "production's tablespace folder is as it was");
     // pgBackRest's own progress, a line per file with how far the restore has got, is the
     // step's latest output while it runs.
-    let log = std::fs::read_to_string(restored.parent().and_then(|w| w.parent()).expect("the run").join("logs/restore.log"))
-        .expect("the restore's log");
+    let log = std::fs::read_to_string(
+        restored
+            .parent()
+            .and_then(|w| w.parent())
+            .expect("the run")
+            .join("logs/restore.log"),
+    )
+    .expect("the restore's log");
     let progress = log.lines().find(|l| l.contains("DETAIL: restore file") && l.contains("%)"));
     assert!(progress.is_some(), "{log}");
 }
