@@ -460,8 +460,9 @@ fn describe_whole(value: &Dynamic) -> String {
     if let Some(array) = value.read_lock::<rhai::Array>() {
         return match array.len() {
             0 => "empty (no rows)".into(),
-            1 => format!("1 row: {}", array[0]),
-            n => format!("{n} rows, the first {}", array[0]),
+            // Each element as a value is shown: a text quoted, so `" "` is not an empty end.
+            1 => format!("1 row: {}", describe_whole(&array[0])),
+            n => format!("{n} rows, the first {}", describe_whole(&array[0])),
         };
     }
     value.to_string()
@@ -532,6 +533,13 @@ mod tests {
         assert_eq!(seen[2].observed.as_deref(), Some("`[1, 2].len()` is 2"));
         assert_eq!(seen[3].observed.as_deref(), Some("`[]` is empty (no rows)"));
         assert_eq!(seen[4].observed.as_deref(), Some("`true` is true"));
+    }
+
+    #[test]
+    fn a_list_of_texts_shows_its_first_quoted() {
+        let seen = outcomes(r#"check "safe" { [" ", "'"].all(|c| !dir.contains(c)) }"#, "unused-secret");
+        assert!(seen[0].passed, "{seen:?}");
+        assert_eq!(seen[0].observed.as_deref(), Some(r#"`[" ", "'"]` is 2 rows, the first " ""#));
     }
 
     #[test]
