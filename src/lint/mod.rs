@@ -6,6 +6,7 @@ mod rules;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::Model;
+use crate::model::protection::Protection;
 
 /// What a rule is, for `--help`, the docs and machine-readable output.
 pub(crate) struct RuleInfo {
@@ -21,14 +22,21 @@ pub(crate) trait Rule: Sync {
     fn check(&self, model: &Model, findings: &mut Findings<'_>);
 }
 
-/// Collects a rule's findings, stamped with the rule's id and severity.
+/// Collects a rule's findings, stamped with the rule's id and severity; holds what several
+/// rules read of the runbook, worked out once for all of them.
 pub(crate) struct Findings<'m> {
     model: &'m Model,
+    protection: &'m Protection<'m>,
     info: &'static RuleInfo,
     diagnostics: Vec<Diagnostic>,
 }
 
-impl Findings<'_> {
+impl<'m> Findings<'m> {
+    /// What protects each step (gates, checks, changes), shared by the rules that ask.
+    pub(crate) fn protection(&self) -> &'m Protection<'m> {
+        self.protection
+    }
+
     pub(crate) fn add(&mut self, span: crate::source::Span, message: impl Into<String>) -> &mut Diagnostic {
         let diagnostic = match self.info.severity {
             Severity::Error => Diagnostic::error(self.info.id, &self.model.source, span, message),
@@ -48,9 +56,11 @@ pub(crate) fn rules() -> &'static [&'static dyn Rule] {
 /// comment silences.
 pub fn lint(model: &Model) -> Vec<Diagnostic> {
     let mut all = Vec::new();
+    let protection = Protection::of(model);
     for rule in rules() {
         let mut findings = Findings {
             model,
+            protection: &protection,
             info: rule.info(),
             diagnostics: Vec::new(),
         };

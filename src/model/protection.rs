@@ -159,6 +159,12 @@ impl<'m> Protection<'m> {
         !self.changes[index].is_empty()
     }
 
+    /// Where in the step at `index` its actions change something, in order (an
+    /// `irreversible` step also counts its first action, whatever that does).
+    pub(crate) fn change_positions(&self, index: usize) -> &[usize] {
+        &self.changes[index]
+    }
+
     /// The nearest gate before the step at `index`, if any gate comes before it.
     pub(crate) fn gate_before(&self, index: usize) -> Option<&'m Gate> {
         self.gates[index]

@@ -3,7 +3,7 @@
 use crate::diagnostic::Severity;
 use crate::lint::{Findings, Rule, RuleInfo};
 use crate::model::Model;
-use crate::model::protection::{Change, Protection, change};
+use crate::model::protection::{Change, change};
 
 pub(super) struct UngatedChange;
 
@@ -25,12 +25,14 @@ impl Rule for UngatedChange {
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
         // A gate on one side of a `when` guards only the steps after it on that side.
-        let protection = Protection::of(model);
+        let protection = findings.protection();
         for (index, step) in model.steps().enumerate() {
             if protection.gate_before(index).is_some() {
                 continue;
             }
-            let change = step.actions.iter().find_map(|a| {
+            // Only the actions the protection found changing something need a second look.
+            let change = protection.change_positions(index).iter().find_map(|&at| {
+                let a = &step.actions[at];
                 let what = match change(model, step, a)? {
                     Change::Flip => "this change".to_string(),
                     Change::Write(write) => format!("this command {} `{}` and", write.effect.verb(), write.path),

@@ -3,7 +3,7 @@
 use crate::diagnostic::Severity;
 use crate::lint::{Findings, Rule, RuleInfo};
 use crate::model::Model;
-use crate::model::protection::{Protection, restore_at};
+use crate::model::protection::restore_at;
 
 pub(super) struct UnverifiedRestore;
 
@@ -24,7 +24,7 @@ impl Rule for UnverifiedRestore {
     }
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
-        let protection = Protection::of(model);
+        let protection = findings.protection();
         for (index, step) in model.steps().enumerate() {
             if protection.is_verified(index) != Some(false) {
                 continue;
