@@ -11,6 +11,9 @@
 #![deny(clippy::print_stderr, clippy::print_stdout)]
 #![warn(unreachable_pub, missing_docs)]
 
+// pest without its `std` feature (see Cargo.toml) names `alloc` in the parser it derives.
+extern crate alloc;
+
 pub mod cli;
 pub(crate) mod clock;
 pub mod diagnostic;
