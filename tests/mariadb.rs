@@ -169,10 +169,37 @@ fn the_shop_example_restores_the_nightly_dump_into_a_fresh_server() {
     let test = Test::new();
     let Some((production, offsite)) = shop(&test) else { return };
     let port = free_port();
+    // An attacker on this machine tries root over TCP all through the drill: the server must
+    // never listen while install-db's passwordless root@127.0.0.1 still exists.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let attacker = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let opts = mysql::OptsBuilder::new()
+                .ip_or_hostname(Some("127.0.0.1"))
+                .tcp_port(port)
+                .user(Some("root"))
+                .prefer_socket(false)
+                .tcp_connect_timeout(Some(std::time::Duration::from_millis(200)));
+            let mut tries = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tries += 1;
+                if mysql::Conn::new(opts.clone()).is_ok() {
+                    return (true, tries);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            (false, tries)
+        })
+    };
     let (output, report) = drill(&test, &offsite, port);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (got_in, tries) = attacker.join().expect("the attacker");
     let restored = restored(&test, port);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}{}", logs(&test));
+    assert!(!got_in, "root logged in over TCP while the drill's server started (try {tries})");
+    assert!(tries > 50, "the attacker tried {tries} times only");
     assert!(restored.is_some(), "the drill's server: {stderr}");
     assert!(stderr.contains("the dump is whole: -- Dump completed"), "{stderr}");
     assert!(
@@ -254,7 +281,7 @@ fn only_the_drills_account_reaches(server: &Server) {
 }
 
 /// A long load is not a silent wait: while the client reads the dump, the step says how much
-/// of it has been read. The dump here takes 3 s (a `SELECT SLEEP(3)` halfway) and a megabyte
+/// of it has been read. The dump here takes 5 s (a `SELECT SLEEP(5)` halfway) and a megabyte
 /// of comment lines after it, so the client is caught partway.
 #[test]
 fn a_restore_says_how_much_of_the_dump_it_has_loaded() {
@@ -264,7 +291,7 @@ fn a_restore_says_how_much_of_the_dump_it_has_loaded() {
     let text = std::fs::read_to_string(&dump).expect("read the dump");
     let end = text.rfind("-- Dump completed").expect("a whole dump");
     let padding = format!("-- {}\n", "x".repeat(1000)).repeat(1000);
-    std::fs::write(&dump, format!("{}SELECT SLEEP(3);\n{padding}{}", &text[..end], &text[end..])).expect("write the dump");
+    std::fs::write(&dump, format!("{}SELECT SLEEP(5);\n{padding}{}", &text[..end], &text[end..])).expect("write the dump");
     let port = free_port();
     let (output, _) = drill(&test, &offsite, port);
     let _restored = restored(&test, port);
