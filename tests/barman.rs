@@ -303,10 +303,14 @@ fn a_target_before_the_newest_backup_restores_the_one_before_it_with_its_tablesp
         let space = pg.root.join("space");
         std::fs::create_dir_all(&space).expect("mkdir");
         pg.give_to_postgres();
-        pg.psql("postgres", &format!("create tablespace archive location '{}'", space.display()));
+        // A name with a space: one word to Barman's --tablespace, however the shell splits.
         pg.psql(
             "postgres",
-            "create table ledger (id int) tablespace archive; insert into ledger select generate_series(1, 7)",
+            &format!("create tablespace \"cold archive\" location '{}'", space.display()),
+        );
+        pg.psql(
+            "postgres",
+            "create table ledger (id int) tablespace \"cold archive\"; insert into ledger select generate_series(1, 7)",
         );
     }) else {
         return;
@@ -376,14 +380,14 @@ fn a_target_before_the_newest_backup_restores_the_one_before_it_with_its_tablesp
     assert_eq!(stderr.matches(&chosen).count(), 2, "{chosen}\n{stderr}");
     assert!(restored.contains(&chosen), "{restored}");
     assert!(stderr.contains(&format!("backup {first}: DONE")), "{stderr}");
-    assert!(restored.contains("tablespace archive: restored to"), "{restored}");
+    assert!(restored.contains("tablespace cold archive: restored to"), "{restored}");
     assert_eq!(ledger.as_deref(), Some("7"), "the ledger, in its tablespace, came back");
     let link = std::fs::read_dir(cluster.join("pg_tblspc"))
         .expect("pg_tblspc")
         .flatten()
         .map(|e| std::fs::read_link(e.path()).expect("a tablespace is a link"))
         .collect::<Vec<_>>();
-    let beside = PathBuf::from(format!("{}.tablespaces/archive", cluster.display()));
+    let beside = PathBuf::from(format!("{}.tablespaces/cold archive", cluster.display()));
     assert_eq!(link, vec![beside], "the tablespace is beside the recovered cluster");
     assert_eq!(state(&production), before, "production's tablespace folder is as it was");
 }
@@ -422,4 +426,24 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+/// On a machine without Barman, the first step that needs it fails and says so, rather than
+/// finding "no backup" in the empty answer of a command that is not there.
+#[test]
+fn a_missing_barman_fails_the_step_that_needs_it() {
+    let text = std::fs::read_to_string(root().join("runbooks/barman-pitr.runbook")).expect("the example");
+    let test = crate::support::Test::new()
+        .file("pitr.runbook", &text)
+        .env("PATH", "/nonexistent")
+        .env_remove("PAGER_ROUTING_KEY")
+        .args(["drill", "pitr.runbook", "--state-dir", "state"]);
+    let outcome = test.run();
+    outcome.expect_code(1);
+    assert!(
+        outcome.stderr.contains("✗ FAILED at backup") && outcome.stderr.contains("barman is not installed on this machine"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!outcome.stderr.contains("! Barman has no"), "{}", outcome.stderr);
 }
