@@ -205,3 +205,50 @@ fn a_pieces_argument_written_as_a_string_is_one_quoted_word_in_its_script() {
     assert!(plan.stdout.contains("set -- 'a b';"), "{}", plan.stdout);
     assert!(plan.stdout.contains("if [ -n '' ]"), "{}", plan.stdout);
 }
+
+/// What a piece's literal arguments say is read by lint as the words they become: a delete
+/// behind `cd {dir}`, a script handed to `su -c`, and a root that is empty are all seen (as
+/// opaque values they hid the delete from RB005 and RB007).
+#[test]
+fn lint_reads_a_pieces_literal_arguments_as_the_words_they_become() {
+    let pieces = r#"piece wipe(dir, sub) "Wipe" {
+    shell `cd {dir} && rm -rf {sub}`
+}
+piece as_postgres(cmd) "As postgres" {
+    run `su postgres -c {cmd}`
+}
+piece under(root = "") "Wipe under a root" {
+    shell `rm -rf {root}/var/lib/mysql`
+}
+"#;
+    let text = r#"runbook "Wipes" {
+    rto 1h
+    rpo 1d
+    use "./ops.runbook"
+    step a "Behind cd" {
+        use ops.wipe(dir: "/var/lib/postgresql/15", sub: "main")
+        timeout 1m
+    }
+    step b "Through su" {
+        use ops.as_postgres(cmd: "rm -rf /srv/pg/main")
+        timeout 1m
+    }
+    step c "Under an empty root" {
+        use ops.under()
+        timeout 1m
+    }
+}
+"#;
+    let test = Test::new().file("ops.runbook", pieces).file("main.runbook", text);
+    let outcome = test.run_with(&["lint", "main.runbook"]);
+    for deleted in ["/var/lib/postgresql/15/main", "/srv/pg/main", "/var/lib/mysql"] {
+        assert!(
+            outcome
+                .stdout
+                .contains(&format!("warning[RB007]: a drill would delete `{deleted}`")),
+            "{deleted}: {}",
+            outcome.stdout
+        );
+    }
+    assert_eq!(outcome.stdout.matches("warning[RB005]").count(), 3, "{}", outcome.stdout);
+}

@@ -200,9 +200,12 @@ pub(crate) fn simple_commands(kind: &ActionKind) -> Vec<Simple<'_>> {
                 .map(|template| {
                     let mut word = Word::default();
                     for part in &template.parts {
-                        match part {
-                            Part::Text(text) => word.push_str(text),
-                            other => word.push_value(other),
+                        match (part, literal_value(part)) {
+                            (Part::Text(text), _) => word.push_str(text),
+                            // A piece's argument written as a string is known text: part
+                            // of this one argument, as it is when the command runs.
+                            (_, Some(text)) => word.push_str(&text),
+                            (other, None) => word.push_value(other),
                         }
                     }
                     word
@@ -223,9 +226,27 @@ fn pieces(template: &Template) -> Vec<Piece<'_>> {
     template
         .parts
         .iter()
-        .map(|part| match part {
-            Part::Text(text) => Piece::Text(text.clone()),
-            other => Piece::Value(other),
+        .map(|part| match (part, literal_value(part)) {
+            (Part::Text(text), _) => Piece::Text(text.clone()),
+            // A piece's argument written as a string is known text, quoted where it lands
+            // as the run quotes it: read as the one word the shell will see.
+            (_, Some(text)) => Piece::Text(crate::shell::quote(&text)),
+            (other, None) => Piece::Value(other),
+        })
+        .collect()
+}
+
+/// The text of a value written as a plain string (a piece's argument such as `"main"`),
+/// known before the run.
+fn literal_value(part: &Part) -> Option<String> {
+    let Part::Expr(expr) = part else { return None };
+    let Expr::Str(template) = &**expr else { return None };
+    template
+        .parts
+        .iter()
+        .map(|p| match p {
+            Part::Text(text) => Some(text.as_str()),
+            _ => None,
         })
         .collect()
 }
