@@ -165,3 +165,41 @@ fn recovered_is_planned_rendered_formatted_and_linted() {
     let outcome = Test::new().file("bad.runbook", misplaced).run_with(&["lint", "bad.runbook"]);
     assert_eq!(outcome.code, 2, "{}", outcome.stderr);
 }
+
+/// An RPO that no step measured is unknown, not met: the drill's last line says so, the
+/// report leaves `within_rpo` empty, and junit's objectives case is skipped with the reason
+/// (it passed, and read as "within the RPO").
+#[test]
+fn an_rpo_no_step_measured_is_said_to_be_unmeasured_not_met() {
+    let text = r#"runbook "Unmeasured" {
+    rto 1h
+    rpo 5m
+    step restore "Restore" {
+        run `true`
+        restores
+        timeout 1m
+    }
+    step verify "Verify" {
+        check "it is there" { true }
+        timeout 1m
+    }
+}
+"#;
+    let test = Test::new().file("r.runbook", text);
+    let outcome = test.run_with(&["drill", "r.runbook", "--state-dir", "state", "--report", "report"]);
+    outcome.expect_code(0);
+    assert!(
+        outcome.stderr.contains("✓ passed in")
+            && outcome
+                .stderr
+                .contains("within the RTO; the RPO was not measured: no step measured a recovery point"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(report(&test)["result"]["within_rpo"].is_null());
+    let junit = std::fs::read_to_string(test.path().join("report/junit.xml")).expect("junit.xml");
+    assert!(
+        junit.contains(r#"<skipped message="the RPO was not measured: no step measured a recovery point (the RTO was met)"/>"#),
+        "{junit}"
+    );
+}

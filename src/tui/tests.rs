@@ -491,6 +491,29 @@ fn a_run_with_skipped_steps_ends_as_finished_with_them_named_never_passed() {
 }
 
 #[test]
+fn a_pass_that_measured_no_recovery_point_says_the_rpo_was_not_measured() {
+    let mut app = app(&Typical::default());
+    assert!(app.has_rpo, "the typical runbook has an RPO");
+    app.update(run(Event::RunFinished {
+        status: RunStatus::Passed,
+        duration_ms: 12_000,
+        within_rto: Some(true),
+        recovery_point_age_ms: None,
+        within_rpo: None,
+        failed_step: None,
+        error: None,
+        skipped: Vec::new(),
+        at: String::new(),
+    }));
+    app.update(Msg::Finished(Ok(RunStatus::Passed)));
+    let summary = &app.finished.as_ref().expect("finished").summary;
+    assert!(
+        summary.ends_with("within the RTO of 45m 00s; the RPO was not measured"),
+        "{summary}"
+    );
+}
+
+#[test]
 fn a_long_native_restore_shows_its_bar_and_what_is_left_at_every_size() {
     let mut app = app(&history());
     started(&mut app, "fresh", 0);

@@ -289,6 +289,14 @@ impl Report {
             Some(error) if self.objectives_missed() => {
                 let _ = write!(case, "\n      <failure message=\"{}\"/>\n    </testcase>\n", escape(error));
             }
+            // An RPO with nothing that measured a recovery point is not met: it is unknown.
+            _ if self.finished["status"] == "passed" && self.recovery_points.is_empty() && !self.run["rpo_ms"].is_null() => {
+                let rto = if self.run["rto_ms"].is_null() { "" } else { " (the RTO was met)" };
+                let _ = write!(
+                    case,
+                    "\n      <skipped message=\"the RPO was not measured: no step measured a recovery point{rto}\"/>\n    </testcase>\n"
+                );
+            }
             _ if self.finished["status"] == "passed" && self.recovery_points.is_empty() => case.push_str("</testcase>\n"),
             _ if self.finished["status"] == "passed" => {
                 let points: Vec<String> = self.recovery_points.iter().map(recovery_point_text).collect();

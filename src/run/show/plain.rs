@@ -25,6 +25,8 @@ pub struct Progress<W: Write> {
     /// The running step's long copy: the quarters of it already told, and when the step began.
     quarters: u64,
     started: Option<std::time::Instant>,
+    /// Whether the run has an RPO: a pass that measured no recovery point says so.
+    has_rpo: bool,
 }
 
 /// A copy this large says how far it came at each quarter; a smaller one is over before a
@@ -61,6 +63,7 @@ impl<W: Write> Progress<W> {
             log: None,
             quarters: 0,
             started: None,
+            has_rpo: false,
         }
     }
 
@@ -179,6 +182,7 @@ impl<W: Write> Progress<W> {
                 workdir,
                 ..
             } => {
+                self.has_rpo = rpo_ms.is_some();
                 let objectives = match (rto_ms, rpo_ms) {
                     (Some(rto), Some(rpo)) => format!("RTO {} · RPO {}", ms(*rto), ms(*rpo)),
                     (Some(rto), None) => format!("RTO {} · no RPO", ms(*rto)),
@@ -406,6 +410,8 @@ impl<W: Write> Progress<W> {
             (Some(age), Some(true)) => format!("; restored data {} old, within the RPO", ms(*age)),
             (Some(age), Some(false)) => format!("; restored data {} old, PAST the RPO", ms(*age)),
             (Some(age), None) => format!("; restored data {} old", ms(*age)),
+            // Never a silence a reader takes for "within the RPO".
+            (None, _) if self.has_rpo => "; the RPO was not measured: no step measured a recovery point".to_string(),
             (None, _) => String::new(),
         };
         let error = error.as_deref().unwrap_or("");

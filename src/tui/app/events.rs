@@ -354,6 +354,8 @@ impl App {
                 None => "",
             };
             summary.push_str(&format!("; restored data {age} old{verdict}"));
+        } else if self.has_rpo && status == RunStatus::Passed {
+            summary.push_str("; the RPO was not measured");
         }
         // The skipped steps' names come last or in brackets, never run into the time.
         summary = match status {

@@ -157,6 +157,8 @@ pub(crate) struct App {
     pub(crate) title: String,
     pub(crate) mode: Mode,
     pub(crate) rto: Option<Duration>,
+    /// Whether the runbook has an RPO: a pass that measured no recovery point says so.
+    pub(crate) has_rpo: bool,
     pub(crate) started: Option<SystemTime>,
     pub(crate) run_id: Option<String>,
     pub(crate) rows: Vec<Row>,
@@ -210,6 +212,7 @@ impl App {
             title: model.title.clone(),
             mode: model.mode,
             rto: model.rto.map(|o| o.value.to_std()),
+            has_rpo: model.rpo.is_some(),
             started: None,
             run_id: None,
             rows,
