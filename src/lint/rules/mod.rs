@@ -14,6 +14,7 @@ mod secret_in_message;
 mod shell_syntax_in_run;
 mod ssh_by_hand;
 mod ungated_change;
+mod unmeasured_rpo;
 mod unused_name;
 mod unverified_restore;
 mod wait_deadline;
@@ -38,6 +39,7 @@ pub(super) static ALL: &[&dyn Rule] = &[
     &manual_policy::ManualPolicy,
     &secret_in_message::SecretInMessage,
     &ssh_by_hand::SshByHand,
+    &unmeasured_rpo::UnmeasuredRpo,
 ];
 
 #[cfg(test)]
