@@ -117,6 +117,21 @@ impl Estate {
         panic!("Barman did not archive {segment} in 30 s");
     }
 
+    /// The billing example, drilled to `target_time` on a spare port; gives the port too.
+    fn rewind(&self, target_time: &str, deleted_at: &str) -> (std::process::Output, PathBuf, u16) {
+        let port = free_port();
+        let (output, work) = self.drill(
+            &root().join("runbooks/barman-pitr.runbook"),
+            &[
+                ("target_time", target_time.to_string()),
+                ("deleted_at", deleted_at.to_string()),
+                ("port", port.to_string()),
+                ("pgbin", self.pg.bin.display().to_string()),
+            ],
+        );
+        (output, work, port)
+    }
+
     fn drill(&self, file: &Path, params: &[(&str, String)]) -> (std::process::Output, PathBuf) {
         let work = self.pg.root.join("drill");
         let mut command = as_postgres(assert_cmd::cargo::cargo_bin("runbook"));
@@ -180,16 +195,7 @@ fn invoices(estate: &Estate) -> (String, String) {
 fn the_billing_example_rewinds_to_a_point_in_time_with_barman() {
     let Some(estate) = Estate::new() else { return };
     let (target_time, deleted_at) = invoices(&estate);
-    let port = free_port();
-    let (output, work) = estate.drill(
-        &root().join("runbooks/barman-pitr.runbook"),
-        &[
-            ("target_time", target_time.clone()),
-            ("deleted_at", deleted_at),
-            ("port", port.to_string()),
-            ("pgbin", estate.pg.bin.display().to_string()),
-        ],
-    );
+    let (output, work, _) = estate.rewind(&target_time, &deleted_at);
     let cluster = recovered_in(&work);
     if let Some(cluster) = &cluster {
         estate.pg.stop(cluster);
@@ -334,16 +340,7 @@ fn a_target_before_the_newest_backup_restores_the_one_before_it_with_its_tablesp
     };
     let before = state(&production);
 
-    let port = free_port();
-    let (output, work) = estate.drill(
-        &root().join("runbooks/barman-pitr.runbook"),
-        &[
-            ("target_time", target_time.clone()),
-            ("deleted_at", deleted_at),
-            ("port", port.to_string()),
-            ("pgbin", estate.pg.bin.display().to_string()),
-        ],
-    );
+    let (output, work, port) = estate.rewind(&target_time, &deleted_at);
     let cluster = recovered_in(&work);
     let ledger = cluster.as_ref().map(|_| {
         let mut psql = Command::new(estate.pg.bin.join("psql"));
@@ -395,16 +392,7 @@ fn a_target_before_the_newest_backup_restores_the_one_before_it_with_its_tablesp
 #[test]
 fn a_target_before_every_backup_fails_saying_so() {
     let Some(estate) = Estate::new() else { return };
-    let port = free_port();
-    let (output, _) = estate.drill(
-        &root().join("runbooks/barman-pitr.runbook"),
-        &[
-            ("target_time", "2001-01-01 00:00:00+00".to_string()),
-            ("deleted_at", "2001-01-01 00:00:10+00".to_string()),
-            ("port", port.to_string()),
-            ("pgbin", estate.pg.bin.display().to_string()),
-        ],
-    );
+    let (output, _, _) = estate.rewind("2001-01-01 00:00:00+00", "2001-01-01 00:00:10+00");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
