@@ -105,3 +105,28 @@ fn man_dir_that_cannot_be_written_says_why() {
         outcome.stderr
     );
 }
+
+/// A command a `shell` script needs and the machine lacks is named in the failure, as a
+/// `run` command's is: the shell's exit 127 with its "not found" line, said in words.
+#[test]
+fn a_missing_command_in_a_script_is_named_in_the_failure() {
+    let text = r#"runbook "Missing" {
+    step s "Needs a tool" {
+        shell `echo starting; no-such-tool-4711 --version`
+        timeout 1m
+    }
+}
+"#;
+    let outcome = Test::new()
+        .file("m.runbook", text)
+        .args(["drill", "m.runbook", "--state-dir", "state"])
+        .run();
+    outcome.expect_code(1);
+    assert!(
+        outcome.stderr.contains(
+            "failed: it exited with status 127: `no-such-tool-4711` is not installed on the machine it ran on (the shell found no such command)"
+        ),
+        "{}",
+        outcome.stderr
+    );
+}

@@ -58,6 +58,8 @@ pub(crate) struct Finished {
     pub(crate) signal: Option<i32>,
     pub(crate) timed_out: bool,
     pub(crate) stdout_tail: String,
+    /// The first command a shell said it could not find (`sh: 1: restic: not found`).
+    pub(crate) not_found: Option<String>,
 }
 
 impl Finished {
@@ -68,6 +70,11 @@ impl Finished {
     pub(crate) fn describe(&self) -> String {
         match (self.timed_out, self.exit_code, self.signal) {
             (true, _, _) => "it ran past its timeout and was stopped".into(),
+            // 127 is the shell's own status for a command it could not find.
+            (false, Some(127), _) if self.not_found.is_some() => format!(
+                "it exited with status 127: `{}` is not installed on the machine it ran on (the shell found no such command)",
+                self.not_found.as_deref().unwrap_or_default()
+            ),
             (false, Some(code), _) => format!("it exited with status {code}"),
             (false, None, Some(signal)) => format!("it was killed by signal {signal}"),
             (false, None, None) => "it ended without a status".into(),
@@ -124,6 +131,7 @@ pub(crate) fn run(
 
     let mut pipes = pipes;
     let mut tail = String::new();
+    let mut not_found: Option<String> = None;
     let mut withheld = false;
     let mut emit = |stream: Stream, line: &str| {
         if let (Stream::Stdout, Some(raw)) = (stream, raw.as_deref_mut()) {
@@ -145,6 +153,8 @@ pub(crate) fn run(
         let line = masker.mask(line);
         if stream == Stream::Stdout {
             push_tail(&mut tail, &line);
+        } else if not_found.is_none() {
+            not_found = missing_command(&line);
         }
         on_line(stream, &line);
     };
@@ -216,7 +226,19 @@ pub(crate) fn run(
         signal: status.signal(),
         timed_out,
         stdout_tail: tail,
+        not_found,
     })
+}
+
+/// The command a shell's "not found" line names: dash's `/bin/sh: 1: restic: not found`,
+/// bash's `bash: line 1: restic: command not found`.
+fn missing_command(line: &str) -> Option<String> {
+    let before = line
+        .strip_suffix(": command not found")
+        .or_else(|| line.strip_suffix(": not found"))?;
+    let (shell, name) = before.rsplit_once(": ")?;
+    let is_shell = shell.contains("sh:") || shell.starts_with("sh") || shell.contains("/sh");
+    (is_shell && !name.is_empty() && !name.contains(' ')).then(|| name.to_string())
 }
 
 /// Starts `program` in `dir`, in its own process group, with stdin closed and stdout and
@@ -425,5 +447,26 @@ fn push_tail(tail: &mut String, line: &str) {
     if tail.len() > TAIL * 2 {
         let cut = crate::source::floor_char_boundary(tail, tail.len() - TAIL);
         tail.drain(..cut);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_command;
+
+    #[test]
+    fn a_shells_not_found_line_names_the_command() {
+        assert_eq!(missing_command("/bin/sh: 1: restic: not found").as_deref(), Some("restic"));
+        assert_eq!(
+            missing_command("sh: 3: mariadb-install-db: not found").as_deref(),
+            Some("mariadb-install-db")
+        );
+        assert_eq!(
+            missing_command("bash: line 1: barman: command not found").as_deref(),
+            Some("barman")
+        );
+        // A program's own words about a file are not the shell's.
+        assert_eq!(missing_command("error: backup 2026-11-14: not found"), None);
+        assert_eq!(missing_command("restic: repository s3:x: not found"), None);
     }
 }

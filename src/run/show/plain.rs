@@ -411,7 +411,10 @@ impl<W: Write> Progress<W> {
             (Some(age), Some(false)) => format!("; restored data {} old, PAST the RPO", ms(*age)),
             (Some(age), None) => format!("; restored data {} old", ms(*age)),
             // Never a silence a reader takes for "within the RPO".
-            (None, _) if self.has_rpo => "; the RPO was not measured: no step measured a recovery point".to_string(),
+            // A failed or cut-short run measured nothing either, and says why in its own words.
+            (None, _) if self.has_rpo && matches!(status, RunStatus::Passed) => {
+                "; the RPO was not measured: no step measured a recovery point".to_string()
+            }
             (None, _) => String::new(),
         };
         let error = error.as_deref().unwrap_or("");
