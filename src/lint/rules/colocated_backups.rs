@@ -24,7 +24,21 @@ fn literal(expr: Option<&Expr>) -> Option<String> {
     }
 }
 
+/// The host a location names: a URL's, or a restic repository's (`s3:https://minio1:9000/b`,
+/// `rest:http://backup1:8000/`, `sftp:restic@backup1:/srv/repo`).
 fn host(url: &str) -> Option<String> {
+    if let Some(rest) = url.strip_prefix("sftp:") {
+        let (at, _) = rest.split_once(':')?;
+        let name = at.rsplit('@').next()?.to_ascii_lowercase();
+        return (!name.is_empty()).then_some(name);
+    }
+    let url = ["s3:", "rest:", "swift:"]
+        .iter()
+        .find_map(|backend| {
+            url.strip_prefix(backend)
+                .filter(|rest| rest.starts_with("http://") || rest.starts_with("https://"))
+        })
+        .unwrap_or(url);
     let parsed = url::Url::parse(url).ok()?;
     Some(parsed.host_str()?.trim_matches(['[', ']']).to_ascii_lowercase()).filter(|h| !h.is_empty())
 }
@@ -72,11 +86,15 @@ impl Rule for ColocatedBackups {
     }
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
-        for backup in model.params.iter().filter(|p| p.name.contains("backup")) {
+        // A backup's parameter says so in its name: `backup_dir`, or restic's and pgBackRest's
+        // word for where backups live, `repo`.
+        // (`repo` as a word: `restic_repo`, never `reporting_db`).
+        let is_backup = |name: &str| name.contains("backup") || name.split('_').any(|w| w == "repo" || w == "repository");
+        for backup in model.params.iter().filter(|p| is_backup(&p.name)) {
             let Some(backup_value) = literal(backup.default.as_ref()) else {
                 continue;
             };
-            for live in model.params.iter().filter(|p| !p.name.contains("backup")) {
+            for live in model.params.iter().filter(|p| !is_backup(&p.name)) {
                 let Some(live_value) = literal(live.default.as_ref()) else {
                     continue;
                 };
@@ -116,6 +134,27 @@ mod tests {
         assert!(findings(hosts).iter().any(|f| f.starts_with("RB008")));
         let apart = "runbook \"t\" { param backup_dir: path = \"/mnt/offsite/db\" param data_dir: path = \"/srv/db\" }";
         assert!(!findings(apart).iter().any(|f| f.starts_with("RB008")));
+    }
+
+    #[test]
+    fn knows_restics_repository_forms() {
+        let runbook = |repo: &str| {
+            format!("runbook \"t\" {{ param restic_repo = \"{repo}\" param db_url = \"postgresql://app@db1.internal:5432/x\" }}")
+        };
+        for beside in [
+            "s3:http://db1.internal:9000/backups",
+            "rest:https://DB1.internal:8000/",
+            "sftp:restic@db1.internal:/srv/repo",
+        ] {
+            assert!(findings(&runbook(beside)).iter().any(|f| f.starts_with("RB008")), "{beside}");
+        }
+        for apart in [
+            "s3:https://s3.eu-west-1.amazonaws.com/backups",
+            "sftp:restic@vault1.internal:/srv/repo",
+            "/mnt/offsite/repo",
+        ] {
+            assert!(!findings(&runbook(apart)).iter().any(|f| f.starts_with("RB008")), "{apart}");
+        }
     }
 
     #[test]
