@@ -86,9 +86,9 @@ impl Rule for ColocatedBackups {
     }
 
     fn check(&self, model: &Model, findings: &mut Findings<'_>) {
-        // A backup's parameter says so in its name: `backup_dir`, or restic's and pgBackRest's
-        // word for where backups live, `repo`.
-        // (`repo` as a word: `restic_repo`, never `reporting_db`).
+        // A backup's parameter says so in its name: `backup_dir`, or `repo` as a word of it,
+        // restic's and pgBackRest's name for where backups live (`restic_repo`, not
+        // `reporting_db`).
         let is_backup = |name: &str| name.contains("backup") || name.split('_').any(|w| w == "repo" || w == "repository");
         for backup in model.params.iter().filter(|p| is_backup(&p.name)) {
             let Some(backup_value) = literal(backup.default.as_ref()) else {
