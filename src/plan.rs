@@ -171,22 +171,22 @@ pub fn plan(model: &Model) -> String {
             write_action(&mut out, shown, action, "    ");
         }
     }
-    if !model.always.is_empty() {
+    for block in &model.always {
         let _ = writeln!(out, "always, once the run is over (not when it is only interrupted):");
-        if !model.always_hosts.is_empty() {
-            let hosts: Vec<String> = model
-                .always_hosts
+        if !block.hosts.is_empty() {
+            let hosts: Vec<String> = block
+                .hosts
                 .iter()
                 .map(|name| format!("{name} ({})", host_words(shown, name)))
                 .collect();
-            let (joined, order) = crate::model::host_order(&model.always_hosts, model.always_at_once);
+            let (joined, order) = crate::model::host_order(&block.hosts, block.at_once);
             let _ = writeln!(
                 out,
                 "    on {}, over SSH{order}; each action on every host, whatever the others did",
                 hosts.join(joined)
             );
         }
-        for action in &model.always {
+        for action in &block.actions {
             write_action(&mut out, shown, action, "    ");
         }
     }
@@ -287,8 +287,8 @@ pub fn plan_json(model: &Model) -> Value {
             "has_else": d.has_else,
         })).collect::<Vec<_>>(),
         "on_failure": actions_json(shown, &model.on_failure),
-        "always": actions_json(shown, &model.always),
-        "always_hosts": model.always_hosts.iter().map(|name| json!({ "name": name, "target": host_words(shown, name) })).collect::<Vec<_>>(),
+        "always": actions_json(shown, model.always.first().map_or(&[], |a| &a.actions)),
+        "always_hosts": model.always.first().map_or(&[][..], |a| &a.hosts).iter().map(|name| json!({ "name": name, "target": host_words(shown, name) })).collect::<Vec<_>>(),
     })
 }
 

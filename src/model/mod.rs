@@ -109,15 +109,8 @@ pub struct Model {
     /// Steps and gates, in the order they run.
     pub(crate) procedure: Vec<Node>,
     pub(crate) on_failure: Vec<Action>,
-    /// `always`: runs once the run is over, whatever became of it (but not when it was only
-    /// interrupted, which `resume` picks up).
-    pub(crate) always: Vec<Action>,
-    /// `always on HOSTS`: the hosts its commands run on (lists spelled out); empty: here.
-    pub(crate) always_hosts: Vec<String>,
-    /// How many of them at once, as a step's `, 2 at a time` says.
-    pub(crate) always_at_once: usize,
-    /// Where the `always` block is written.
-    pub(crate) always_span: Span,
+    /// The `always` blocks, in file order.
+    pub(crate) always: Vec<Always>,
     /// The parameters a `timeout`, `within` or `every` takes its duration from, read when the
     /// runbook is loaded.
     pub(crate) durations_from: Vec<String>,
@@ -640,7 +633,7 @@ impl Model {
         self.steps()
             .flat_map(|s| s.actions.iter().chain(&s.undo))
             .chain(&self.on_failure)
-            .chain(&self.always)
+            .chain(self.always.iter().flat_map(|a| &a.actions))
     }
 
     pub(crate) fn param(&self, name: &str) -> Option<&Param> {
@@ -654,6 +647,19 @@ impl Model {
     pub(crate) fn channel(&self, name: &str) -> Option<&Channel> {
         self.channels.iter().find(|c| c.name == name)
     }
+}
+
+/// An `always` block: what runs once the run is over, whatever became of it (but not when the
+/// run was only interrupted, which `resume` picks up).
+#[derive(Clone, Debug)]
+pub(crate) struct Always {
+    pub(crate) actions: Vec<Action>,
+    /// `always on HOSTS`: the hosts its commands run on (lists spelled out); empty: here.
+    pub(crate) hosts: Vec<String>,
+    /// How many of them at once, as a step's `, 2 at a time` says.
+    pub(crate) at_once: usize,
+    /// Where the block is written.
+    pub(crate) span: Span,
 }
 
 /// What a `.runbook` file turned out to be.

@@ -241,14 +241,16 @@ fn write_always(out: &mut String, model: &Model) {
         out,
         "Once the run is over, whether it passed, failed, was denied at a gate or aborted (a run only interrupted is not over: resuming it runs this at its end):\n"
     );
-    if !model.always_hosts.is_empty() {
-        let hosts: Vec<String> = model.always_hosts.iter().map(|h| code(h)).collect();
-        let (joined, order) = crate::model::host_order(&model.always_hosts, model.always_at_once);
-        let _ = writeln!(
-            out,
-            "On {} over SSH{order}: each action on every host, whatever happened on the others.\n",
-            hosts.join(joined)
-        );
+    for block in &model.always {
+        if !block.hosts.is_empty() {
+            let hosts: Vec<String> = block.hosts.iter().map(|h| code(h)).collect();
+            let (joined, order) = crate::model::host_order(&block.hosts, block.at_once);
+            let _ = writeln!(
+                out,
+                "On {} over SSH{order}: each action on every host, whatever happened on the others.\n",
+                hosts.join(joined)
+            );
+        }
+        procedure::write_actions(out, &block.actions);
     }
-    procedure::write_actions(out, &model.always);
 }

@@ -156,7 +156,7 @@ fn moved_in_drills(model: &Model, name: &str) -> bool {
 
 fn live_hosts(model: &Model, findings: &mut Findings<'_>) {
     let steps = model.steps().map(|step| (&step.hosts, step.id_span, "this step's"));
-    let always = std::iter::once((&model.always_hosts, model.always_span, "the `always` block's"));
+    let always = model.always.iter().map(|a| (&a.hosts, a.span, "the `always` block's"));
     for (hosts, span, whose) in steps.chain(always) {
         for name in hosts {
             let Some(host) = model.hosts.iter().find(|h| &h.name == name) else {

@@ -48,7 +48,7 @@ impl Rule for UnusedName {
             }
         }
         for host in &model.hosts {
-            if !model.steps().any(|step| step.hosts.contains(&host.name)) && !model.always_hosts.contains(&host.name) {
+            if !model.steps().any(|step| step.hosts.contains(&host.name)) && !model.always.iter().any(|a| a.hosts.contains(&host.name)) {
                 findings.add(host.span, format!("the host `{}` is never used", host.name)).help = Some(format!(
                     "run a step on it (`step id \"Title\" on {} {{ ... }}`), or remove it",
                     host.name

@@ -209,9 +209,6 @@ impl<'a> Resolver<'a> {
             procedure: Vec::new(),
             on_failure: Vec::new(),
             always: Vec::new(),
-            always_hosts: Vec::new(),
-            always_at_once: 1,
-            always_span: runbook.span,
             durations_from: Vec::new(),
             captures: Vec::new(),
             decisions: Vec::new(),
@@ -251,14 +248,18 @@ impl<'a> Resolver<'a> {
                     self.in_failure_handler = false;
                 }
                 ast::Item::Always(always) => {
-                    model.always = self.closing_block(&always.block, &mut always_seen, "always");
+                    let actions = self.closing_block(&always.block, &mut always_seen, "always");
                     let parts = StepParts {
-                        actions: model.always.clone(),
+                        actions,
                         ..StepParts::default()
                     };
-                    model.always_hosts = self.hosts_of(&always.on, &parts);
-                    model.always_at_once = self.at_once(always.at_a_time.as_ref());
-                    model.always_span = always.block.span;
+                    let hosts = self.hosts_of(&always.on, &parts);
+                    model.always.push(Always {
+                        actions: parts.actions,
+                        hosts,
+                        at_once: self.at_once(always.at_a_time.as_ref()),
+                        span: always.block.span,
+                    });
                 }
                 _ => {}
             }

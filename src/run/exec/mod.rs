@@ -395,16 +395,18 @@ impl<'m> Runner<'m> {
         }
         self.emit(Event::AlwaysStarted { outcome: status })?;
         let mut first: Option<Failure> = None;
-        // On hosts, each action goes to every host before the next: every action runs,
-        // wherever the ones before it failed.
-        let on = (!model.always_hosts.is_empty()).then(|| Step::closing(ALWAYS, &model.always_hosts, model.always_at_once));
-        for action in &model.always {
-            let result = match &on {
-                Some(on) => self.on_hosts(on, std::slice::from_ref(action), None, hosts::HostPass::Always)?,
-                None => self.action(ALWAYS, action, None, &mut Vec::new())?,
-            };
-            if let Err(error) = result {
-                first.get_or_insert(error);
+        for block in &model.always {
+            // On hosts, each action goes to every host before the next: every action runs,
+            // wherever the ones before it failed.
+            let on = (!block.hosts.is_empty()).then(|| Step::closing(ALWAYS, &block.hosts, block.at_once));
+            for action in &block.actions {
+                let result = match &on {
+                    Some(on) => self.on_hosts(on, std::slice::from_ref(action), None, hosts::HostPass::Always)?,
+                    None => self.action(ALWAYS, action, None, &mut Vec::new())?,
+                };
+                if let Err(error) = result {
+                    first.get_or_insert(error);
+                }
             }
         }
         let error = first.map(|e| self.values.masker.mask(&e.to_string()));
