@@ -171,8 +171,9 @@ pub fn plan(model: &Model) -> String {
             write_action(&mut out, shown, action, "    ");
         }
     }
-    for block in &model.always {
-        let _ = writeln!(out, "always, once the run is over (not when it is only interrupted):");
+    for block in model.closing() {
+        let only = block.only_in.map_or(String::new(), |mode| format!(" in {mode}"));
+        let _ = writeln!(out, "always{only}, once the run is over (not when it is only interrupted):");
         if !block.hosts.is_empty() {
             let hosts: Vec<String> = block
                 .hosts
@@ -265,6 +266,8 @@ pub fn plan_json(model: &Model) -> Value {
         })
         .collect();
     let procedure = procedure_json(shown);
+    let every_mode = model.closing().find(|a| a.only_in.is_none());
+    let this_mode = model.closing().find(|a| a.only_in.is_some());
     json!({
         "schema": PLAN_SCHEMA,
         "title": model.title,
@@ -287,8 +290,12 @@ pub fn plan_json(model: &Model) -> Value {
             "has_else": d.has_else,
         })).collect::<Vec<_>>(),
         "on_failure": actions_json(shown, &model.on_failure),
-        "always": actions_json(shown, model.always.first().map_or(&[], |a| &a.actions)),
-        "always_hosts": model.always.first().map_or(&[][..], |a| &a.hosts).iter().map(|name| json!({ "name": name, "target": host_words(shown, name) })).collect::<Vec<_>>(),
+        "always": actions_json(shown, every_mode.map_or(&[], |a| &a.actions)),
+        "always_hosts": hosts_json(shown, every_mode),
+        "always_in_mode": this_mode.map(|block| json!({
+            "actions": actions_json(shown, &block.actions),
+            "hosts": hosts_json(shown, Some(block)),
+        })),
     })
 }
 
@@ -577,6 +584,15 @@ fn write_gate(out: &mut String, shown: Shown<'_>, gate: &Gate, mode: Mode) {
 
 /// What a command keeps for later, for other tools.
 /// `postgres@db1.internal:2222 via bastion`, each setting as this run would have it.
+/// An `always` block's hosts, each with its `name` and `target`, as a step's are.
+fn hosts_json(shown: Shown<'_>, block: Option<&Always>) -> Vec<Value> {
+    block
+        .map_or(&[][..], |a| &a.hosts)
+        .iter()
+        .map(|name| json!({ "name": name, "target": host_words(shown, name) }))
+        .collect()
+}
+
 fn host_words(shown: Shown<'_>, name: &str) -> String {
     let Some(host) = shown.model.hosts.iter().find(|h| h.name == name) else {
         return String::new();

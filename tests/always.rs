@@ -297,3 +297,100 @@ fn plan_render_and_fmt_say_what_is_allowed_and_what_always_runs() {
     let said = format!("{}{}", outcome.stdout, outcome.stderr);
     assert!(said.contains("error[E0110]: an exit status is a number from 1 to 255"), "{said}");
 }
+
+/// `always in drill`: the clean-up of what a drill started only to check it (a scratch
+/// server), which an incident must keep, since the app now uses it.
+const BY_MODE: &str = r#"runbook "Clean up by mode" {
+    rto 5m
+    param log: path = "{workdir}/log" "Where each block writes"
+    step start "Start a scratch server" {
+        shell `echo started >> {log}`
+        timeout 1m
+    }
+    always in drill {
+        shell `echo "stopped the drill's server" >> {log}`
+    }
+    always {
+        shell `echo "every run's clean-up" >> {log}`
+    }
+    always in incident {
+        shell `echo "an incident's clean-up" >> {log}`
+    }
+}
+"#;
+
+#[test]
+fn an_always_in_drill_runs_only_in_drills_and_in_file_order() {
+    let test = Test::new().file("modes.runbook", BY_MODE);
+    let log = test.path().join("log");
+    let drill = test.run_with(&[
+        "drill",
+        "modes.runbook",
+        "--state-dir",
+        "state",
+        "--report",
+        "report",
+        "-p",
+        &format!("log={}", log.display()),
+    ]);
+    drill.expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(&log).expect("log"),
+        "started\nstopped the drill's server\nevery run's clean-up\n",
+        "{}",
+        drill.stderr
+    );
+    let always = &report(&test)["always"];
+    assert_eq!(always["ok"], true);
+    assert_eq!(always["commands"].as_array().map(Vec::len), Some(2), "{always}");
+
+    std::fs::remove_file(&log).expect("reset");
+    let incident = test.run_with(&[
+        "run",
+        "modes.runbook",
+        "--state-dir",
+        "state",
+        "-p",
+        &format!("log={}", log.display()),
+    ]);
+    incident.expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(&log).expect("log"),
+        "started\nevery run's clean-up\nan incident's clean-up\n",
+        "{}",
+        incident.stderr
+    );
+
+    let drill_plan = test.run_with(&["plan", "modes.runbook", "--mode", "drill"]);
+    assert!(
+        drill_plan.stdout.contains("always in drill, once the run is over"),
+        "{}",
+        drill_plan.stdout
+    );
+    assert!(!drill_plan.stdout.contains("an incident's clean-up"), "{}", drill_plan.stdout);
+    let incident_plan = test.run_with(&["plan", "modes.runbook"]);
+    assert!(!incident_plan.stdout.contains("drill's server"), "{}", incident_plan.stdout);
+    let json = test.run_with(&["plan", "modes.runbook", "--mode", "drill", "--format", "json"]);
+    let plan: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(plan["always"].as_array().map(Vec::len), Some(1), "{plan}");
+    let drill_only = plan["always_in_mode"]["actions"][0]["script"].as_str().unwrap_or_default();
+    assert!(drill_only.contains("stopped the drill's server"), "{plan}");
+
+    let render = test.run_with(&["render", "modes.runbook"]);
+    assert!(render.stdout.contains("Only in a drill, once it is over"), "{}", render.stdout);
+    assert!(render.stdout.contains("Only in an incident, once it is over"), "{}", render.stdout);
+    test.run_with(&["fmt", "--check", "modes.runbook"]).expect_code(0);
+    let loose = Test::new().file("loose.runbook", BY_MODE.replace("always in drill {", "always  in   drill{"));
+    loose.run_with(&["fmt", "loose.runbook"]).expect_code(0);
+    let formatted = std::fs::read_to_string(loose.path().join("loose.runbook")).expect("formatted");
+    assert!(formatted.contains("    always in drill {\n"), "{formatted}");
+
+    let twice = Test::new().file("twice.runbook", BY_MODE.replace("always in incident {", "always in drill {"));
+    let outcome = twice.run_with(&["lint", "twice.runbook"]);
+    outcome.expect_code(2);
+    let said = format!("{}{}", outcome.stdout, outcome.stderr);
+    assert!(
+        said.contains("error[E0211]: this runbook already has an `always in drill` block"),
+        "{said}"
+    );
+}

@@ -129,6 +129,10 @@ impl Estate {
                 ("pgbin", self.pg.bin.display().to_string()),
             ],
         );
+        if output.status.success() {
+            let cluster = recovered_in(&work).expect("kept with --keep-work");
+            assert!(!self.pg.running(&cluster), "a drill that passed stops the cluster it started");
+        }
         (output, work, port)
     }
 
@@ -342,7 +346,8 @@ fn a_target_before_the_newest_backup_restores_the_one_before_it_with_its_tablesp
 
     let (output, work, port) = estate.rewind(&target_time, &deleted_at);
     let cluster = recovered_in(&work);
-    let ledger = cluster.as_ref().map(|_| {
+    let ledger = cluster.as_ref().map(|cluster| {
+        estate.pg.restart_recovered(cluster, port);
         let mut psql = Command::new(estate.pg.bin.join("psql"));
         psql.args([
             "-X",

@@ -117,12 +117,14 @@ fn the_seed_example_rewinds_a_bad_migration_and_measures_the_data_lost() {
     );
     let took = started.elapsed();
     let recovered = recovered_in(&work);
+    let left_running = recovered.as_ref().is_some_and(|r| estate.pg.running(r));
     if let Some(recovered) = &recovered {
         estate.pg.stop(recovered);
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(recovered.is_some(), "the recovered cluster is kept with --keep-work");
+    assert!(!left_running, "a drill that passed stops the cluster it started: {stderr}");
     for line in [
         "✓ recovery reached the target and paused",
         "✓ no order has the migration's value",

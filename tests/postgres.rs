@@ -194,6 +194,8 @@ fn the_point_in_time_recovery_example_rewinds_to_the_target() {
         .and_then(|mut runs| runs.find_map(|r| r.ok().map(|e| e.path().join("work/recovered")).filter(|p| p.exists())));
     assert!(recovered.is_some(), "the recovered cluster is kept with --keep-work");
     if let Some(recovered) = &recovered {
+        assert!(!pg.running(recovered), "a drill that passed stops the cluster it started: {stderr}");
+        pg.restart_recovered(recovered, recovered_port);
         let count = Command::new(pg.bin.join("psql"))
             .args([
                 "-X",

@@ -636,6 +636,12 @@ impl Model {
             .chain(self.always.iter().flat_map(|a| &a.actions))
     }
 
+    /// The `always` blocks a run in this model's mode runs once it is over, in file order:
+    /// `always`, and `always in drill` only in a drill.
+    pub(crate) fn closing(&self) -> impl Iterator<Item = &Always> {
+        self.always.iter().filter(|a| a.only_in.is_none_or(|mode| mode == self.mode))
+    }
+
     pub(crate) fn param(&self, name: &str) -> Option<&Param> {
         self.params.iter().find(|p| p.name == name)
     }
@@ -658,6 +664,8 @@ pub(crate) struct Always {
     pub(crate) hosts: Vec<String>,
     /// How many of them at once, as a step's `, 2 at a time` says.
     pub(crate) at_once: usize,
+    /// `always in drill`: only a run in that mode runs it; `None`: every run does.
+    pub(crate) only_in: Option<Mode>,
     /// Where the block is written.
     pub(crate) span: Span,
 }

@@ -237,11 +237,19 @@ fn write_always(out: &mut String, model: &Model) {
         return;
     }
     let _ = writeln!(out, "## Always, at the end\n");
-    let _ = writeln!(
-        out,
-        "Once the run is over, whether it passed, failed, was denied at a gate or aborted (a run only interrupted is not over: resuming it runs this at its end):\n"
-    );
     for block in &model.always {
+        let when = match block.only_in {
+            None => {
+                "Once the run is over, whether it passed, failed, was denied at a gate or aborted (a run only interrupted is not over: resuming it runs this at its end):"
+            }
+            Some(Mode::Drill) => {
+                "Only in a drill, once it is over, whether it passed, failed, was denied at a gate or aborted (an incident keeps what it restored; a drill only interrupted is not over: resuming it runs this at its end):"
+            }
+            Some(Mode::Incident) => {
+                "Only in an incident, once it is over, whether it passed, failed, was denied at a gate or aborted (a drill never runs this; an incident only interrupted is not over: resuming it runs this at its end):"
+            }
+        };
+        let _ = writeln!(out, "{when}\n");
         if !block.hosts.is_empty() {
             let hosts: Vec<String> = block.hosts.iter().map(|h| code(h)).collect();
             let (joined, order) = crate::model::host_order(&block.hosts, block.at_once);

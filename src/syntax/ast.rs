@@ -66,10 +66,12 @@ pub(crate) enum Item {
     Always(Always),
 }
 
-/// `always [on HOSTS] { ... }`: what runs once the run is over, here or on those hosts.
+/// `always [in MODE] [on HOSTS] { ... }`: what runs once the run is over, here or on those
+/// hosts; with `in drill`, only once a drill is over.
 #[derive(Clone, Debug)]
 pub(crate) struct Always {
     pub(crate) block: Block,
+    pub(crate) only_in: Option<Spanned<ModeName>>,
     /// The hosts, as a step's `on` names them.
     pub(crate) on: Vec<Ident>,
     pub(crate) at_a_time: Option<Spanned<i64>>,

@@ -423,6 +423,7 @@ fn rule_words(rule: Rule) -> &'static str {
         Rule::kw_allow | Rule::allow => "`allow`",
         Rule::kw_exit | Rule::allow_exits => "`exit`",
         Rule::kw_always | Rule::always_block => "`always`",
+        Rule::kw_in | Rule::always_mode => "`in drill` or `in incident`",
         Rule::kw_capture | Rule::capture => "`capture`",
         Rule::kw_when | Rule::when_block => "`when`",
         Rule::poll_stmt => "`wait until`",

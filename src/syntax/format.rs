@@ -165,8 +165,11 @@ impl Formatter<'_> {
             Rule::undo_block => self.block(pair, "undo", depth),
             Rule::on_failure => self.block(pair, "on failure", depth),
             Rule::always_block => {
+                let mode = child(pair, Rule::always_mode)
+                    .and_then(|m| child(&m, Rule::mode_name))
+                    .map_or(String::new(), |m| format!(" in {}", m.as_str()));
                 let on = child(pair, Rule::step_hosts).map_or(String::new(), |hosts| format!(" {}", hosts_words(&hosts)));
-                self.block(pair, &format!("always{on}"), depth);
+                self.block(pair, &format!("always{mode}{on}"), depth);
             }
             Rule::mode_block => {
                 let mode = child(pair, Rule::mode_name).map_or("drill", |p| p.as_str());
@@ -290,6 +293,7 @@ fn is_body(pair: &P<'_>) -> bool {
             | Rule::title
             | Rule::step_id
             | Rule::step_hosts
+            | Rule::always_mode
             | Rule::question
             | Rule::open_brace
             | Rule::close_brace

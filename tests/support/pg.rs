@@ -164,6 +164,60 @@ impl Cluster {
         }
     }
 
+    /// Whether a server runs in `data`, as `pg_ctl status` says (exit 0; 3 is none).
+    pub fn running(&self, data: &Path) -> bool {
+        as_postgres(self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(data)
+            .arg("status")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// Starts a cluster a drill recovered (and stopped, as the examples do once a drill is
+    /// over) on `port` again, and waits until replay is paused at its target again, so a test
+    /// can read what came back.
+    pub fn restart_recovered(&self, data: &Path, port: u16) {
+        let mut start = as_postgres(self.bin.join("pg_ctl"));
+        start
+            .arg("-D")
+            .arg(data)
+            .arg("-o")
+            .arg(format!(
+                "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={}",
+                data.display()
+            ))
+            .arg("-l")
+            .arg(data.join("restart.log"))
+            .args(["-w", "start"]);
+        run(start);
+        let started = std::time::Instant::now();
+        loop {
+            let mut paused = Command::new(self.bin.join("psql"));
+            paused.args([
+                "-X",
+                "-At",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-p",
+                &port.to_string(),
+                "-d",
+                "postgres",
+            ]);
+            paused.args(["-c", "select pg_is_wal_replay_paused()"]);
+            if paused.output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "t") {
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the recovered cluster never paused again"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
     /// Stops a cluster in `data` (this one, or one a test recovered).
     pub fn stop(&self, data: &Path) {
         let _ = as_postgres(self.bin.join("pg_ctl"))

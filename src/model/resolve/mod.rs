@@ -235,7 +235,8 @@ impl<'a> Resolver<'a> {
         model.hosts = self.hosts(runbook);
         model.secrets = self.secrets(runbook);
         let mut failure_seen: Option<Span> = None;
-        let mut always_seen: Option<Span> = None;
+        // One `always`, one `always in drill` and one `always in incident` at most.
+        let mut always_seen: [Option<Span>; 3] = [None; 3];
         self.step_ids = ast::Item::steps(&runbook.items).iter().map(|step| step.id.name.clone()).collect();
         self.captures_ahead = captures::captures_ahead(runbook);
         for (index, item) in runbook.items.iter().enumerate() {
@@ -248,7 +249,15 @@ impl<'a> Resolver<'a> {
                     self.in_failure_handler = false;
                 }
                 ast::Item::Always(always) => {
-                    let actions = self.closing_block(&always.block, &mut always_seen, "always");
+                    let only_in = always.only_in.map(|m| mode_of(m.value));
+                    let (seen, name) = match only_in {
+                        None => (&mut always_seen[0], "always".to_string()),
+                        Some(mode) => (
+                            &mut always_seen[1 + usize::from(mode == Mode::Incident)],
+                            format!("always in {mode}"),
+                        ),
+                    };
+                    let actions = self.closing_block(&always.block, seen, &name);
                     let parts = StepParts {
                         actions,
                         ..StepParts::default()
@@ -258,6 +267,7 @@ impl<'a> Resolver<'a> {
                         actions: parts.actions,
                         hosts,
                         at_once: self.at_once(always.at_a_time.as_ref()),
+                        only_in,
                         span: always.block.span,
                     });
                 }
@@ -520,10 +530,7 @@ impl<'a> Resolver<'a> {
                     .add_secondary(first, "the first one is here");
             }
             seen.push((block.mode.value, block.mode.span));
-            let mode = match block.mode.value {
-                ast::ModeName::Drill => Mode::Drill,
-                ast::ModeName::Incident => Mode::Incident,
-            };
+            let mode = mode_of(block.mode.value);
             for setting in &block.settings {
                 let Some((index, expr)) = self.overriding(setting, "a mode") else {
                     continue;
@@ -701,4 +708,12 @@ fn doc_comment(comments: &[ast::Comment], text: &str, start: usize) -> Option<St
     lines.reverse();
     let joined = lines.join("\n").trim().to_string();
     (!joined.is_empty()).then_some(joined)
+}
+
+/// The mode a `drill { ... }` block or an `always in drill` names.
+fn mode_of(name: ast::ModeName) -> Mode {
+    match name {
+        ast::ModeName::Drill => Mode::Drill,
+        ast::ModeName::Incident => Mode::Incident,
+    }
 }

@@ -387,7 +387,7 @@ impl<'m> Runner<'m> {
     /// keeps its own reason, and the block's failure is in the journal.
     fn always(&mut self, status: RunStatus, failure: Option<RunFailure>) -> Result<(RunStatus, Option<RunFailure>), RecordLost> {
         let model = self.model;
-        if model.always.is_empty() || status == RunStatus::Interrupted {
+        if model.closing().next().is_none() || status == RunStatus::Interrupted {
             return Ok((status, failure));
         }
         if self.decider.is_person() {
@@ -395,7 +395,7 @@ impl<'m> Runner<'m> {
         }
         self.emit(Event::AlwaysStarted { outcome: status })?;
         let mut first: Option<Failure> = None;
-        for block in &model.always {
+        for block in model.closing() {
             // On hosts, each action goes to every host before the next: every action runs,
             // wherever the ones before it failed.
             let on = (!block.hosts.is_empty()).then(|| Step::closing(ALWAYS, &block.hosts, block.at_once));

@@ -145,8 +145,13 @@ impl<'s> Builder<'s> {
             Rule::always_block => {
                 let hosts = children(pair.clone()).find(|p| p.as_rule() == Rule::step_hosts);
                 let (on, at_a_time) = hosts.map_or((Vec::new(), None), |hosts| self.parse_hosts(hosts));
+                let only_in = children(pair.clone())
+                    .find(|p| p.as_rule() == Rule::always_mode)
+                    .and_then(|p| children(p).find(|p| p.as_rule() == Rule::mode_name))
+                    .map(|name| parse_mode_name(&name));
                 Item::Always(Always {
                     block: self.parse_block(pair),
+                    only_in,
                     on,
                     at_a_time,
                 })
@@ -252,15 +257,7 @@ impl<'s> Builder<'s> {
     fn parse_mode_block(&mut self, pair: P<'_>) -> ModeBlock {
         let span = span_of(&pair);
         let mut inner = children(pair);
-        let mode_pair = inner.next().expect("grammar: mode name");
-        let mode = Spanned {
-            value: if mode_pair.as_str() == "drill" {
-                ModeName::Drill
-            } else {
-                ModeName::Incident
-            },
-            span: mode_pair.as_span().into(),
-        };
+        let mode = parse_mode_name(&inner.next().expect("grammar: mode name"));
         let settings = self.parse_setting_block(inner.next().expect("grammar: mode settings"));
         ModeBlock { mode, settings, span }
     }
@@ -489,6 +486,18 @@ fn parse_ident(pair: &P<'_>) -> Ident {
     Ident {
         name: pair.as_str().to_string(),
         span: span_of(pair),
+    }
+}
+
+/// `drill` or `incident`, where a mode is named.
+fn parse_mode_name(pair: &P<'_>) -> Spanned<ModeName> {
+    Spanned {
+        value: if pair.as_str() == "drill" {
+            ModeName::Drill
+        } else {
+            ModeName::Incident
+        },
+        span: pair.as_span().into(),
     }
 }
 

@@ -10,7 +10,7 @@ impl Builder<'_> {
             .filter(|p| {
                 !matches!(
                     p.as_rule(),
-                    Rule::kw_undo | Rule::kw_on | Rule::kw_failure | Rule::kw_always | Rule::step_hosts
+                    Rule::kw_undo | Rule::kw_on | Rule::kw_failure | Rule::kw_always | Rule::always_mode | Rule::step_hosts
                 )
             })
             .map(|p| self.parse_stmt(p))

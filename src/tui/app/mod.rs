@@ -205,7 +205,7 @@ impl App {
         if !model.on_failure.is_empty() {
             rows.push(Row::new(ON_FAILURE, "What runs when the run fails", RowKind::OnFailure, None));
         }
-        if !model.always.is_empty() {
+        if model.closing().next().is_some() {
             rows.push(Row::new(ALWAYS, "Once the run is over, passed or not", RowKind::Always, None));
         }
         App {
