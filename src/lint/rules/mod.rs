@@ -11,6 +11,7 @@ mod literal_secret;
 mod manual_policy;
 mod objectives;
 mod secret_in_message;
+mod server_left_running;
 mod shell_syntax_in_run;
 mod ssh_by_hand;
 mod ungated_change;
@@ -40,6 +41,7 @@ pub(super) static ALL: &[&dyn Rule] = &[
     &secret_in_message::SecretInMessage,
     &ssh_by_hand::SshByHand,
     &unmeasured_rpo::UnmeasuredRpo,
+    &server_left_running::ServerLeftRunning,
 ];
 
 #[cfg(test)]

@@ -158,6 +158,29 @@ pub(crate) struct Simple<'m> {
     name: String,
 }
 
+/// A database engine whose server a command starts or stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Engine {
+    PostgreSQL,
+    MariaDB,
+}
+
+impl Engine {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Engine::PostgreSQL => "PostgreSQL",
+            Engine::MariaDB => "MariaDB",
+        }
+    }
+}
+
+/// What a command does to a database server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ServerChange {
+    Starts(Engine),
+    Stops(Engine),
+}
+
 /// What a command does to a path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Effect {
@@ -319,7 +342,7 @@ impl<'m> Simple<'m> {
                 "nice" => &['n'],
                 "ionice" => &['c', 'n', 'p'],
                 "timeout" => &['s', 'k'],
-                "stdbuf" => &[],
+                "stdbuf" | "setsid" => &[],
                 _ => return words,
             };
             words = &words[1..];
@@ -482,6 +505,24 @@ impl<'m> Simple<'m> {
     /// The value of `--name=VALUE` written as one word.
     fn joined_value(&self, prefix: &str) -> Option<Word<'m>> {
         self.command().iter().find_map(|w| w.after_prefix(prefix))
+    }
+
+    /// Whether this command starts or stops a database server: `pg_ctl start`, `pg_ctlcluster
+    /// 15 main stop`, `mariadbd` (not `--bootstrap`, which runs and exits), `mariadb-admin
+    /// shutdown`.
+    pub(crate) fn server_change(&self) -> Option<ServerChange> {
+        let operand = |wanted: &[&str]| self.operands().iter().any(|w| w.literal().is_some_and(|l| wanted.contains(&l)));
+        match self.program() {
+            "pg_ctl" | "pg_ctlcluster" if operand(&["start", "restart"]) => Some(ServerChange::Starts(Engine::PostgreSQL)),
+            "pg_ctl" | "pg_ctlcluster" if operand(&["stop"]) => Some(ServerChange::Stops(Engine::PostgreSQL)),
+            "mariadbd" | "mysqld" | "mariadbd-safe" | "mysqld_safe"
+                if !self.has_option(|o| matches!(o, "--bootstrap" | "--help" | "--version" | "-V")) =>
+            {
+                Some(ServerChange::Starts(Engine::MariaDB))
+            }
+            "mariadb-admin" | "mysqladmin" if operand(&["shutdown"]) => Some(ServerChange::Stops(Engine::MariaDB)),
+            _ => None,
+        }
     }
 
     /// Whether this command brings data back from a backup, by the tools the stdlib and
