@@ -169,6 +169,14 @@ fn a_bucket_is_declared_with_its_keys_as_secrets() {
             "secret k = env(\"K\")\n    bucket \"orders-backups\" { endpoint = \"http://127.0.0.1:9\" access_key = k }",
             "or neither",
         ),
+        (
+            "secret k = env(\"K\")\n    bucket \"orders-backups\" { endpoint = \"http://127.0.0.1:9\" access_key = \"A\" secret_key = k session_token = \"FwoG\" }",
+            "a bucket's session token must be a `secret`",
+        ),
+        (
+            "secret t = env(\"T\")\n    bucket \"orders-backups\" { endpoint = \"http://127.0.0.1:9\" session_token = t }",
+            "has a `session_token` but no keys",
+        ),
     ];
     for (bucket, says) in cases {
         let text = format!(
@@ -237,5 +245,146 @@ fn the_colocated_backup_is_caught_on_a_disk_and_in_a_bucket() {
         if !apart {
             assert!(outcome.stderr.contains("✗ not in one place"), "{}", outcome.stderr);
         }
+    }
+}
+
+/// A bucket of `extra` settings and one check, for the tests of credentials and trust.
+fn one_check(endpoint: &str, extra: &str, check: &str) -> String {
+    format!(
+        r#"runbook "Backups in the bucket" {{
+    rto 10m
+    param ca: path = "/nonexistent" "The store's CA"
+    secret s3_key = env("TEST_S3_KEY")
+    secret s3_secret = env("TEST_S3_SECRET")
+    secret s3_token = env("TEST_S3_TOKEN")
+    bucket "orders-backups" {{
+        endpoint = "{endpoint}"
+        region = "eu-west-1"
+        access_key = s3_key
+        secret_key = s3_secret
+{extra}
+    }}
+    step fresh "The backup is in the bucket" {{
+        check "the backup" {{ {check} }}
+    }}
+}}
+"#
+    )
+}
+
+/// A store behind TLS with a private CA (a company's MinIO) is trusted through `ca_file`,
+/// and only through it: without it the handshake fails, and says what to do.
+#[test]
+fn a_store_with_a_private_ca_is_trusted_through_ca_file() {
+    let Some(store) = Store::start_tls() else { return };
+    store.make_bucket("orders-backups");
+    let test = Test::new().file("body", "SQLite format 3\0");
+    store.put("orders-backups", "nightly/orders-1.db", &test.path().join("body"));
+    let certificate = store.certificate.clone().expect("a TLS store's certificate");
+    let check = r#"exists("s3://orders-backups/nightly/orders-1.db")"#;
+    let cases = [
+        ("        ca_file = ca", certificate.display().to_string(), 0, "✓ the backup"),
+        (
+            "",
+            String::new(),
+            1,
+            "the TLS handshake failed: its certificate is signed by a CA this run does not trust (give the bucket the CA's certificate with `ca_file`)",
+        ),
+        (
+            "        ca_file = ca",
+            test.path().join("body").display().to_string(),
+            1,
+            "holds no certificate",
+        ),
+        (
+            "        ca_file = ca",
+            "/nonexistent/ca.pem".to_string(),
+            1,
+            "the CA file /nonexistent/ca.pem cannot be read",
+        ),
+    ];
+    for (extra, ca, code, says) in cases {
+        let outcome = Test::new()
+            .file("s3.runbook", one_check(&store.endpoint, extra, check))
+            .env("TEST_S3_KEY", ACCESS_KEY)
+            .env("TEST_S3_SECRET", SECRET_KEY)
+            .env("TEST_S3_TOKEN", "unused")
+            .args(["drill", "s3.runbook", "--state-dir", "state", "-p", &format!("ca={ca}")])
+            .run();
+        assert_eq!(outcome.code, code, "{extra} {ca}\n{}", outcome.stderr);
+        assert!(outcome.stderr.contains(says), "{says}\n{}", outcome.stderr);
+    }
+}
+
+/// Temporary credentials (`aws sts assume-role` into the backup account) sign every request
+/// with their session token, which shows nowhere; a store that refuses the keys or finds the
+/// token expired makes the check fail with what it said, never read as "no backup".
+#[test]
+fn temporary_credentials_send_their_token_and_a_refusal_is_a_failure() {
+    const LISTING: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>orders-backups</Name><Prefix>nightly/orders-1.db</Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated><Contents><Key>nightly/orders-1.db</Key><LastModified>2026-12-04T00:00:00.000Z</LastModified><ETag>"x"</ETag><Size>5</Size><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>"#;
+    // What STS hands out has `/`, `+` and `=`; an attacker's has quotes, `$()` and a newline.
+    let token = "FwoGZXIvYXdzEJr//////////wEaDM+token=it's \"$(touch pwned)\"\nsecond line";
+    let temporary_key = "ASIARUNBOOKTEST0002";
+    let run = |server: &crate::support::http::Server, check: &str| {
+        let test = Test::new()
+            .file("s3.runbook", one_check(&server.url, "        session_token = s3_token", check))
+            .env("TEST_S3_KEY", temporary_key)
+            .env("TEST_S3_SECRET", SECRET_KEY)
+            .env("TEST_S3_TOKEN", token)
+            .args(["drill", "s3.runbook", "--state-dir", "state", "--report", "report"]);
+        (test.run(), test)
+    };
+
+    let server = crate::support::http::Server::start(&[], LISTING);
+    let (outcome, test) = run(&server, r#"exists("s3://orders-backups/nightly/orders-1.db")"#);
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    let requests = server.requests();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        let query = request.path.split_once('?').map_or("", |(_, q)| q);
+        let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let param = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        assert_eq!(param("X-Amz-Security-Token"), Some(token), "{}", request.path);
+        let credential = param("X-Amz-Credential").unwrap_or_default();
+        assert!(
+            credential.starts_with(&format!("{temporary_key}/")) && credential.ends_with("/eu-west-1/s3/aws4_request"),
+            "{credential}"
+        );
+        let signed = param("X-Amz-SignedHeaders").unwrap_or_default();
+        assert!(signed.contains("host"), "{signed}");
+    }
+    assert!(!test.path().join("pwned").exists());
+    for entry in walk(test.path()) {
+        let text = String::from_utf8_lossy(&std::fs::read(&entry).expect("read")).into_owned();
+        for secret in [SECRET_KEY, temporary_key, "second line", "FwoGZXIvYXdzEJr"] {
+            assert!(!text.contains(secret), "{} holds {secret}", entry.display());
+        }
+    }
+
+    for (code, message) in [
+        (
+            "InvalidAccessKeyId",
+            "The AWS Access Key Id you provided does not exist in our records.",
+        ),
+        ("ExpiredToken", "The provided token has expired."),
+        (
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        ),
+    ] {
+        let refusal = format!(r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"#);
+        let server = crate::support::http::Server::answering(&[(403, refusal.as_str())], LISTING);
+        let (outcome, test) = run(&server, r#"!exists("s3://orders-backups/nightly/missing.db")"#);
+        assert_eq!(outcome.code, 1, "a refusal is not \"no backup\": {}", outcome.stderr);
+        assert!(
+            outcome.stderr.contains(&format!("the store refused: {code}: {message}")),
+            "{}",
+            outcome.stderr
+        );
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(test.path().join("report/report.json")).expect("report")).expect("JSON");
+        assert_eq!(report["steps"][0]["checks"][0]["passed"], false);
+        assert!(!outcome.stderr.contains("second line") && !outcome.stderr.contains(temporary_key));
     }
 }

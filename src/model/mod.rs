@@ -219,8 +219,18 @@ pub(crate) struct Bucket {
 }
 
 impl Bucket {
-    /// What a bucket may say: `endpoint` is required; the keys come together or not at all.
-    pub(crate) const SETTINGS: [&str; 6] = ["endpoint", "region", "access_key", "secret_key", "style", "account"];
+    /// What a bucket may say: `endpoint` is required; the keys come together or not at all,
+    /// and a session token only with them.
+    pub(crate) const SETTINGS: [&str; 8] = [
+        "endpoint",
+        "region",
+        "access_key",
+        "secret_key",
+        "session_token",
+        "style",
+        "account",
+        "ca_file",
+    ];
 
     pub(crate) fn setting(&self, name: &str) -> Option<&Expr> {
         self.settings.iter().find(|(n, _)| n == name).map(|(_, e)| e)

@@ -207,9 +207,15 @@ fn write_buckets(out: &mut String, model: &Model) {
     let _ = writeln!(out, "| Bucket | Endpoint | Region | Read with |\n|---|---|---|---|");
     for bucket in &model.buckets {
         let shown = |name: &str| bucket.setting(name).map_or("—".to_string(), |e| code(&source_value_bare(e)));
-        let keys = bucket.setting("access_key").map_or("no keys (anonymous)".to_string(), |_| {
+        let mut keys = bucket.setting("access_key").map_or("no keys (anonymous)".to_string(), |_| {
             format!("the key {} and the secret {}", shown("access_key"), shown("secret_key"))
         });
+        if bucket.setting("session_token").is_some() {
+            keys.push_str(&format!(", with the session token {}", shown("session_token")));
+        }
+        if bucket.setting("ca_file").is_some() {
+            keys.push_str(&format!("; trusting the CA in {}", shown("ca_file")));
+        }
         let _ = writeln!(
             out,
             "| {} | {} | {} | {keys} |",

@@ -24,14 +24,20 @@ pub struct Server {
 impl Server {
     /// Answers the first requests with `statuses`, later ones with 200 and `body`.
     pub fn start(statuses: &[u16], body: &str) -> Self {
+        let answers: Vec<(u16, &str)> = statuses.iter().map(|s| (*s, "try later")).collect();
+        Self::answering(&answers, body)
+    }
+
+    /// Answers the first requests with these statuses and bodies, later ones with 200 and `body`.
+    pub fn answering(answers: &[(u16, &str)], body: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         listener.set_nonblocking(true).expect("nonblocking");
         let url = format!("http://{}", listener.local_addr().expect("an address"));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (seen, stopping) = (requests.clone(), stop.clone());
-        let mut statuses: Vec<u16> = statuses.to_vec();
-        statuses.reverse();
+        let mut answers: Vec<(u16, String)> = answers.iter().map(|(s, b)| (*s, b.to_string())).collect();
+        answers.reverse();
         let body = body.to_string();
         std::thread::spawn(move || {
             let deadline = Instant::now() + Duration::from_secs(120);
@@ -71,8 +77,7 @@ impl Server {
                     headers,
                     body: String::from_utf8_lossy(&buffer).into_owned(),
                 });
-                let status = statuses.pop().unwrap_or(200);
-                let answer = if status == 200 { body.clone() } else { "try later".to_string() };
+                let (status, answer) = answers.pop().unwrap_or((200, body.clone()));
                 let mut stream = stream;
                 let _ = write!(
                     stream,

@@ -17,7 +17,8 @@ pub const SECRET_KEY: &str = "runbook/test+secret=Key0123456789abcdefXYZ";
 pub struct Store {
     pub endpoint: String,
     pub port: u16,
-    /// The certificate a store started with TLS serves: the one CA its clients must trust.
+    /// The certificate authority that signed the certificate a store started with TLS
+    /// serves: the one CA its clients must trust, as a company's own CA would be.
     pub certificate: Option<PathBuf>,
     server: Child,
     /// socat, in front of moto for TLS: werkzeug's TLS ends connections without a
@@ -43,8 +44,8 @@ impl Store {
         Self::launch(false)
     }
 
-    /// A store over HTTPS with a throwaway self-signed certificate, for the tools that speak
-    /// only TLS to S3 (pgBackRest).
+    /// A store over HTTPS with a throwaway certificate signed by a throwaway CA, for the tools
+    /// that speak only TLS to S3 (pgBackRest) and for a private CA's trust.
     pub fn start_tls() -> Option<Self> {
         Self::launch(true)
     }
@@ -66,9 +67,15 @@ impl Store {
         let port = if tls { free_port() } else { moto_port };
         let mut terminator = None;
         let certificate = tls.then(|| {
-            let (certificate, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-            let made = Command::new("openssl")
-                .args([
+            let path = |name: &str| dir.path().join(name).display().to_string();
+            let (authority, certificate, key) = (dir.path().join("ca.pem"), dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            std::fs::write(
+                dir.path().join("server.ext"),
+                "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+            )
+            .expect("write");
+            let steps: [&[&str]; 3] = [
+                &[
                     "req",
                     "-x509",
                     "-newkey",
@@ -77,15 +84,46 @@ impl Store {
                     "-days",
                     "1",
                     "-subj",
+                    "/CN=runbook test CA",
+                    "-keyout",
+                    &path("ca.key"),
+                    "-out",
+                    &path("ca.pem"),
+                ],
+                &[
+                    "req",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-subj",
                     "/CN=127.0.0.1",
-                ])
-                .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1,DNS:localhost", "-keyout"])
-                .arg(&key)
-                .arg("-out")
-                .arg(&certificate)
-                .output()
-                .expect("run openssl");
-            assert!(made.status.success(), "openssl: {}", String::from_utf8_lossy(&made.stderr));
+                    "-keyout",
+                    &path("key.pem"),
+                    "-out",
+                    &path("server.csr"),
+                ],
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &path("server.csr"),
+                    "-CA",
+                    &path("ca.pem"),
+                    "-CAkey",
+                    &path("ca.key"),
+                    "-CAcreateserial",
+                    "-days",
+                    "1",
+                    "-extfile",
+                    &path("server.ext"),
+                    "-out",
+                    &path("cert.pem"),
+                ],
+            ];
+            for args in steps {
+                let made = Command::new("openssl").args(args).output().expect("run openssl");
+                assert!(made.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&made.stderr));
+            }
             std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
             let listen = format!(
                 "OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,verify=0,cert={},key={}",
@@ -100,7 +138,7 @@ impl Store {
                     .spawn()
                     .expect("start socat (Debian's socat package) for TLS"),
             );
-            certificate
+            authority
         });
         let scheme = if tls { "https" } else { "http" };
         let store = Store {

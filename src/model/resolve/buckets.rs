@@ -49,6 +49,10 @@ impl Resolver<'_> {
                     self.error("E0253", setting.value.span(), "a bucket's secret key must be a `secret`")
                         .help = Some("declare `secret s3_secret = env(\"BACKUP_S3_SECRET\")` and write `secret_key = s3_secret`".into());
                 }
+                if key == "session_token" && !value.vars().any(|v| matches!(v, Var::Secret(_))) {
+                    self.error("E0253", setting.value.span(), "a bucket's session token must be a `secret`")
+                        .help = Some("declare `secret s3_token = env(\"AWS_SESSION_TOKEN\")` and write `session_token = s3_token`".into());
+                }
                 if key == "style" && !matches!(&value, Expr::Str(t) if matches!(t.to_string().as_str(), "path" | "virtual")) {
                     self.error("E0252", setting.value.span(), "`style` is `\"path\"` or `\"virtual\"`")
                         .help = Some(
@@ -69,6 +73,16 @@ impl Resolver<'_> {
                     format!("the bucket `{name}` needs both `access_key` and `secret_key`, or neither"),
                 )
                 .help = Some("without either, the bucket is read anonymously".into());
+            }
+            if has("session_token") && !has("access_key") {
+                self.error(
+                    "E0252",
+                    bucket.span,
+                    format!("the bucket `{name}` has a `session_token` but no keys"),
+                )
+                .help = Some(
+                    "a session token (from `aws sts assume-role`, say) goes with the temporary `access_key` and `secret_key` issued with it".into(),
+                );
             }
             buckets.push(Bucket {
                 name,

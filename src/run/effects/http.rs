@@ -12,12 +12,24 @@ pub(crate) struct Response {
 /// One HTTP client's settings for everything we send: a bound on the whole request, statuses
 /// as answers rather than errors, and who is asking.
 pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
+    agent_trusting(timeout, None)
+}
+
+/// [`agent`], trusting only these certificate authorities over HTTPS (a store with a private
+/// CA) instead of the usual public ones.
+pub(crate) fn agent_trusting(timeout: Duration, authorities: Option<&[ureq::tls::Certificate<'static>]>) -> ureq::Agent {
+    let mut config = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
-        .user_agent(concat!("runbook/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+        .user_agent(concat!("runbook/", env!("CARGO_PKG_VERSION")));
+    if let Some(authorities) = authorities {
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(authorities))
+                .build(),
+        );
+    }
+    config.build().into()
 }
 
 pub(crate) fn get(url: &str, headers: &[(String, String)], timeout: Duration) -> Result<Response, Failure> {

@@ -33,14 +33,20 @@ pub(crate) struct Settings {
     pub(crate) endpoint: String,
     pub(crate) region: String,
     pub(crate) keys: Option<(String, String)>,
+    /// Temporary credentials' token (`aws sts assume-role`), sent with every request.
+    pub(crate) session_token: Option<String>,
     pub(crate) virtual_host: bool,
     /// Who owns the bucket, when the runbook says: two buckets of one account fall together.
     pub(crate) account: Option<String>,
+    /// A PEM file of the certificate authorities to trust for the endpoint, in place of the
+    /// public ones: a store with a private CA.
+    pub(crate) ca_file: Option<String>,
 }
 
 struct Store {
     bucket: Bucket,
     credentials: Option<Credentials>,
+    agent: ureq::Agent,
     /// The endpoint's host, lowercased.
     host: String,
     account: Option<String>,
@@ -82,10 +88,15 @@ impl Stores {
                     format!("the endpoint `{}` cannot serve a bucket: {e}", settings.endpoint),
                 )
             })?;
-            let credentials = settings.keys.map(|(key, secret)| Credentials::new(key, secret));
+            let credentials = settings.keys.map(|(key, secret)| match settings.session_token {
+                Some(token) => Credentials::new_with_token(key, secret, token),
+                None => Credentials::new(key, secret),
+            });
+            let authorities = settings.ca_file.as_deref().map(authorities).transpose()?;
             Ok(Store {
                 bucket,
                 credentials,
+                agent: super::http::agent_trusting(TIMEOUT, authorities.as_deref()),
                 host,
                 account: settings.account,
             })
@@ -165,10 +176,7 @@ impl Stores {
         let (bucket, key) = split(location).ok_or_else(|| not_a_location(location))?;
         let store = self.store(bucket)?;
         let url = store.bucket.get_object(store.credentials.as_ref(), key).sign(SIGNED_FOR);
-        let mut response = super::http::agent(TIMEOUT)
-            .get(url.as_str())
-            .call()
-            .map_err(|e| unreachable(location, &e))?;
+        let mut response = store.agent.get(url.as_str()).call().map_err(|e| unreachable(location, &e))?;
         refused(location, response.status().as_u16(), &mut response)?;
         let mut hasher = sha2::Sha256::new();
         let mut reader = response.body_mut().as_reader();
@@ -198,10 +206,7 @@ impl Stores {
                 action.with_continuation_token(token.as_str());
             }
             let url = action.sign(SIGNED_FOR);
-            let mut response = super::http::agent(TIMEOUT)
-                .get(url.as_str())
-                .call()
-                .map_err(|e| unreachable(&place, &e))?;
+            let mut response = store.agent.get(url.as_str()).call().map_err(|e| unreachable(&place, &e))?;
             refused(&place, response.status().as_u16(), &mut response)?;
             let text = response
                 .body_mut()
@@ -275,13 +280,45 @@ fn is_shared_cloud(host: &str) -> bool {
     .any(|cloud| host == *cloud || host.ends_with(&format!(".{cloud}")))
 }
 
+/// The certificate authorities in a PEM file, for a bucket's `ca_file`.
+fn authorities(path: &str) -> Result<Vec<ureq::tls::Certificate<'static>>, Failure> {
+    let pem = std::fs::read(path).map_err(|e| {
+        Failure::new(
+            Kind::File,
+            format!("the CA file {path} cannot be read: {}", crate::io_error_words(&e)),
+        )
+    })?;
+    let mut found = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(certificate)) => found.push(certificate),
+            Ok(_) => {}
+            Err(e) => return Err(Failure::new(Kind::File, format!("the CA file {path} is not PEM: {e}"))),
+        }
+    }
+    if found.is_empty() {
+        return Err(Failure::new(
+            Kind::File,
+            format!("the CA file {path} holds no certificate (a PEM file of `-----BEGIN CERTIFICATE-----` blocks)"),
+        ));
+    }
+    Ok(found)
+}
+
 fn not_a_location(text: &str) -> Failure {
     Failure::new(Kind::Value, format!("`{text}` is not an s3://bucket/key location"))
 }
 
 /// The network's error in words, without the signed URL.
 fn unreachable(place: &str, error: &ureq::Error) -> Failure {
+    // rustls' refusals reach here as TLS or as I/O errors, by where the handshake was.
+    let said = error.to_string();
+    let refused_certificate = said.to_ascii_lowercase().contains("invalid peer certificate");
     let why = match error {
+        _ if said.to_ascii_lowercase().contains("unknownissuer") => {
+            "the TLS handshake failed: its certificate is signed by a CA this run does not trust (give the bucket the CA's certificate with `ca_file`)".to_string()
+        }
+        _ if refused_certificate => format!("the TLS handshake failed: {said}"),
         ureq::Error::Timeout(_) => "the request timed out".to_string(),
         ureq::Error::Io(io) => crate::io_error_words(io),
         ureq::Error::HostNotFound => "its host was not found".to_string(),
@@ -350,8 +387,10 @@ mod tests {
                 endpoint: "ftp://example.com".into(),
                 region: "us-east-1".into(),
                 keys: None,
+                session_token: None,
                 virtual_host: false,
                 account: None,
+                ca_file: None,
             }),
         );
         let error = stores.object("s3://other-backups/a.db").err().expect("refused");

@@ -307,8 +307,10 @@ impl<'m> Runner<'m> {
                     endpoint: text("endpoint")?.unwrap_or_default(),
                     region: text("region")?.unwrap_or_else(|| "us-east-1".into()),
                     keys: text("access_key")?.zip(text("secret_key")?),
+                    session_token: text("session_token")?,
                     virtual_host: text("style")?.as_deref() == Some("virtual"),
                     account: text("account")?,
+                    ca_file: text("ca_file")?,
                 })
             })();
             stores.insert(&bucket.name, settings);
