@@ -388,3 +388,78 @@ fn temporary_credentials_send_their_token_and_a_refusal_is_a_failure() {
         assert!(!outcome.stderr.contains("second line") && !outcome.stderr.contains(temporary_key));
     }
 }
+
+/// This machine's address on its network (not loopback), as the route to a TEST-NET address
+/// would leave from; no packet is sent. `None` on a machine with no network.
+fn own_network_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("198.51.100.7:9").ok()?;
+    socket.local_addr().ok().map(|a| a.ip()).filter(|ip| !ip.is_loopback())
+}
+
+/// Where the data really lives: a MinIO addressed by this machine's own LAN address is on
+/// this machine, though no name says "localhost"; a folder on another file system (a tmpfs)
+/// is apart from the drill's disk, and one on the same disk is not.
+#[test]
+fn co_location_is_read_from_the_machine_and_its_disks() {
+    let mut cases: Vec<(String, String, bool)> = vec![
+        // TEST-NET-2: an address of no machine here.
+        ("http://198.51.100.7:9000".into(), "{workdir}/live".into(), true),
+        ("http://127.0.0.1:9000".into(), "{workdir}/live".into(), false),
+    ];
+    match own_network_address() {
+        Some(ip) => {
+            let host = if ip.is_ipv6() { format!("[{ip}]") } else { ip.to_string() };
+            cases.push((format!("http://{host}:9000"), "{workdir}/live".into(), false));
+        }
+        None => eprintln!("note: this machine has no network address; only loopback is checked"),
+    }
+    for (endpoint, live, apart) in cases {
+        let text = format!(
+            r#"runbook "Backups apart" {{
+    bucket "orders-backups" {{ endpoint = "{endpoint}" }}
+    param live = "{live}"
+    step apart "The backups are apart from the live data" {{
+        check "not in one place" {{ !same_place("s3://orders-backups/nightly", live) }}
+    }}
+}}
+"#
+        );
+        let outcome = Test::new()
+            .file("apart.runbook", text)
+            .args(["drill", "apart.runbook", "--state-dir", "state"])
+            .run();
+        assert_eq!(outcome.code, if apart { 0 } else { 1 }, "{endpoint}:\n{}", outcome.stderr);
+    }
+
+    use std::os::unix::fs::MetadataExt;
+    let test = Test::new();
+    let other_disk = std::path::Path::new("/dev/shm");
+    let apart_disk = other_disk
+        .metadata()
+        .is_ok_and(|m| m.dev() != test.path().metadata().expect("stat").dev());
+    if !apart_disk {
+        eprintln!("note: /dev/shm is not a file system of its own here; only one disk is checked");
+    }
+    let shm = tempfile::tempdir_in(other_disk).ok().filter(|_| apart_disk);
+    let mut disks = vec![(test.path().join("backups").display().to_string(), false)];
+    if let Some(shm) = &shm {
+        disks.push((shm.path().join("backups").display().to_string(), true));
+    }
+    for (backups, apart) in disks {
+        let text = format!(
+            r#"runbook "Backups on another disk" {{
+    param backups = "{backups}"
+    step apart "The backups are on another disk than the live data" {{
+        check "not on one disk" {{ !same_place(backups, "{{workdir}}/live") }}
+    }}
+}}
+"#
+        );
+        let outcome = Test::new()
+            .file("disk.runbook", text)
+            .args(["drill", "disk.runbook", "--state-dir", "state"])
+            .run();
+        assert_eq!(outcome.code, if apart { 0 } else { 1 }, "{backups}:\n{}", outcome.stderr);
+    }
+}

@@ -128,16 +128,26 @@ impl Stores {
         }
         let (store_a, store_b) = (self.store(bucket_a)?, self.store(bucket_b)?);
         let one_account = matches!((&store_a.account, &store_b.account), (Some(x), Some(y)) if x == y);
-        // One self-hosted store (a MinIO, a Ceph gateway) is one disaster, whatever its buckets.
-        let one_own_store = store_a.host == store_b.host && !is_shared_cloud(&store_a.host);
-        Ok(one_account || one_own_store || (is_this_machine(&store_a.host) && is_this_machine(&store_b.host)))
+        if one_account {
+            return Ok(true);
+        }
+        if is_shared_cloud(&store_a.host) || is_shared_cloud(&store_b.host) {
+            return Ok(false);
+        }
+        // One self-hosted store (a MinIO, a Ceph gateway) is one disaster, whatever its buckets,
+        // by whichever names or addresses its endpoints reach it.
+        if store_a.host == store_b.host || (is_this_machine(&store_a.host)? && is_this_machine(&store_b.host)?) {
+            return Ok(true);
+        }
+        let (at_a, at_b) = (addresses(&store_a.host)?, addresses(&store_b.host)?);
+        Ok(at_a.iter().any(|ip| at_b.contains(ip)))
     }
 
     /// Whether the bucket's store runs on this machine (a MinIO beside the database), so a
     /// disaster that takes the machine takes the bucket too.
     pub(crate) fn on_this_machine(&self, location: &str) -> Result<bool, Failure> {
         let (bucket, _) = split(location).ok_or_else(|| not_a_location(location))?;
-        Ok(is_this_machine(&self.store(bucket)?.host))
+        is_this_machine(&self.store(bucket)?.host)
     }
 
     /// The objects directly inside `folder` (`s3://bucket/nightly/`), as a folder on disk
@@ -245,20 +255,75 @@ impl Stores {
     }
 }
 
-/// Whether an endpoint's host is this machine: loopback, unspecified, or its own name (short
-/// or qualified).
-pub(crate) fn is_this_machine(host: &str) -> bool {
+/// Whether an endpoint's host is this machine: loopback, unspecified, its own name (short or
+/// qualified), or a name or address that reaches one of this machine's own addresses (a MinIO
+/// beside the database, addressed by the machine's LAN address or a DNS name for it). A name
+/// that does not resolve leaves it unknown: an error, never a "no".
+pub(crate) fn is_this_machine(host: &str) -> Result<bool, Failure> {
     let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
-    let loopback = match host.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || ip.is_unspecified() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
-        Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
-        Err(_) => host == "localhost" || host.ends_with(".localhost"),
-    };
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    loopback || (!name.is_empty() && (host == name || host.split('.').next() == Some(name.as_str())))
+    let own_name = !name.is_empty() && (host == name || host.split('.').next() == Some(name.as_str()));
+    if own_name || host == "localhost" || host.ends_with(".localhost") {
+        return Ok(true);
+    }
+    if is_shared_cloud(&host) {
+        return Ok(false);
+    }
+    let own = own_addresses();
+    Ok(addresses(&host)?.iter().any(|ip| is_local(*ip) || own.contains(ip)))
+}
+
+fn is_local(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        ip => ip.is_loopback() || ip.is_unspecified(),
+    }
+}
+
+/// The addresses a host stands for: itself when it is one, else what the resolver says.
+fn addresses(host: &str) -> Result<Vec<std::net::IpAddr>, Failure> {
+    use std::net::ToSocketAddrs;
+    let host = host.trim_matches(['[', ']']);
+    if let Ok(ip) = host.parse() {
+        return Ok(vec![ip]);
+    }
+    let found = (host, 0).to_socket_addrs().map_err(|e| {
+        Failure::new(
+            Kind::Network,
+            format!("cannot tell where the store at `{host}` runs: its name does not resolve ({e})"),
+        )
+    })?;
+    Ok(found.map(|a| a.ip()).collect())
+}
+
+/// This machine's own addresses, from the kernel's tables: IPv4 from the local routes of
+/// `/proc/net/fib_trie`, IPv6 from `/proc/net/if_inet6`.
+fn own_addresses() -> Vec<std::net::IpAddr> {
+    let mut own = Vec::new();
+    let trie = std::fs::read_to_string("/proc/net/fib_trie").unwrap_or_default();
+    let mut lines = trie.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(address) = line.trim_start().strip_prefix("|-- ") else {
+            continue;
+        };
+        let local = lines.peek().is_some_and(|next| next.trim() == "/32 host LOCAL");
+        if let (true, Ok(ip)) = (local, address.trim().parse::<std::net::Ipv4Addr>()) {
+            own.push(std::net::IpAddr::V4(ip));
+        }
+    }
+    let inet6 = std::fs::read_to_string("/proc/net/if_inet6").unwrap_or_default();
+    for line in inet6.lines() {
+        let Some(hex) = line.split_whitespace().next() else { continue };
+        if let Ok(bits) = u128::from_str_radix(hex, 16) {
+            own.push(std::net::IpAddr::V6(std::net::Ipv6Addr::from(bits)));
+        }
+    }
+    own.sort();
+    own.dedup();
+    own
 }
 
 /// The clouds whose one endpoint serves every customer's buckets: a shared host says nothing
@@ -364,6 +429,20 @@ mod tests {
         assert_eq!(split("s3://orders-backups"), Some(("orders-backups", "")));
         assert_eq!(split("s3://orders-backups/"), Some(("orders-backups", "")));
         assert_eq!(split("/srv/backups"), None);
+    }
+
+    #[test]
+    fn knows_this_machine_by_its_names_and_addresses() {
+        assert!(own_addresses().contains(&std::net::IpAddr::from([127, 0, 0, 1])));
+        for here in ["127.0.0.1", "[::1]", "localhost", "0.0.0.0"] {
+            assert!(is_this_machine(here).expect(here), "{here}");
+        }
+        // TEST-NET-2: no machine's own address; a shared cloud's host is never this machine.
+        for elsewhere in ["198.51.100.7", "s3.eu-west-1.amazonaws.com"] {
+            assert!(!is_this_machine(elsewhere).expect(elsewhere), "{elsewhere}");
+        }
+        let unknown = is_this_machine("no-such-store.invalid").expect_err("an error, not a no");
+        assert!(unknown.to_string().contains("does not resolve"), "{unknown}");
     }
 
     #[test]

@@ -225,6 +225,12 @@ mod tests {
         let error = Journal::append(&path).err().expect("a second writer is refused");
         assert!(error.0.contains(&format!("process {} is writing", std::process::id())), "{error}");
         drop(journal);
+        // Another test of this process may be forking a child at this moment: until the child
+        // execs (and close-on-exec drops its copy), it shares the descriptor and the lock.
+        let released = std::time::Instant::now();
+        while still_running(&path).is_some() && released.elapsed() < std::time::Duration::from_secs(2) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert_eq!(still_running(&path), None);
         assert!(Journal::append(&path).is_ok());
     }
