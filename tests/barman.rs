@@ -137,6 +137,10 @@ impl Estate {
     }
 
     fn drill(&self, file: &Path, params: &[(&str, String)]) -> (std::process::Output, PathBuf) {
+        self.drill_env(file, params, &[])
+    }
+
+    fn drill_env(&self, file: &Path, params: &[(&str, String)], env: &[(&str, String)]) -> (std::process::Output, PathBuf) {
         let work = self.pg.root.join("drill");
         let mut command = as_postgres(assert_cmd::cargo::cargo_bin("runbook"));
         command
@@ -148,7 +152,8 @@ impl Estate {
             .args(["-p", &format!("server={SERVER}")])
             .args(["-p", &format!("barman_config={}", self.config.display())])
             .current_dir(&self.pg.root)
-            .env_remove("PAGER_ROUTING_KEY");
+            .env_remove("PAGER_ROUTING_KEY")
+            .envs(env.iter().map(|(k, v)| (k, v)));
         for (name, value) in params {
             command.args(["-p", &format!("{name}={value}")]);
         }
@@ -439,4 +444,53 @@ fn a_missing_barman_fails_the_step_that_needs_it() {
         outcome.stderr
     );
     assert!(!outcome.stderr.contains("! Barman has no"), "{}", outcome.stderr);
+}
+
+/// A long recovery is not a silent wait: Barman 3.4 prints nothing while rsync copies the
+/// backup, so the piece says how much is in the new data directory against the backup's size.
+/// Here rsync is held to 4 MB/s (its own `--bwlimit`, put in by a wrapper on `PATH`), so the
+/// copy of the cluster takes several seconds and a line is caught partway.
+#[test]
+fn a_long_recovery_says_how_much_it_has_copied() {
+    let Some(estate) = Estate::new() else { return };
+    let (target_time, deleted_at) = invoices(&estate);
+    let bin = estate.pg.root.join("slow-bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let real = String::from_utf8_lossy(&Command::new("sh").args(["-c", "command -v rsync"]).output().expect("which").stdout)
+        .trim()
+        .to_string();
+    let wrapper = bin.join("rsync");
+    std::fs::write(&wrapper, format!("#!/bin/sh\nexec '{real}' --bwlimit=4000 \"$@\"\n")).expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let (output, work) = estate.drill_env(
+        &root().join("runbooks/barman-pitr.runbook"),
+        &[
+            ("target_time", target_time),
+            ("deleted_at", deleted_at),
+            ("port", free_port().to_string()),
+            ("pgbin", estate.pg.bin.display().to_string()),
+        ],
+        &[("PATH", path)],
+    );
+    if let Some(cluster) = recovered_in(&work) {
+        estate.pg.stop(&cluster);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let run = std::fs::read_dir(work.join("state"))
+        .expect("the runs")
+        .flatten()
+        .find(|entry| entry.path().join("logs").is_dir())
+        .expect("one run");
+    let log = std::fs::read_to_string(run.path().join("logs/restore.log")).expect("the restore step's log");
+    let partway = log.lines().any(|line| {
+        line.split_once(" MB copied so far; the backup is ")
+            .and_then(|(copied, rest)| Some((copied, rest.split_once(" MB")?.0)))
+            .and_then(|(copied, size)| Some((copied.parse::<u64>().ok()?, size.parse::<u64>().ok()?)))
+            .is_some_and(|(copied, size)| size > 0 && copied < size)
+    });
+    assert!(partway, "a line partway through the copy:\n{log}");
 }

@@ -354,3 +354,59 @@ fn a_tagged_restore_takes_the_newest_snapshot_with_the_tag() {
     let taken = tagged[0]["time"].as_str().expect("its time");
     assert_eq!(report["recovery_points"][0]["point"].as_str().map(|p| &p[..19]), Some(&taken[..19]));
 }
+
+/// A long restore is not a silent wait: restic 0.14 prints nothing while it restores, so the
+/// piece says how much restic has written of the snapshot. Here restic reads the repository
+/// at 8 MB/s (its own `--limit-download`, put in by a wrapper on `PATH`), so restoring 40 MB
+/// takes about 5 s and a line is caught partway; the folder's size would read as done at once,
+/// since restic allocates every file in full before it writes.
+#[test]
+fn a_long_restore_says_how_much_restic_has_written() {
+    let test = Test::new();
+    let Some(repository) = Repository::new(&test) else { return };
+    let made = Command::new("head")
+        .args(["-c", "40M", "/dev/urandom"])
+        .output()
+        .expect("random bytes");
+    std::fs::write(repository.data.join("scan.tiff"), made.stdout).expect("write a large upload");
+    repository.back_up();
+    let bin = test.path().join("slow-bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let real = String::from_utf8_lossy(&Command::new("sh").args(["-c", "command -v restic"]).output().expect("which").stdout)
+        .trim()
+        .to_string();
+    let wrapper = bin.join("restic");
+    std::fs::write(&wrapper, format!("#!/bin/sh\nexec '{real}' --limit-download 8192 \"$@\"\n")).expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let output = repository
+        .command(assert_cmd::cargo::cargo_bin("runbook"))
+        .arg("drill")
+        .arg(root().join("runbooks/restic-uploads.runbook"))
+        .args(["--state-dir", "state", "--report", "report"])
+        .args(["-p", &format!("repo={}", repository.repo)])
+        .args(["-p", &format!("password_file={}", repository.password_file.display())])
+        .args(["-p", &format!("backed_up={}", repository.data.display())])
+        .env("PATH", path)
+        .current_dir(test.path())
+        .env_remove("PAGER_ROUTING_KEY")
+        .output()
+        .expect("run the drill");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let run = std::fs::read_dir(test.path().join("state"))
+        .expect("the runs")
+        .flatten()
+        .find(|entry| entry.path().join("logs").is_dir())
+        .expect("one run");
+    let log = std::fs::read_to_string(run.path().join("logs/restore.log")).expect("the restore step's log");
+    let total = 40 * 1024 * 1024 / 1_048_576;
+    let partway = log.lines().any(|line| {
+        line.split_once("restic has written ")
+            .and_then(|(_, rest)| rest.split_once(&format!(" of the snapshot's {total} MB (")))
+            .and_then(|(mb, percent)| Some((mb.parse::<u64>().ok()?, percent.trim_end_matches("%)").parse::<u64>().ok()?)))
+            .is_some_and(|(mb, percent)| mb < total && percent < 100)
+    });
+    assert!(partway, "a line partway through the restore:\n{log}");
+}
