@@ -82,6 +82,7 @@ fn the_stdlib_restores_a_pg_dump_archive() {
     shop(&pg);
     let test = Test::new();
     let dump = test.path().join("shop.dump");
+    let before = std::time::SystemTime::now();
     let status = Command::new(pg.bin.join("pg_dump"))
         .args(["-Fc", "-h", "127.0.0.1", "-U", "postgres", "-p", &pg.port.to_string(), "-f"])
         .arg(&dump)
@@ -113,11 +114,26 @@ fn the_stdlib_restores_a_pg_dump_archive() {
         port = pg.port,
         bin = pg.bin.display()
     );
-    let outcome = test
+    let test = test
         .file("restore.runbook", text)
-        .args(["drill", "restore.runbook", "--state-dir", "state"])
-        .run();
+        .args(["drill", "restore.runbook", "--state-dir", "state", "--report", "report"]);
+    let outcome = test.run();
     outcome.expect_code(0);
+    // The recovery point is when pg_dump began, recorded to the second: no earlier than the
+    // second the test started it, and not after the restore.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(test.path().join("report/report.json")).expect("report")).expect("JSON");
+    let point = &report["recovery_points"][0];
+    assert_eq!(point["description"], "when pg_dump began the dump", "{report:#}");
+    let started = before.duration_since(std::time::UNIX_EPOCH).expect("a time").as_secs();
+    let age = point["recovery_point_age_ms"].as_u64().expect("an age");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a time")
+        .as_millis() as u64;
+    let point_ms = now - age;
+    assert!(point_ms + 1_000 >= started * 1_000 && point_ms <= now, "{point}");
+    assert_eq!(report["result"]["within_rpo"], true, "{report:#}");
     assert_eq!(pg.psql("restored", "select count(*) from orders"), "3");
 }
 

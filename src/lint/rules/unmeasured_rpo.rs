@@ -47,7 +47,7 @@ impl Rule for UnmeasuredRpo {
             .add(rpo.span, "nothing in this runbook measures the RPO it declares")
             .add_label("the data lost is never measured")
             .help = Some(format!(
-            "after the restore in step `{}`, say how old the restored data is: recovered \"the newest order\" {{ sql(db, \"select max(created_at) from orders\") }}, or use a piece that measures it (sqlite.restore, restic.restore, litestream.restore, postgres.last_replayed, mariadb.newest_row)",
+            "after the restore in step `{}`, say how old the restored data is: recovered \"the newest order\" {{ sql(db, \"select max(created_at) from orders\") }}, or use a piece that measures it (sqlite.restore, postgres.restore, restic.restore, litestream.restore, postgres.last_replayed, mariadb.newest_row)",
             restore.id
         ));
     }
@@ -70,6 +70,8 @@ mod tests {
     fn passes_when_a_piece_measures_it_or_nothing_is_restored() {
         let measured = "runbook \"t\" { rto 5m rpo 1h\n step r \"R\" { use sqlite.restore(from: \"/b/x.db\", into: \"/w/x.db\") } }";
         assert!(findings_of("RB018", measured).is_empty());
+        let dump = "runbook \"t\" { rto 5m rpo 1h\n step r \"R\" { use postgres.restore(from: \"/b/x.dump\", dbname: \"x\") } }";
+        assert!(findings_of("RB018", dump).is_empty());
         let no_restore = "runbook \"t\" { rto 5m rpo 1h\n step v \"V\" { check \"c\" { true } } }";
         assert!(findings_of("RB018", no_restore).is_empty());
         let no_rpo = "runbook \"t\" { rto 5m\n step r \"R\" { run `true` restores } }";
